@@ -1,0 +1,1 @@
+"""The pyantrea node agent: OVS bridge, OpenFlow pipeline, pod networking, policy realization."""

@@ -1,0 +1,1 @@
+"""The pyantrea-cni plugin executable and its install step."""

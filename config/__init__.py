@@ -1,0 +1,1 @@
+"""Configuration files of the agent and the controller: one schema, defaults and validation."""

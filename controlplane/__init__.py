@@ -1,0 +1,1 @@
+"""The pyantrea controller: policy computation, versioned stores, the gRPC controlplane API."""

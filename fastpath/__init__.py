@@ -1,0 +1,1 @@
+"""The fast path: flow model, flow diff engine and OpenFlow 1.5 encoding (Cython)."""

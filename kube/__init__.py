@@ -1,0 +1,1 @@
+"""The Kubernetes API edge: client configuration, list/watch informers, object trimming."""

@@ -1,0 +1,1 @@
+"""The lab: a whole pyantrea cluster on one Linux machine (nodes are network namespaces)."""

@@ -1,0 +1,45 @@
+"""Named network namespaces (the `ip netns` kind, bind-mounted under /var/run/netns).
+
+The lab makes one per node and one per pod; tests make their own. Creation and removal go
+through `ip netns` so that the result is exactly what an operator sees with `ip netns list`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+NETNS_DIR = Path("/var/run/netns")
+
+
+def netns_path(name: str) -> Path:
+    """The bind-mount path of a named namespace, as CNI_NETNS expects it."""
+    return NETNS_DIR / name
+
+
+def exists(name: str) -> bool:
+    return netns_path(name).exists()
+
+
+def create(name: str) -> Path:
+    """Create the namespace `name` with its loopback up; an existing one is an error."""
+    if exists(name):
+        raise FileExistsError(f"network namespace {name!r} already exists")
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True, text=True
+    )
+    return netns_path(name)
+
+
+def delete(name: str) -> None:
+    """Remove the namespace `name`; a missing one is fine (idempotent)."""
+    if exists(name):
+        subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True, text=True)
+
+
+def run(name: str, *argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run a command inside the namespace and return its completed process."""
+    return subprocess.run(
+        ["ip", "netns", "exec", name, *argv], check=check, capture_output=True, text=True, timeout=timeout
+    )

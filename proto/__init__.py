@@ -1,0 +1,1 @@
+"""Protocol definitions (`.proto`) and the Python code generated from them."""

@@ -1,0 +1,1 @@
+"""pyantctl: the pyantrea command line (get, trace, lab)."""

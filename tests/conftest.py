@@ -1,0 +1,57 @@
+"""Fixtures shared by the whole suite: private network namespaces and Open vSwitch instances.
+
+Everything a fixture starts is stopped in its finalizer, by pid, even when the test fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab import netns
+from lab.ovs import OvsInstance
+
+_counter = itertools.count()
+
+
+def unique_name(prefix: str) -> str:
+    """A short name unique to this test process (interface and netns names must stay short)."""
+    return f"{prefix}{os.getpid() % 100000}x{next(_counter)}"
+
+
+def _require_root_and_ovs() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (network namespaces and Open vSwitch)")
+    if shutil.which("ovs-vswitchd") is None:
+        pytest.fail("Open vSwitch is not installed: run scripts/setup.sh")
+
+
+@pytest.fixture
+def namespace() -> Iterator[str]:
+    """A fresh network namespace, deleted afterwards."""
+    name = unique_name("pt")
+    netns.create(name)
+    try:
+        yield name
+    finally:
+        netns.delete(name)
+
+
+@pytest.fixture
+def ovs(tmp_path: Path) -> Iterator[OvsInstance]:
+    """A running ovsdb-server + ovs-vswitchd in a namespace and run directory of their own."""
+    _require_root_and_ovs()
+    name = unique_name("po")
+    netns.create(name)
+    instance = OvsInstance(tmp_path / "ovs", netns=name)
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.stop()
+        netns.delete(name)
