@@ -1,0 +1,49 @@
+"""The output changes one engine sync produces, the store's input.
+
+A change carries the object's new span and, for groups, the member patch; the store derives the
+previous state itself. An empty `span` with `deleted` False is a live object no node needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controlplane.outputs import GroupMember, InternalNetworkPolicy
+
+Span = frozenset[str]
+"""Names of the nodes that need an object."""
+
+EMPTY_SPAN: Span = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChange:
+    """An AddressGroup or AppliedToGroup was created (all members in `added`), patched or deleted."""
+
+    name: str
+    span: Span
+    added: tuple[GroupMember, ...]
+    removed: tuple[GroupMember, ...]
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AddressGroupChange(GroupChange):
+    """A change of an AddressGroup."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedToGroupChange(GroupChange):
+    """A change of an AppliedToGroup."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """An internal policy was created or updated (`policy`) or deleted (None), or its span moved."""
+
+    name: str
+    policy: InternalNetworkPolicy | None
+    span: Span
+
+
+Change = AddressGroupChange | AppliedToGroupChange | PolicyChange

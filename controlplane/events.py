@@ -1,0 +1,166 @@
+"""Store events: one per output change, computed once, then viewed per node.
+
+An event keeps the span before and after the change (shared, interned frozensets, never copied)
+and the member patch, so its size follows the change, not the span. A node's view of an event
+(`for_node`) follows Antrea's `ToWatchEvent`:
+
+* the node entered the span: ADDED with the whole object (an AppliedToGroup with only the
+  node's members); the event carries that object only when some node entered;
+* the node stays in the span: MODIFIED with the patch (an AppliedToGroup's patch of the node's
+  own members; a NetworkPolicy whole), or nothing if its part did not change;
+* the node left the span (or the object was deleted): DELETED with the name.
+
+`nodes()` lists the nodes whose view is not empty, so a server dispatches an event to exactly the
+watchers it concerns.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from controlplane.changes import Span
+from controlplane.outputs import AddressGroup, AppliedToGroup, GroupMember, GroupPatch, InternalNetworkPolicy
+
+
+class EventType(enum.Enum):
+    """What a node is told."""
+
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+
+
+class ObjectKind(enum.Enum):
+    """The three kinds of objects agents watch."""
+
+    NETWORK_POLICY = "NetworkPolicy"
+    ADDRESS_GROUP = "AddressGroup"
+    APPLIED_TO_GROUP = "AppliedToGroup"
+
+
+Payload = InternalNetworkPolicy | AddressGroup | AppliedToGroup | GroupPatch
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEvent:
+    """One event as one node's watcher sees it; `obj` is None for DELETED."""
+
+    type: EventType
+    kind: ObjectKind
+    resource_version: int
+    name: str
+    obj: Payload | None
+
+
+def _moved(prev_span: Span, span: Span) -> Iterable[str]:
+    if prev_span is span:
+        return ()
+    return prev_span ^ span
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEvent:
+    """An internal NetworkPolicy was added, changed, deleted, or its span moved."""
+
+    resource_version: int
+    name: str
+    prev_span: Span
+    span: Span
+    policy: InternalNetworkPolicy | None
+    """The policy after the change; None once deleted."""
+    modified: bool
+    """Whether the policy itself changed (nodes that stay get it again only then)."""
+
+    kind = ObjectKind.NETWORK_POLICY
+
+    def nodes(self) -> Iterable[str]:
+        """Nodes whose view of this event is not empty."""
+        return self.prev_span | self.span if self.modified else _moved(self.prev_span, self.span)
+
+    def for_node(self, node: str) -> NodeEvent | None:
+        """This event as `node` sees it, or None if it does not concern the node."""
+        was, now = node in self.prev_span, node in self.span
+        if now and (not was or self.modified):
+            kind = EventType.MODIFIED if was else EventType.ADDED
+            return NodeEvent(kind, self.kind, self.resource_version, self.name, self.policy)
+        if was and not now:
+            return NodeEvent(EventType.DELETED, self.kind, self.resource_version, self.name, None)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AddressGroupEvent:
+    """An AddressGroup was added, patched, deleted, or its span moved."""
+
+    resource_version: int
+    name: str
+    prev_span: Span
+    span: Span
+    added: tuple[GroupMember, ...]
+    removed: tuple[GroupMember, ...]
+    group: AddressGroup | None
+    """The whole group after the change, kept only when some node entered the span."""
+
+    kind = ObjectKind.ADDRESS_GROUP
+
+    def nodes(self) -> Iterable[str]:
+        """Nodes whose view of this event is not empty."""
+        if self.added or self.removed:
+            return self.prev_span | self.span
+        return _moved(self.prev_span, self.span)
+
+    def for_node(self, node: str) -> NodeEvent | None:
+        """This event as `node` sees it, or None if it does not concern the node."""
+        was, now = node in self.prev_span, node in self.span
+        if now and not was:
+            return NodeEvent(EventType.ADDED, self.kind, self.resource_version, self.name, self.group)
+        if was and not now:
+            return NodeEvent(EventType.DELETED, self.kind, self.resource_version, self.name, None)
+        if now and (self.added or self.removed):
+            patch = GroupPatch(self.name, self.added, self.removed)
+            return NodeEvent(EventType.MODIFIED, self.kind, self.resource_version, self.name, patch)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedToGroupEvent:
+    """An AppliedToGroup was added, patched, deleted, or its span moved; patches are per node."""
+
+    resource_version: int
+    name: str
+    prev_span: Span
+    span: Span
+    added: Mapping[str, tuple[GroupMember, ...]]
+    """Members gained, by node."""
+    removed: Mapping[str, tuple[GroupMember, ...]]
+    """Members lost, by node."""
+    entered: Mapping[str, tuple[GroupMember, ...]]
+    """For each node that entered the span, all its members after the change."""
+
+    kind = ObjectKind.APPLIED_TO_GROUP
+
+    def nodes(self) -> Iterable[str]:
+        """Nodes whose view of this event is not empty."""
+        patched = (self.added.keys() | self.removed.keys()) & self.prev_span & self.span
+        moved = _moved(self.prev_span, self.span)
+        return patched.union(moved) if patched else moved
+
+    def for_node(self, node: str) -> NodeEvent | None:
+        """This event as `node` sees it, or None if it does not concern the node."""
+        was, now = node in self.prev_span, node in self.span
+        if now and not was:
+            group = AppliedToGroup(self.name, self.entered[node])
+            return NodeEvent(EventType.ADDED, self.kind, self.resource_version, self.name, group)
+        if was and not now:
+            return NodeEvent(EventType.DELETED, self.kind, self.resource_version, self.name, None)
+        if now:
+            added, removed = self.added.get(node, ()), self.removed.get(node, ())
+            if added or removed:
+                patch = GroupPatch(self.name, added, removed)
+                return NodeEvent(EventType.MODIFIED, self.kind, self.resource_version, self.name, patch)
+        return None
+
+
+StoreEvent = PolicyEvent | AddressGroupEvent | AppliedToGroupEvent

@@ -1,0 +1,56 @@
+"""Group selectors: which pods a group holds, and the content-addressed group name.
+
+A group is the pods of one namespace (`namespace`) or of every namespace whose labels match
+`namespace_selector`, filtered by `pod_selector`. Its name is a UUIDv5 of the normalized text
+(sorted terms joined by " And ", as Antrea's `GenerateNormalizedName`), so every policy that uses
+the same selector uses the same group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from controlplane.labels import LabelSelector
+
+# The namespace of pyantrea's group names (a fixed, random UUID).
+_NAME_NAMESPACE = bytes.fromhex("7d1c6f0a3b5e4c2a9e8f1d0b6a4c2e91")
+
+
+def group_name(normalized: str) -> str:
+    """UUIDv5 of `normalized` in pyantrea's name namespace, as text."""
+    digest = bytearray(hashlib.sha1(_NAME_NAMESPACE + normalized.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSelector:
+    """Exactly one of `namespace` and `namespace_selector` is set. Build with the class methods."""
+
+    namespace: str | None = field(compare=False)
+    namespace_selector: LabelSelector | None = field(compare=False)
+    pod_selector: LabelSelector = field(compare=False)
+    normalized: str
+    """Canonical text; equal selectors have equal text (equality and hash use only this)."""
+
+    @classmethod
+    def in_namespace(cls, namespace: str, pod_selector: LabelSelector) -> GroupSelector:
+        """The pods of `namespace` that `pod_selector` matches."""
+        terms = sorted((f"namespace={namespace}", f"podSelector={pod_selector.text}"))
+        return cls(namespace, None, pod_selector, " And ".join(terms))
+
+    @classmethod
+    def across_namespaces(
+        cls, namespace_selector: LabelSelector, pod_selector: LabelSelector
+    ) -> GroupSelector:
+        """The pods that `pod_selector` matches in namespaces that `namespace_selector` matches."""
+        terms = sorted((f"namespaceSelector={namespace_selector.text}", f"podSelector={pod_selector.text}"))
+        return cls(None, namespace_selector, pod_selector, " And ".join(terms))
+
+    @property
+    def name(self) -> str:
+        """The group's name (a UUIDv5 of the normalized text)."""
+        return group_name(self.normalized)

@@ -1,0 +1,152 @@
+"""The Kubernetes objects the policy computation reads, trimmed to the fields it needs.
+
+`controlplane.kubeparse` builds these from the JSON form (`kubectl get -o json`); tests and
+benchmarks may build them directly. Everything here is an immutable value.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from controlplane.ipnet import IPNet, PackedIP
+from controlplane.labels import Labels, LabelSelector
+
+
+class Protocol(enum.Enum):
+    """An L4 protocol a NetworkPolicy port can name."""
+
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+class Direction(enum.Enum):
+    """A policy direction; `IN` is Kubernetes' Ingress, `OUT` its Egress."""
+
+    IN = "In"
+    OUT = "Out"
+
+
+class PodPhase(enum.Enum):
+    """`status.phase` of a Pod."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPort:
+    """A named container port; agents resolve policy ports given by name with these."""
+
+    name: str
+    port: int
+    protocol: Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    """A Namespace: its labels are what namespaceSelectors match."""
+
+    name: str
+    labels: Labels
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A Node: only nodes that exist can be in a span."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    """A Pod, with only its named container ports."""
+
+    namespace: str
+    name: str
+    labels: Labels
+    node_name: str
+    """Empty while the pod is not scheduled."""
+    host_network: bool
+    phase: PodPhase
+    ips: tuple[PackedIP, ...]
+    ports: tuple[NamedPort, ...]
+
+    @property
+    def is_group_member(self) -> bool:
+        """Whether selectors see this pod: scheduled, with an IP, not hostNetwork, not finished."""
+        return (
+            bool(self.node_name)
+            and bool(self.ips)
+            and not self.host_network
+            and self.phase is not PodPhase.SUCCEEDED
+            and self.phase is not PodPhase.FAILED
+        )
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class IPBlock:
+    """`ipBlock`: a CIDR minus some CIDRs inside it."""
+
+    cidr: IPNet
+    excepts: tuple[IPNet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPeer:
+    """One entry of `from` or `to`: either an ipBlock or selectors (never both).
+
+    A peer with only `namespace_selector` has `pod_selector` EVERYTHING: it selects every pod of
+    the matching namespaces. With `namespace_selector` None the pods are the policy's namespace's.
+    """
+
+    pod_selector: LabelSelector | None
+    namespace_selector: LabelSelector | None
+    ip_block: IPBlock | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPort:
+    """One entry of `ports`: `port` None means every port of the protocol."""
+
+    protocol: Protocol
+    port: int | str | None
+    end_port: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """One ingress or egress rule: empty `peers` means every peer, empty `ports` every port."""
+
+    peers: tuple[PolicyPeer, ...]
+    ports: tuple[PolicyPort, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    """A `networking.k8s.io/v1` NetworkPolicy with its policyTypes defaults applied."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    pod_selector: LabelSelector
+    policy_types: frozenset[Direction]
+    """Directions this policy isolates; a direction listed here with no rules denies all."""
+    ingress: tuple[PolicyRule, ...]
+    egress: tuple[PolicyRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidNetworkPolicy:
+    """A NetworkPolicy the computation cannot use; it is reported instead of enforced."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    error: str

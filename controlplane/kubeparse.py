@@ -1,0 +1,311 @@
+"""Converters from the Kubernetes JSON form (camelCase dicts, as `kubectl get -o json` prints)
+to the typed inputs of `controlplane.inputs`.
+
+Every converter raises `InvalidObjectError` naming the object, the field path and the bad value.
+`network_policy_or_invalid` turns a policy the computation cannot use into an
+`InvalidNetworkPolicy`, so one bad policy is reported while every other keeps working.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from controlplane.inputs import (
+    Direction,
+    InvalidNetworkPolicy,
+    IPBlock,
+    NamedPort,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+    PodPhase,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+    Protocol,
+)
+from controlplane.ipnet import parse_cidr, parse_ip
+from controlplane.labels import EVERYTHING, Labels, LabelSelector, Operator, Requirement, make_labels
+
+_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+class InvalidObjectError(ValueError):
+    """A Kubernetes object has a field the computation cannot use."""
+
+    def __init__(self, kind: str, key: str, field: str, reason: str) -> None:
+        super().__init__(f"{kind} {key}: {field}: {reason}")
+        self.kind = kind
+        self.key = key
+        self.field = field
+        self.reason = reason
+
+
+class _Fields:
+    """Reads one object, raising errors that name the object and the field path."""
+
+    def __init__(self, kind: str, obj: Any) -> None:
+        self.kind = kind
+        self.key = "?"
+        if not isinstance(obj, Mapping):
+            self.fail("", f"expected an object, got {type(obj).__name__}")
+        meta = obj.get("metadata")
+        if isinstance(meta, Mapping):
+            namespace, name = meta.get("namespace"), meta.get("name")
+            self.key = f"{namespace}/{name}" if namespace else str(name)
+
+    def fail(self, path: str, reason: str) -> NoReturn:
+        raise InvalidObjectError(self.kind, self.key, path or "(object)", reason)
+
+    def get(self, obj: Mapping[str, Any], key: str, path: str, kind: type, default: Any) -> Any:
+        value = obj.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(f"{path}.{key}" if path else key, f"expected {kind.__name__}, got {value!r}")
+        return value
+
+    def map(self, obj: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        return self.get(obj, key, path, dict, {})
+
+    def list(self, obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
+        return self.get(obj, key, path, list, [])
+
+    def string(self, obj: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str:
+        value = self.get(obj, key, path, str, "")
+        if required and not value:
+            self.fail(f"{path}.{key}" if path else key, "is required")
+        return value
+
+    def labels(self, meta: Mapping[str, Any], path: str) -> Labels:
+        labels = self.map(meta, "labels", path)
+        for key, value in labels.items():
+            if not isinstance(value, str):
+                self.fail(f"{path}.labels.{key}", f"expected str, got {value!r}")
+        return make_labels(labels)
+
+
+def namespace_from_k8s(obj: Mapping[str, Any]) -> Namespace:
+    """A Namespace from its JSON form."""
+    f = _Fields("Namespace", obj)
+    meta = f.map(obj, "metadata", "")
+    return Namespace(f.string(meta, "name", "metadata", required=True), f.labels(meta, "metadata"))
+
+
+def node_from_k8s(obj: Mapping[str, Any]) -> Node:
+    """A Node from its JSON form."""
+    f = _Fields("Node", obj)
+    return Node(f.string(f.map(obj, "metadata", ""), "name", "metadata", required=True))
+
+
+def pod_from_k8s(obj: Mapping[str, Any]) -> Pod:
+    """A Pod from its JSON form: identity, labels, node, hostNetwork, phase, IPs, named ports."""
+    f = _Fields("Pod", obj)
+    meta = f.map(obj, "metadata", "")
+    spec = f.map(obj, "spec", "")
+    status = f.map(obj, "status", "")
+    phase_text = f.string(status, "phase", "status") or PodPhase.PENDING.value
+    try:
+        phase = PodPhase(phase_text)
+    except ValueError:
+        f.fail("status.phase", f"unknown phase {phase_text!r}")
+    texts = [
+        f.string(entry, "ip", f"status.podIPs[{i}]") for i, entry in _entries(f, status, "podIPs", "status")
+    ]
+    if not texts and status.get("podIP"):
+        texts = [f.string(status, "podIP", "status")]
+    ips = []
+    for i, text in enumerate(texts):
+        try:
+            ips.append(parse_ip(text))
+        except ValueError as error:
+            f.fail(f"status.podIPs[{i}].ip", str(error))
+    ports = []
+    for c, container in _entries(f, spec, "containers", "spec"):
+        for p, port in _entries(f, container, "ports", f"spec.containers[{c}]"):
+            path = f"spec.containers[{c}].ports[{p}]"
+            name = f.string(port, "name", path)
+            if name:
+                number = f.get(port, "containerPort", path, int, 0)
+                if not 1 <= number <= 65535:
+                    f.fail(f"{path}.containerPort", f"port {number} out of range 1-65535")
+                ports.append(NamedPort(name, number, _protocol(f, port, path)))
+    return Pod(
+        namespace=f.string(meta, "namespace", "metadata", required=True),
+        name=f.string(meta, "name", "metadata", required=True),
+        labels=f.labels(meta, "metadata"),
+        node_name=f.string(spec, "nodeName", "spec"),
+        host_network=f.get(spec, "hostNetwork", "spec", bool, False),
+        phase=phase,
+        ips=tuple(ips),
+        ports=tuple(ports),
+    )
+
+
+def network_policy_from_k8s(obj: Mapping[str, Any]) -> NetworkPolicy:
+    """A networking.k8s.io/v1 NetworkPolicy from its JSON form, with policyTypes defaults."""
+    f = _Fields("NetworkPolicy", obj)
+    meta = f.map(obj, "metadata", "")
+    spec = f.map(obj, "spec", "")
+    ingress = tuple(
+        _rule(f, rule, f"spec.ingress[{i}]", "from") for i, rule in _entries(f, spec, "ingress", "spec")
+    )
+    egress = tuple(
+        _rule(f, rule, f"spec.egress[{i}]", "to") for i, rule in _entries(f, spec, "egress", "spec")
+    )
+    types = f.list(spec, "policyTypes", "spec")
+    if types:
+        names = {"Ingress": Direction.IN, "Egress": Direction.OUT}
+        for i, name in enumerate(types):
+            if name not in names:
+                f.fail(f"spec.policyTypes[{i}]", f"unknown policy type {name!r} (want Ingress or Egress)")
+        policy_types = frozenset(names[name] for name in types)
+    else:
+        policy_types = frozenset((Direction.IN, Direction.OUT) if egress else (Direction.IN,))
+    return NetworkPolicy(
+        namespace=f.string(meta, "namespace", "metadata", required=True),
+        name=f.string(meta, "name", "metadata", required=True),
+        uid=f.string(meta, "uid", "metadata", required=True),
+        generation=f.get(meta, "generation", "metadata", int, 1),
+        pod_selector=_selector(f, f.map(spec, "podSelector", "spec"), "spec.podSelector"),
+        policy_types=policy_types,
+        ingress=ingress,
+        egress=egress,
+    )
+
+
+def network_policy_or_invalid(obj: Mapping[str, Any]) -> NetworkPolicy | InvalidNetworkPolicy:
+    """The policy, or its error as a value when only its spec is unusable.
+
+    Raises `InvalidObjectError` when even the identity (namespace, name, uid) is unreadable,
+    since then there is nothing to report the error on.
+    """
+    try:
+        return network_policy_from_k8s(obj)
+    except InvalidObjectError as error:
+        f = _Fields("NetworkPolicy", obj)
+        meta = f.map(obj, "metadata", "")
+        generation = meta.get("generation")
+        return InvalidNetworkPolicy(
+            namespace=f.string(meta, "namespace", "metadata", required=True),
+            name=f.string(meta, "name", "metadata", required=True),
+            uid=f.string(meta, "uid", "metadata", required=True),
+            generation=generation if isinstance(generation, int) else 1,
+            error=str(error),
+        )
+
+
+def _entries(f: _Fields, obj: Mapping[str, Any], key: str, path: str) -> list[tuple[int, Mapping[str, Any]]]:
+    entries = f.list(obj, key, path)
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            f.fail(f"{path}.{key}[{i}]", f"expected an object, got {entry!r}")
+    return list(enumerate(entries))
+
+
+def _protocol(f: _Fields, obj: Mapping[str, Any], path: str) -> Protocol:
+    text = f.string(obj, "protocol", path) or "TCP"
+    try:
+        return Protocol(text)
+    except ValueError:
+        f.fail(f"{path}.protocol", f"unsupported protocol {text!r} (want TCP, UDP or SCTP)")
+
+
+def _rule(f: _Fields, rule: Mapping[str, Any], path: str, peers_key: str) -> PolicyRule:
+    peers = tuple(
+        _peer(f, peer, f"{path}.{peers_key}[{i}]") for i, peer in _entries(f, rule, peers_key, path)
+    )
+    ports = tuple(_port(f, port, f"{path}.ports[{i}]") for i, port in _entries(f, rule, "ports", path))
+    return PolicyRule(peers, ports)
+
+
+def _peer(f: _Fields, peer: Mapping[str, Any], path: str) -> PolicyPeer:
+    pod = peer.get("podSelector")
+    namespace = peer.get("namespaceSelector")
+    block = peer.get("ipBlock")
+    if block is not None:
+        if pod is not None or namespace is not None:
+            f.fail(f"{path}.ipBlock", "may not be combined with podSelector or namespaceSelector")
+        return PolicyPeer(None, None, _ip_block(f, f.map(peer, "ipBlock", path), f"{path}.ipBlock"))
+    if pod is None and namespace is None:
+        f.fail(path, "must set podSelector, namespaceSelector or ipBlock")
+    pod_selector = _selector(f, f.map(peer, "podSelector", path), f"{path}.podSelector")
+    if namespace is None:
+        return PolicyPeer(pod_selector, None, None)
+    namespace_selector = _selector(f, f.map(peer, "namespaceSelector", path), f"{path}.namespaceSelector")
+    return PolicyPeer(pod_selector if pod is not None else EVERYTHING, namespace_selector, None)
+
+
+def _ip_block(f: _Fields, block: Mapping[str, Any], path: str) -> IPBlock:
+    cidr_text = f.string(block, "cidr", path, required=True)
+    try:
+        cidr = parse_cidr(cidr_text)
+    except ValueError as error:
+        f.fail(f"{path}.cidr", str(error))
+    excepts = []
+    for i, text in enumerate(f.list(block, "except", path)):
+        field = f"{path}.except[{i}]"
+        if not isinstance(text, str):
+            f.fail(field, f"expected str, got {text!r}")
+        try:
+            excepted = parse_cidr(text)
+        except ValueError as error:
+            f.fail(field, str(error))
+        if not cidr.contains(excepted) or excepted.prefix_len <= cidr.prefix_len:
+            f.fail(field, f"{text!r} is not a strict subset of cidr {cidr_text!r}")
+        excepts.append(excepted)
+    return IPBlock(cidr, tuple(sorted(set(excepts))))
+
+
+def _port(f: _Fields, port: Mapping[str, Any], path: str) -> PolicyPort:
+    protocol = _protocol(f, port, path)
+    value = port.get("port")
+    number: int | str | None
+    if value is None:
+        number = None
+    elif isinstance(value, bool) or not isinstance(value, int | str):
+        f.fail(f"{path}.port", f"expected a number or a port name, got {value!r}")
+    elif isinstance(value, int):
+        if not 1 <= value <= 65535:
+            f.fail(f"{path}.port", f"port {value} out of range 1-65535")
+        number = value
+    else:
+        if len(value) > 15 or not _PORT_NAME.match(value) or "--" in value or value.isdigit():
+            f.fail(f"{path}.port", f"invalid port name {value!r}")
+        number = value
+    end = f.get(port, "endPort", path, int, None)
+    if end is not None:
+        if not isinstance(number, int):
+            f.fail(f"{path}.endPort", "needs a numeric port")
+        if not number <= end <= 65535:
+            f.fail(f"{path}.endPort", f"end port {end} must be between port {number} and 65535")
+    return PolicyPort(protocol, number, end)
+
+
+def _selector(f: _Fields, selector: Mapping[str, Any], path: str) -> LabelSelector:
+    requirements = []
+    for key, value in f.map(selector, "matchLabels", path).items():
+        if not isinstance(value, str):
+            f.fail(f"{path}.matchLabels.{key}", f"expected str, got {value!r}")
+        requirements.append(Requirement(key, Operator.IN, (value,)))
+    for i, expression in _entries(f, selector, "matchExpressions", path):
+        field = f"{path}.matchExpressions[{i}]"
+        key = f.string(expression, "key", field, required=True)
+        operator_text = f.string(expression, "operator", field)
+        try:
+            operator = Operator(operator_text)
+        except ValueError:
+            f.fail(f"{field}.operator", f"unknown operator {operator_text!r}")
+        values = f.list(expression, "values", field)
+        for j, value in enumerate(values):
+            if not isinstance(value, str):
+                f.fail(f"{field}.values[{j}]", f"expected str, got {value!r}")
+        if operator in (Operator.IN, Operator.NOT_IN) and not values:
+            f.fail(f"{field}.values", f"must not be empty for operator {operator.value}")
+        if operator in (Operator.EXISTS, Operator.DOES_NOT_EXIST) and values:
+            f.fail(f"{field}.values", f"must be empty for operator {operator.value}")
+        requirements.append(Requirement(key, operator, tuple(sorted(set(values)))))
+    return LabelSelector.of(requirements)

@@ -1,0 +1,106 @@
+"""What the computation produces, Antrea's three-object model: internal NetworkPolicies whose
+rules name groups, AddressGroups (who a rule talks to) and AppliedToGroups (whom a policy
+protects), plus the member patches that carry group changes.
+
+These mirror the controlplane proto messages; spans are kept beside them by the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controlplane.inputs import Direction, IPBlock, NamedPort, Protocol
+from controlplane.ipnet import PackedIP
+
+PodKey = tuple[str, str]
+"""(namespace, name) of a pod: the identity of a group member."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMember:
+    """A pod as a group member: reference, IPs, named ports (to resolve named policy ports), node."""
+
+    namespace: str
+    name: str
+    ips: tuple[PackedIP, ...]
+    ports: tuple[NamedPort, ...]
+    node: str
+
+    @property
+    def key(self) -> PodKey:
+        """The member's identity within a group; a patch removes the old value before adding."""
+        return (self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressGroup:
+    """Pods that rules name as peers; every node in its span gets every member."""
+
+    name: str
+    members: tuple[GroupMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedToGroup:
+    """Pods a policy applies to; a node sees only the members it hosts."""
+
+    name: str
+    members: tuple[GroupMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPatch:
+    """A change of an AddressGroup's or AppliedToGroup's members: apply `removed`, then `added`."""
+
+    name: str
+    added: tuple[GroupMember, ...]
+    removed: tuple[GroupMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A rule's port match: `port` None is every port; a str is a named port; `end_port` a range."""
+
+    protocol: Protocol
+    port: int | str | None
+    end_port: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A rule's other side: the pods of the named AddressGroups plus the ipBlocks.
+
+    A peer with neither matches nothing: a rule with it only isolates its direction.
+    """
+
+    address_groups: tuple[str, ...]
+    ip_blocks: tuple[IPBlock, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One allow rule: traffic in `direction` from/to `peer` on `services` (empty: all ports)."""
+
+    direction: Direction
+    peer: Peer
+    services: tuple[Service, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyReference:
+    """The Kubernetes NetworkPolicy an internal policy comes from."""
+
+    namespace: str
+    name: str
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class InternalNetworkPolicy:
+    """A NetworkPolicy as agents get it, named by the Kubernetes policy's UID."""
+
+    name: str
+    source_ref: PolicyReference
+    generation: int
+    rules: tuple[Rule, ...]
+    applied_to_groups: tuple[str, ...]

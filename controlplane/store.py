@@ -1,0 +1,225 @@
+"""The versioned store: engine changes in, events with monotonic resource versions out.
+
+The store keeps the current objects with their spans, numbers every change, and hands each
+batch of events to its subscribers. A watcher for a node takes `snapshot(node)` and subscribes
+in the same step (nothing runs in between on one event loop), then sends each later event's
+`for_node(node)` view; every reconnect starts again from a snapshot, as in Antrea.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from controlplane.changes import (
+    EMPTY_SPAN,
+    AddressGroupChange,
+    AppliedToGroupChange,
+    Change,
+    PolicyChange,
+    Span,
+)
+from controlplane.events import AddressGroupEvent, AppliedToGroupEvent, PolicyEvent, StoreEvent
+from controlplane.outputs import AddressGroup, AppliedToGroup, GroupMember, InternalNetworkPolicy, PodKey
+from controlplane.spanindex import SpanIndex
+
+Listener = Callable[[Sequence[StoreEvent]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one node needs at one resource version."""
+
+    resource_version: int
+    policies: tuple[InternalNetworkPolicy, ...]
+    address_groups: tuple[AddressGroup, ...]
+    applied_to_groups: tuple[AppliedToGroup, ...]
+    """Each with only the node's members."""
+
+
+class _Policy:
+    __slots__ = ("policy", "span")
+
+    def __init__(self, policy: InternalNetworkPolicy) -> None:
+        self.policy = policy
+        self.span: Span = EMPTY_SPAN
+
+
+class _AddressGroup:
+    __slots__ = ("members", "span", "whole")
+
+    def __init__(self) -> None:
+        self.members: dict[PodKey, GroupMember] = {}
+        self.span: Span = EMPTY_SPAN
+        self.whole: AddressGroup | None = None
+        """The materialized group, reused until the members change."""
+
+
+class _AppliedToGroup:
+    __slots__ = ("by_node", "span")
+
+    def __init__(self) -> None:
+        self.by_node: dict[str, dict[PodKey, GroupMember]] = {}
+        self.span: Span = EMPTY_SPAN
+
+
+class Store:
+    """Current NetworkPolicies, AddressGroups and AppliedToGroups, with versioned events."""
+
+    def __init__(self) -> None:
+        self._version = 0
+        self._policies: dict[str, _Policy] = {}
+        self._address_groups: dict[str, _AddressGroup] = {}
+        self._applied_to_groups: dict[str, _AppliedToGroup] = {}
+        self._policy_index = SpanIndex()
+        self._address_group_index = SpanIndex()
+        self._applied_to_index = SpanIndex()
+        self._listeners: list[Listener] = []
+
+    @property
+    def resource_version(self) -> int:
+        """The version of the last change (0 before any)."""
+        return self._version
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Calls `listener` with every later batch of events; returns the unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def apply(self, changes: Iterable[Change]) -> list[StoreEvent]:
+        """Records the changes of one engine sync, in order; returns and publishes their events."""
+        events: list[StoreEvent] = []
+        for change in changes:
+            self._version += 1
+            if isinstance(change, PolicyChange):
+                events.append(self._apply_policy(change))
+            elif isinstance(change, AddressGroupChange):
+                events.append(self._apply_address_group(change))
+            else:
+                events.append(self._apply_applied_to_group(change))
+        if events:
+            for listener in tuple(self._listeners):
+                listener(events)
+        return events
+
+    def snapshot(self, node: str) -> Snapshot:
+        """Every object whose span holds `node`, at the current resource version."""
+        policies = tuple(self._policies[name].policy for name in self._policy_index.names_for(node))
+        groups = tuple(self._whole(name) for name in self._address_group_index.names_for(node))
+        applied = tuple(
+            AppliedToGroup(name, tuple(self._applied_to_groups[name].by_node[node].values()))
+            for name in self._applied_to_index.names_for(node)
+        )
+        return Snapshot(self._version, policies, groups, applied)
+
+    def policies(self) -> dict[str, tuple[InternalNetworkPolicy, Span]]:
+        """Every internal policy with its span, by name."""
+        return {name: (entry.policy, entry.span) for name, entry in self._policies.items()}
+
+    def address_groups(self) -> dict[str, tuple[frozenset[GroupMember], Span]]:
+        """Every AddressGroup's members and span, by name."""
+        return {
+            name: (frozenset(entry.members.values()), entry.span)
+            for name, entry in self._address_groups.items()
+        }
+
+    def applied_to_groups(self) -> dict[str, tuple[frozenset[GroupMember], Span]]:
+        """Every AppliedToGroup's members (of all nodes) and span, by name."""
+        return {
+            name: (frozenset(m for members in entry.by_node.values() for m in members.values()), entry.span)
+            for name, entry in self._applied_to_groups.items()
+        }
+
+    def _whole(self, name: str) -> AddressGroup:
+        entry = self._address_groups[name]
+        if entry.whole is None:
+            entry.whole = AddressGroup(name, tuple(entry.members.values()))
+        return entry.whole
+
+    def _apply_policy(self, change: PolicyChange) -> PolicyEvent:
+        name = change.name
+        entry = self._policies.get(name)
+        if change.policy is None:
+            assert entry is not None, f"delete of unknown policy {name}"
+            del self._policies[name]
+            self._policy_index.move(name, entry.span, EMPTY_SPAN)
+            return PolicyEvent(self._version, name, entry.span, EMPTY_SPAN, None, True)
+        if entry is None:
+            entry = self._policies[name] = _Policy(change.policy)
+            modified = True
+        else:
+            modified = entry.policy != change.policy
+            entry.policy = change.policy
+        prev = entry.span
+        if change.span is not prev and change.span != prev:
+            entry.span = self._policy_index.move(name, prev, change.span)
+        return PolicyEvent(self._version, name, prev, entry.span, change.policy, modified)
+
+    def _apply_address_group(self, change: AddressGroupChange) -> AddressGroupEvent:
+        name = change.name
+        entry = self._address_groups.get(name)
+        if change.deleted:
+            assert entry is not None, f"delete of unknown address group {name}"
+            del self._address_groups[name]
+            self._address_group_index.move(name, entry.span, EMPTY_SPAN)
+            return AddressGroupEvent(self._version, name, entry.span, EMPTY_SPAN, (), (), None)
+        if entry is None:
+            entry = self._address_groups[name] = _AddressGroup()
+        members = entry.members
+        if change.added or change.removed:
+            entry.whole = None
+            for member in change.removed:
+                del members[member.key]
+            for member in change.added:
+                members[member.key] = member
+        prev = entry.span
+        if change.span is not prev and change.span != prev:
+            entry.span = self._address_group_index.move(name, prev, change.span)
+        entered = entry.span is not prev and not entry.span <= prev
+        whole = self._whole(name) if entered else None
+        return AddressGroupEvent(self._version, name, prev, entry.span, change.added, change.removed, whole)
+
+    def _apply_applied_to_group(self, change: AppliedToGroupChange) -> AppliedToGroupEvent:
+        name = change.name
+        entry = self._applied_to_groups.get(name)
+        if change.deleted:
+            assert entry is not None, f"delete of unknown applied-to group {name}"
+            del self._applied_to_groups[name]
+            self._applied_to_index.move(name, entry.span, EMPTY_SPAN)
+            return AppliedToGroupEvent(self._version, name, entry.span, EMPTY_SPAN, {}, {}, {})
+        if entry is None:
+            entry = self._applied_to_groups[name] = _AppliedToGroup()
+        by_node = entry.by_node
+        removed = _by_node(change.removed)
+        for node, members in removed.items():
+            node_members = by_node[node]
+            for member in members:
+                del node_members[member.key]
+            if not node_members:
+                del by_node[node]
+        added = _by_node(change.added)
+        for node, members in added.items():
+            node_members = by_node.get(node)
+            if node_members is None:
+                node_members = by_node[node] = {}
+            for member in members:
+                node_members[member.key] = member
+        prev = entry.span
+        if change.span is not prev and change.span != prev:
+            entry.span = self._applied_to_index.move(name, prev, change.span)
+        entered = {}
+        if entry.span is not prev:
+            for node in entry.span - prev if prev else entry.span:
+                entered[node] = tuple(by_node[node].values())
+        return AppliedToGroupEvent(self._version, name, prev, entry.span, added, removed, entered)
+
+
+def _by_node(members: tuple[GroupMember, ...]) -> dict[str, tuple[GroupMember, ...]]:
+    grouped: dict[str, list[GroupMember]] = {}
+    for member in members:
+        node_members = grouped.get(member.node)
+        if node_members is None:
+            grouped[member.node] = [member]
+        else:
+            node_members.append(member)
+    return {node: tuple(node_members) for node, node_members in grouped.items()}

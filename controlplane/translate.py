@@ -1,0 +1,88 @@
+"""Kubernetes NetworkPolicy to internal policy: rules that name groups, and the groups they need.
+
+The v1 semantics live here: the spec podSelector is the one AppliedToGroup; each selector peer
+becomes an AddressGroup; an empty `from`/`to` allows every address (or, for egress to named
+ports, every pod, so agents can resolve the port names); a policyType with no rules adds a rule
+with an empty peer that only isolates the direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controlplane.groupselector import GroupSelector
+from controlplane.inputs import Direction, IPBlock, NetworkPolicy, PolicyRule
+from controlplane.ipnet import ALL_IPV4, ALL_IPV6
+from controlplane.labels import EVERYTHING
+from controlplane.outputs import InternalNetworkPolicy, Peer, PolicyReference, Rule, Service
+
+ALL_PODS = GroupSelector.across_namespaces(EVERYTHING, EVERYTHING)
+ALL_ADDRESSES = (IPBlock(ALL_IPV4, ()), IPBlock(ALL_IPV6, ()))
+_NO_PEER = Peer((), ())
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """An internal policy and the selectors of the groups it names."""
+
+    policy: InternalNetworkPolicy
+    applied_to: GroupSelector
+    address_groups: tuple[GroupSelector, ...]
+    """Unique, in order of first use."""
+
+
+def translate(policy: NetworkPolicy) -> Translation:
+    """The internal form of a policy."""
+    applied_to = GroupSelector.in_namespace(policy.namespace, policy.pod_selector)
+    names: dict[GroupSelector, str] = {applied_to: applied_to.name}
+    address_groups: dict[GroupSelector, None] = {}
+    rules = []
+    for direction, spec_rules in ((Direction.IN, policy.ingress), (Direction.OUT, policy.egress)):
+        if direction not in policy.policy_types:
+            continue
+        for rule in spec_rules:
+            rules.append(_rule(policy.namespace, direction, rule, names, address_groups))
+        if not spec_rules:
+            rules.append(Rule(direction, _NO_PEER, ()))
+    internal = InternalNetworkPolicy(
+        name=policy.uid,
+        source_ref=PolicyReference(policy.namespace, policy.name, policy.uid),
+        generation=policy.generation,
+        rules=tuple(rules),
+        applied_to_groups=(names[applied_to],),
+    )
+    return Translation(internal, applied_to, tuple(address_groups))
+
+
+def _rule(
+    namespace: str,
+    direction: Direction,
+    rule: PolicyRule,
+    names: dict[GroupSelector, str],
+    address_groups: dict[GroupSelector, None],
+) -> Rule:
+    services = tuple(Service(p.protocol, p.port, p.end_port) for p in rule.ports)
+    selectors: list[GroupSelector] = []
+    blocks: list[IPBlock] = []
+    if not rule.peers:
+        if direction is Direction.OUT and any(isinstance(s.port, str) for s in services):
+            selectors.append(ALL_PODS)
+        else:
+            blocks.extend(ALL_ADDRESSES)
+    for peer in rule.peers:
+        if peer.ip_block is not None:
+            blocks.append(peer.ip_block)
+        elif peer.namespace_selector is not None:
+            selectors.append(
+                GroupSelector.across_namespaces(peer.namespace_selector, peer.pod_selector or EVERYTHING)
+            )
+        elif peer.pod_selector is not None:
+            selectors.append(GroupSelector.in_namespace(namespace, peer.pod_selector))
+    group_names: dict[str, None] = {}
+    for selector in selectors:
+        name = names.get(selector)
+        if name is None:
+            name = names[selector] = selector.name
+        group_names[name] = None
+        address_groups[selector] = None
+    return Rule(direction, Peer(tuple(group_names), tuple(dict.fromkeys(blocks))), services)
