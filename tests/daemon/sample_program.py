@@ -43,7 +43,8 @@ async def serve(*, fail: bool) -> None:
     async with Supervisor(logger=log) as tasks, server:
         tasks.spawn(heartbeat(beats), name="heartbeat")
         await beats.wait()
-        log.info("serving", extra={"port": server.port})
+        loop = type(asyncio.get_running_loop())
+        log.info("serving", extra={"port": server.port, "loop": f"{loop.__module__}.{loop.__name__}"})
         if fail:
             tasks.spawn(crash(beats), name="crasher")
         await tasks.wait()

@@ -56,6 +56,7 @@ def test_a_signal_stops_the_program_cleanly(start_program: Any, signum: signal.S
     process = start_program()
     serving = read_until(process, "serving")
     assert (serving["component"], serving["node"], serving["task"]) == ("sample", "node-1", "main")
+    assert serving["loop"] == "uvloop.Loop"
     with urllib.request.urlopen(f"http://127.0.0.1:{serving['port']}/readyz", timeout=30) as response:
         assert json.load(response) == {"status": "ok", "checks": {"heartbeat": None}}
 
