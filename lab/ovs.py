@@ -113,6 +113,12 @@ class OvsInstance:
         """Stop ovs-vswitchd only (SIGKILL with kill=True, as a crash would)."""
         self._stop("ovs-vswitchd", sig=signal.SIGKILL if kill else signal.SIGTERM)
 
+    def stop_ovsdb(self) -> None:
+        """Stop ovsdb-server only; ovs-vswitchd and clients reconnect once it starts again."""
+        self._stop("ovsdb-server")
+        with contextlib.suppress(FileNotFoundError):
+            self.paths.db_socket.unlink()
+
     def stop(self) -> None:
         """Stop both daemons; safe to call more than once."""
         self._stop("ovs-vswitchd")
