@@ -4,13 +4,18 @@
     list ──▶ Replace(all trimmed objects) ──┐
     watch from rv (bookmarks) ─▶ Upsert/Remove ─▶ BatchChannel ─▶ store + handler callbacks
       ▲ stream ends: re-watch from the last rv                     on_add / on_update / on_delete
-      └ 410 Gone, ERROR, broken connection: back off, re-list      on_synced (once, after 1st list)
+      ▲ connection broken or refused: back off, re-watch           on_synced (once, after 1st list)
+      └ 410 Gone: re-list now; other ERROR or API error: back off, re-list
 
 The worker thread does all blocking I/O, JSON decoding and trimming; the loop keeps the store
 (key -> trimmed value) and calls the handler, so handlers run on the loop and never race with
 the store. A re-list is diffed against the store: objects that vanished while the watch was
 down are reported as deletes, changed ones as updates, and unchanged ones not at all. Updates
 whose trimmed value did not change are not reported either.
+
+A trim function reports an object it cannot use by raising ValueError: the informer logs it and
+treats the object as absent (a delete, if it was present), so one malformed object does not stop
+the others. Any other exception from a trim function or a handler is a bug and ends `run()`.
 """
 
 from __future__ import annotations
@@ -38,8 +43,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 T_contra = TypeVar("T_contra", contravariant=True)
 
-# Failures of the API server or the network, after which the informer backs off and re-lists.
-_TRANSIENT = (ApiException, StreamError, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+# The server could not be reached or the stream broke: back off and resume from the last rv.
+_CONNECTION_ERRORS = (StreamError, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 
 class InformerHandler(Protocol[T_contra]):
@@ -90,6 +95,10 @@ class _Failed:
 
 class _Stopped(Exception):
     pass
+
+
+class _WatchFailed(Exception):
+    """The server ended a watch with an ERROR event other than 410 Gone."""
 
 
 class Informer(Generic[T]):
@@ -229,12 +238,14 @@ class Informer(Generic[T]):
                     resource_version = self._list(channel)
                 resource_version = self._watch(channel, resource_version)
                 delay = settings.backoff_initial
-            except _TRANSIENT as exc:
+            except (ApiException, _WatchFailed, *_CONNECTION_ERRORS) as exc:
                 if self._stop.is_set():
                     return
-                resource_version = None
+                if not isinstance(exc, _CONNECTION_ERRORS):
+                    resource_version = None
                 wait = delay * random.uniform(0.8, 1.2)
-                log.warning("informer %s: %s; re-listing in %.1fs", self.name, _describe(exc), wait)
+                then = "re-watching" if resource_version is not None else "re-listing"
+                log.warning("informer %s: %s; %s in %.1fs", self.name, _describe(exc), then, wait)
                 self._stop.wait(wait)
                 delay = min(delay * 2, settings.backoff_max)
 
@@ -245,8 +256,21 @@ class Informer(Generic[T]):
             label_selector=self._label_selector,
             field_selector=self._field_selector,
         )
-        channel.put(_Replace({object_key(obj): self._trim(obj) for obj in listing.items}))
+        objects: dict[str, T] = {}
+        for obj in listing.items:
+            key = object_key(obj)
+            trimmed = self._trimmed(key, obj)
+            if trimmed is not None:
+                objects[key] = trimmed
+        channel.put(_Replace(objects))
         return listing.resource_version
+
+    def _trimmed(self, key: str, obj: dict[str, Any]) -> T | None:
+        try:
+            return self._trim(obj)
+        except ValueError as exc:
+            log.error("informer %s: ignoring %s: %s", self.name, key, exc)
+            return None
 
     def _watch(self, channel: BatchChannel[Any], resource_version: str) -> str | None:
         """Deliver one watch's events; returns where to resume, or None to re-list (410 Gone)."""
@@ -270,9 +294,11 @@ class Informer(Generic[T]):
                     if obj.get("code") == 410:
                         log.info("informer %s: %s; re-listing", self.name, obj.get("message"))
                         return None
-                    raise StreamError(f"watch ERROR {obj.get('code')}: {obj.get('message')}")
+                    raise _WatchFailed(f"watch ERROR {obj.get('code')}: {obj.get('message')}")
                 if event.type in ("ADDED", "MODIFIED"):
-                    channel.put(_Upsert(object_key(obj), self._trim(obj)))
+                    key = object_key(obj)
+                    trimmed = self._trimmed(key, obj)
+                    channel.put(_Remove(key) if trimmed is None else _Upsert(key, trimmed))
                 elif event.type == "DELETED":
                     channel.put(_Remove(object_key(obj)))
                 resource_version = obj["metadata"]["resourceVersion"]
