@@ -14,6 +14,11 @@ SERVER_VERSION = {
     "major": "1",
     "minor": "37",
     "gitVersion": "v1.37.0-pyantrea-lab",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "none (pyantrea lab stand-in, Python)",
+    "compiler": "none",
     "platform": "linux/amd64",
 }
 _VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]

@@ -23,7 +23,7 @@ from lab.apiserver.store import Store
 from lab.apiserver.watch import Stored, dump, error_line
 
 _JSON = "application/json"
-_PUBLIC_PATHS = frozenset({"/version", "/healthz", "/livez", "/readyz"})
+_PUBLIC_PATHS = frozenset({"/version", "/version/", "/healthz", "/livez", "/readyz"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +90,14 @@ class Routes:
         app.middlewares.append(self._authenticate)
         router = app.router
         router.add_get("/version", self._version)
+        router.add_get("/version/", self._version)
         for path in ("/healthz", "/livez", "/readyz"):
             router.add_get(path, self._healthy)
         router.add_get("/api", self._core_versions)
         router.add_get("/apis", self._group_list)
         router.add_route("*", "/api/{tail:.*}", self._core)
         router.add_route("*", "/apis/{tail:.*}", self._grouped)
+        router.add_route("*", "/{tail:.*}", self._unknown)
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -109,6 +111,9 @@ class Routes:
             return await handler(request)
         except ApiError as error:
             return _error_response(error)
+
+    async def _unknown(self, _: web.Request) -> web.Response:
+        raise _not_found()
 
     async def _version(self, _: web.Request) -> web.Response:
         return _json_response(dump(discovery.SERVER_VERSION))

@@ -77,7 +77,8 @@ def _merge_map(
         if key.startswith(_DELETE_FROM):
             field = key[len(_DELETE_FROM) :]
             drop = set(map(_hashable, value or []))
-            result[field] = [item for item in result.get(field) or [] if _hashable(item) not in drop]
+            if isinstance(result.get(field), list):
+                result[field] = [item for item in result[field] if _hashable(item) not in drop]
             continue
         child = f"{path}.{key}" if path else key
         if value is None:
