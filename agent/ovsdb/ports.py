@@ -12,6 +12,7 @@ with `Ovsdb.wait_for_ofport`, which uses `ofport_probe` below.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -34,6 +35,8 @@ from agent.ovsdb.errors import (
     RecordNotFoundError,
     UnsupportedTunnelError,
 )
+
+_MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
 
 OFPORT_REQUEST_MAX = 65279
 """The highest port number OpenFlow leaves to switches (0xfeff)."""
@@ -72,15 +75,12 @@ def _check_ofport_request(ofport_request: int | None) -> None:
 
 
 def _check_mac(mac: str | None) -> None:
-    parts = mac.split(":") if mac is not None else []
-    if mac is not None and (len(parts) != 6 or not all(len(p) == 2 and _is_hex(p) for p in parts)):
+    if mac is None:
+        return
+    if not _MAC.fullmatch(mac):
         raise ValueError(f"mac must look like 0a:58:0a:0a:00:01, got {mac!r}")
-    if mac is not None and int(parts[0], 16) & 1:
+    if int(mac[:2], 16) & 1:
         raise ValueError(f"mac must be a unicast address, got {mac!r}")
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def _ensure_port(

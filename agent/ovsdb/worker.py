@@ -95,6 +95,7 @@ class IdlWorker:
         self.ready: Future[None] = Future()
         """Done once the replica holds the database for the first time."""
         self.last_error = "not connected yet"
+        """Why the schema could not be fetched from ovsdb-server, for connection errors."""
         self._inbox: queue.SimpleQueue[_Txn | _Wait] = queue.SimpleQueue()
         self._queued: list[_Txn] = []
         self._sent: list[_Txn] = []
@@ -188,7 +189,6 @@ class IdlWorker:
                 synced = not synced
                 state = "synchronized with" if synced else "reconnecting to"
                 log.info("%s ovsdb-server at %s", state, self.remote)
-                self.last_error = "" if synced else "the connection was lost"
             if synced:
                 _settle(self.ready)
             self._collect_replies()
@@ -270,10 +270,10 @@ class IdlWorker:
         for request in [t for t in (*self._queued, *self._sent) if t.deadline <= now]:
             if request.txn is not None:
                 request.txn.abort()
-            detail = f"last status: {request.last_status}"
-            if self.last_error:
-                detail += f"; {self.last_error}"
-            message = f"OVSDB transaction {request.describe()} did not complete in time ({detail})"
+            message = (
+                f"OVSDB transaction {request.describe()} did not complete in time (last status: "
+                f"{request.last_status}; is ovsdb-server at {self.remote} running?)"
+            )
             _settle(request.future, error=OvsdbTimeoutError(message))
         self._queued = [t for t in self._queued if t.deadline > now]
         self._sent = [t for t in self._sent if t.deadline > now]
