@@ -6,6 +6,7 @@ previous state itself. An empty `span` with `deleted` False is a live object no 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controlplane.outputs import GroupMember, InternalNetworkPolicy
@@ -16,9 +17,13 @@ Span = frozenset[str]
 EMPTY_SPAN: Span = frozenset()
 
 
+MembersByNode = Mapping[str, tuple[GroupMember, ...]]
+"""Group members by the name of their node."""
+
+
 @dataclass(frozen=True, slots=True)
-class GroupChange:
-    """An AddressGroup or AppliedToGroup was created (all members in `added`), patched or deleted."""
+class AddressGroupChange:
+    """An AddressGroup was created (all members in `added`), patched or deleted."""
 
     name: str
     span: Span
@@ -28,13 +33,14 @@ class GroupChange:
 
 
 @dataclass(frozen=True, slots=True)
-class AddressGroupChange(GroupChange):
-    """A change of an AddressGroup."""
+class AppliedToGroupChange:
+    """An AppliedToGroup was created (all members in `added`), patched or deleted."""
 
-
-@dataclass(frozen=True, slots=True)
-class AppliedToGroupChange(GroupChange):
-    """A change of an AppliedToGroup."""
+    name: str
+    span: Span
+    added: MembersByNode
+    removed: MembersByNode
+    deleted: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from controlplane.changes import (
     AddressGroupChange,
     AppliedToGroupChange,
     Change,
+    MembersByNode,
     PolicyChange,
     Span,
 )
@@ -212,6 +213,7 @@ class _Sync:
         self.dead_atgs: list[_AppliedToGroup] = []
         self.dead_ags: list[_AddressGroup] = []
         self.patches: dict[_AppliedToGroup | _AddressGroup, tuple[list[GroupMember], list[GroupMember]]] = {}
+        self.node_patches: dict[_AppliedToGroup, tuple[MembersByNode, MembersByNode]] = {}
         self.atg_spans: set[_AppliedToGroup] = set()
         """AppliedToGroups whose span changed."""
         self.ag_spans: set[_AddressGroup] = set()
@@ -236,7 +238,7 @@ class _Sync:
         self._policy_changes(dirty, changed_spans, linking, changes)
         for atg in self.dead_atgs:
             if atg.published:
-                changes.append(AppliedToGroupChange(atg.name, EMPTY_SPAN, (), (), True))
+                changes.append(AppliedToGroupChange(atg.name, EMPTY_SPAN, {}, {}, True))
         for ag in self.dead_ags:
             if ag.published:
                 changes.append(AddressGroupChange(ag.name, EMPTY_SPAN, (), (), True))
@@ -331,22 +333,26 @@ class _Sync:
     def _applied_to_spans(self) -> list[tuple[_AppliedToGroup, Span]]:
         """New spans of AppliedToGroups, moved into their AddressGroups; returns (group, old span)."""
         engine = self.engine
-        nodes = engine._nodes
         recount = set()
         for atg in self.touched_atgs:
             patch = self.patches.get(atg)
             if patch is None:
                 continue
+            added, removed = _by_node(patch[0]), _by_node(patch[1])
+            self.node_patches[atg] = (added, removed)
             counts = atg.nodes
-            for member in patch[1]:
-                count = counts[member.node] - 1
+            for node, members in removed.items():
+                count = counts[node] - len(members)
                 if count:
-                    counts[member.node] = count
+                    counts[node] = count
                 else:
-                    del counts[member.node]
-            for member in patch[0]:
-                counts[member.node] = counts.get(member.node, 0) + 1
-            recount.add(atg)
+                    del counts[node]
+                    recount.add(atg)
+            for node, members in added.items():
+                count = counts.get(node, 0)
+                counts[node] = count + len(members)
+                if not count:
+                    recount.add(atg)
         dirty_nodes = engine._dirty_nodes
         if dirty_nodes:
             engine._dirty_nodes = set()
@@ -354,9 +360,12 @@ class _Sync:
                 if not atg.nodes.keys().isdisjoint(dirty_nodes):
                     recount.add(atg)
                     self.touched_atgs.add(atg)
+        nodes = engine._nodes
         changed = []
         for atg in recount:
-            span = frozenset(node for node in atg.nodes if node in nodes)
+            span = frozenset(atg.nodes)
+            if not nodes.issuperset(span):
+                span = span.intersection(nodes)
             if span != atg.span:
                 old = atg.span
                 atg.span = span
@@ -423,9 +432,9 @@ class _Sync:
             del engine._applied_to_groups[atg.group.selector.normalized]
             self.dead_atgs.append(atg)
             return
-        added, removed = self.patches.get(atg, ((), ()))
+        added, removed = self.node_patches.get(atg, _NO_NODE_PATCH)
         if added or removed or atg in self.atg_spans or atg.fresh:
-            changes.append(AppliedToGroupChange(atg.name, atg.span, tuple(added), tuple(removed), False))
+            changes.append(AppliedToGroupChange(atg.name, atg.span, added, removed, False))
             atg.published = True
         atg.fresh = False
 
@@ -457,3 +466,17 @@ class _Sync:
                 if record.span is not atg.span:
                     record.span = atg.span
                     changes.append(PolicyChange(uid, record.policy, atg.span))
+
+
+_NO_NODE_PATCH: tuple[MembersByNode, MembersByNode] = ({}, {})
+
+
+def _by_node(members: list[GroupMember]) -> MembersByNode:
+    grouped: dict[str, list[GroupMember]] = {}
+    for member in members:
+        node_members = grouped.get(member.node)
+        if node_members is None:
+            grouped[member.node] = [member]
+        else:
+            node_members.append(member)
+    return {node: tuple(node_members) for node, node_members in grouped.items()}

@@ -10,14 +10,15 @@ and the member patch, so its size follows the change, not the span. A node's vie
   own members; a NetworkPolicy whole), or nothing if its part did not change;
 * the node left the span (or the object was deleted): DELETED with the name.
 
-`nodes()` lists the nodes whose view is not empty, so a server dispatches an event to exactly the
-watchers it concerns.
+`views()` yields each distinct view with the nodes that get it, so a server builds (and
+serializes) a view once for all its nodes and dispatches it only to the watchers it concerns;
+a NetworkPolicy or AddressGroup event has at most three distinct views.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from controlplane.changes import Span
@@ -54,10 +55,20 @@ class NodeEvent:
     obj: Payload | None
 
 
-def _moved(prev_span: Span, span: Span) -> Iterable[str]:
-    if prev_span is span:
-        return ()
-    return prev_span ^ span
+View = tuple[NodeEvent, Iterable[str]]
+"""One view of an event and the nodes that get it."""
+
+
+def _entered(prev_span: Span, span: Span) -> Span:
+    return span if not prev_span else span - prev_span
+
+
+def _left(prev_span: Span, span: Span) -> Span:
+    return prev_span if not span else prev_span - span
+
+
+def _stayed(prev_span: Span, span: Span) -> Span:
+    return span if prev_span is span else prev_span & span
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +86,22 @@ class PolicyEvent:
 
     kind = ObjectKind.NETWORK_POLICY
 
-    def nodes(self) -> Iterable[str]:
-        """Nodes whose view of this event is not empty."""
-        return self.prev_span | self.span if self.modified else _moved(self.prev_span, self.span)
+    def views(self) -> Iterator[View]:
+        """Each distinct non-empty view of this event, with the nodes that get it."""
+        prev, span = self.prev_span, self.span
+        if prev is not span:
+            if entered := _entered(prev, span):
+                yield (
+                    NodeEvent(EventType.ADDED, self.kind, self.resource_version, self.name, self.policy),
+                    entered,
+                )
+            if left := _left(prev, span):
+                yield NodeEvent(EventType.DELETED, self.kind, self.resource_version, self.name, None), left
+        if self.modified and self.policy is not None and (stayed := _stayed(prev, span)):
+            yield (
+                NodeEvent(EventType.MODIFIED, self.kind, self.resource_version, self.name, self.policy),
+                stayed,
+            )
 
     def for_node(self, node: str) -> NodeEvent | None:
         """This event as `node` sees it, or None if it does not concern the node."""
@@ -105,11 +129,20 @@ class AddressGroupEvent:
 
     kind = ObjectKind.ADDRESS_GROUP
 
-    def nodes(self) -> Iterable[str]:
-        """Nodes whose view of this event is not empty."""
-        if self.added or self.removed:
-            return self.prev_span | self.span
-        return _moved(self.prev_span, self.span)
+    def views(self) -> Iterator[View]:
+        """Each distinct non-empty view of this event, with the nodes that get it."""
+        prev, span = self.prev_span, self.span
+        if prev is not span:
+            if entered := _entered(prev, span):
+                yield (
+                    NodeEvent(EventType.ADDED, self.kind, self.resource_version, self.name, self.group),
+                    entered,
+                )
+            if left := _left(prev, span):
+                yield NodeEvent(EventType.DELETED, self.kind, self.resource_version, self.name, None), left
+        if (self.added or self.removed) and (stayed := _stayed(prev, span)):
+            patch = GroupPatch(self.name, self.added, self.removed)
+            yield NodeEvent(EventType.MODIFIED, self.kind, self.resource_version, self.name, patch), stayed
 
     def for_node(self, node: str) -> NodeEvent | None:
         """This event as `node` sees it, or None if it does not concern the node."""
@@ -141,11 +174,20 @@ class AppliedToGroupEvent:
 
     kind = ObjectKind.APPLIED_TO_GROUP
 
-    def nodes(self) -> Iterable[str]:
-        """Nodes whose view of this event is not empty."""
-        patched = (self.added.keys() | self.removed.keys()) & self.prev_span & self.span
-        moved = _moved(self.prev_span, self.span)
-        return patched.union(moved) if patched else moved
+    def views(self) -> Iterator[View]:
+        """Each distinct non-empty view of this event, with the node that gets it (one each,
+        since a node sees only its own members)."""
+        prev, span = self.prev_span, self.span
+        rv, name = self.resource_version, self.name
+        for node, members in self.entered.items():
+            yield NodeEvent(EventType.ADDED, self.kind, rv, name, AppliedToGroup(name, members)), (node,)
+        if prev is not span and (left := _left(prev, span)):
+            yield NodeEvent(EventType.DELETED, self.kind, rv, name, None), left
+        added, removed = self.added, self.removed
+        for node in added.keys() | removed.keys() if removed else added:
+            if node in prev and node in span:
+                patch = GroupPatch(name, added.get(node, ()), removed.get(node, ()))
+                yield NodeEvent(EventType.MODIFIED, self.kind, rv, name, patch), (node,)
 
     def for_node(self, node: str) -> NodeEvent | None:
         """This event as `node` sees it, or None if it does not concern the node."""

@@ -35,22 +35,20 @@ class GroupSelector:
     pod_selector: LabelSelector = field(compare=False)
     normalized: str
     """Canonical text; equal selectors have equal text (equality and hash use only this)."""
+    name: str = field(compare=False)
+    """The group's name: a UUIDv5 of `normalized`."""
 
     @classmethod
     def in_namespace(cls, namespace: str, pod_selector: LabelSelector) -> GroupSelector:
         """The pods of `namespace` that `pod_selector` matches."""
-        terms = sorted((f"namespace={namespace}", f"podSelector={pod_selector.text}"))
-        return cls(namespace, None, pod_selector, " And ".join(terms))
+        # The terms in sorted order: "namespace=" sorts before "podSelector=".
+        normalized = f"namespace={namespace} And podSelector={pod_selector.text}"
+        return cls(namespace, None, pod_selector, normalized, group_name(normalized))
 
     @classmethod
     def across_namespaces(
         cls, namespace_selector: LabelSelector, pod_selector: LabelSelector
     ) -> GroupSelector:
         """The pods that `pod_selector` matches in namespaces that `namespace_selector` matches."""
-        terms = sorted((f"namespaceSelector={namespace_selector.text}", f"podSelector={pod_selector.text}"))
-        return cls(None, namespace_selector, pod_selector, " And ".join(terms))
-
-    @property
-    def name(self) -> str:
-        """The group's name (a UUIDv5 of the normalized text)."""
-        return group_name(self.normalized)
+        normalized = f"namespaceSelector={namespace_selector.text} And podSelector={pod_selector.text}"
+        return cls(None, namespace_selector, pod_selector, normalized, group_name(normalized))

@@ -169,9 +169,9 @@ class Store:
         if change.added or change.removed:
             entry.whole = None
             for member in change.removed:
-                del members[member.key]
+                del members[member.namespace, member.name]
             for member in change.added:
-                members[member.key] = member
+                members[member.namespace, member.name] = member
         prev = entry.span
         if change.span is not prev and change.span != prev:
             entry.span = self._address_group_index.move(name, prev, change.span)
@@ -187,39 +187,33 @@ class Store:
             del self._applied_to_groups[name]
             self._applied_to_index.move(name, entry.span, EMPTY_SPAN)
             return AppliedToGroupEvent(self._version, name, entry.span, EMPTY_SPAN, {}, {}, {})
+        created = entry is None
         if entry is None:
             entry = self._applied_to_groups[name] = _AppliedToGroup()
         by_node = entry.by_node
-        removed = _by_node(change.removed)
-        for node, members in removed.items():
+        for node, members in change.removed.items():
             node_members = by_node[node]
             for member in members:
-                del node_members[member.key]
+                del node_members[member.namespace, member.name]
             if not node_members:
                 del by_node[node]
-        added = _by_node(change.added)
-        for node, members in added.items():
+        for node, members in change.added.items():
             node_members = by_node.get(node)
             if node_members is None:
-                node_members = by_node[node] = {}
-            for member in members:
-                node_members[member.key] = member
+                by_node[node] = {(m.namespace, m.name): m for m in members}
+            else:
+                for member in members:
+                    node_members[member.namespace, member.name] = member
         prev = entry.span
         if change.span is not prev and change.span != prev:
             entry.span = self._applied_to_index.move(name, prev, change.span)
-        entered = {}
-        if entry.span is not prev:
-            for node in entry.span - prev if prev else entry.span:
-                entered[node] = tuple(by_node[node].values())
-        return AppliedToGroupEvent(self._version, name, prev, entry.span, added, removed, entered)
-
-
-def _by_node(members: tuple[GroupMember, ...]) -> dict[str, tuple[GroupMember, ...]]:
-    grouped: dict[str, list[GroupMember]] = {}
-    for member in members:
-        node_members = grouped.get(member.node)
-        if node_members is None:
-            grouped[member.node] = [member]
-        else:
-            node_members.append(member)
-    return {node: tuple(node_members) for node, node_members in grouped.items()}
+        span = entry.span
+        entered: dict[str, tuple[GroupMember, ...]] = {}
+        if span is not prev:
+            if created:
+                # All of a new group's members are in the patch, already by node.
+                entered = {node: change.added[node] for node in span}
+            else:
+                for node in span - prev if prev else span:
+                    entered[node] = tuple(by_node[node].values())
+        return AppliedToGroupEvent(self._version, name, prev, span, change.added, change.removed, entered)

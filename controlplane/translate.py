@@ -34,14 +34,13 @@ class Translation:
 def translate(policy: NetworkPolicy) -> Translation:
     """The internal form of a policy."""
     applied_to = GroupSelector.in_namespace(policy.namespace, policy.pod_selector)
-    names: dict[GroupSelector, str] = {applied_to: applied_to.name}
-    address_groups: dict[GroupSelector, None] = {}
+    address_groups: dict[str, GroupSelector] = {}
     rules = []
     for direction, spec_rules in ((Direction.IN, policy.ingress), (Direction.OUT, policy.egress)):
         if direction not in policy.policy_types:
             continue
         for rule in spec_rules:
-            rules.append(_rule(policy.namespace, direction, rule, names, address_groups))
+            rules.append(_rule(policy.namespace, direction, rule, address_groups))
         if not spec_rules:
             rules.append(Rule(direction, _NO_PEER, ()))
     internal = InternalNetworkPolicy(
@@ -49,40 +48,33 @@ def translate(policy: NetworkPolicy) -> Translation:
         source_ref=PolicyReference(policy.namespace, policy.name, policy.uid),
         generation=policy.generation,
         rules=tuple(rules),
-        applied_to_groups=(names[applied_to],),
+        applied_to_groups=(applied_to.name,),
     )
-    return Translation(internal, applied_to, tuple(address_groups))
+    return Translation(internal, applied_to, tuple(address_groups.values()))
 
 
 def _rule(
-    namespace: str,
-    direction: Direction,
-    rule: PolicyRule,
-    names: dict[GroupSelector, str],
-    address_groups: dict[GroupSelector, None],
+    namespace: str, direction: Direction, rule: PolicyRule, address_groups: dict[str, GroupSelector]
 ) -> Rule:
     services = tuple(Service(p.protocol, p.port, p.end_port) for p in rule.ports)
-    selectors: list[GroupSelector] = []
+    group_names: dict[str, None] = {}
     blocks: list[IPBlock] = []
     if not rule.peers:
         if direction is Direction.OUT and any(isinstance(s.port, str) for s in services):
-            selectors.append(ALL_PODS)
+            group_names[ALL_PODS.name] = None
+            address_groups.setdefault(ALL_PODS.normalized, ALL_PODS)
         else:
             blocks.extend(ALL_ADDRESSES)
     for peer in rule.peers:
         if peer.ip_block is not None:
             blocks.append(peer.ip_block)
-        elif peer.namespace_selector is not None:
-            selectors.append(
-                GroupSelector.across_namespaces(peer.namespace_selector, peer.pod_selector or EVERYTHING)
+            continue
+        if peer.namespace_selector is not None:
+            selector = GroupSelector.across_namespaces(
+                peer.namespace_selector, peer.pod_selector or EVERYTHING
             )
-        elif peer.pod_selector is not None:
-            selectors.append(GroupSelector.in_namespace(namespace, peer.pod_selector))
-    group_names: dict[str, None] = {}
-    for selector in selectors:
-        name = names.get(selector)
-        if name is None:
-            name = names[selector] = selector.name
-        group_names[name] = None
-        address_groups[selector] = None
+        else:
+            selector = GroupSelector.in_namespace(namespace, peer.pod_selector or EVERYTHING)
+        selector = address_groups.setdefault(selector.normalized, selector)
+        group_names[selector.name] = None
     return Rule(direction, Peer(tuple(group_names), tuple(dict.fromkeys(blocks))), services)
