@@ -1,0 +1,81 @@
+"""The from-scratch reference: the whole output computed naively from a set of inputs.
+
+No index, no cache, no increments: every group's members by testing every pod, every span by
+its definition. Incremental results must equal this exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from controlplane.changes import Span
+from controlplane.groupselector import GroupSelector
+from controlplane.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
+from controlplane.outputs import GroupMember, InternalNetworkPolicy
+from controlplane.store import Store
+from controlplane.translate import translate
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """Everything the controller publishes, comparable with `==`."""
+
+    policies: dict[str, tuple[InternalNetworkPolicy, Span]]
+    address_groups: dict[str, tuple[frozenset[GroupMember], Span]]
+    applied_to_groups: dict[str, tuple[frozenset[GroupMember], Span]]
+
+
+def store_outputs(store: Store) -> Outputs:
+    return Outputs(store.policies(), store.address_groups(), store.applied_to_groups())
+
+
+def members(
+    selector: GroupSelector, namespaces: dict[str, Namespace], pods: Iterable[Pod]
+) -> frozenset[GroupMember]:
+    result = set()
+    for pod in pods:
+        if not pod.is_group_member:
+            continue
+        if selector.namespace is not None:
+            if pod.namespace != selector.namespace:
+                continue
+        else:
+            namespace = namespaces.get(pod.namespace)
+            assert selector.namespace_selector is not None
+            if namespace is None or not selector.namespace_selector.matches(dict(namespace.labels)):
+                continue
+        if selector.pod_selector.matches(dict(pod.labels)):
+            result.add(GroupMember(pod.namespace, pod.name, pod.ips, pod.ports, pod.node_name))
+    return frozenset(result)
+
+
+def compute(
+    namespaces: Iterable[Namespace],
+    nodes: Iterable[Node],
+    pods: Iterable[Pod],
+    policies: Iterable[NetworkPolicy | InvalidNetworkPolicy],
+) -> Outputs:
+    by_name = {ns.name: ns for ns in namespaces}
+    node_names = {node.name for node in nodes}
+    pods = list(pods)
+    out_policies: dict[str, tuple[InternalNetworkPolicy, Span]] = {}
+    atgs: dict[str, tuple[frozenset[GroupMember], Span]] = {}
+    ag_selectors: dict[str, GroupSelector] = {}
+    ag_spans: dict[str, set[str]] = {}
+    for policy in policies:
+        if isinstance(policy, InvalidNetworkPolicy):
+            continue
+        translation = translate(policy)
+        applied = members(translation.applied_to, by_name, pods)
+        span = frozenset(m.node for m in applied) & node_names
+        atgs[translation.applied_to.name] = (applied, span)
+        out_policies[policy.uid] = (translation.policy, span)
+        for selector in translation.address_groups:
+            ag_selectors[selector.name] = selector
+            ag_spans.setdefault(selector.name, set()).update(span)
+    ags = {
+        name: (members(selector, by_name, pods), frozenset(ag_spans[name]))
+        for name, selector in ag_selectors.items()
+    }
+    return Outputs(out_policies, ags, atgs)
