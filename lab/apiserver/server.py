@@ -71,6 +71,8 @@ class ApiServer:
     async def start(self) -> None:
         """Load or bootstrap the objects, then listen; returns once connections are accepted."""
         state_file = self.settings.state_file
+        if state_file is not None:
+            state_file.parent.mkdir(parents=True, exist_ok=True)
         saved = load_state(state_file) if state_file is not None else None
         if saved is not None:
             self.store.restore(saved.resource_version, saved.objects)
@@ -121,7 +123,11 @@ class ApiServer:
             stopping = self._stopping.is_set()
             self._dirty.clear()
             resource_version, objects = self.store.snapshot()
-            await asyncio.to_thread(save_state, path, resource_version, objects)
+            try:
+                await asyncio.to_thread(save_state, path, resource_version, objects)
+            except OSError as exc:
+                # Keep serving; the next change tries again.
+                log.error("cannot save the API server state to %s: %s", path, exc)
             if stopping:
                 return
 
