@@ -22,7 +22,8 @@ from kube.informer import Informer, InformerSettings
 from kube.objects import Pod, trim_pod
 from kube.resources import NAMESPACES, PODS
 from kube.rest import RestClient
-from lab.apiserver import ApiServerSettings, ApiServerThread
+from lab.apiserver import ApiServer, ApiServerSettings, ApiServerThread
+from lab.apiserver.kubeconfig import write_kubeconfig
 
 FAST = InformerSettings(backoff_initial=0.05, backoff_max=0.2, request_timeout=5.0)
 
@@ -392,3 +393,34 @@ def test_cancel_while_the_server_is_down(api_client: ApiClient, apiserver: ApiSe
 
     run(scenario())
     assert informer_threads() == []
+
+
+def test_server_and_informer_on_one_loop(tmp_path: Path):
+    """The stand-in can also run on the test's own loop: the informer's blocking client is in its
+    worker thread, so both share the loop without blocking each other."""
+
+    async def scenario() -> None:
+        server = ApiServer(ApiServerSettings())
+        await server.start()
+        api = load_api_client(write_kubeconfig(tmp_path / "kubeconfig", server.url))
+        try:
+            recorder = Recorder()
+            running = Running(
+                Informer(api, NAMESPACES, lambda obj: obj["metadata"]["name"], handler=recorder)
+            )
+            await running.informer.wait_synced()
+            await asyncio.to_thread(RestClient(api).create, NAMESPACES, None, {"metadata": {"name": "shop"}})
+            await recorder.wait_event("add", "shop")
+            assert set(running.informer.store) == {
+                "default",
+                "kube-system",
+                "kube-public",
+                "kube-node-lease",
+                "shop",
+            }
+            await running.stop()
+        finally:
+            api.close()
+            await server.stop()
+
+    run(scenario())
