@@ -29,6 +29,6 @@ setup(
     ext_modules=cythonize(
         _extensions(),
         language_level=3,
-        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
+        compiler_directives={"cdivision": True},
     ),
 )

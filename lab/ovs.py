@@ -140,20 +140,33 @@ class OvsInstance:
     def vsctl(self, *args: str) -> str:
         return self._tool("ovs-vsctl", f"--db={self.paths.db_remote}", "--timeout=10", *args)
 
-    def ofctl(self, command: str, bridge: str, *args: str, version: str = "OpenFlow15") -> str:
-        """Run `ovs-ofctl -O version COMMAND <bridge mgmt socket> ARGS`."""
+    def ofctl(
+        self,
+        command: str,
+        bridge: str,
+        *args: str,
+        version: str = "OpenFlow15",
+        options: tuple[str, ...] = (),
+    ) -> str:
+        """Run `ovs-ofctl -O version OPTIONS COMMAND <bridge mgmt socket> ARGS`."""
         target = f"unix:{self.paths.mgmt_socket(bridge)}"
-        return self._tool("ovs-ofctl", "-O", version, command, target, *args)
+        return self._tool("ovs-ofctl", "-O", version, *options, command, target, *args)
 
     def appctl(self, *args: str) -> str:
         return self._tool("ovs-appctl", "-t", str(self.paths.ctl_socket("ovs-vswitchd")), *args)
 
-    def add_bridge(self, bridge: str, *, datapath_type: str = "netdev") -> None:
+    def add_bridge(
+        self,
+        bridge: str,
+        *,
+        datapath_type: str = "netdev",
+        protocols: str = "OpenFlow10,OpenFlow13,OpenFlow15",
+    ) -> None:
         """A bare test bridge speaking OpenFlow 1.5 (the agent creates its own bridges itself)."""
         self.vsctl(
             "--may-exist", "add-br", bridge,
             "--", "set", "Bridge", bridge, f"datapath_type={datapath_type}",
-            "protocols=OpenFlow10,OpenFlow13,OpenFlow15", "fail_mode=secure",
+            f"protocols={protocols}", "fail_mode=secure",
         )  # fmt: skip
         self._wait_for(self.paths.mgmt_socket(bridge), "ovs-vswitchd", f"bridge {bridge}")
 

@@ -42,16 +42,26 @@ def namespace() -> Iterator[str]:
         netns.delete(name)
 
 
-@pytest.fixture
-def ovs(tmp_path: Path) -> Iterator[OvsInstance]:
-    """A running ovsdb-server + ovs-vswitchd in a namespace and run directory of their own."""
+def _running_ovs(rundir: Path) -> Iterator[OvsInstance]:
     _require_root_and_ovs()
     name = unique_name("po")
     netns.create(name)
-    instance = OvsInstance(tmp_path / "ovs", netns=name)
+    instance = OvsInstance(rundir, netns=name)
     try:
         instance.start()
         yield instance
     finally:
         instance.stop()
         netns.delete(name)
+
+
+@pytest.fixture
+def ovs(tmp_path: Path) -> Iterator[OvsInstance]:
+    """A running ovsdb-server + ovs-vswitchd in a namespace and run directory of their own."""
+    yield from _running_ovs(tmp_path / "ovs")
+
+
+@pytest.fixture(scope="module")
+def module_ovs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OvsInstance]:
+    """Like `ovs`, shared by the tests of one module (tests must not depend on each other's flows)."""
+    yield from _running_ovs(tmp_path_factory.mktemp("ovs"))

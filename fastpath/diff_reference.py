@@ -1,0 +1,38 @@
+"""The plain-Python specification of the flow diff engine (`fastpath._diff.diff_flows`).
+
+Written for clarity, not speed: the Cython engine must return exactly what this returns, and
+a property test holds it to that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastpath._diff import DuplicateFlowError
+from fastpath._flow import Flow
+
+
+def diff_flows_reference(
+    desired: Iterable[Flow], installed: Iterable[Flow]
+) -> tuple[list[Flow], list[Flow], list[Flow]]:
+    """(adds, modifies, deletes) in input order; see `fastpath.diff_flows`."""
+    installed = list(installed)
+    installed_by_key: dict[tuple, Flow] = {}
+    for flow in installed:
+        if flow.key in installed_by_key:
+            raise DuplicateFlowError(f"installed flows share an identity: {flow}")
+        installed_by_key[flow.key] = flow
+    seen: set[tuple] = set()
+    adds: list[Flow] = []
+    modifies: list[Flow] = []
+    for flow in desired:
+        if flow.key in seen:
+            raise DuplicateFlowError(f"desired flows share an identity: {flow}")
+        seen.add(flow.key)
+        old = installed_by_key.get(flow.key)
+        if old is None:
+            adds.append(flow)
+        elif old.cookie != flow.cookie or old.actions != flow.actions:
+            modifies.append(flow)
+    deletes = [flow for flow in installed if flow.key not in seen]
+    return adds, modifies, deletes
