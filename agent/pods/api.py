@@ -1,0 +1,56 @@
+"""The contract between the CNI service and the datapath for attaching pods.
+
+The CNI service (agent/cniserver) creates the veth pair and runs IPAM; it then hands the host
+end to a `PodDatapath`, which adds it to br-int with the pod recorded in the interface's
+external_ids, installs the pod's flows and remembers it in the interface store. After an agent
+restart the store is rebuilt from OVSDB, so DEL and CHECK still find pods attached before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class PodAttachment:
+    """Everything the datapath needs to attach one pod interface."""
+
+    container_id: str
+    pod_namespace: str
+    pod_name: str
+    host_ifname: str  # the OVS port: host end of the veth, <pod name[:8]>-<hash[:6]>
+    ifname: str  # CNI_IFNAME, inside the pod
+    netns: str  # CNI_NETNS path
+    ip: IPv4Interface  # the pod's address with its subnet prefix
+    mac: str  # MAC of the pod's own interface (the container end)
+    gateway: IPv4Address  # the node's gw0 address
+
+
+@dataclass(frozen=True, slots=True)
+class PodInterface:
+    """An attached pod: its attachment plus the OpenFlow port number Open vSwitch assigned."""
+
+    attachment: PodAttachment
+    ofport: int
+
+
+class PodDatapath(Protocol):
+    """Attach and detach pod ports on br-int; implemented by agent.pods.datapath."""
+
+    async def attach(self, attachment: PodAttachment) -> PodInterface:
+        """Add the OVS port, wait for its ofport, install its flows, record it; undo all on failure."""
+        ...
+
+    async def detach(self, container_id: str) -> PodInterface | None:
+        """Remove the pod's flows and OVS port; an unknown container is success (returns None)."""
+        ...
+
+    def get(self, container_id: str) -> PodInterface | None:
+        """The attached pod of this container, if any."""
+        ...
+
+    def interfaces(self) -> list[PodInterface]:
+        """Every attached pod on this node."""
+        ...
