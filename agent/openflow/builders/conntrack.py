@@ -1,0 +1,58 @@
+"""Tables 30, 31 and 105: connection tracking, its state checks, and commits.
+
+Every IP packet goes through conntrack in one zone (30). Invalid packets are dropped (31).
+Connections started from the gateway (the host, or kube-proxy after DNAT) are committed with
+ct_mark 0x20 (105); replies of such connections that a pod sends are re-addressed to gw0's MAC
+(31), so they return through the host, which undoes its NAT, even when the peer is on this
+node's subnet. Other new connections are committed without a mark.
+"""
+
+from __future__ import annotations
+
+from agent.openflow import registers as R
+from agent.openflow.pipeline import (
+    CONNTRACK,
+    CONNTRACK_COMMIT,
+    CONNTRACK_STATE,
+    DNAT,
+    L2_FORWARDING_OUT,
+    PRIORITY_HIGH,
+    PRIORITY_LOW,
+    PRIORITY_NORMAL,
+)
+from fastpath import Flow, Match
+from fastpath import actions as A
+
+
+def conntrack_flow(*, cookie: int) -> Flow:
+    actions = [A.Ct(table=CONNTRACK_STATE.id, zone=R.CT_ZONE)]
+    return Flow(CONNTRACK.id, PRIORITY_NORMAL, Match(ip=True), actions, cookie)
+
+
+def invalid_drop_flow(*, cookie: int) -> Flow:
+    return Flow(CONNTRACK_STATE.id, PRIORITY_LOW, Match(ip=True, ct_state="+inv+trk"), [], cookie)
+
+
+def gateway_reply_flows(gateway_mac: str, *, cookie: int) -> list[Flow]:
+    """ConntrackState: gateway-started connections pass; their replies go back to gw0's MAC."""
+    from_gateway = Match(
+        ip=True, ct_state="-new+trk", ct_mark=R.FROM_GATEWAY_CT_MARK, **R.reg_match(R.FROM_GATEWAY)
+    )
+    reply = Match(ip=True, ct_state="-new+trk", ct_mark=R.FROM_GATEWAY_CT_MARK)
+    return [
+        Flow(CONNTRACK_STATE.id, PRIORITY_HIGH, from_gateway, [A.Resubmit(DNAT.id)], cookie),
+        Flow(CONNTRACK_STATE.id, PRIORITY_NORMAL, reply, [A.mod_dl_dst(gateway_mac), A.Resubmit(DNAT.id)],
+             cookie),
+    ]  # fmt: skip
+
+
+def commit_flows(*, cookie: int) -> list[Flow]:
+    """ConntrackCommit: new connections are committed, with ct_mark 0x20 when from the gateway."""
+    mark = A.SetField("ct_mark", R.FROM_GATEWAY_CT_MARK)
+    from_gateway = Match(ip=True, ct_state="+new+trk", **R.reg_match(R.FROM_GATEWAY))
+    return [
+        Flow(CONNTRACK_COMMIT.id, PRIORITY_NORMAL, from_gateway,
+             [A.Ct(commit=True, table=L2_FORWARDING_OUT.id, zone=R.CT_ZONE, actions=[mark])], cookie),
+        Flow(CONNTRACK_COMMIT.id, PRIORITY_LOW, Match(ip=True, ct_state="+new+trk"),
+             [A.Ct(commit=True, table=L2_FORWARDING_OUT.id, zone=R.CT_ZONE)], cookie),
+    ]  # fmt: skip

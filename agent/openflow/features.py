@@ -1,0 +1,97 @@
+"""The flows of each object the agent owns, composed from the builders.
+
+One function per owner: the pipeline's fixed flows, the gateway, the tunnel port, one peer node,
+one local pod. Each is pure: the same values always give the same flows, which is what lets the
+client diff an owner's new flows against its installed ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from agent.openflow import registers as R
+from agent.openflow.builders import arp, classifier, conntrack, l2, l3, misses, policy, service, spoofguard
+from agent.openflow.cookies import Category, Cookies, name_id
+from agent.openflow.pipeline import PIPELINE
+from fastpath import Flow
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayPort:
+    """The node's gateway port (gw0): its OpenFlow port, address in the pod subnet, MAC."""
+
+    ofport: int
+    ip: IPv4Interface
+    mac: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerNode:
+    """Another node: its pod subnet, its transport address, its gateway's address."""
+
+    name: str
+    subnet: IPv4Network
+    node_ip: IPv4Address
+
+    @property
+    def gateway_ip(self) -> IPv4Address:
+        """The first address of the subnet, which the peer's gw0 holds."""
+        return self.subnet.network_address + 1
+
+
+@dataclass(frozen=True, slots=True)
+class PodPort:
+    """A local pod's port: its OpenFlow port, address and MAC (of the pod's own interface)."""
+
+    ofport: int
+    ip: IPv4Address
+    mac: str
+
+
+def pipeline_flows(cookies: Cookies) -> list[Flow]:
+    cookie = cookies(Category.DEFAULT)
+    return [
+        *misses.table_miss_flows(PIPELINE, cookie=cookie),
+        arp.arp_normal_flow(cookie=cookie),
+        conntrack.conntrack_flow(cookie=cookie),
+        conntrack.invalid_drop_flow(cookie=cookie),
+        *conntrack.commit_flows(cookie=cookie),
+        *policy.established_bypass_flows(cookie=cookie),
+        l2.output_flow(cookie=cookie),
+    ]
+
+
+def tunnel_flows(tunnel_port: int, cookies: Cookies) -> list[Flow]:
+    return [classifier.tunnel_classifier_flow(tunnel_port, cookie=cookies(Category.DEFAULT))]
+
+
+def gateway_flows(gateway: GatewayPort, service_cidr: IPv4Network, cookies: Cookies) -> list[Flow]:
+    cookie = cookies(Category.GATEWAY)
+    return [
+        classifier.gateway_classifier_flow(gateway.ofport, cookie=cookie),
+        *spoofguard.gateway_spoofguard_flows(gateway.ofport, cookie=cookie),
+        *conntrack.gateway_reply_flows(gateway.mac, cookie=cookie),
+        service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=cookies(Category.SERVICE)),
+        l3.tunnel_to_gateway_flow(gateway.ip.ip, gateway.mac, cookie=cookie),
+        l2.l2_forwarding_flow(gateway.mac, gateway.ofport, cookie=cookie),
+        policy.gateway_ingress_bypass_flow(gateway.ip.ip, cookie=cookie),
+    ]
+
+
+def peer_flows(peer: PeerNode, gateway_mac: str, tunnel_port: int, cookies: Cookies) -> list[Flow]:
+    cookie = cookies(Category.NODE, name_id(peer.name))
+    return [
+        arp.arp_responder_flow(peer.gateway_ip, R.VIRTUAL_MAC, cookie=cookie),
+        l3.tunnel_route_flow(peer.subnet, peer.node_ip, gateway_mac, tunnel_port, cookie=cookie),
+    ]
+
+
+def pod_flows(pod: PodPort, gateway_mac: str, cookies: Cookies) -> list[Flow]:
+    cookie = cookies(Category.POD, pod.ofport)
+    return [
+        classifier.pod_classifier_flow(pod.ofport, cookie=cookie),
+        *spoofguard.pod_spoofguard_flows(pod.ofport, pod.mac, pod.ip, cookie=cookie),
+        l3.tunnel_to_pod_flow(pod.ip, pod.mac, gateway_mac, cookie=cookie),
+        l2.l2_forwarding_flow(pod.mac, pod.ofport, cookie=cookie),
+    ]

@@ -1,0 +1,119 @@
+"""The OpenFlow pipeline of br-int: every table, once, with its fixed number.
+
+Numbers are the ones of Antrea's early pipeline (and of the introduction article), so a user's
+`ovs-ofctl dump-flows br-int | grep table=90` finds the ingress rules::
+
+    in ─▶ 0 Classifier ─┬─ gw0, pods ─▶ 10 SpoofGuard ─┬─ arp ─▶ 20 ARPResponder ─▶ NORMAL / reply
+                        │                              └─ ip ──┐
+                        └─ tun0 ───────────────────────────────┴─▶ 30 Conntrack ─▶ ct(zone) ─▶
+        31 ConntrackState ─▶ 40 DNAT ─┬─ service CIDR ─────────────────────────────────┐
+                                      └─▶ 50 EgressRule ─▶ 60 EgressDefault ─▶          │
+        70 L3Forwarding ─┬─ remote subnet: tun_dst, reg1=tun0 ──────────────────────────┤
+                         └─▶ 80 L2ForwardingCalc ─▶ 90 IngressRule ─▶ 100 IngressDefault ─▶
+        105 ConntrackCommit ◀──────────────────────────────────────────────────────────┘
+                         └─▶ 110 L2ForwardingOut ─▶ output:reg1
+
+Each `Table` says what happens to a packet that no flow of the table matches (`Miss`): DROP, or
+NEXT, a priority-0 flow that resubmits to the next table of `PIPELINE`. Flows jump between
+tables with `resubmit(,N)` as Antrea's early agent did, so dumps read like the article's.
+
+Adding a table: pick a free number between the neighbours it sits between (design rule: the
+numbers above never move), declare it below as a `Table` with its miss behaviour, insert it into
+`PIPELINE` in numeric order (the `Pipeline` constructor rejects anything else), write its
+builders in `agent.openflow.builders`, and give the flows an owner in `agent.openflow.features`
+or in the feature that needs them. Nothing here is mutable: the pipeline is a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Miss(Enum):
+    """What a table does with packets that match none of its flows."""
+
+    DROP = "drop"
+    NEXT = "next"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    id: int
+    name: str
+    miss: Miss
+
+
+CLASSIFIER = Table(0, "Classifier", Miss.DROP)
+SPOOF_GUARD = Table(10, "SpoofGuard", Miss.DROP)
+ARP_RESPONDER = Table(20, "ARPResponder", Miss.DROP)
+CONNTRACK = Table(30, "Conntrack", Miss.DROP)
+CONNTRACK_STATE = Table(31, "ConntrackState", Miss.NEXT)
+DNAT = Table(40, "DNAT", Miss.NEXT)
+EGRESS_RULE = Table(50, "EgressRule", Miss.NEXT)
+EGRESS_DEFAULT = Table(60, "EgressDefault", Miss.NEXT)
+L3_FORWARDING = Table(70, "L3Forwarding", Miss.NEXT)
+L2_FORWARDING_CALC = Table(80, "L2ForwardingCalc", Miss.NEXT)
+INGRESS_RULE = Table(90, "IngressRule", Miss.NEXT)
+INGRESS_DEFAULT = Table(100, "IngressDefault", Miss.NEXT)
+CONNTRACK_COMMIT = Table(105, "ConntrackCommit", Miss.NEXT)
+L2_FORWARDING_OUT = Table(110, "L2ForwardingOut", Miss.DROP)
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """Tables in packet order; `next(table)` is where a NEXT miss resubmits to."""
+
+    tables: tuple[Table, ...]
+
+    def __post_init__(self) -> None:
+        ids = [t.id for t in self.tables]
+        if ids != sorted(set(ids)):
+            raise ValueError(f"pipeline tables must have distinct ids in increasing order, got {ids}")
+        names = [t.name for t in self.tables]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pipeline table names must be distinct, got {names}")
+        if self.tables and self.tables[-1].miss is Miss.NEXT:
+            raise ValueError(f"the last table {self.tables[-1].name} has no next table for its misses")
+
+    def __iter__(self) -> Iterator[Table]:
+        return iter(self.tables)
+
+    def next(self, table: Table) -> Table:
+        index = self.tables.index(table)
+        if index + 1 == len(self.tables):
+            raise ValueError(f"table {table.name} is the last one")
+        return self.tables[index + 1]
+
+    def by_id(self, table_id: int) -> Table:
+        for table in self.tables:
+            if table.id == table_id:
+                return table
+        raise KeyError(f"no table {table_id} in the pipeline")
+
+
+PIPELINE = Pipeline(
+    (
+        CLASSIFIER,
+        SPOOF_GUARD,
+        ARP_RESPONDER,
+        CONNTRACK,
+        CONNTRACK_STATE,
+        DNAT,
+        EGRESS_RULE,
+        EGRESS_DEFAULT,
+        L3_FORWARDING,
+        L2_FORWARDING_CALC,
+        INGRESS_RULE,
+        INGRESS_DEFAULT,
+        CONNTRACK_COMMIT,
+        L2_FORWARDING_OUT,
+    )
+)
+
+# Flow priorities (Antrea's early constants).
+PRIORITY_HIGH = 210
+PRIORITY_NORMAL = 200
+PRIORITY_LOW = 190
+PRIORITY_MISS = 0
