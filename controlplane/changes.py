@@ -7,9 +7,9 @@ previous state itself. An empty `span` with `deleted` False is a live object no 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from controlplane.outputs import GroupMember, InternalNetworkPolicy
+from controlplane.values import value
 
 Span = frozenset[str]
 """Names of the nodes that need an object."""
@@ -21,7 +21,7 @@ MembersByNode = Mapping[str, tuple[GroupMember, ...]]
 """Group members by the name of their node."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AddressGroupChange:
     """An AddressGroup was created (all members in `added`), patched or deleted."""
 
@@ -32,7 +32,7 @@ class AddressGroupChange:
     deleted: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AppliedToGroupChange:
     """An AppliedToGroup was created (all members in `added`), patched or deleted."""
 
@@ -43,7 +43,7 @@ class AppliedToGroupChange:
     deleted: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PolicyChange:
     """An internal policy was created or updated (`policy`) or deleted (None), or its span moved."""
 

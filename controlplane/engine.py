@@ -323,12 +323,14 @@ class _Sync:
                         self.touched_atgs.add(state)
                     else:
                         self.touched_ags.add(state)
-        for atg in self.touched_atgs:
-            if atg.fresh:
-                self.patches[atg] = ([members[pod] for pod in atg.group.members], [])
-        for ag in self.touched_ags:
-            if ag.fresh:
-                self.patches[ag] = ([members[pod] for pod in ag.group.members], [])
+        # A new group's patch is all its members (computed once when both kinds are new).
+        whole: dict[SelectorGroup, tuple[list[GroupMember], list[GroupMember]]] = {}
+        for state in (*self.touched_atgs, *self.touched_ags):
+            if state.fresh:
+                patch = whole.get(state.group)
+                if patch is None:
+                    patch = whole[state.group] = ([members[pod] for pod in state.group.members], [])
+                self.patches[state] = patch
 
     def _applied_to_spans(self) -> list[tuple[_AppliedToGroup, Span]]:
         """New spans of AppliedToGroups, moved into their AddressGroups; returns (group, old span)."""
@@ -338,9 +340,14 @@ class _Sync:
             patch = self.patches.get(atg)
             if patch is None:
                 continue
-            added, removed = _by_node(patch[0]), _by_node(patch[1])
+            added = _by_node(patch[0])
+            removed = _by_node(patch[1]) if patch[1] else {}
             self.node_patches[atg] = (added, removed)
             counts = atg.nodes
+            if atg.fresh:
+                atg.nodes = {node: len(members) for node, members in added.items()}
+                recount.add(atg)
+                continue
             for node, members in removed.items():
                 count = counts[node] - len(members)
                 if count:

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
 from controlplane.changes import Span
 from controlplane.outputs import AddressGroup, AppliedToGroup, GroupMember, GroupPatch, InternalNetworkPolicy
+from controlplane.values import value
 
 
 class EventType(enum.Enum):
@@ -44,7 +44,7 @@ class ObjectKind(enum.Enum):
 Payload = InternalNetworkPolicy | AddressGroup | AppliedToGroup | GroupPatch
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class NodeEvent:
     """One event as one node's watcher sees it; `obj` is None for DELETED."""
 
@@ -71,7 +71,7 @@ def _stayed(prev_span: Span, span: Span) -> Span:
     return span if prev_span is span else prev_span & span
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PolicyEvent:
     """An internal NetworkPolicy was added, changed, deleted, or its span moved."""
 
@@ -114,7 +114,7 @@ class PolicyEvent:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AddressGroupEvent:
     """An AddressGroup was added, patched, deleted, or its span moved."""
 
@@ -157,7 +157,7 @@ class AddressGroupEvent:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AppliedToGroupEvent:
     """An AppliedToGroup was added, patched, deleted, or its span moved; patches are per node."""
 

@@ -14,11 +14,10 @@ This is the hot path, so it is indexed the way Antrea's `grouping` package is:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from controlplane.groupselector import GroupSelector
 from controlplane.labels import Labels, LabelSelector
 from controlplane.outputs import PodKey
+from controlplane.values import value
 
 
 class _LabelSet:
@@ -65,7 +64,7 @@ class _Namespace:
         """Groups selecting in this namespace only."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class MembershipPatch:
     """Members a group gained and lost since the last `take_changes`."""
 
@@ -74,7 +73,7 @@ class MembershipPatch:
     removed: tuple[PodKey, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class GroupingChanges:
     """What changed since the last `take_changes`."""
 

@@ -9,9 +9,10 @@ the same selector uses the same group.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from controlplane.labels import LabelSelector
+from controlplane.values import value
 
 # The namespace of pyantrea's group names (a fixed, random UUID).
 _NAME_NAMESPACE = bytes.fromhex("7d1c6f0a3b5e4c2a9e8f1d0b6a4c2e91")
@@ -26,7 +27,7 @@ def group_name(normalized: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class GroupSelector:
     """Exactly one of `namespace` and `namespace_selector` is set. Build with the class methods."""
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from controlplane.ipnet import IPNet, PackedIP
 from controlplane.labels import Labels, LabelSelector
+from controlplane.values import value
 
 
 class Protocol(enum.Enum):
@@ -38,7 +39,7 @@ class PodPhase(enum.Enum):
     UNKNOWN = "Unknown"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class NamedPort:
     """A named container port; agents resolve policy ports given by name with these."""
 
@@ -47,7 +48,7 @@ class NamedPort:
     protocol: Protocol
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Namespace:
     """A Namespace: its labels are what namespaceSelectors match."""
 
@@ -55,14 +56,14 @@ class Namespace:
     labels: Labels
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Node:
     """A Node: only nodes that exist can be in a span."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Pod:
     """A Pod, with only its named container ports."""
 
@@ -96,7 +97,7 @@ class IPBlock:
     excepts: tuple[IPNet, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PolicyPeer:
     """One entry of `from` or `to`: either an ipBlock or selectors (never both).
 
@@ -109,7 +110,7 @@ class PolicyPeer:
     ip_block: IPBlock | None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PolicyPort:
     """One entry of `ports`: `port` None means every port of the protocol."""
 
@@ -118,7 +119,7 @@ class PolicyPort:
     end_port: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PolicyRule:
     """One ingress or egress rule: empty `peers` means every peer, empty `ports` every port."""
 
@@ -126,7 +127,7 @@ class PolicyRule:
     ports: tuple[PolicyPort, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class NetworkPolicy:
     """A `networking.k8s.io/v1` NetworkPolicy with its policyTypes defaults applied."""
 
@@ -141,7 +142,7 @@ class NetworkPolicy:
     egress: tuple[PolicyRule, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class InvalidNetworkPolicy:
     """A NetworkPolicy the computation cannot use; it is reported instead of enforced."""
 

@@ -12,6 +12,8 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from controlplane.values import value
+
 Labels = tuple[tuple[str, str], ...]
 """A label set: (key, value) pairs sorted by key."""
 
@@ -65,7 +67,7 @@ def _requirement_text(key: str, operator: Operator, values: tuple[str, ...]) -> 
     return f"!{key}"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LabelSelector:
     """All requirements must hold; no requirement selects everything. Build with `of`."""
 

@@ -7,16 +7,15 @@ These mirror the controlplane proto messages; spans are kept beside them by the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from controlplane.inputs import Direction, IPBlock, NamedPort, Protocol
 from controlplane.ipnet import PackedIP
+from controlplane.values import value
 
 PodKey = tuple[str, str]
 """(namespace, name) of a pod: the identity of a group member."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class GroupMember:
     """A pod as a group member: reference, IPs, named ports (to resolve named policy ports), node."""
 
@@ -32,7 +31,7 @@ class GroupMember:
         return (self.namespace, self.name)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AddressGroup:
     """Pods that rules name as peers; every node in its span gets every member."""
 
@@ -40,7 +39,7 @@ class AddressGroup:
     members: tuple[GroupMember, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AppliedToGroup:
     """Pods a policy applies to; a node sees only the members it hosts."""
 
@@ -48,7 +47,7 @@ class AppliedToGroup:
     members: tuple[GroupMember, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class GroupPatch:
     """A change of an AddressGroup's or AppliedToGroup's members: apply `removed`, then `added`."""
 
@@ -57,7 +56,7 @@ class GroupPatch:
     removed: tuple[GroupMember, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Service:
     """A rule's port match: `port` None is every port; a str is a named port; `end_port` a range."""
 
@@ -66,7 +65,7 @@ class Service:
     end_port: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Peer:
     """A rule's other side: the pods of the named AddressGroups plus the ipBlocks.
 
@@ -77,7 +76,7 @@ class Peer:
     ip_blocks: tuple[IPBlock, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Rule:
     """One allow rule: traffic in `direction` from/to `peer` on `services` (empty: all ports)."""
 
@@ -86,7 +85,7 @@ class Rule:
     services: tuple[Service, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PolicyReference:
     """The Kubernetes NetworkPolicy an internal policy comes from."""
 
@@ -95,7 +94,7 @@ class PolicyReference:
     uid: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class InternalNetworkPolicy:
     """A NetworkPolicy as agents get it, named by the Kubernetes policy's UID."""
 

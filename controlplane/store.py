@@ -9,24 +9,25 @@ in the same step (nothing runs in between on one event loop), then sends each la
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 from controlplane.changes import (
     EMPTY_SPAN,
     AddressGroupChange,
     AppliedToGroupChange,
     Change,
+    MembersByNode,
     PolicyChange,
     Span,
 )
 from controlplane.events import AddressGroupEvent, AppliedToGroupEvent, PolicyEvent, StoreEvent
 from controlplane.outputs import AddressGroup, AppliedToGroup, GroupMember, InternalNetworkPolicy, PodKey
 from controlplane.spanindex import SpanIndex
+from controlplane.values import value
 
 Listener = Callable[[Sequence[StoreEvent]], None]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Snapshot:
     """Everything one node needs at one resource version."""
 
@@ -46,21 +47,70 @@ class _Policy:
 
 
 class _AddressGroup:
+    """Members are kept as the group that created them until the first patch needs a dict."""
+
     __slots__ = ("members", "span", "whole")
 
-    def __init__(self) -> None:
-        self.members: dict[PodKey, GroupMember] = {}
+    def __init__(self, whole: AddressGroup) -> None:
+        self.members: dict[PodKey, GroupMember] | None = None
         self.span: Span = EMPTY_SPAN
-        self.whole: AddressGroup | None = None
-        """The materialized group, reused until the members change."""
+        self.whole: AddressGroup | None = whole
+        """The materialized group, while it is current."""
+
+    def patch(self, added: Iterable[GroupMember], removed: Iterable[GroupMember]) -> None:
+        members = self.members
+        if members is None:
+            assert self.whole is not None
+            members = self.members = {(m.namespace, m.name): m for m in self.whole.members}
+        self.whole = None
+        for member in removed:
+            del members[member.namespace, member.name]
+        for member in added:
+            members[member.namespace, member.name] = member
+
+    def materialize(self, name: str) -> AddressGroup:
+        if self.whole is None:
+            assert self.members is not None
+            self.whole = AddressGroup(name, tuple(self.members.values()))
+        return self.whole
+
+
+NodeMembers = tuple[GroupMember, ...] | dict[PodKey, GroupMember]
+"""One node's members of an AppliedToGroup: as created (a tuple) or, once patched, a dict."""
 
 
 class _AppliedToGroup:
     __slots__ = ("by_node", "span")
 
-    def __init__(self) -> None:
-        self.by_node: dict[str, dict[PodKey, GroupMember]] = {}
+    def __init__(self, by_node: dict[str, NodeMembers]) -> None:
+        self.by_node = by_node
         self.span: Span = EMPTY_SPAN
+
+    def on(self, node: str) -> tuple[GroupMember, ...]:
+        members = self.by_node[node]
+        return members if isinstance(members, tuple) else tuple(members.values())
+
+    def patch(self, added: MembersByNode, removed: MembersByNode) -> None:
+        by_node = self.by_node
+        for node, members in removed.items():
+            node_members = self._editable(node)
+            for member in members:
+                del node_members[member.namespace, member.name]
+            if not node_members:
+                del by_node[node]
+        for node, members in added.items():
+            if node not in by_node:
+                by_node[node] = members
+                continue
+            node_members = self._editable(node)
+            for member in members:
+                node_members[member.namespace, member.name] = member
+
+    def _editable(self, node: str) -> dict[PodKey, GroupMember]:
+        members = self.by_node[node]
+        if isinstance(members, tuple):
+            members = self.by_node[node] = {(m.namespace, m.name): m for m in members}
+        return members
 
 
 class Store:
@@ -105,9 +155,11 @@ class Store:
     def snapshot(self, node: str) -> Snapshot:
         """Every object whose span holds `node`, at the current resource version."""
         policies = tuple(self._policies[name].policy for name in self._policy_index.names_for(node))
-        groups = tuple(self._whole(name) for name in self._address_group_index.names_for(node))
+        groups = tuple(
+            self._address_groups[name].materialize(name) for name in self._address_group_index.names_for(node)
+        )
         applied = tuple(
-            AppliedToGroup(name, tuple(self._applied_to_groups[name].by_node[node].values()))
+            AppliedToGroup(name, self._applied_to_groups[name].on(node))
             for name in self._applied_to_index.names_for(node)
         )
         return Snapshot(self._version, policies, groups, applied)
@@ -119,22 +171,16 @@ class Store:
     def address_groups(self) -> dict[str, tuple[frozenset[GroupMember], Span]]:
         """Every AddressGroup's members and span, by name."""
         return {
-            name: (frozenset(entry.members.values()), entry.span)
+            name: (frozenset(entry.materialize(name).members), entry.span)
             for name, entry in self._address_groups.items()
         }
 
     def applied_to_groups(self) -> dict[str, tuple[frozenset[GroupMember], Span]]:
         """Every AppliedToGroup's members (of all nodes) and span, by name."""
         return {
-            name: (frozenset(m for members in entry.by_node.values() for m in members.values()), entry.span)
+            name: (frozenset(m for node in entry.by_node for m in entry.on(node)), entry.span)
             for name, entry in self._applied_to_groups.items()
         }
-
-    def _whole(self, name: str) -> AddressGroup:
-        entry = self._address_groups[name]
-        if entry.whole is None:
-            entry.whole = AddressGroup(name, tuple(entry.members.values()))
-        return entry.whole
 
     def _apply_policy(self, change: PolicyChange) -> PolicyEvent:
         name = change.name
@@ -164,19 +210,14 @@ class Store:
             self._address_group_index.move(name, entry.span, EMPTY_SPAN)
             return AddressGroupEvent(self._version, name, entry.span, EMPTY_SPAN, (), (), None)
         if entry is None:
-            entry = self._address_groups[name] = _AddressGroup()
-        members = entry.members
-        if change.added or change.removed:
-            entry.whole = None
-            for member in change.removed:
-                del members[member.namespace, member.name]
-            for member in change.added:
-                members[member.namespace, member.name] = member
+            entry = self._address_groups[name] = _AddressGroup(AddressGroup(name, change.added))
+        elif change.added or change.removed:
+            entry.patch(change.added, change.removed)
         prev = entry.span
         if change.span is not prev and change.span != prev:
             entry.span = self._address_group_index.move(name, prev, change.span)
         entered = entry.span is not prev and not entry.span <= prev
-        whole = self._whole(name) if entered else None
+        whole = entry.materialize(name) if entered else None
         return AddressGroupEvent(self._version, name, prev, entry.span, change.added, change.removed, whole)
 
     def _apply_applied_to_group(self, change: AppliedToGroupChange) -> AppliedToGroupEvent:
@@ -189,21 +230,9 @@ class Store:
             return AppliedToGroupEvent(self._version, name, entry.span, EMPTY_SPAN, {}, {}, {})
         created = entry is None
         if entry is None:
-            entry = self._applied_to_groups[name] = _AppliedToGroup()
-        by_node = entry.by_node
-        for node, members in change.removed.items():
-            node_members = by_node[node]
-            for member in members:
-                del node_members[member.namespace, member.name]
-            if not node_members:
-                del by_node[node]
-        for node, members in change.added.items():
-            node_members = by_node.get(node)
-            if node_members is None:
-                by_node[node] = {(m.namespace, m.name): m for m in members}
-            else:
-                for member in members:
-                    node_members[member.namespace, member.name] = member
+            entry = self._applied_to_groups[name] = _AppliedToGroup(dict(change.added))
+        else:
+            entry.patch(change.added, change.removed)
         prev = entry.span
         if change.span is not prev and change.span != prev:
             entry.span = self._applied_to_index.move(name, prev, change.span)
@@ -215,5 +244,5 @@ class Store:
                 entered = {node: change.added[node] for node in span}
             else:
                 for node in span - prev if prev else span:
-                    entered[node] = tuple(by_node[node].values())
+                    entered[node] = entry.on(node)
         return AppliedToGroupEvent(self._version, name, prev, span, change.added, change.removed, entered)

@@ -8,20 +8,19 @@ with an empty peer that only isolates the direction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from controlplane.groupselector import GroupSelector
 from controlplane.inputs import Direction, IPBlock, NetworkPolicy, PolicyRule
 from controlplane.ipnet import ALL_IPV4, ALL_IPV6
 from controlplane.labels import EVERYTHING
 from controlplane.outputs import InternalNetworkPolicy, Peer, PolicyReference, Rule, Service
+from controlplane.values import value
 
 ALL_PODS = GroupSelector.across_namespaces(EVERYTHING, EVERYTHING)
 ALL_ADDRESSES = (IPBlock(ALL_IPV4, ()), IPBlock(ALL_IPV6, ()))
 _NO_PEER = Peer((), ())
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Translation:
     """An internal policy and the selectors of the groups it names."""
 
