@@ -1,0 +1,79 @@
+"""What a container runtime does with a CNI plugin: exec it with the CNI environment and the
+network configuration on stdin, then read the result or the error from stdout and the exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PLUGIN = Path(sys.executable).parent / "pyantrea-cni"
+CNI_PATH = "/usr/lib/cni"
+
+
+@dataclass(frozen=True)
+class PluginRun:
+    status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> Any:
+        return json.loads(self.stdout)
+
+    @property
+    def error_code(self) -> int | None:
+        return None if self.status == 0 else self.output["code"]
+
+
+def network_config(socket: Path | str, version: str = "1.0.0", **extra: Any) -> dict[str, Any]:
+    """The plugin's configuration as a runtime derives it from the installed conflist."""
+    return {
+        "cniVersion": version,
+        "name": "pyantrea",
+        "type": "pyantrea",
+        "cniSocket": str(socket),
+        "ipam": {"type": "host-local"},
+        **extra,
+    }
+
+
+def pod_args(namespace: str, name: str) -> str:
+    """CNI_ARGS as the kubelet passes them."""
+    return f"IgnoreUnknown=1;K8S_POD_NAMESPACE={namespace};K8S_POD_NAME={name};K8S_POD_INFRA_CONTAINER_ID=x"
+
+
+def exec_plugin(environ: dict[str, str], stdin: bytes, *, timeout: float = 120) -> PluginRun:
+    """Run the plugin with exactly `environ` (plus PATH) and `stdin`."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **environ}
+    done = subprocess.run(
+        [str(PLUGIN)], input=stdin, env=env, capture_output=True, timeout=timeout, check=False
+    )
+    return PluginRun(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def cni(
+    command: str,
+    config: dict[str, Any] | bytes,
+    *,
+    container_id: str = "",
+    netns: str = "",
+    ifname: str = "eth0",
+    args: str = "",
+    path: str = CNI_PATH,
+) -> PluginRun:
+    """One CNI call; empty parameters are left out of the environment."""
+    environ = {
+        "CNI_COMMAND": command,
+        "CNI_CONTAINERID": container_id,
+        "CNI_NETNS": netns,
+        "CNI_IFNAME": ifname,
+        "CNI_ARGS": args,
+        "CNI_PATH": path,
+    }
+    stdin = config if isinstance(config, bytes) else json.dumps(config).encode()
+    return exec_plugin({key: value for key, value in environ.items() if value}, stdin)
