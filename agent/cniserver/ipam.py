@@ -1,11 +1,11 @@
 """Pod addresses from the node's pod subnet, through the standard `host-local` IPAM plugin.
 
-The agent execs `host-local` as a CNI runtime would (from a worker thread: on uvloop, feeding
-the plugin's stdin through asyncio's subprocess pipes failed with a closed transport), with a
-configuration it writes itself:
+The agent execs `host-local` as a CNI runtime would, with a configuration it writes itself:
 the node's pod subnet and gateway, and a data directory under the agent's state directory
 (which survives agent restarts), so allocations are exactly host-local's files. An allocation
-is keyed by (container id, interface name); releasing twice is success.
+is keyed by (container id, interface name); releasing twice is success. The plugin runs from a
+worker thread: on uvloop, feeding its stdin through asyncio's subprocess pipes failed with a
+closed transport.
 """
 
 from __future__ import annotations
