@@ -1,0 +1,219 @@
+"""Test helpers for multi-node datapath tests: agents in-process on a loop thread, and pods.
+
+A `Cluster` is a `lab.nodes.NodeSet` plus the API stand-in and one in-process `Agent` per node,
+all agents running on one background event loop (`LoopThread`) so that they keep serving while
+a test blocks on `ping`. Pods are network namespaces wired the way the CNI service wires them:
+a veth pair made with `agent.netlink`, the host end attached through the agent's
+`PodDatapath`, then the pod's address and default route configured inside the pod.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import subprocess
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent.agent import Agent
+from agent.netlink import DEFAULT_ROUTE, NetlinkClient, Route
+from agent.pods.api import PodAttachment, PodInterface
+from config.agent import AgentConfig
+from config.loader import load_document
+from kube.config import load_api_client
+from kube.rest import RestClient
+from lab import netns
+from lab.apiserver import ApiServerSettings, ApiServerThread
+from lab.nodes import NodeHost, NodeSet
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An asyncio event loop in a thread of its own; `run(coro)` from blocking test code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="test-agents-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 120) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    netns: str
+    ip: IPv4Interface
+    interface: PodInterface
+    node: NodeHost
+
+    def run(self, *argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return netns.run(self.netns, *argv, check=check, timeout=timeout)
+
+
+def host_ifname(namespace: str, name: str) -> str:
+    digest = hashlib.sha1(f"{namespace}/{name}".encode()).hexdigest()[:6]
+    return f"{name[:8]}-{digest}"
+
+
+class Cluster:
+    """Nodes, the API stand-in, and an agent per node; `stop()` undoes everything."""
+
+    def __init__(self, workdir: Path, *, prefix: str, count: int, tunnel_type: str = "vxlan") -> None:
+        self.workdir = workdir
+        self.prefix = prefix
+        self.tunnel_type = tunnel_type
+        self.nodes = NodeSet(workdir, prefix=prefix, count=count)
+        self.apiserver = ApiServerThread(ApiServerSettings(bookmark_interval=1.0))
+        self.loop = LoopThread()
+        self.agents: dict[str, Agent] = {}
+        self.pods: list[Pod] = []
+        self._pod_ips: dict[str, int] = {}
+
+    def start(self) -> Cluster:
+        try:
+            self.nodes.start()
+            self.apiserver.start()
+            self.kubeconfig = self.apiserver.write_kubeconfig(self.workdir / "kubeconfig")
+            self.api = load_api_client(self.kubeconfig)
+            self.rest = RestClient(self.api)
+            self.nodes.register(self.rest)
+            for node in self.nodes:
+                self.start_agent(node)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def config(self, node: NodeHost) -> AgentConfig:
+        document = node.agent_config(kubeconfig=self.kubeconfig, tunnel_type=self.tunnel_type)
+        return load_document(AgentConfig, document)
+
+    def start_agent(self, node: NodeHost) -> Agent:
+        agent = Agent(self.config(node), netns=node.netns_path, api_client=self.api)
+        self.loop.run(agent.start())
+        self.agents[node.name] = agent
+        return agent
+
+    def stop_agent(self, node: NodeHost) -> None:
+        agent = self.agents.pop(node.name)
+        self.loop.run(agent.stop())
+
+    def agent(self, node: NodeHost) -> Agent:
+        return self.agents[node.name]
+
+    def stop(self) -> None:
+        for name in list(self.agents):
+            agent = self.agents.pop(name)
+            try:
+                self.loop.run(agent.stop(), timeout=30)
+            except Exception as exc:  # keep tearing down
+                print(f"stopping the agent of {name} failed: {exc!r}")
+        for pod in self.pods:
+            netns.delete(pod.netns)
+        self.loop.stop()
+        self.apiserver.stop()
+        self.nodes.stop()
+
+    def add_pod(self, node: NodeHost, name: str) -> Pod:
+        """A pod on `node` with the next free address of its subnet, attached and configured."""
+        index = self._pod_ips[node.name] = self._pod_ips.get(node.name, 1) + 1
+        ip = IPv4Interface(f"{node.pod_cidr.network_address + index}/{node.pod_cidr.prefixlen}")
+        pod_netns = f"{self.prefix}-{name}"
+        path = netns.create(pod_netns)
+        pod = self.loop.run(self._attach(node, name, pod_netns, path, ip))
+        self.pods.append(pod)
+        return pod
+
+    async def _attach(self, node: NodeHost, name: str, pod_netns: str, path: Path, ip: IPv4Interface) -> Pod:
+        agent = self.agent(node)
+        gateway = agent.local.gateway.ip
+        async with NetlinkClient(node.netns_path) as netlink:
+            veth = await netlink.create_veth(
+                host_ifname=host_ifname("default", name), netns=path, ifname="eth0", mtu=1450
+            )
+            interface = await agent.pods.attach(
+                PodAttachment(
+                    container_id=f"c-{name}",
+                    pod_namespace="default",
+                    pod_name=name,
+                    host_ifname=veth.host.name,
+                    ifname="eth0",
+                    netns=str(path),
+                    ip=ip,
+                    mac=veth.container.mac,
+                    gateway=gateway,
+                )
+            )
+            await netlink.configure_interface(
+                netns=path, ifname="eth0", addresses=[ip], routes=[Route(DEFAULT_ROUTE, "eth0", gateway)]
+            )
+        return Pod(name, pod_netns, ip, interface, node)
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def ping(
+    source_netns: str, address: object, *, count: int = 1, wait: float = 2, source: str | None = None
+) -> bool:
+    argv = ["ping", "-c", str(count), "-W", str(wait), "-i", "0.2"]
+    if source is not None:
+        argv += ["-I", source]
+    return netns.run(source_netns, *argv, str(address), check=False).returncode == 0
+
+
+def ping_eventually(source_netns: str, address: object, *, attempts: int = 20) -> bool:
+    """The first pings may be lost to ARP and learning; one must get through within `attempts`."""
+    return any(ping(source_netns, address, wait=1) for _ in range(attempts))
+
+
+def tcp_exchange(server: Pod, client: Pod, *, port: int = 5201) -> str:
+    """Send a line from `client` to a one-shot TCP server in `server`; returns what came back."""
+    listener = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            server.netns,
+            "sh",
+            "-c",
+            f"echo from-{server.name} | timeout 10 nc -l -p {port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(50):
+            if f":{port}" in netns.run(server.netns, "ss", "-ltn").stdout:
+                break
+            threading.Event().wait(0.05)
+        result = client.run(
+            "sh", "-c", f"echo from-{client.name} | timeout 5 nc -q1 {server.ip.ip} {port}", check=False
+        )
+        received, _ = listener.communicate(timeout=15)
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
+    assert f"from-{client.name}" in received, f"server got {received!r}"
+    return result.stdout.strip()
+
+
+def flows_of_table(text: str, table: int) -> list[str]:
+    return [line.strip() for line in text.splitlines() if re.search(rf"\btable={table},", line)]
