@@ -303,8 +303,10 @@ class _Sync:
                 [baseline.get(pod) or members[pod] for pod in patch.removed],
             )
         for pod, old in baseline.items():
+            if old is None:
+                continue
             new = members.get(pod)
-            if old is None or new is None:
+            if new is None:
                 continue
             for group in engine._grouping.groups_of(pod):
                 patch = by_group.get(group)

@@ -243,10 +243,23 @@ class Grouping:
 
     def _add_matching(self, group: SelectorGroup, namespace: _Namespace) -> None:
         pod_selector = group.selector.pod_selector
+        fresh = group in self._created
+        pod_groups = self._pod_groups
         for label_set, pods in namespace.pods.items():
-            if label_set.match(pod_selector):
+            if not label_set.match(pod_selector):
+                continue
+            if not fresh:
                 for pod in pods:
                     self._join(group, pod)
+                continue
+            # A new group has no baseline to record: add its members in bulk.
+            group.members |= pods
+            for pod in pods:
+                groups = pod_groups.get(pod)
+                if groups is None:
+                    pod_groups[pod] = {group}
+                else:
+                    groups.add(group)
 
     def _drop(self, group: SelectorGroup) -> None:
         del self._groups[group.selector.normalized]

@@ -18,13 +18,14 @@ from controlplane.values import value
 _NAME_NAMESPACE = bytes.fromhex("7d1c6f0a3b5e4c2a9e8f1d0b6a4c2e91")
 
 
+# The UUID variant bits (10xx) applied to the first hex digit of the clock sequence.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
 def group_name(normalized: str) -> str:
     """UUIDv5 of `normalized` in pyantrea's name namespace, as text."""
-    digest = bytearray(hashlib.sha1(_NAME_NAMESPACE + normalized.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = hashlib.sha1(_NAME_NAMESPACE + normalized.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 @value

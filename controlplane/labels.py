@@ -34,7 +34,7 @@ class Operator(enum.Enum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class Requirement:
-    """One condition on one label key; `values` are sorted and unique."""
+    """One condition on one label key; `values` are kept sorted and unique."""
 
     key: str
     operator: Operator = field(compare=False)
@@ -42,7 +42,9 @@ class Requirement:
     text: str = field(init=False, compare=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", _requirement_text(self.key, self.operator, self.values))
+        values = tuple(sorted(set(self.values)))
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "text", _requirement_text(self.key, self.operator, values))
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether a label set (as a mapping) satisfies this requirement."""
