@@ -12,6 +12,7 @@ compares the pod's interface, address and attachment with the result of the ADD.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from agent.netlink import (
     NetnsNotFoundError,
     PodNetlink,
     Route,
+    VethPair,
 )
 from agent.pods.api import PodAttachment, PodDatapath, PodInterface
 from cni.errors import CniError, ErrorCode
@@ -81,15 +83,20 @@ class PodNetwork:
             undo.push(f"release the address of {call.container_id}", lambda: self._ipam.release(ipam_call))
             ip = await self._ipam.allocate(ipam_call)
 
-            undo.push(f"delete {host_ifname}", lambda: self._netlink.delete_link(host_ifname))
-            pair = await _interface_step(
-                f"create veth {host_ifname} with {call.ifname} in {call.netns}",
+            # A creation that fails removes its own remains, and a name that was taken is not
+            # ours to delete: undo only what this creation made, even if the ADD is cancelled
+            # while it runs (the shield lets it finish, the undo waits for it).
+            creating = asyncio.ensure_future(
                 self._netlink.create_veth(
                     host_ifname=host_ifname,
                     netns=netns,
                     ifname=call.ifname,
                     mtu=config.mtu or self._settings.mtu,
-                ),
+                )
+            )
+            undo.push(f"delete {host_ifname}", lambda: self._delete_created(creating, host_ifname))
+            pair = await _interface_step(
+                f"create veth {host_ifname} with {call.ifname} in {call.netns}", asyncio.shield(creating)
             )
 
             attachment = PodAttachment(
@@ -117,6 +124,13 @@ class PodNetwork:
             )
         log.info("pod %s/%s: %s %s on %s", pod_namespace, pod_name, call.ifname, ip, host_ifname)
         return _previous(config).then(_result(attachment, pair.host.mac, config.dns))
+
+    async def _delete_created(self, creating: asyncio.Future[VethPair], host_ifname: str) -> None:
+        try:
+            await creating
+        except Exception:
+            return
+        await self._netlink.delete_link(host_ifname)
 
     async def _readd(self, attached: PodInterface, call: Invocation, config: NetworkConfig) -> Result:
         """A second ADD for an attached container: the same answer again if nothing changed."""
