@@ -77,3 +77,39 @@ def cni(
     }
     stdin = config if isinstance(config, bytes) else json.dumps(config).encode()
     return exec_plugin({key: value for key, value in environ.items() if value}, stdin)
+
+
+@dataclass
+class Sandbox:
+    """A pod sandbox as a kubelet makes one: a network namespace, a container id, the pod's name."""
+
+    namespace: str
+    name: str
+    netns_name: str
+    container_id: str
+    socket: Path
+
+    @property
+    def netns(self) -> str:
+        return f"/var/run/netns/{self.netns_name}"
+
+    def config(self, version: str = "1.0.0", **extra: Any) -> dict[str, Any]:
+        return network_config(self.socket, version, **extra)
+
+    def call(self, command: str, config: dict[str, Any] | bytes | None = None, **overrides: str) -> PluginRun:
+        params = {
+            "container_id": self.container_id,
+            "netns": self.netns,
+            "args": pod_args(self.namespace, self.name),
+            **overrides,
+        }
+        return cni(command, self.config() if config is None else config, **params)
+
+    def add(self, version: str = "1.0.0", **extra: Any) -> PluginRun:
+        return self.call("ADD", self.config(version, **extra))
+
+    def check(self, prev_result: dict[str, Any], version: str = "1.0.0") -> PluginRun:
+        return self.call("CHECK", self.config(version, prevResult=prev_result))
+
+    def delete(self, version: str = "1.0.0") -> PluginRun:
+        return self.call("DEL", self.config(version))
