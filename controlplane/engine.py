@@ -4,94 +4,19 @@ Events (`upsert_*`/`delete_*`) only update indexes and mark what is dirty, so a 
 or a bulk load costs each output object once; `sync` then computes the changes, like Antrea's
 workqueues drained by `syncAppliedToGroup`, `syncInternalNetworkPolicy` and `syncAddressGroup`:
 
-    pods, namespaces ──▶ Grouping (selector groups, members) ──▶ member patches
-    policies ──▶ translate ──▶ group users                          │
-    nodes ─────────────────────────────────────────▶ AppliedToGroup spans (nodes hosting members)
-                                                           │ shared by its policies
-                                                           ▼
-                          AddressGroup span = union of the spans of the policies that use it
-
-A Kubernetes NetworkPolicy has exactly one AppliedToGroup, so a policy's span *is* that group's
-span (the same frozenset). An AddressGroup's span is kept as a count per node over the distinct
-AppliedToGroups linked to it through policies, so a policy or span change costs the size of the
-span delta, not the number of policies.
+    pods, namespaces ──▶ Grouping: selector groups and their members ──┐
+    policies ──▶ translate ──▶ groups they use ───────────────────────┼──▶ Publisher ──▶ changes
+    nodes ────────────────────────────────────────────────────────────┘    (patches, spans)
 """
 
 from __future__ import annotations
 
-from controlplane.changes import (
-    EMPTY_SPAN,
-    AddressGroupChange,
-    AppliedToGroupChange,
-    Change,
-    MembersByNode,
-    PolicyChange,
-    Span,
-)
-from controlplane.grouping import Grouping, SelectorGroup
+from controlplane.changes import Change
+from controlplane.grouping import Grouping
 from controlplane.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
-from controlplane.outputs import GroupMember, InternalNetworkPolicy, PodKey
-from controlplane.translate import Translation, translate
-
-
-class _AppliedToGroup:
-    """An AppliedToGroup as published: members per node, span, the policies that use it."""
-
-    __slots__ = ("fresh", "group", "links", "name", "nodes", "policies", "published", "span")
-
-    def __init__(self, group: SelectorGroup) -> None:
-        self.group = group
-        self.name = group.selector.name
-        self.nodes: dict[str, int] = {}
-        self.span: Span = EMPTY_SPAN
-        self.policies: set[str] = set()
-        self.links: dict[_AddressGroup, int] = {}
-        """AddressGroups used by this group's policies, with how many policies use each."""
-        self.fresh = True
-        self.published = False
-
-
-class _AddressGroup:
-    """An AddressGroup as published: for each node, how many linked AppliedToGroups span it."""
-
-    __slots__ = ("fresh", "group", "name", "node_counts", "published", "span", "users")
-
-    def __init__(self, group: SelectorGroup) -> None:
-        self.group = group
-        self.name = group.selector.name
-        self.node_counts: dict[str, int] = {}
-        self.span: Span = EMPTY_SPAN
-        self.users = 0
-        self.fresh = True
-        self.published = False
-
-
-class _Policy:
-    """A valid policy's translation and the groups it holds in the grouping index."""
-
-    __slots__ = ("address_groups", "applied_to", "translation")
-
-    def __init__(self, translation: Translation, grouping: Grouping) -> None:
-        self.translation = translation
-        self.applied_to = grouping.acquire(translation.applied_to)
-        self.address_groups = tuple(grouping.acquire(s) for s in translation.address_groups)
-
-
-class _Published:
-    """A policy as of the last sync."""
-
-    __slots__ = ("address_groups", "applied_to", "policy", "span")
-
-    def __init__(
-        self,
-        policy: InternalNetworkPolicy,
-        applied_to: _AppliedToGroup,
-        address_groups: tuple[_AddressGroup, ...],
-    ) -> None:
-        self.policy = policy
-        self.applied_to = applied_to
-        self.address_groups = address_groups
-        self.span: Span = EMPTY_SPAN
+from controlplane.outputs import GroupMember, PodKey
+from controlplane.publisher import ActivePolicy, Pending, Publisher
+from controlplane.translate import translate
 
 
 class PolicyEngine:
@@ -99,19 +24,14 @@ class PolicyEngine:
 
     def __init__(self) -> None:
         self._grouping = Grouping()
+        self._publisher = Publisher()
         self._members: dict[PodKey, GroupMember] = {}
         self._member_baseline: dict[PodKey, GroupMember | None] = {}
         """Each pod touched since the last sync, with its member value at that sync."""
-        self._nodes: set[str] = set()
-        self._dirty_nodes: set[str] = set()
-        self._policies: dict[tuple[str, str], _Policy] = {}
-        self._uids: dict[tuple[str, str], str] = {}
-        self._by_uid: dict[str, _Policy] = {}
+        self._policies: dict[tuple[str, str], ActivePolicy] = {}
+        self._by_uid: dict[str, ActivePolicy] = {}
         self._invalid: dict[tuple[str, str], InvalidNetworkPolicy] = {}
         self._dirty_policies: set[str] = set()
-        self._published: dict[str, _Published] = {}
-        self._applied_to_groups: dict[str, _AppliedToGroup] = {}
-        self._address_groups: dict[str, _AddressGroup] = {}
 
     def upsert_namespace(self, namespace: Namespace) -> None:
         """A Namespace was added or its labels changed."""
@@ -123,15 +43,11 @@ class PolicyEngine:
 
     def upsert_node(self, node: Node) -> None:
         """A Node was added."""
-        if node.name not in self._nodes:
-            self._nodes.add(node.name)
-            self._dirty_nodes.add(node.name)
+        self._publisher.set_node(node.name, True)
 
     def delete_node(self, name: str) -> None:
         """A Node was deleted: it leaves every span."""
-        if name in self._nodes:
-            self._nodes.discard(name)
-            self._dirty_nodes.add(name)
+        self._publisher.set_node(name, False)
 
     def upsert_pod(self, pod: Pod) -> None:
         """A Pod was added or changed (labels, node, IPs, phase, ports)."""
@@ -157,9 +73,14 @@ class PolicyEngine:
             self._invalid[key] = policy
             return
         self._invalid.pop(key, None)
-        entry = _Policy(translate(policy), self._grouping)
+        translation = translate(policy)
+        acquire = self._grouping.acquire
+        entry = ActivePolicy(
+            translation.policy,
+            acquire(translation.applied_to),
+            tuple(acquire(selector) for selector in translation.address_groups),
+        )
         self._policies[key] = entry
-        self._uids[key] = policy.uid
         self._by_uid[policy.uid] = entry
         self._dirty_policies.add(policy.uid)
 
@@ -175,7 +96,17 @@ class PolicyEngine:
 
     def sync(self) -> list[Change]:
         """The output changes since the last sync, additions before the deletions they allow."""
-        return _Sync(self).run()
+        pending = Pending(
+            grouping=self._grouping.take_changes(),
+            groups_of=self._grouping.groups_of,
+            members=self._members,
+            baseline=self._member_baseline,
+            policies=self._by_uid,
+            dirty_policies=self._dirty_policies,
+        )
+        self._member_baseline = {}
+        self._dirty_policies = set()
+        return self._publisher.publish(pending)
 
     def _set_member(self, key: PodKey, member: GroupMember | None) -> None:
         old = self._members.get(key)
@@ -192,300 +123,8 @@ class PolicyEngine:
         entry = self._policies.pop(key, None)
         if entry is None:
             return
-        uid = self._uids.pop(key)
-        del self._by_uid[uid]
-        self._dirty_policies.add(uid)
+        del self._by_uid[entry.policy.name]
+        self._dirty_policies.add(entry.policy.name)
         self._grouping.release(entry.applied_to)
         for group in entry.address_groups:
             self._grouping.release(group)
-
-
-class _Sync:
-    """One sync of a PolicyEngine; a separate object so each step is a small method."""
-
-    def __init__(self, engine: PolicyEngine) -> None:
-        self.engine = engine
-        self.grouping = engine._grouping.take_changes()
-        self.baseline = engine._member_baseline
-        engine._member_baseline = {}
-        self.touched_atgs: set[_AppliedToGroup] = set()
-        self.touched_ags: set[_AddressGroup] = set()
-        self.dead_atgs: list[_AppliedToGroup] = []
-        self.dead_ags: list[_AddressGroup] = []
-        self.patches: dict[_AppliedToGroup | _AddressGroup, tuple[list[GroupMember], list[GroupMember]]] = {}
-        self.node_patches: dict[_AppliedToGroup, tuple[MembersByNode, MembersByNode]] = {}
-        self.atg_spans: set[_AppliedToGroup] = set()
-        """AppliedToGroups whose span changed."""
-        self.ag_spans: set[_AddressGroup] = set()
-        """AddressGroups whose set of spanned nodes may have changed."""
-
-    def run(self) -> list[Change]:
-        engine = self.engine
-        dirty = engine._dirty_policies
-        engine._dirty_policies = set()
-        linking = self._unpublish(dirty)
-        self._member_patches()
-        changed_spans = self._applied_to_spans()
-        for uid, atg, ags in linking:
-            atg.policies.add(uid)
-            for ag in ags:
-                self._link(atg, ag)
-        changes: list[Change] = []
-        for ag in self.touched_ags:
-            self._address_group_change(ag, changes)
-        for atg in self.touched_atgs:
-            self._applied_to_group_change(atg, changes)
-        self._policy_changes(dirty, changed_spans, linking, changes)
-        for atg in self.dead_atgs:
-            if atg.published:
-                changes.append(AppliedToGroupChange(atg.name, EMPTY_SPAN, {}, {}, True))
-        for ag in self.dead_ags:
-            if ag.published:
-                changes.append(AddressGroupChange(ag.name, EMPTY_SPAN, (), (), True))
-        return changes
-
-    def _unpublish(self, dirty: set[str]) -> list[tuple[str, _AppliedToGroup, tuple[_AddressGroup, ...]]]:
-        """Unlinks the published form of each dirty policy; returns the links to make anew."""
-        engine = self.engine
-        linking = []
-        for uid in dirty:
-            old = engine._published.get(uid)
-            if old is not None:
-                old.applied_to.policies.discard(uid)
-                for ag in old.address_groups:
-                    self._unlink(old.applied_to, ag)
-                    self._drop_address_group_user(ag)
-                if not old.applied_to.policies:
-                    self._retire_applied_to(old.applied_to)
-            entry = engine._by_uid.get(uid)
-            if entry is not None:
-                atg = self._applied_to_state(entry.applied_to)
-                ags = tuple(self._address_group_state(group) for group in entry.address_groups)
-                linking.append((uid, atg, ags))
-        return linking
-
-    def _applied_to_state(self, group: SelectorGroup) -> _AppliedToGroup:
-        states = self.engine._applied_to_groups
-        state = states.get(group.selector.normalized)
-        if state is None:
-            state = states[group.selector.normalized] = _AppliedToGroup(group)
-            self.touched_atgs.add(state)
-        return state
-
-    def _address_group_state(self, group: SelectorGroup) -> _AddressGroup:
-        states = self.engine._address_groups
-        state = states.get(group.selector.normalized)
-        if state is None:
-            state = states[group.selector.normalized] = _AddressGroup(group)
-            self.touched_ags.add(state)
-        state.users += 1
-        return state
-
-    def _drop_address_group_user(self, ag: _AddressGroup) -> None:
-        ag.users -= 1
-        if ag.users == 0:
-            self.touched_ags.add(ag)
-
-    def _retire_applied_to(self, atg: _AppliedToGroup) -> None:
-        self.touched_atgs.add(atg)
-
-    def _member_patches(self) -> None:
-        """Member values gained and lost by every published group whose members changed."""
-        engine = self.engine
-        members = engine._members
-        baseline = self.baseline
-        atgs = engine._applied_to_groups
-        ags = engine._address_groups
-        by_group: dict[SelectorGroup, tuple[list[GroupMember], list[GroupMember]]] = {}
-        for patch in self.grouping.patched:
-            by_group[patch.group] = (
-                [members[pod] for pod in patch.added],
-                [baseline.get(pod) or members[pod] for pod in patch.removed],
-            )
-        for pod, old in baseline.items():
-            if old is None:
-                continue
-            new = members.get(pod)
-            if new is None:
-                continue
-            for group in engine._grouping.groups_of(pod):
-                patch = by_group.get(group)
-                if patch is None:
-                    patch = by_group[group] = ([], [])
-                elif new in patch[0]:
-                    continue
-                patch[0].append(new)
-                patch[1].append(old)
-        for group, patch in by_group.items():
-            normalized = group.selector.normalized
-            for state in (atgs.get(normalized), ags.get(normalized)):
-                if state is not None and not state.fresh:
-                    self.patches[state] = patch
-                    if isinstance(state, _AppliedToGroup):
-                        self.touched_atgs.add(state)
-                    else:
-                        self.touched_ags.add(state)
-        # A new group's patch is all its members (computed once when both kinds are new).
-        whole: dict[SelectorGroup, tuple[list[GroupMember], list[GroupMember]]] = {}
-        for state in (*self.touched_atgs, *self.touched_ags):
-            if state.fresh:
-                patch = whole.get(state.group)
-                if patch is None:
-                    patch = whole[state.group] = ([members[pod] for pod in state.group.members], [])
-                self.patches[state] = patch
-
-    def _applied_to_spans(self) -> list[tuple[_AppliedToGroup, Span]]:
-        """New spans of AppliedToGroups, moved into their AddressGroups; returns (group, old span)."""
-        engine = self.engine
-        recount = set()
-        for atg in self.touched_atgs:
-            patch = self.patches.get(atg)
-            if patch is None:
-                continue
-            added = _by_node(patch[0])
-            removed = _by_node(patch[1]) if patch[1] else {}
-            self.node_patches[atg] = (added, removed)
-            counts = atg.nodes
-            if atg.fresh:
-                atg.nodes = {node: len(members) for node, members in added.items()}
-                recount.add(atg)
-                continue
-            for node, members in removed.items():
-                count = counts[node] - len(members)
-                if count:
-                    counts[node] = count
-                else:
-                    del counts[node]
-                    recount.add(atg)
-            for node, members in added.items():
-                count = counts.get(node, 0)
-                counts[node] = count + len(members)
-                if not count:
-                    recount.add(atg)
-        dirty_nodes = engine._dirty_nodes
-        if dirty_nodes:
-            engine._dirty_nodes = set()
-            for atg in engine._applied_to_groups.values():
-                if not atg.nodes.keys().isdisjoint(dirty_nodes):
-                    recount.add(atg)
-                    self.touched_atgs.add(atg)
-        nodes = engine._nodes
-        changed = []
-        for atg in recount:
-            span = frozenset(atg.nodes)
-            if not nodes.issuperset(span):
-                span = span.intersection(nodes)
-            if span != atg.span:
-                old = atg.span
-                atg.span = span
-                changed.append((atg, old))
-                self.atg_spans.add(atg)
-                for ag in atg.links:
-                    self._move_span(ag, old, span)
-        return changed
-
-    def _link(self, atg: _AppliedToGroup, ag: _AddressGroup) -> None:
-        count = atg.links.get(ag, 0)
-        atg.links[ag] = count + 1
-        if not count:
-            self._move_span(ag, EMPTY_SPAN, atg.span)
-
-    def _unlink(self, atg: _AppliedToGroup, ag: _AddressGroup) -> None:
-        count = atg.links[ag] - 1
-        if count:
-            atg.links[ag] = count
-            return
-        del atg.links[ag]
-        self._move_span(ag, atg.span, EMPTY_SPAN)
-
-    def _move_span(self, ag: _AddressGroup, old: Span, new: Span) -> None:
-        counts = ag.node_counts
-        size = len(counts)
-        for node in old - new if new else old:
-            count = counts[node] - 1
-            if count:
-                counts[node] = count
-            else:
-                del counts[node]
-                size = -1
-        for node in new - old if old else new:
-            count = counts.get(node, 0)
-            counts[node] = count + 1
-            if not count:
-                size = -1
-        if size < 0:
-            self.touched_ags.add(ag)
-            self.ag_spans.add(ag)
-
-    def _address_group_change(self, ag: _AddressGroup, changes: list[Change]) -> None:
-        engine = self.engine
-        if ag.users == 0:
-            del engine._address_groups[ag.group.selector.normalized]
-            self.dead_ags.append(ag)
-            return
-        span_changed = False
-        if ag in self.ag_spans:
-            span = frozenset(ag.node_counts)
-            if span != ag.span:
-                ag.span = span
-                span_changed = True
-        added, removed = self.patches.get(ag, ((), ()))
-        if added or removed or span_changed or ag.fresh:
-            changes.append(AddressGroupChange(ag.name, ag.span, tuple(added), tuple(removed), False))
-            ag.published = True
-        ag.fresh = False
-
-    def _applied_to_group_change(self, atg: _AppliedToGroup, changes: list[Change]) -> None:
-        engine = self.engine
-        if not atg.policies:
-            del engine._applied_to_groups[atg.group.selector.normalized]
-            self.dead_atgs.append(atg)
-            return
-        added, removed = self.node_patches.get(atg, _NO_NODE_PATCH)
-        if added or removed or atg in self.atg_spans or atg.fresh:
-            changes.append(AppliedToGroupChange(atg.name, atg.span, added, removed, False))
-            atg.published = True
-        atg.fresh = False
-
-    def _policy_changes(
-        self,
-        dirty: set[str],
-        changed_spans: list[tuple[_AppliedToGroup, Span]],
-        linking: list[tuple[str, _AppliedToGroup, tuple[_AddressGroup, ...]]],
-        changes: list[Change],
-    ) -> None:
-        engine = self.engine
-        published = engine._published
-        for uid, atg, ags in linking:
-            entry = engine._by_uid[uid]
-            policy = entry.translation.policy
-            old = published.get(uid)
-            if old is not None and old.policy == policy and old.span is atg.span:
-                old.applied_to, old.address_groups = atg, ags
-                continue
-            record = published[uid] = _Published(policy, atg, ags)
-            record.span = atg.span
-            changes.append(PolicyChange(uid, policy, atg.span))
-        for uid in dirty:
-            if uid not in engine._by_uid and published.pop(uid, None) is not None:
-                changes.append(PolicyChange(uid, None, EMPTY_SPAN))
-        for atg, _ in changed_spans:
-            for uid in atg.policies:
-                record = published[uid]
-                if record.span is not atg.span:
-                    record.span = atg.span
-                    changes.append(PolicyChange(uid, record.policy, atg.span))
-
-
-_NO_NODE_PATCH: tuple[MembersByNode, MembersByNode] = ({}, {})
-
-
-def _by_node(members: list[GroupMember]) -> MembersByNode:
-    grouped: dict[str, list[GroupMember]] = {}
-    for member in members:
-        node_members = grouped.get(member.node)
-        if node_members is None:
-            grouped[member.node] = [member]
-        else:
-            node_members.append(member)
-    return {node: tuple(node_members) for node, node_members in grouped.items()}
