@@ -14,7 +14,8 @@ import hashlib
 import re
 import subprocess
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from ipaddress import IPv4Interface
 from pathlib import Path
@@ -217,3 +218,12 @@ def tcp_exchange(server: Pod, client: Pod, *, port: int = 5201) -> str:
 
 def flows_of_table(text: str, table: int) -> list[str]:
     return [line.strip() for line in text.splitlines() if re.search(rf"\btable={table},", line)]
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 15, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
