@@ -153,7 +153,7 @@ class _Run:
         dirty = self.pending.dirty_policies
         linking = self._unpublish(dirty)
         self._member_patches()
-        changed_spans = self._applied_to_spans()
+        self._applied_to_spans()
         for uid, atg, ags in linking:
             atg.policies.add(uid)
             for ag in ags:
@@ -163,7 +163,7 @@ class _Run:
             self._address_group_change(ag, changes)
         for atg in self.touched_atgs:
             self._applied_to_group_change(atg, changes)
-        self._policy_changes(dirty, changed_spans, linking, changes)
+        self._policy_changes(dirty, linking, changes)
         for atg in self.dead_atgs:
             if atg.published:
                 changes.append(AppliedToGroupChange(atg.name, EMPTY_SPAN, {}, {}, True))
@@ -260,8 +260,8 @@ class _Run:
                     patch = whole[state.group] = ([members[pod] for pod in state.group.members], [])
                 self.patches[state] = patch
 
-    def _applied_to_spans(self) -> list[tuple[_AppliedToGroup, Span]]:
-        """New spans of AppliedToGroups, moved into their AddressGroups; returns (group, old span)."""
+    def _applied_to_spans(self) -> None:
+        """New spans of AppliedToGroups (into `atg_spans`), moved into their AddressGroups."""
         publisher = self.publisher
         recount = set()
         for atg in self.touched_atgs:
@@ -296,7 +296,6 @@ class _Run:
                     recount.add(atg)
                     self.touched_atgs.add(atg)
         nodes = publisher._nodes
-        changed = []
         for atg in recount:
             span = frozenset(atg.nodes)
             if not nodes.issuperset(span):
@@ -304,11 +303,9 @@ class _Run:
             if span != atg.span:
                 old = atg.span
                 atg.span = span
-                changed.append((atg, old))
                 self.atg_spans.add(atg)
                 for ag in atg.links:
                     self._move_span(ag, old, span)
-        return changed
 
     def _link(self, atg: _AppliedToGroup, ag: _AddressGroup) -> None:
         count = atg.links.get(ag, 0)
@@ -325,21 +322,22 @@ class _Run:
         self._move_span(ag, atg.span, EMPTY_SPAN)
 
     def _move_span(self, ag: _AddressGroup, old: Span, new: Span) -> None:
+        """One linked AppliedToGroup's span moved from `old` to `new`."""
         counts = ag.node_counts
-        size = len(counts)
+        nodes_changed = False
         for node in old - new if new else old:
             count = counts[node] - 1
             if count:
                 counts[node] = count
             else:
                 del counts[node]
-                size = -1
+                nodes_changed = True
         for node in new - old if old else new:
             count = counts.get(node, 0)
             counts[node] = count + 1
             if not count:
-                size = -1
-        if size < 0:
+                nodes_changed = True
+        if nodes_changed:
             self.touched_ags.add(ag)
             self.ag_spans.add(ag)
 
@@ -374,7 +372,6 @@ class _Run:
     def _policy_changes(
         self,
         dirty: Set[str],
-        changed_spans: list[tuple[_AppliedToGroup, Span]],
         linking: list[tuple[str, _AppliedToGroup, tuple[_AddressGroup, ...]]],
         changes: list[Change],
     ) -> None:
@@ -391,7 +388,7 @@ class _Run:
         for uid in dirty:
             if uid not in policies and published.pop(uid, None) is not None:
                 changes.append(PolicyChange(uid, None, EMPTY_SPAN))
-        for atg, _ in changed_spans:
+        for atg in self.atg_spans:
             for uid in atg.policies:
                 record = published[uid]
                 if record.span is not atg.span:
