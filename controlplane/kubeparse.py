@@ -9,6 +9,7 @@ Every converter raises `InvalidObjectError` naming the object, the field path an
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -134,10 +135,11 @@ def pod_from_k8s(obj: Mapping[str, Any]) -> Pod:
                     f.fail(f"{path}.containerPort", f"port {number} out of range 1-65535")
                 ports.append(NamedPort(name, number, _protocol(f, port, path)))
     return Pod(
-        namespace=f.string(meta, "namespace", "metadata", required=True),
+        # Interned: a hundred thousand pods share a few thousand namespace and node names.
+        namespace=sys.intern(f.string(meta, "namespace", "metadata", required=True)),
         name=f.string(meta, "name", "metadata", required=True),
         labels=f.labels(meta, "metadata"),
-        node_name=f.string(spec, "nodeName", "spec"),
+        node_name=sys.intern(f.string(spec, "nodeName", "spec")),
         host_network=f.get(spec, "hostNetwork", "spec", bool, False),
         phase=phase,
         ips=tuple(ips),

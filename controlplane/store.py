@@ -194,7 +194,7 @@ class Store:
             entry = self._policies[name] = _Policy(change.policy)
             modified = True
         else:
-            modified = entry.policy != change.policy
+            modified = entry.policy is not change.policy and entry.policy != change.policy
             entry.policy = change.policy
         prev = entry.span
         if change.span is not prev and change.span != prev:
