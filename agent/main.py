@@ -1,0 +1,84 @@
+"""`pyantrea-agent`: the node agent program.
+
+    pyantrea-agent --config /etc/pyantrea/pyantrea-agent.conf [--tunnelType=geneve] [--log-level debug]
+
+It runs in the node's network namespace (hostNetwork in the DaemonSet; `ip netns exec node1
+pyantrea-agent ...` in the lab), logs JSON lines on stderr, serves `/livez`, `/readyz`,
+`/metrics` (flows per table, bundle latency, OVS reconnects) and `/api/v1/podinterfaces` on
+`apiPort`, and runs the `Agent` (agent.agent) on uvloop until SIGTERM or a task fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from agent.agent import Agent
+from config.agent import AgentConfig
+from config.errors import ConfigError
+from config.flags import add_config_flags, config_from_args
+from daemon.health import Readiness
+from daemon.http import HttpServer
+from daemon.logs import add_logging_flags, setup_logging
+from daemon.metrics import Metrics
+from daemon.runner import run
+
+log = logging.getLogger("agent")
+
+DEFAULT_CONFIG = Path("/etc/pyantrea/pyantrea-agent.conf")
+
+
+async def agent_main(config: AgentConfig) -> None:
+    readiness, metrics = Readiness(logger=log), Metrics("agent")
+    server = HttpServer(
+        host=str(config.api_bind_address),
+        port=config.api_port,
+        readiness=readiness,
+        metrics=metrics if config.enable_prometheus_metrics else None,
+        logger=log,
+    )
+    agent = Agent(config, metrics=metrics)
+    agent.add_readiness_checks(readiness)
+
+    async def pod_interfaces(request: web.Request) -> list[dict[str, Any]]:
+        return [
+            {
+                "containerID": i.attachment.container_id,
+                "podNamespace": i.attachment.pod_namespace,
+                "podName": i.attachment.pod_name,
+                "interface": i.attachment.host_ifname,
+                "ofport": i.ofport,
+                "ip": str(i.attachment.ip.ip),
+                "mac": i.attachment.mac,
+            }
+            for i in agent.pods.interfaces()
+        ]
+
+    server.add_json_route("GET", "/api/v1/podinterfaces", pod_interfaces)
+    async with server, agent:
+        log.info("agent running", extra={"port": server.port, "round": agent.flows.cookies.round})
+        await agent.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="pyantrea-agent", description=__doc__.split("\n\n")[0], allow_abbrev=False
+    )
+    add_logging_flags(parser)
+    add_config_flags(parser, AgentConfig, default_file=DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    args = parser.parse_args()
+    try:
+        config = config_from_args(AgentConfig, args)
+    except ConfigError as error:
+        parser.error(str(error))
+    setup_logging(component="agent", node=config.node_name, level=args.log_level)
+    sys.exit(run(agent_main(config), logger=log))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""`pyantrea-agent` as a process inside a node's namespace, as the lab and a DaemonSet run it.
+
+The API stand-in listens on the underlay (its bridge holds 192.168.77.254), reachable from the
+node; the test talks to it, and to the agent's HTTP port, from threads inside the namespaces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from agent.netlink.nsenter import enter_netns
+from kube.config import load_api_client
+from kube.rest import RestClient
+from lab import netns
+from lab.apiserver import ApiServerSettings, ApiServerThread
+from lab.nodes import NodeSet
+from tests.agent.cluster import wait_until
+from tests.conftest import _require_root_and_ovs, unique_name
+
+pytestmark = pytest.mark.ovs
+
+T = TypeVar("T")
+API_ADDRESS = IPv4Interface("192.168.77.254/24")
+
+
+def in_netns(path: Path, job: Callable[[], T]) -> T:
+    """Run `job` on a new thread inside the namespace; sockets (and threads) it opens stay there."""
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            enter_netns(path)
+            result.append(job())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+@pytest.fixture
+def node_set(tmp_path: Path) -> Iterator[NodeSet]:
+    _require_root_and_ovs()
+    with NodeSet(tmp_path, prefix=unique_name("ap"), count=1) as nodes:
+        nodes.underlay.set_address(API_ADDRESS)
+        yield nodes
+
+
+@pytest.fixture
+def apiserver(node_set: NodeSet) -> Iterator[ApiServerThread]:
+    underlay = netns.netns_path(node_set.underlay.name)
+    server = ApiServerThread(ApiServerSettings(host=str(API_ADDRESS.ip), bookmark_interval=1.0))
+    in_netns(underlay, server.start)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_set, apiserver, tmp_path):
+    node = node_set[0]
+    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig")
+
+    def register() -> None:
+        api = load_api_client(kubeconfig)
+        try:
+            node_set.register(RestClient(api))
+        finally:
+            api.close()
+
+    in_netns(netns.netns_path(node_set.underlay.name), register)
+    config = node.write_agent_config(tmp_path / "agent.conf", kubeconfig=kubeconfig, tunnel_type="geneve")
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", node.netns, sys.executable, "-m", "agent.main", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        running = _read_log_until(process, "agent running")
+        port = running["port"]
+
+        def get(path: str) -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read().decode()
+
+        def http(path: str) -> tuple[int, str]:
+            return in_netns(node.netns_path, lambda: get(path))
+
+        assert http("/livez")[0] == 200
+        assert wait_until(lambda: http("/readyz")[0] == 200)
+        status, metrics = http("/metrics")
+        assert status == 200
+        assert re.search(r'pyantrea_agent_ovs_flows\{table="L3Forwarding"\} [1-9]', metrics)
+        assert "pyantrea_agent_ovs_bundle_seconds_count" in metrics
+        assert "pyantrea_agent_ovs_reconnects_total 0.0" in metrics
+        assert json.loads(http("/api/v1/podinterfaces")[1]) == []
+        show = node.ovs.vsctl("show")
+        assert re.search(r"Interface tun0\n\s+type: geneve\n", show)
+        assert "inet 172.16.1.1/24" in netns.run(node.netns, "ip", "-4", "addr", "show", "gw0").stdout
+        assert "inet 192.168.77.1/24" in netns.run(node.netns, "ip", "-4", "addr", "show", "br-phy").stdout
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr[-2000:]
+    assert '"msg": "stopped"' in stderr
+
+
+def _read_log_until(process: subprocess.Popen[str], message: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    assert process.stderr is not None
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            raise AssertionError(f"the agent exited ({process.wait()}) before logging {message!r}")
+        entry = json.loads(line)
+        if entry["level"] in ("error", "critical"):
+            raise AssertionError(f"the agent logged an error: {entry}")
+        if entry["msg"] == message:
+            return entry
+    raise AssertionError(f"the agent did not log {message!r} within {timeout}s")
