@@ -142,6 +142,7 @@ class Node:
             userspace=True,
         )
         await self.datapath.restore()
+        await self._flows.delete_stale_rounds()  # the agent does this once it has converged
         self.gate = StartupGate(opened=self.settings.gate_open)
         wrap = self.settings.wrap_datapath
         self._server = CniServer(

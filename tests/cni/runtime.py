@@ -113,3 +113,41 @@ class Sandbox:
 
     def delete(self, version: str = "1.0.0") -> PluginRun:
         return self.call("DEL", self.config(version))
+
+
+def conflist_call(
+    command: str, conflist: dict[str, Any], sandbox: Sandbox, prev_result: dict[str, Any] | None = None
+) -> PluginRun:
+    """Run a network configuration list as a runtime does (SPEC section 3): ADD in order, each
+    plugin given the previous one's result; CHECK and DEL with the ADD's final result, DEL in
+    reverse order. pyantrea is this plugin; other types are the containernetworking plugins."""
+    plugins = conflist["plugins"] if command != "DEL" else list(reversed(conflist["plugins"]))
+    previous = prev_result
+    run = PluginRun(0, "", "")
+    for plugin in plugins:
+        config = {"cniVersion": conflist["cniVersion"], "name": conflist["name"], **plugin}
+        if previous is not None:
+            config["prevResult"] = previous
+        executable = PLUGIN if plugin["type"] == "pyantrea" else Path(CNI_PATH) / plugin["type"]
+        environ = {
+            "CNI_COMMAND": command,
+            "CNI_CONTAINERID": sandbox.container_id,
+            "CNI_NETNS": sandbox.netns,
+            "CNI_IFNAME": "eth0",
+            "CNI_ARGS": pod_args(sandbox.namespace, sandbox.name),
+            "CNI_PATH": CNI_PATH,
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        }
+        done = subprocess.run(
+            [str(executable)],
+            input=json.dumps(config).encode(),
+            env=environ,
+            capture_output=True,
+            check=False,
+        )
+        run = PluginRun(done.returncode, done.stdout.decode(), done.stderr.decode())
+        if run.status != 0:
+            return run
+        if command == "ADD":
+            previous = run.output
+    return run
