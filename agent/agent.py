@@ -62,7 +62,7 @@ TUNNEL_OWNER = "tunnel"
 
 
 class Agent:
-    """One node's agent; `start()` returns once the datapath is installed."""
+    """One node's agent; `start()` returns once the datapath is installed. Start it once."""
 
     def __init__(
         self,
@@ -167,7 +167,6 @@ class Agent:
 
     async def _start(self) -> None:
         config = self.config
-        self._stack.push_async_callback(self._tasks.stop)
         self._ovsdb = await OvsdbClient.connect(f"unix:{config.ovs_run_dir / 'db.sock'}")
         self._stack.push_async_callback(self._ovsdb.close)
         self._netlink = NetlinkClient(self.netns)
