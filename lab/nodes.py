@@ -121,6 +121,8 @@ class NodeSet:
             )
             for i in range(1, count + 1)
         ]
+        self._created: list[str] = []
+        """Namespaces this set made (and so deletes), in order."""
 
     def __getitem__(self, index: int) -> NodeHost:
         return self.nodes[index]
@@ -134,8 +136,10 @@ class NodeSet:
     def start(self) -> NodeSet:
         try:
             self.underlay.create()
+            self._created.append(self.underlay.name)
             for node in self.nodes:
                 netns.create(node.netns)
+                self._created.append(node.netns)
                 self.underlay.attach(node.netns, port=f"n{node.index}", address=node.address)
                 node.ovs.start()
         except BaseException:
@@ -144,12 +148,12 @@ class NodeSet:
         return self
 
     def stop(self) -> None:
-        """Stop every Open vSwitch daemon (by pid) and delete every namespace."""
+        """Stop every Open vSwitch daemon (by pid) and delete every namespace this set made."""
         for node in self.nodes:
             with contextlib.suppress(Exception):
                 node.ovs.stop()
-            netns.delete(node.netns)
-        self.underlay.delete()
+        while self._created:
+            netns.delete(self._created.pop())
 
     def __enter__(self) -> NodeSet:
         return self.start()
