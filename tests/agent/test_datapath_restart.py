@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -39,19 +38,33 @@ def cookie_rounds(cluster: Cluster, index: int) -> set[int]:
 
 
 class ContinuousPing:
-    """`ping -i 0.05` from one namespace until stopped; reports what was sent and received."""
+    """`count` pings 50 ms apart from one namespace, in the background."""
 
-    def __init__(self, netns: str, address: object) -> None:
+    def __init__(self, netns: str, address: object, *, count: int) -> None:
+        self.count = count
         self._proc = subprocess.Popen(
-            ["ip", "netns", "exec", netns, "ping", "-i", "0.05", "-W", "1", str(address)],
+            ["ip", "netns", "exec", netns, "ping", "-c", str(count), "-i", "0.05", "-W", "1", str(address)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
+        assert self._proc.stdout is not None
+        self._stdout = self._proc.stdout
+        self.output: list[str] = []
 
-    def stop(self) -> tuple[int, int]:
-        self._proc.send_signal(subprocess.signal.SIGINT)
-        output, _ = self._proc.communicate(timeout=10)
+    def wait_for_replies(self, n: int) -> None:
+        while sum("bytes from" in line for line in self.output) < n:
+            line = self._stdout.readline()
+            assert line, "".join(self.output)
+            self.output.append(line)
+
+    @property
+    def running(self) -> bool:
+        return self._proc.poll() is None
+
+    def result(self) -> tuple[int, int]:
+        rest, _ = self._proc.communicate(timeout=self.count * 0.05 + 30)
+        output = "".join(self.output) + rest
         match = re.search(r"(\d+) packets transmitted, (\d+) received", output)
         assert match, output
         return int(match.group(1)), int(match.group(2))
@@ -64,17 +77,14 @@ def test_agent_restart_loses_no_packet_and_leaves_no_stale_flows(cluster, pods):
     old_round = cluster.agent(n1).flows.cookies.round
     flows_before = cluster.agent(n1).flows.owners()
 
-    pinger = ContinuousPing(a1.netns, a2.ip.ip)
-    try:
-        time.sleep(0.5)
-        cluster.stop_agent(n1)
-        agent = cluster.start_agent(n1)
-        assert wait_until(lambda: cookie_rounds(cluster, 0) == {old_round + 1})
-        time.sleep(0.5)
-    finally:
-        sent, received = pinger.stop()
-    assert sent > 20
-    assert received == sent, f"{sent - received} of {sent} pings lost during the agent restart"
+    pinger = ContinuousPing(a1.netns, a2.ip.ip, count=100)  # 5 s, far longer than the restart
+    pinger.wait_for_replies(5)
+    cluster.stop_agent(n1)
+    agent = cluster.start_agent(n1)
+    assert wait_until(lambda: cookie_rounds(cluster, 0) == {old_round + 1})
+    assert pinger.running, "the pings ended before the restart did: the test proves nothing"
+    sent, received = pinger.result()
+    assert (sent, received) == (100, 100), f"{sent - received} of {sent} pings lost during the agent restart"
     assert agent.flows.cookies.round == old_round + 1
     assert agent.flows.owners() == flows_before  # pods restored from OVSDB, peers from the informer
     assert [i.attachment for i in agent.pods.interfaces()] == [a1.interface.attachment]
