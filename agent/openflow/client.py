@@ -127,8 +127,11 @@ class FlowClient:
         """Connect for the first time (retrying until `timeout`) and drop leftovers of this round."""
         async with asyncio.timeout(timeout):
             conn = await self._connect_with_backoff()
-        round_cookie = self.cookies.round << ROUND_SHIFT
-        await conn.delete_by_cookie(round_cookie, ROUND_MASK)
+        try:
+            await conn.delete_by_cookie(self.cookies.round << ROUND_SHIFT, ROUND_MASK)
+        except BaseException:
+            conn.abort()
+            raise
         self._conn = conn
         self._replayed.set()
         log.info("OpenFlow connected to %s (round %d)", self.mgmt_socket, self.cookies.round)

@@ -109,7 +109,10 @@ class OvsPodDatapath:
             if port.ofport is None or port.ofport < 0:
                 log.warning("pod port %s has no OpenFlow port (%s); not restored", port.name, port.error)
                 continue
-            restored.append(PodInterface(self._attachment_from(port.name, ids), port.ofport))
+            try:
+                restored.append(PodInterface(self._attachment_from(port.name, ids), port.ofport))
+            except ValueError as exc:
+                log.error("pod port %s: %s; not restored", port.name, exc)
         changes = {flow_owner(i.attachment.container_id): self._flows_of(i) for i in restored}
         await self._flows.sync_many(changes)
         for interface in restored:
@@ -163,7 +166,7 @@ class OvsPodDatapath:
     def _attachment_from(self, port_name: str, ids: PodPortIds) -> PodAttachment:
         ip = next((ip for ip in ids.ips if isinstance(ip, IPv4Address)), None)
         if ip is None:
-            raise PodAttachError(f"pod port {port_name} records no IPv4 address ({ids.ips})")
+            raise ValueError(f"its external_ids record no IPv4 address ({ids.ips})")
         return PodAttachment(
             container_id=ids.container_id,
             pod_namespace=ids.pod_namespace,
