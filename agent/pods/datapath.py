@@ -103,16 +103,15 @@ class OvsPodDatapath:
         """Rebuild the store from br-int's ports and install every pod's flows in one bundle."""
         restored = []
         for port in await self._ovsdb.execute(ListPorts(self._bridge)):
-            ids = PodPortIds.from_external_ids(port.external_ids)
-            if ids is None:
-                continue
-            if port.ofport is None or port.ofport < 0:
-                log.warning("pod port %s has no OpenFlow port (%s); not restored", port.name, port.error)
-                continue
             try:
+                ids = PodPortIds.from_external_ids(port.external_ids)
+                if ids is None:
+                    continue
+                if port.ofport is None or port.ofport < 0:
+                    raise ValueError(f"it has no OpenFlow port ({port.error})")
                 restored.append(PodInterface(self._attachment_from(port.name, ids), port.ofport))
             except ValueError as exc:
-                log.error("pod port %s: %s; not restored", port.name, exc)
+                log.error("pod port %s is not restored: %s", port.name, exc)
         changes = {flow_owner(i.attachment.container_id): self._flows_of(i) for i in restored}
         await self._flows.sync_many(changes)
         for interface in restored:
