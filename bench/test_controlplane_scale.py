@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlplane import gcsettings
-from controlplane.engine import PolicyEngine
-from controlplane.inputs import (
+from controlplane.compute.engine import PolicyEngine
+from controlplane.compute.inputs import (
     Direction,
     Namespace,
     NetworkPolicy,
@@ -47,8 +47,8 @@ from controlplane.inputs import (
     PolicyPeer,
     PolicyRule,
 )
-from controlplane.labels import EVERYTHING, LabelSelector, make_labels
-from controlplane.store import Store
+from controlplane.compute.labels import EVERYTHING, LabelSelector, make_labels
+from controlplane.store.versioned import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 BOTH = frozenset((Direction.IN, Direction.OUT))

@@ -21,9 +21,8 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
-from controlplane.engine import PolicyEngine
-from controlplane.events import StoreEvent
-from controlplane.inputs import (
+from controlplane.compute.engine import PolicyEngine
+from controlplane.compute.inputs import (
     Direction,
     Namespace,
     NetworkPolicy,
@@ -33,8 +32,9 @@ from controlplane.inputs import (
     PolicyPeer,
     PolicyRule,
 )
-from controlplane.labels import LabelSelector, make_labels
-from controlplane.store import Store
+from controlplane.compute.labels import LabelSelector, make_labels
+from controlplane.store.events import StoreEvent
+from controlplane.store.versioned import Store
 
 LABELS = {"app-1": "scale-1"}
 SELECTOR = LabelSelector.from_match_labels(LABELS)

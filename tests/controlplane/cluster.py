@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from controlplane.engine import PolicyEngine
-from controlplane.events import StoreEvent
-from controlplane.ipnet import format_ip
-from controlplane.kubeparse import (
+from controlplane.compute.engine import PolicyEngine
+from controlplane.compute.ipnet import format_ip
+from controlplane.compute.kubeparse import (
     namespace_from_k8s,
     network_policy_or_invalid,
     node_from_k8s,
     pod_from_k8s,
 )
-from controlplane.outputs import GroupMember, Service
-from controlplane.store import Store
+from controlplane.compute.outputs import GroupMember, Service
+from controlplane.store.events import StoreEvent
+from controlplane.store.versioned import Store
 
 
 class Cluster:

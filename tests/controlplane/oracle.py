@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from controlplane.changes import Span
-from controlplane.groupselector import GroupSelector
-from controlplane.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
-from controlplane.outputs import GroupMember, InternalNetworkPolicy
-from controlplane.store import Store
-from controlplane.translate import translate
+from controlplane.compute.changes import Span
+from controlplane.compute.groupselector import GroupSelector
+from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
+from controlplane.compute.outputs import GroupMember, InternalNetworkPolicy
+from controlplane.compute.translate import translate
+from controlplane.store.versioned import Store
 
 
 @dataclass(frozen=True, slots=True)

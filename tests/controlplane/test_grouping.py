@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.grouping import Grouping
-from controlplane.groupselector import GroupSelector
-from controlplane.labels import EVERYTHING, LabelSelector, make_labels
+from controlplane.compute.grouping import Grouping
+from controlplane.compute.groupselector import GroupSelector
+from controlplane.compute.labels import EVERYTHING, LabelSelector, make_labels
 
 
 @pytest.fixture

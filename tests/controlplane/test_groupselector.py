@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from controlplane.groupselector import _NAME_NAMESPACE, GroupSelector, group_name
-from controlplane.labels import EVERYTHING, LabelSelector, Operator, Requirement
+from controlplane.compute.groupselector import _NAME_NAMESPACE, GroupSelector, group_name
+from controlplane.compute.labels import EVERYTHING, LabelSelector, Operator, Requirement
 
 
 def test_group_name_is_uuid5_of_the_normalized_text():

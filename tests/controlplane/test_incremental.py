@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from controlplane.changes import AddressGroupChange, AppliedToGroupChange, PolicyChange
-from controlplane.engine import PolicyEngine
-from controlplane.kubeparse import namespace_from_k8s, network_policy_from_k8s, node_from_k8s, pod_from_k8s
+from controlplane.compute.changes import AddressGroupChange, AppliedToGroupChange, PolicyChange
+from controlplane.compute.engine import PolicyEngine
+from controlplane.compute.kubeparse import (
+    namespace_from_k8s,
+    network_policy_from_k8s,
+    node_from_k8s,
+    pod_from_k8s,
+)
 from tests.controlplane import k8s
 
 POLICY = k8s.policy(

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from controlplane.inputs import Direction, InvalidNetworkPolicy, NamedPort, PodPhase, Protocol
-from controlplane.kubeparse import (
+from controlplane.compute.inputs import Direction, InvalidNetworkPolicy, NamedPort, PodPhase, Protocol
+from controlplane.compute.kubeparse import (
     InvalidObjectError,
     namespace_from_k8s,
     network_policy_from_k8s,
@@ -16,7 +16,7 @@ from controlplane.kubeparse import (
     node_from_k8s,
     pod_from_k8s,
 )
-from controlplane.labels import Operator
+from controlplane.compute.labels import Operator
 from tests.controlplane import k8s
 
 

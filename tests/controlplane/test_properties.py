@@ -13,9 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controlplane.engine import PolicyEngine
-from controlplane.events import EventType, NodeEvent, StoreEvent
-from controlplane.inputs import (
+from controlplane.compute.engine import PolicyEngine
+from controlplane.compute.inputs import (
     Direction,
     InvalidNetworkPolicy,
     IPBlock,
@@ -30,10 +29,11 @@ from controlplane.inputs import (
     PolicyRule,
     Protocol,
 )
-from controlplane.ipnet import parse_cidr
-from controlplane.labels import EVERYTHING, LabelSelector, Operator, Requirement, make_labels
-from controlplane.outputs import AddressGroup, AppliedToGroup, GroupPatch, InternalNetworkPolicy
-from controlplane.store import Store
+from controlplane.compute.ipnet import parse_cidr
+from controlplane.compute.labels import EVERYTHING, LabelSelector, Operator, Requirement, make_labels
+from controlplane.compute.outputs import AddressGroup, AppliedToGroup, GroupPatch, InternalNetworkPolicy
+from controlplane.store.events import EventType, NodeEvent, StoreEvent
+from controlplane.store.versioned import Store
 from tests.controlplane import oracle
 
 NAMESPACES = ("a", "b", "c")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controlplane.events import EventType, NodeEvent, ObjectKind, StoreEvent
-from controlplane.outputs import AddressGroup, AppliedToGroup, GroupPatch, InternalNetworkPolicy
+from controlplane.compute.outputs import AddressGroup, AppliedToGroup, GroupPatch, InternalNetworkPolicy
+from controlplane.store.events import EventType, NodeEvent, ObjectKind, StoreEvent
 from tests.controlplane import k8s
 from tests.controlplane.cluster import Cluster, pod_names
 

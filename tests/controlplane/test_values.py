@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from controlplane.values import value
+from controlplane.compute.values import value
 
 
 @value

@@ -11,12 +11,12 @@ workqueues drained by `syncAppliedToGroup`, `syncInternalNetworkPolicy` and `syn
 
 from __future__ import annotations
 
-from controlplane.changes import Change
-from controlplane.grouping import Grouping
-from controlplane.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
-from controlplane.outputs import GroupMember, PodKey
-from controlplane.publisher import ActivePolicy, Pending, Publisher
-from controlplane.translate import translate
+from controlplane.compute.changes import Change
+from controlplane.compute.grouping import Grouping
+from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
+from controlplane.compute.outputs import GroupMember, PodKey
+from controlplane.compute.publisher import ActivePolicy, Pending, Publisher
+from controlplane.compute.translate import translate
 
 
 class PolicyEngine:

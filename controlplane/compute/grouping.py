@@ -14,10 +14,10 @@ This is the hot path, so it is indexed the way Antrea's `grouping` package is:
 
 from __future__ import annotations
 
-from controlplane.groupselector import GroupSelector
-from controlplane.labels import Labels, LabelSelector
-from controlplane.outputs import PodKey
-from controlplane.values import value
+from controlplane.compute.groupselector import GroupSelector
+from controlplane.compute.labels import Labels, LabelSelector
+from controlplane.compute.outputs import PodKey
+from controlplane.compute.values import value
 
 
 class _LabelSet:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Set
 
-from controlplane.changes import (
+from controlplane.compute.changes import (
     EMPTY_SPAN,
     AddressGroupChange,
     AppliedToGroupChange,
@@ -27,9 +27,9 @@ from controlplane.changes import (
     PolicyChange,
     Span,
 )
-from controlplane.grouping import GroupingChanges, SelectorGroup
-from controlplane.outputs import GroupMember, InternalNetworkPolicy, PodKey
-from controlplane.values import value
+from controlplane.compute.grouping import GroupingChanges, SelectorGroup
+from controlplane.compute.outputs import GroupMember, InternalNetworkPolicy, PodKey
+from controlplane.compute.values import value
 
 
 @value

@@ -7,9 +7,9 @@ These mirror the controlplane proto messages; spans are kept beside them by the 
 
 from __future__ import annotations
 
-from controlplane.inputs import Direction, IPBlock, NamedPort, Protocol
-from controlplane.ipnet import PackedIP
-from controlplane.values import value
+from controlplane.compute.inputs import Direction, IPBlock, NamedPort, Protocol
+from controlplane.compute.ipnet import PackedIP
+from controlplane.compute.values import value
 
 PodKey = tuple[str, str]
 """(namespace, name) of a pod: the identity of a group member."""

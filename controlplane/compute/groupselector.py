@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import field
 
-from controlplane.labels import LabelSelector
-from controlplane.values import value
+from controlplane.compute.labels import LabelSelector
+from controlplane.compute.values import value
 
 # The namespace of pyantrea's group names (a fixed, random UUID).
 _NAME_NAMESPACE = bytes.fromhex("7d1c6f0a3b5e4c2a9e8f1d0b6a4c2e91")

@@ -1,5 +1,5 @@
 """Converters from the Kubernetes JSON form (camelCase dicts, as `kubectl get -o json` prints)
-to the typed inputs of `controlplane.inputs`.
+to the typed inputs of `controlplane.compute.inputs`.
 
 Every converter raises `InvalidObjectError` naming the object, the field path and the bad value.
 `network_policy_or_invalid` turns a policy the computation cannot use into an
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from controlplane.inputs import (
+from controlplane.compute.inputs import (
     Direction,
     InvalidNetworkPolicy,
     IPBlock,
@@ -28,8 +28,8 @@ from controlplane.inputs import (
     PolicyRule,
     Protocol,
 )
-from controlplane.ipnet import parse_cidr, parse_ip
-from controlplane.labels import EVERYTHING, Labels, LabelSelector, Operator, Requirement, make_labels
+from controlplane.compute.ipnet import parse_cidr, parse_ip
+from controlplane.compute.labels import EVERYTHING, Labels, LabelSelector, Operator, Requirement, make_labels
 
 _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 

@@ -20,9 +20,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping
 
-from controlplane.changes import Span
-from controlplane.outputs import AddressGroup, AppliedToGroup, GroupMember, GroupPatch, InternalNetworkPolicy
-from controlplane.values import value
+from controlplane.compute.changes import Span
+from controlplane.compute.outputs import (
+    AddressGroup,
+    AppliedToGroup,
+    GroupMember,
+    GroupPatch,
+    InternalNetworkPolicy,
+)
+from controlplane.compute.values import value
 
 
 class EventType(enum.Enum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from controlplane.changes import Span
+from controlplane.compute.changes import Span
 
 
 class SpanIndex:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from controlplane.changes import (
+from controlplane.compute.changes import (
     EMPTY_SPAN,
     AddressGroupChange,
     AppliedToGroupChange,
@@ -19,10 +19,16 @@ from controlplane.changes import (
     PolicyChange,
     Span,
 )
-from controlplane.events import AddressGroupEvent, AppliedToGroupEvent, PolicyEvent, StoreEvent
-from controlplane.outputs import AddressGroup, AppliedToGroup, GroupMember, InternalNetworkPolicy, PodKey
-from controlplane.spanindex import SpanIndex
-from controlplane.values import value
+from controlplane.compute.outputs import (
+    AddressGroup,
+    AppliedToGroup,
+    GroupMember,
+    InternalNetworkPolicy,
+    PodKey,
+)
+from controlplane.compute.values import value
+from controlplane.store.events import AddressGroupEvent, AppliedToGroupEvent, PolicyEvent, StoreEvent
+from controlplane.store.spanindex import SpanIndex
 
 Listener = Callable[[Sequence[StoreEvent]], None]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from controlplane.outputs import GroupMember, InternalNetworkPolicy
-from controlplane.values import value
+from controlplane.compute.outputs import GroupMember, InternalNetworkPolicy
+from controlplane.compute.values import value
 
 Span = frozenset[str]
 """Names of the nodes that need an object."""

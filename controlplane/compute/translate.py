@@ -8,12 +8,12 @@ with an empty peer that only isolates the direction.
 
 from __future__ import annotations
 
-from controlplane.groupselector import GroupSelector
-from controlplane.inputs import Direction, IPBlock, NetworkPolicy, PolicyRule
-from controlplane.ipnet import ALL_IPV4, ALL_IPV6
-from controlplane.labels import EVERYTHING
-from controlplane.outputs import InternalNetworkPolicy, Peer, PolicyReference, Rule, Service
-from controlplane.values import value
+from controlplane.compute.groupselector import GroupSelector
+from controlplane.compute.inputs import Direction, IPBlock, NetworkPolicy, PolicyRule
+from controlplane.compute.ipnet import ALL_IPV4, ALL_IPV6
+from controlplane.compute.labels import EVERYTHING
+from controlplane.compute.outputs import InternalNetworkPolicy, Peer, PolicyReference, Rule, Service
+from controlplane.compute.values import value
 
 ALL_PODS = GroupSelector.across_namespaces(EVERYTHING, EVERYTHING)
 ALL_ADDRESSES = (IPBlock(ALL_IPV4, ()), IPBlock(ALL_IPV6, ()))

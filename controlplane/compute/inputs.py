@@ -1,6 +1,6 @@
 """The Kubernetes objects the policy computation reads, trimmed to the fields it needs.
 
-`controlplane.kubeparse` builds these from the JSON form (`kubectl get -o json`); tests and
+`controlplane.compute.kubeparse` builds these from the JSON form (`kubectl get -o json`); tests and
 benchmarks may build them directly. Everything here is an immutable value.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from controlplane.ipnet import IPNet, PackedIP
-from controlplane.labels import Labels, LabelSelector
-from controlplane.values import value
+from controlplane.compute.ipnet import IPNet, PackedIP
+from controlplane.compute.labels import Labels, LabelSelector
+from controlplane.compute.values import value
 
 
 class Protocol(enum.Enum):

@@ -1,0 +1,7 @@
+"""The pure policy computation: Kubernetes objects in, groups, policies, spans and changes out.
+
+No network, gRPC, Kubernetes client or asyncio in here. `kubeparse` turns JSON objects into the
+typed `inputs`; `engine.PolicyEngine` takes their events and, at each `sync`, returns the
+minimal `changes` to the `outputs` (Antrea's three-object model), via `translate` (policy
+semantics), `grouping` (selector groups and members) and `publisher` (patches and spans).
+"""
