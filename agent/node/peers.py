@@ -12,6 +12,7 @@ on the recreated gw0.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -88,9 +89,15 @@ class PeerNodes:
         return dict(self._applied)
 
     async def start(self, context: PeerContext) -> None:
-        """Install every peer known so far (one bundle); `run` takes over from there."""
+        """Install every peer known so far (one bundle), drop stale routes; `run` takes over from there."""
         self._context = context
         await self._apply_pending()
+        # Routes of peers deleted while no agent ran are still on gw0: nothing else routes there.
+        wanted = {host_route(peer, context.gateway) for peer in self._applied.values()}
+        for route in await self._netlink.routes(context.gateway):
+            if route.gateway is not None and dataclasses.replace(route, src=None, metric=None) not in wanted:
+                await self._netlink.delete_route(route)
+                log.info("deleted the stale route %s", route)
 
     async def run(self) -> None:
         """Apply changes as they come; retries failures with backoff. Runs until cancelled."""

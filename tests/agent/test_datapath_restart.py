@@ -11,6 +11,7 @@ import pytest
 
 from agent.openflow.cookies import round_of
 from agent.ovsdb import SetFlowRestoreWait
+from lab import netns
 from tests.agent.cluster import Cluster, Pod, ping_eventually, tcp_exchange, wait_until
 from tests.conftest import _require_root_and_ovs, unique_name
 
@@ -77,9 +78,12 @@ def test_agent_restart_loses_no_packet_and_leaves_no_stale_flows(cluster, pods):
     old_round = cluster.agent(n1).flows.cookies.round
     flows_before = cluster.agent(n1).flows.owners()
 
+    # a route left by a peer deleted while no agent runs goes away with the restart
+    stale = ("172.16.99.0/24", "via", "172.16.99.1", "dev", "gw0", "onlink")
     pinger = ContinuousPing(a1.netns, a2.ip.ip, count=100)  # 5 s, far longer than the restart
     pinger.wait_for_replies(5)
     cluster.stop_agent(n1)
+    netns.run(n1.netns, "ip", "route", "add", *stale)
     agent = cluster.start_agent(n1)
     assert wait_until(lambda: cookie_rounds(cluster, 0) == {old_round + 1})
     assert pinger.running, "the pings ended before the restart did: the test proves nothing"
@@ -88,6 +92,8 @@ def test_agent_restart_loses_no_packet_and_leaves_no_stale_flows(cluster, pods):
     assert agent.flows.cookies.round == old_round + 1
     assert agent.flows.owners() == flows_before  # pods restored from OVSDB, peers from the informer
     assert [i.attachment for i in agent.pods.interfaces()] == [a1.interface.attachment]
+    routes = netns.run(n1.netns, "ip", "route").stdout
+    assert "172.16.99.0/24" not in routes and "172.16.2.0/24 via 172.16.2.1 dev gw0" in routes
     tcp_exchange(a2, a1)
 
 
