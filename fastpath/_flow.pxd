@@ -9,8 +9,10 @@ cdef class Flow:
     cdef Py_hash_t key_hash
     cdef Py_hash_t body_hash
     cdef Py_ssize_t _apply_len
+    cdef bytes _instructions
     cdef _finish(self)
     cdef Py_ssize_t instructions_len(self) noexcept
     cdef Py_ssize_t write_instructions(self, unsigned char* p) except -1
+    cdef Py_ssize_t _encode_instructions(self, unsigned char* p) except -1
     cdef bint same_key(self, Flow other)
     cdef bint same_body(self, Flow other)

@@ -10,7 +10,9 @@ at construction, so diffing large flow sets never rehashes matches or actions.
 cimport cython
 from fastpath._actions cimport Action, Drop, GotoTable
 from fastpath._match cimport Match
-from fastpath._wire cimport put_u16, put_u8, zero
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+
+from fastpath._wire cimport copy_bytes, put_u16, put_u8, same_bytes, zero
 
 MAX_PRIORITY = 0xFFFF
 MAX_COOKIE = 0xFFFFFFFFFFFFFFFF
@@ -44,8 +46,12 @@ cdef class Flow:
             if not isinstance(a, GotoTable):
                 n += (<Action>a).wire_len()
         self._apply_len = n
+        # Instructions are encoded once, like the match: the encoder copies them and the diff
+        # engine compares them instead of walking action objects.
+        self._instructions = PyBytes_FromStringAndSize(NULL, self.instructions_len())
+        self._encode_instructions(<unsigned char*>PyBytes_AS_STRING(self._instructions))
         self.key_hash = hash((self.table, self.priority, self.match))
-        self.body_hash = hash((self.cookie, self.actions))
+        self.body_hash = hash((self.cookie, self._instructions))
 
     @property
     def key(self):
@@ -63,13 +69,15 @@ cdef class Flow:
             self.key_hash == other.key_hash
             and self.table == other.table
             and self.priority == other.priority
-            and (self.match is other.match or self.match.entries == other.match.entries)
+            and (self.match is other.match or same_bytes(self.match._oxm, other.match._oxm))
         )
 
     cdef bint same_body(self, Flow other):
-        if self.cookie != other.cookie or self.body_hash != other.body_hash:
-            return False
-        return self.actions is other.actions or _same_actions(self.actions, other.actions)
+        return (
+            self.cookie == other.cookie
+            and self.body_hash == other.body_hash
+            and same_bytes(self._instructions, other._instructions)
+        )
 
     def __eq__(self, other):
         if self is other:
@@ -99,6 +107,9 @@ cdef class Flow:
         return n
 
     cdef Py_ssize_t write_instructions(self, unsigned char* p) except -1:
+        return copy_bytes(p, self._instructions)
+
+    cdef Py_ssize_t _encode_instructions(self, unsigned char* p) except -1:
         """OFPIT_APPLY_ACTIONS with every action, then OFPIT_GOTO_TABLE if the flow ends with one."""
         cdef Py_ssize_t off = 0
         if self._apply_len:
@@ -112,22 +123,6 @@ cdef class Flow:
         if self.actions and isinstance(self.actions[-1], GotoTable):
             off += (<Action>self.actions[-1]).write(p + off)
         return off
-
-
-cdef bint _same_actions(tuple a, tuple b):
-    """Action tuples equal, comparing each pair's key directly (no Python-level __eq__ calls)."""
-    cdef Py_ssize_t i, n = len(a)
-    cdef Action x, y
-    if n != len(b):
-        return False
-    for i in range(n):
-        x = <Action>a[i]
-        y = <Action>b[i]
-        if x is y:
-            continue
-        if type(x) is not type(y) or x._hash != y._hash or x._key != y._key:
-            return False
-    return True
 
 
 cdef tuple _canonical_actions(object actions):

@@ -10,7 +10,7 @@ requires (eth_type for IP and ARP fields, ip_proto for ports and ICMP) are alway
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
-from fastpath._wire cimport put_u16, put_u32, put_uint, zero, pad8
+from fastpath._wire cimport copy_bytes, put_u16, put_u32, put_uint, same_bytes, zero, pad8
 
 from fastpath import fields as _fields
 from fastpath.fields import CT_STATE_FLAGS, FIELDS, PROTOCOLS, TRANSPORT_PORTS, Format
@@ -335,7 +335,11 @@ cdef class Match:
             total += field_oxm_len(entries[i], entries[i + 2] is not None)
         self.entries = entries
         self._oxm_len = total
-        self._hash = hash(entries)
+        # The OXM bytes are encoded once: they are what the encoder copies into every flow
+        # mod, and, since entries are canonical, comparing them is comparing the matches.
+        self._oxm = PyBytes_FromStringAndSize(NULL, total)
+        self._encode_oxm(<unsigned char*>PyBytes_AS_STRING(self._oxm))
+        self._hash = hash(self._oxm)
 
     @staticmethod
     def from_fields(dict fields):
@@ -380,7 +384,7 @@ cdef class Match:
             return True
         if not isinstance(other, Match):
             return NotImplemented
-        return (<Match>self)._hash == (<Match>other)._hash and (<Match>self).entries == (<Match>other).entries
+        return (<Match>self)._hash == (<Match>other)._hash and same_bytes((<Match>self)._oxm, (<Match>other)._oxm)
 
     def __reduce__(self):
         return (match_from_entries, (self.entries,))
@@ -399,11 +403,12 @@ cdef class Match:
 
     def to_oxm(self):
         """The OXM TLVs of this match (no ofp_match header), for tests and tools."""
-        cdef bytes out = PyBytes_FromStringAndSize(NULL, self._oxm_len)
-        self.write_oxm(<unsigned char*>PyBytes_AS_STRING(out))
-        return out
+        return self._oxm
 
     cdef Py_ssize_t write_oxm(self, unsigned char* p) except -1:
+        return copy_bytes(p, self._oxm)
+
+    cdef Py_ssize_t _encode_oxm(self, unsigned char* p) except -1:
         """Write the OXM TLVs: eth_type and ip_proto first (prerequisites), then the rest."""
         cdef tuple e = self.entries
         cdef Py_ssize_t i, n = len(e), off = 0

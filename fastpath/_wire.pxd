@@ -1,3 +1,6 @@
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.string cimport memcmp, memcpy
+
 # Big-endian stores into a raw output buffer, shared by the Cython encoders.
 # Every encoder first computes the exact size of what it writes, allocates once, then
 # writes through these helpers: no intermediate Python objects on the hot path.
@@ -33,3 +36,15 @@ cdef inline void zero(unsigned char* p, Py_ssize_t n) noexcept nogil:
 
 cdef inline Py_ssize_t pad8(Py_ssize_t n) noexcept nogil:
     return (n + 7) & ~(<Py_ssize_t>7)
+
+cdef inline bint same_bytes(bytes a, bytes b) noexcept:
+    # Byte-for-byte equality of two bytes objects, without a Python-level comparison.
+    if a is b:
+        return True
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(a)
+    return n == PyBytes_GET_SIZE(b) and memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), n) == 0
+
+cdef inline Py_ssize_t copy_bytes(unsigned char* p, bytes src) noexcept:
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(src)
+    memcpy(p, PyBytes_AS_STRING(src), n)
+    return n
