@@ -26,9 +26,7 @@ def create(name: str) -> Path:
     if exists(name):
         raise FileExistsError(f"network namespace {name!r} already exists")
     subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, text=True)
-    subprocess.run(
-        ["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True, text=True
-    )
+    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True, text=True)
     return netns_path(name)
 
 
