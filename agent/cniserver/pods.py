@@ -1,10 +1,11 @@
 """A pod's network, end to end: what CNI ADD, DEL and CHECK do on the node.
 
-ADD, in Antrea's order: an address from IPAM; a veth pair whose pod end is moved into the
-pod's namespace as CNI_IFNAME; the host end attached to br-int with its flows (`PodDatapath`);
-only then the address, default route and gratuitous ARP inside the pod, so the announcement
-is not dropped by a bridge that does not know the port yet. Each step registers its undo
-first, so a failure at any step (or a cancelled ADD) leaves no address, veth, port or flow.
+ADD, in Antrea's order: an address from IPAM and, at the same time, a veth pair whose pod end
+is moved into the pod's namespace as CNI_IFNAME; the host end attached to br-int with its flows
+(`PodDatapath`); only then the address, default route and gratuitous ARP inside the pod, so the
+announcement is not dropped by a bridge that does not know the port yet. Each step registers
+its undo first, so a failure at any step (or a cancelled ADD) leaves no address, veth, port or
+flow.
 
 DEL undoes the same steps from whatever is left, and missing pieces are success. CHECK
 compares the pod's interface, address and attachment with the result of the ADD.
@@ -16,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,6 +41,7 @@ from cni.result import Dns, Interface, IPConfig, Result, RouteConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,17 +77,31 @@ class PodNetwork:
         if pod is None:  # `cni.invocation.validate` insists on a valid pod for ADD
             raise CniError(ErrorCode.INVALID_ENVIRONMENT_VARIABLES, "CNI_ARGS lacks a valid pod")
         pod_namespace, pod_name = pod
+        try:
+            return await self._add(call, config, netns, pod_namespace, pod_name)
+        except CniError as error:
+            if error.code == ErrorCode.CONFIG_INTERFACE_FAILURE and not netns.exists():
+                gone = f"network namespace {call.netns} disappeared during ADD"
+                raise CniError(ErrorCode.UNKNOWN_CONTAINER, gone, error.msg) from error
+            raise
+
+    async def _add(
+        self, call: Invocation, config: NetworkConfig, netns: Path, pod_namespace: str, pod_name: str
+    ) -> Result:
         host_ifname = host_interface_name(pod_namespace, pod_name)
         ipam_call = _ipam_call(call, config)
         gateway = self._settings.gateway
         async with Undo() as undo:
-            # registered before the call: host-local may have recorded the address when it fails
-            undo.push(f"release the address of {call.container_id}", lambda: self._ipam.release(ipam_call))
-            ip = await self._ipam.allocate(ipam_call)
-
-            # A creation that fails removes its own remains, and a name that was taken is not
-            # ours to delete: undo only what this creation made, even if the ADD is cancelled
-            # while it runs (the shield lets it finish, the undo waits for it).
+            # The address and the veth do not depend on each other: both are under way at once,
+            # as tasks that run to their end even if the ADD is cancelled, and each undo waits for
+            # its task first. The release runs whatever the allocation's outcome (host-local may
+            # have recorded the address when it fails); the veth is deleted only if this creation
+            # made it (a failed creation removes its own remains, and a taken name is not ours).
+            allocating = asyncio.ensure_future(self._ipam.allocate(ipam_call))
+            undo.push(
+                f"release the address of {call.container_id}",
+                lambda: self._release_after(allocating, ipam_call),
+            )
             creating = asyncio.ensure_future(
                 self._netlink.create_veth(
                     host_ifname=host_ifname,
@@ -95,8 +111,11 @@ class PodNetwork:
                 )
             )
             undo.push(f"delete {host_ifname}", lambda: self._delete_created(creating, host_ifname))
-            pair = await _interface_step(
-                f"create veth {host_ifname} with {call.ifname} in {call.netns}", asyncio.shield(creating)
+            ip, pair = await _both(
+                asyncio.shield(allocating),
+                _interface_step(
+                    f"create veth {host_ifname} with {call.ifname} in {call.netns}", asyncio.shield(creating)
+                ),
             )
 
             attachment = PodAttachment(
@@ -125,12 +144,14 @@ class PodNetwork:
         log.info("pod %s/%s: %s %s on %s", pod_namespace, pod_name, call.ifname, ip, host_ifname)
         return _previous(config).then(_result(attachment, pair.host.mac, config.dns))
 
+    async def _release_after(self, allocating: asyncio.Future[IPv4Interface], ipam_call: IpamCall) -> None:
+        await asyncio.wait([allocating])
+        await self._ipam.release(ipam_call)
+
     async def _delete_created(self, creating: asyncio.Future[VethPair], host_ifname: str) -> None:
-        try:
-            await creating
-        except Exception:
-            return
-        await self._netlink.delete_link(host_ifname)
+        await asyncio.wait([creating])
+        if not creating.cancelled() and creating.exception() is None:
+            await self._netlink.delete_link(host_ifname)
 
     async def _readd(self, attached: PodInterface, call: Invocation, config: NetworkConfig) -> Result:
         """A second ADD for an attached container: the same answer again if nothing changed."""
@@ -234,6 +255,15 @@ async def _interface_step(what: str, step: Awaitable[T]) -> T:
         raise
     except Exception as exc:  # netlink's NetworkConfigError, and whatever the datapath raises
         raise CniError(ErrorCode.CONFIG_INTERFACE_FAILURE, f"{what}: {exc}") from exc
+
+
+async def _both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """Run both to completion, then raise the first failure: undo must not race a step still running."""
+    one, two = await asyncio.gather(first, second, return_exceptions=True)
+    for outcome in (one, two):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return one, two  # type: ignore[return-value]
 
 
 def _ipam_call(call: Invocation, config: NetworkConfig) -> IpamCall:
