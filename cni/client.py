@@ -1,7 +1,8 @@
 """The plugin's one call to the agent: a unary gRPC call on the agent's unix socket.
 
-The only module of the plugin that loads gRPC, and only for ADD, CHECK and DEL. A failure of the
-call itself becomes a CNI error: an agent that is not there (yet) is "try again later" (11).
+The only module of the plugin that loads gRPC, and only for ADD, CHECK and DEL; the messages are
+encoded by `cni.wire`. A failure of the call itself becomes a CNI error: an agent that is not
+there (yet) is "try again later" (11).
 """
 
 from __future__ import annotations
@@ -9,26 +10,30 @@ from __future__ import annotations
 import grpc
 
 from cni.errors import CniError, ErrorCode
-from proto.cni.v1beta1 import cni_pb2, cni_pb2_grpc
+from cni.wire import METHODS, CmdArgs, WireError, decode_response, encode_request
 
 CALL_TIMEOUT_SECONDS = 90.0
 """Longer than the agent may hold an ADD at its start-up gate (30 s by default)."""
 
 
-def call_agent(socket: str, command: str, request: cni_pb2.CniCmdRequest) -> bytes:
+def call_agent(socket: str, command: str, args: CmdArgs) -> bytes:
     """Send `command` (ADD, CHECK, DEL) to the agent at `socket`; returns the CNI result bytes.
 
     Raises `CniError` with the agent's error, or with the reason the call failed.
     """
     target = f"unix:{socket}"
     with grpc.insecure_channel(target) as channel:
-        stub = cni_pb2_grpc.CniStub(channel)
-        method = {"ADD": stub.CmdAdd, "CHECK": stub.CmdCheck, "DEL": stub.CmdDel}[command]
+        method = channel.unary_unary(METHODS[command])
         try:
-            response: cni_pb2.CniCmdResponse = method(request, timeout=CALL_TIMEOUT_SECONDS)
+            answer: bytes = method(encode_request(args), timeout=CALL_TIMEOUT_SECONDS)
         except grpc.RpcError as exc:
             raise _call_failed(target, exc) from None
-    if response.HasField("error"):
+    try:
+        response = decode_response(answer)
+    except WireError as exc:
+        reason = f"cannot decode the answer of the agent at {target}"
+        raise CniError(ErrorCode.UNKNOWN_RPC_ERROR, reason, str(exc)) from None
+    if response.error is not None:
         try:
             code = ErrorCode(response.error.code)
         except ValueError:

@@ -14,6 +14,7 @@ from cni.errors import CniError, ErrorCode
 from cni.invocation import from_environ
 from cni.netconf import decode_config, version_of
 from cni.versions import LATEST
+from cni.wire import CmdArgs
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +54,16 @@ def execute(environ: Mapping[str, str], read_stdin: Callable[[], bytes]) -> Outc
 def _forward(command: str, socket: str, environ: Mapping[str, str], data: bytes) -> str:
     # gRPC costs most of the plugin's start-up: loaded only once the call is known to be good
     from cni.client import call_agent
-    from proto.cni.v1beta1 import cni_pb2
 
-    request = cni_pb2.CniCmdRequest(
-        cni_args=cni_pb2.CniCmdArgs(
-            container_id=environ.get("CNI_CONTAINERID", ""),
-            netns=environ.get("CNI_NETNS", ""),
-            ifname=environ.get("CNI_IFNAME", ""),
-            args=environ.get("CNI_ARGS", ""),
-            path=environ.get("CNI_PATH", ""),
-            network_configuration=data,
-        )
+    args = CmdArgs(
+        container_id=environ.get("CNI_CONTAINERID", ""),
+        netns=environ.get("CNI_NETNS", ""),
+        ifname=environ.get("CNI_IFNAME", ""),
+        args=environ.get("CNI_ARGS", ""),
+        path=environ.get("CNI_PATH", ""),
+        network_configuration=data,
     )
-    result = call_agent(socket, command, request)
+    result = call_agent(socket, command, args)
     if command != "ADD":
         return ""
     if not result:
