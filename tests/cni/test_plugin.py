@@ -34,6 +34,22 @@ def test_version_does_not_load_grpc():
     assert not [line for line in imported if "grpc" in line or "google.protobuf" in line]
 
 
+def test_add_loads_grpc_but_not_the_protobuf_runtime(tmp_path):
+    environ = {
+        "CNI_COMMAND": "ADD",
+        "CNI_CONTAINERID": "c1",
+        "CNI_NETNS": "/var/run/netns/none",
+        "CNI_IFNAME": "eth0",
+        "CNI_ARGS": pod_args("default", "web"),
+        "PYTHONVERBOSE": "1",
+    }
+    run = exec_plugin(environ, json.dumps(network_config(tmp_path / "absent.sock")).encode())
+    assert run.error_code == 11
+    imported = [line for line in run.stderr.splitlines() if line.startswith("import ")]
+    assert [line for line in imported if "'grpc'" in line]
+    assert not [line for line in imported if "google.protobuf" in line]
+
+
 def test_an_unreachable_agent_is_try_again_later_naming_the_socket(tmp_path):
     socket = tmp_path / "absent.sock"
     run = cni(
