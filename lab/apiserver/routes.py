@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.apiserver import discovery
+from lab.apiserver.audit import ApiRequest, RequestObserver, bearer_token, request_verb
 from lab.apiserver.errors import ApiError, bad_request
 from lab.apiserver.resources import GROUP_VERSIONS, GroupVersion, ResourceType
 from lab.apiserver.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
@@ -79,12 +80,23 @@ def _flag(query: Any, name: str) -> bool | None:
 
 
 class Routes:
-    """aiohttp handlers over one `Store`, with an optional bearer token required on API paths."""
+    """aiohttp handlers over one `Store`, with an optional bearer token required on API paths.
 
-    def __init__(self, store: Store, *, token: str | None, watch_timeout: float) -> None:
+    `on_request`, when given, sees every resource request (lab.apiserver.audit) before it is served.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        token: str | None,
+        watch_timeout: float,
+        on_request: RequestObserver | None = None,
+    ) -> None:
         self._store = store
         self._token = token
         self._watch_timeout = watch_timeout
+        self._on_request = on_request
 
     def install(self, app: web.Application) -> None:
         app.middlewares.append(self._authenticate)
@@ -155,6 +167,8 @@ class Routes:
         target = parse_target(gv, segments)
         if target is None:
             raise _not_found()
+        if self._on_request is not None:
+            self._on_request(_audit_record(request, target))
         if target.name is None:
             return await self._collection(request, target)
         return await self._object(request, target, target.name)
@@ -250,6 +264,18 @@ class Routes:
             self._store.unwatch(watcher)
         await response.write_eof()
         return response
+
+
+def _audit_record(request: web.Request, target: Target) -> ApiRequest:
+    return ApiRequest(
+        user=bearer_token(request.headers.get("Authorization", "")),
+        verb=request_verb(request.method, has_name=target.name is not None, query=request.query),
+        group=target.rtype.group,
+        resource=target.rtype.plural,
+        subresource=target.subresource,
+        namespace=target.namespace,
+        name=target.name,
+    )
 
 
 async def _body(request: web.Request, *, optional: bool = False) -> Any:

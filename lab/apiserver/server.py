@@ -18,6 +18,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from lab.apiserver.audit import RequestObserver
 from lab.apiserver.kubeconfig import write_kubeconfig
 from lab.apiserver.persistence import load_state, save_state
 from lab.apiserver.routes import Routes
@@ -30,7 +31,10 @@ _MAX_REQUEST_BYTES = 3 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ApiServerSettings:
-    """How one API stand-in listens and behaves; `port` 0 picks a free port."""
+    """How one API stand-in listens and behaves; `port` 0 picks a free port.
+
+    `on_request` sees every resource request (see lab.apiserver.audit), on the server's loop.
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -42,6 +46,7 @@ class ApiServerSettings:
     max_pending_events: int = 10000
     save_delay: float = 0.2
     service_cidr: str = "10.96.0.0/12"
+    on_request: RequestObserver | None = None
 
 
 class ApiServer:
@@ -79,7 +84,12 @@ class ApiServer:
         else:
             self.store.bootstrap()
         app = web.Application(client_max_size=_MAX_REQUEST_BYTES)
-        Routes(self.store, token=self.settings.token, watch_timeout=self.settings.watch_timeout).install(app)
+        Routes(
+            self.store,
+            token=self.settings.token,
+            watch_timeout=self.settings.watch_timeout,
+            on_request=self.settings.on_request,
+        ).install(app)
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.settings.host, self.settings.port)
