@@ -3,7 +3,8 @@
 Only defaults that clients of this project can observe are applied: protocols on ports (TCP),
 a NetworkPolicy's `policyTypes` (Ingress, plus Egress when it has egress rules) and empty
 `podSelector`, a Service's type, session affinity and target ports, a Pod's restart and DNS
-policy, and the `kubernetes.io/metadata.name` label on namespaces. Functions mutate the fresh
+policy (also in a Deployment's pod template), a Deployment's replicas and strategy, and the
+`kubernetes.io/metadata.name` label on namespaces. Functions mutate the fresh
 object they are given.
 """
 
@@ -48,6 +49,19 @@ def _pod(obj: dict[str, Any]) -> None:
                 _default_protocols(container.get("ports"))
 
 
+def _deployment(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    spec.setdefault(
+        "strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
+    )
+    template = spec.get("template")
+    if isinstance(template, dict):
+        _pod(template)
+
+
 def _service(obj: dict[str, Any]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
@@ -82,4 +96,5 @@ _DEFAULTERS: Mapping[str, Callable[[dict[str, Any]], None]] = {
     "Service": _service,
     "Endpoints": _endpoints,
     "NetworkPolicy": _network_policy,
+    "Deployment": _deployment,
 }

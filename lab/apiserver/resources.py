@@ -113,7 +113,18 @@ NETWORK_POLICIES = ResourceType(
     short_names=("netpol",),
 )
 
-ALL: tuple[ResourceType, ...] = (NAMESPACES, PODS, NODES, SERVICES, ENDPOINTS, NETWORK_POLICIES)
+DEPLOYMENTS = ResourceType(
+    group="apps",
+    version="v1",
+    plural="deployments",
+    singular="deployment",
+    kind="Deployment",
+    namespaced=True,
+    has_status=True,
+    short_names=("deploy",),
+)
+
+ALL: tuple[ResourceType, ...] = (NAMESPACES, PODS, NODES, SERVICES, ENDPOINTS, NETWORK_POLICIES, DEPLOYMENTS)
 
 
 @dataclass(frozen=True, slots=True)

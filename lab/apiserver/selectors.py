@@ -69,6 +69,33 @@ def parse_label_selector(text: str | None) -> LabelSelector:
     return LabelSelector(tuple(requirements))
 
 
+_EXPRESSION_OPERATORS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+
+
+def selector_from_object(selector: Mapping[str, Any]) -> LabelSelector:
+    """The selector a `metav1.LabelSelector` object (matchLabels, matchExpressions) stands for.
+
+    Raises ValueError naming the bad part; the empty object matches everything, as upstream.
+    """
+    requirements = [
+        Requirement(str(key), "=", frozenset({str(value)}))
+        for key, value in (selector.get("matchLabels") or {}).items()
+    ]
+    for index, expression in enumerate(selector.get("matchExpressions") or []):
+        operator = (
+            _EXPRESSION_OPERATORS.get(expression.get("operator", ""))
+            if isinstance(expression, dict)
+            else None
+        )
+        if operator is None:
+            raise ValueError(f"matchExpressions[{index}].operator: must be In, NotIn, Exists or DoesNotExist")
+        values = frozenset(str(value) for value in expression.get("values") or [])
+        if (operator in ("in", "notin")) != bool(values):
+            raise ValueError(f"matchExpressions[{index}].values: required for In and NotIn only")
+        requirements.append(Requirement(str(expression.get("key", "")), operator, values))
+    return LabelSelector(tuple(requirements))
+
+
 def _tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     pos = 0

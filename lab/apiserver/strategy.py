@@ -27,6 +27,7 @@ _STATUS_ON_CREATE: dict[str, dict[str, Any] | None] = {
     "Service": {"loadBalancer": {}},
     "Namespace": {"phase": "Active"},
     "NetworkPolicy": None,
+    "Deployment": None,
 }
 _STALE = "the object has been modified; please apply your changes to the latest version and try again"
 

@@ -1,9 +1,10 @@
 """Validation of objects before they are stored; failures become 422 `Invalid` Status objects.
 
 Checked as upstream: object names (RFC 1123 label or subdomain, per kind), label keys and
-values, annotation keys, and that a Pod has named containers. Deliberately not checked: the
-contents of NetworkPolicy specs (CIDRs, ports, operators). The controller must survive policies
-it cannot use, and its tests need a way to store one.
+values, annotation keys, that a Pod (and a Deployment's pod template) has named containers, and
+that a Deployment's selector is valid, not empty, and selects its own template's labels.
+Deliberately not checked: the contents of NetworkPolicy specs (CIDRs, ports, operators). The
+controller must survive policies it cannot use, and its tests need a way to store one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from lab.apiserver.errors import invalid
 from lab.apiserver.resources import ResourceType
+from lab.apiserver.selectors import selector_from_object
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -50,6 +52,8 @@ def validate(rtype: ResourceType, obj: dict[str, Any]) -> None:
             causes.append(("metadata.annotations", f'Invalid value: "{key}": the value must be a string'))
     if rtype.kind == "Pod":
         causes.extend(_pod_problems(obj))
+    if rtype.kind == "Deployment":
+        causes.extend(_deployment_problems(obj))
     if causes:
         raise invalid(rtype, name, causes)
 
@@ -85,12 +89,37 @@ def _qualified_name_problem(key: Any) -> str | None:
     return None
 
 
-def _pod_problems(obj: dict[str, Any]) -> list[tuple[str, str]]:
+def _pod_problems(obj: dict[str, Any], path: str = "spec") -> list[tuple[str, str]]:
     containers = (obj.get("spec") or {}).get("containers")
     if not isinstance(containers, list) or not containers:
-        return [("spec.containers", "Required value")]
+        return [(f"{path}.containers", "Required value")]
     return [
-        (f"spec.containers[{index}].name", "Required value")
+        (f"{path}.containers[{index}].name", "Required value")
         for index, container in enumerate(containers)
         if not isinstance(container, dict) or not container.get("name")
     ]
+
+
+def _deployment_problems(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    spec = obj.get("spec") or {}
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        return [("spec.template", "Required value")]
+    problems = _pod_problems(template, "spec.template.spec")
+    selector = spec.get("selector")
+    if not isinstance(selector, dict) or not (
+        selector.get("matchLabels") or selector.get("matchExpressions")
+    ):
+        return [*problems, ("spec.selector", "Required value")]
+    try:
+        matches = selector_from_object(selector).matches((template.get("metadata") or {}).get("labels") or {})
+    except ValueError as exc:
+        return [*problems, ("spec.selector", f"Invalid value: {exc}")]
+    if not matches:
+        problems.append(
+            ("spec.template.metadata.labels", "Invalid value: `selector` does not match template `labels`")
+        )
+    replicas = spec.get("replicas")
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        problems.append(("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0"))
+    return problems

@@ -463,7 +463,7 @@ def test_token_is_required(server: ApiServerThread, tmp_path: Path):
 
 
 def test_unknown_paths_are_404(api: client.ApiClient):
-    for path in ("/api/v1/widgets", "/apis/apps/v1/deployments", "/api/v1/pods/web", "/api/v1/nodes/n/exec"):
+    for path in ("/api/v1/widgets", "/apis/apps/v1/replicasets", "/api/v1/pods/web", "/api/v1/nodes/n/exec"):
         request = api.param_serialize("GET", path, auth_settings=["BearerToken"])
         response = api.call_api(*request)
         assert response.status == 404, path
