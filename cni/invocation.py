@@ -94,6 +94,8 @@ def validate(*, command: str, container_id: str, netns: str, ifname: str, args: 
         raise _invalid(f"invalid characters in CNI_CONTAINERID {container_id!r}")
     if netns and not (netns.startswith("/") and "\0" not in netns):
         raise _invalid(f"CNI_NETNS {netns!r} is not an absolute path")
+    if "\0" in path:
+        raise _invalid("CNI_PATH contains a NUL character")
     _check_ifname(ifname)
     invocation = Invocation(
         command=command,
@@ -127,7 +129,7 @@ def _check_ifname(ifname: str) -> None:
     if ifname in (".", ".."):
         raise _invalid(f"CNI_IFNAME {ifname!r} is not an interface name")
     if any(char in "/:\0" or char.isspace() for char in ifname):
-        raise _invalid(f"CNI_IFNAME {ifname!r} contains '/', ':' or whitespace")
+        raise _invalid(f"CNI_IFNAME {ifname!r} contains '/', ':', NUL or whitespace")
 
 
 def _is_utf8(text: str) -> bool:

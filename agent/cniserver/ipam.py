@@ -118,6 +118,8 @@ class HostLocalIpam:
             raise CniError(
                 ErrorCode.IPAM_FAILURE, f"{PLUGIN} {command} did not finish within {TIMEOUT_SECONDS:.0f}s"
             ) from None
+        except OSError as exc:
+            raise CniError(ErrorCode.IPAM_FAILURE, f"cannot run {plugin}", str(exc)) from None
         output = done.stdout.decode(errors="replace")
         if done.returncode != 0:
             raise _failure(command, output, done.stderr.decode(errors="replace"))

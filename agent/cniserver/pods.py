@@ -258,7 +258,7 @@ async def _interface_step(what: str, step: Awaitable[T]) -> T:
 
 
 async def _both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
-    """Run both to completion, then raise the first failure: undo must not race a step still running."""
+    """Both results once both are done; else the first one's failure, whichever finished first."""
     one, two = await asyncio.gather(first, second, return_exceptions=True)
     for outcome in (one, two):
         if isinstance(outcome, BaseException):

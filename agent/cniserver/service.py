@@ -69,12 +69,12 @@ class CniService(cni_pb2_grpc.CniServicer):
             config = decode_config(args.network_configuration, command)
             result = await self._run(call, config)
         except CniError as error:
-            log.warning("CNI %s %s failed: %s", command, args.container_id, error)
+            log.warning("CNI %s %r failed: %s", command, args.container_id, error)
             return cni_pb2.CniCmdResponse(
                 error=cni_pb2.Error(code=int(error.code), message=error.msg, details=error.details)
             )
         except Exception as exc:  # a bug must cost one call, not the agent
-            log.exception("CNI %s %s failed unexpectedly", command, args.container_id)
+            log.exception("CNI %s %r failed unexpectedly", command, args.container_id)
             return cni_pb2.CniCmdResponse(
                 error=cni_pb2.Error(
                     code=int(ErrorCode.UNKNOWN),
@@ -82,7 +82,7 @@ class CniService(cni_pb2_grpc.CniServicer):
                     details=repr(exc),
                 )
             )
-        log.debug("CNI %s %s done in %.3fs", command, args.container_id, time.monotonic() - started)
+        log.debug("CNI %s %r done in %.3fs", command, args.container_id, time.monotonic() - started)
         return cni_pb2.CniCmdResponse(cni_result=result)
 
     async def _run(self, call: Invocation, config: NetworkConfig) -> bytes:

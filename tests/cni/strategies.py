@@ -46,6 +46,29 @@ def environments(socket_free: bool = True) -> st.SearchStrategy[dict[str, str]]:
     )
 
 
+def service_fields() -> st.SearchStrategy[dict[str, str]]:
+    """`CniCmdArgs` string fields as anything may send them over gRPC: NULs and any Unicode too."""
+    plausible = environments()
+    return st.builds(
+        lambda environ, raw: {
+            field: environ.get(variable, raw.get(field, ""))
+            for field, variable in (
+                ("container_id", "CNI_CONTAINERID"),
+                ("netns", "CNI_NETNS"),
+                ("ifname", "CNI_IFNAME"),
+                ("args", "CNI_ARGS"),
+                ("path", "CNI_PATH"),
+            )
+        },
+        plausible,
+        st.dictionaries(
+            st.sampled_from(["container_id", "netns", "ifname", "args", "path"]),
+            st.text(max_size=20),
+            max_size=5,
+        ),
+    )
+
+
 def results() -> st.SearchStrategy[object]:
     interface = st.fixed_dictionaries(
         {},

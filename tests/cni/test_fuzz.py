@@ -13,7 +13,7 @@ from cni.plugin import execute
 from cni.versions import SUPPORTED_VERSIONS, version_answer
 from proto.cni.v1beta1 import cni_pb2, cni_pb2_grpc
 from tests.cni.runtime import exec_plugin
-from tests.cni.strategies import configs, env_text, environments
+from tests.cni.strategies import configs, env_text, environments, service_fields
 
 NOBODY = "/var/run/pyantrea-test-nobody-listens/cni.sock"
 CODES = {int(code) for code in ErrorCode}
@@ -68,21 +68,11 @@ def test_the_executable_never_prints_a_traceback(environ, data, extra):
 @pytest.mark.ovs
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    method=st.sampled_from(["CmdAdd", "CmdCheck", "CmdDel"]),
-    environ=environments(),
-    data=configs(NOBODY),
-    raw=st.tuples(st.text(max_size=20), st.text(max_size=20)),
+    method=st.sampled_from(["CmdAdd", "CmdCheck", "CmdDel"]), fields=service_fields(), data=configs(NOBODY)
 )
-def test_the_service_answers_anything_and_keeps_serving(node, method, environ, data, raw):
+def test_the_service_answers_anything_and_keeps_serving(node, method, fields, data):
     """Straight to the agent, bypassing the plugin's checks (NULs and any Unicode included)."""
-    args = cni_pb2.CniCmdArgs(
-        container_id=environ.get("CNI_CONTAINERID", raw[0]),
-        netns=environ.get("CNI_NETNS", raw[1]),
-        ifname=environ.get("CNI_IFNAME", ""),
-        args=environ.get("CNI_ARGS", ""),
-        path=environ.get("CNI_PATH", ""),
-        network_configuration=data,
-    )
+    args = cni_pb2.CniCmdArgs(network_configuration=data, **fields)
     with grpc.insecure_channel(f"unix:{node.socket}") as channel:
         response = getattr(cni_pb2_grpc.CniStub(channel), method)(
             cni_pb2.CniCmdRequest(cni_args=args), timeout=30
