@@ -3,7 +3,11 @@ port, no flow. Failures are caused by real means where there are any (a full sub
 IPAM plugin, a namespace deleted half-way, names already taken); only the datapath's own
 refusal is injected, by a wrapper around the real datapath."""
 
+import json
+import os
 import stat
+import subprocess
+import time
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from agent.pods.api import PodAttachment, PodDatapath, PodInterface
 from lab import netns
 from tests.cni.inspect import links, pod_link, reservations, snapshot
 from tests.cni.node import NodeSettings
+from tests.cni.runtime import PLUGIN, pod_args
 
 pytestmark = pytest.mark.ovs
 
@@ -138,3 +143,40 @@ def test_a_namespace_gone_before_addresses_undoes_the_attachment(node, sandboxes
     assert "configure eth0" in run.output["msg"]
     assert_failed_cleanly(node, sandbox, run, 3, before)
     assert reservations(node) == {}
+
+
+def test_an_add_abandoned_by_its_plugin_is_undone(node, sandboxes, tmp_path):
+    """The runtime kills the plugin mid-ADD (while host-local, here a slow wrapper, still runs):
+    the server's call is cancelled and its undo waits for the running steps, then removes them."""
+    sandbox = sandboxes()
+    wrapper = tmp_path / "host-local"
+    wrapper.write_text("#!/bin/sh\nsleep 1\nexec /usr/lib/cni/host-local\n")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    before = snapshot(node)
+    environ = {
+        "PATH": os.environ["PATH"],
+        "CNI_COMMAND": "ADD",
+        "CNI_CONTAINERID": sandbox.container_id,
+        "CNI_NETNS": sandbox.netns,
+        "CNI_IFNAME": "eth0",
+        "CNI_ARGS": pod_args(sandbox.namespace, sandbox.name),
+        "CNI_PATH": f"{tmp_path}:/usr/lib/cni",
+    }
+    plugin = subprocess.Popen([str(PLUGIN)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=environ)
+    try:
+        plugin.stdin.write(json.dumps(sandbox.config()).encode())
+        plugin.stdin.close()
+        host = host_interface_name(sandbox.namespace, sandbox.name)
+        deadline = time.monotonic() + 5
+        while host not in links(node) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert host in links(node), "the veth exists while host-local still sleeps"
+    finally:
+        plugin.kill()
+        plugin.wait()
+    deadline = time.monotonic() + 10
+    while snapshot(node) != before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert snapshot(node) == before
+    assert pod_link(sandbox.netns_name, "eth0") is None
+    assert sandbox.add().status == 0, "the pod can be added afresh"
