@@ -32,9 +32,6 @@ class Fields:
     def fail(self, key: str, reason: str) -> CniError:
         return CniError(self.code, f"{self.where(key)}: {reason}")
 
-    def has(self, key: str) -> bool:
-        return self.obj.get(key) is not None
-
     def string(self, key: str, default: str = "") -> str:
         value = self.obj.get(key)
         if value is None:
