@@ -116,6 +116,10 @@ class Agent:
         return _started(self._peers, "peers")
 
     @property
+    def netlink(self) -> NetlinkClient:
+        return _started(self._netlink, "netlink")
+
+    @property
     def uplink(self) -> Uplink | None:
         return self._uplink
 

@@ -5,7 +5,8 @@
 It runs in the node's network namespace (hostNetwork in the DaemonSet; `ip netns exec node1
 pyantrea-agent ...` in the lab), logs JSON lines on stderr, serves `/livez`, `/readyz`,
 `/metrics` (flows per table, bundle latency, OVS reconnects) and `/api/v1/podinterfaces` on
-`apiPort`, and runs the `Agent` (agent.agent) on uvloop until SIGTERM or a task fails.
+`apiPort`, serves the CNI service on `cniSocket`, and runs the `Agent` (agent.agent) on uvloop
+until SIGTERM or a task fails.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from agent.agent import Agent
+from agent.cniserver.gate import StartupGate
+from agent.cniserver.server import CniServer
 from config.agent import AgentConfig
 from config.errors import ConfigError
 from config.flags import add_config_flags, config_from_args
@@ -60,9 +63,25 @@ async def agent_main(config: AgentConfig) -> None:
         ]
 
     server.add_json_route("GET", "/api/v1/podinterfaces", pod_interfaces)
-    async with server, agent:
+    gate = StartupGate()
+    async with server, agent, cni_server(config, agent, gate):
+        gate.open()
         log.info("agent running", extra={"port": server.port, "round": agent.flows.cookies.round})
         await agent.wait()
+
+
+def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate) -> CniServer:
+    """The CNI service for this node's pods, on the started agent's datapath."""
+    return CniServer(
+        socket_path=config.cni_socket,
+        state_dir=config.cni_state_dir,
+        pod_cidr=agent.local.subnet,
+        gateway=agent.local.gateway.ip,
+        mtu=config.default_mtu,
+        datapath=agent.pods,
+        netlink=agent.netlink,
+        gate=gate,
+    )
 
 
 def main() -> None:

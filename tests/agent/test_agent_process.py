@@ -22,12 +22,15 @@ from typing import TypeVar
 import pytest
 
 from agent.netlink.nsenter import enter_netns
+from config.agent import AgentConfig
+from config.loader import load_file
 from kube.config import load_api_client
 from kube.rest import RestClient
 from lab import netns
 from lab.apiserver import ApiServerSettings, ApiServerThread
 from lab.nodes import NodeSet
 from tests.agent.cluster import wait_until
+from tests.cni.runtime import cni, network_config, pod_args
 from tests.conftest import _require_root_and_ovs, unique_name
 
 pytestmark = pytest.mark.ovs
@@ -120,11 +123,30 @@ def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_s
         assert re.search(r"Interface tun0\n\s+type: geneve\n", show)
         assert "inet 172.16.1.1/24" in netns.run(node.netns, "ip", "-4", "addr", "show", "gw0").stdout
         assert "inet 192.168.77.1/24" in netns.run(node.netns, "ip", "-4", "addr", "show", "br-phy").stdout
+        _pod_gets_networking_through_the_cni_socket(node, config)
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr[-2000:]
     assert '"msg": "stopped"' in stderr
+
+
+def _pod_gets_networking_through_the_cni_socket(node, agent_config: Path) -> None:
+    """The program serves CNI: the real plugin's ADD gives a pod an address that reaches gw0."""
+    socket = load_file(AgentConfig, agent_config).cni_socket
+    pod = unique_name("app")
+    netns.create(pod)
+    try:
+        add = cni("ADD", network_config(socket), container_id="c1", netns=str(netns.netns_path(pod)),
+                  args=pod_args("default", "web"))  # fmt: skip
+        assert add.status == 0, add.stdout
+        assert add.output["ips"][0]["address"].startswith("172.16.1.")
+        assert netns.run(pod, "ping", "-c", "1", "-W", "2", "172.16.1.1", check=False).returncode == 0
+        delete = cni("DEL", network_config(socket), container_id="c1", netns=str(netns.netns_path(pod)),
+                     args=pod_args("default", "web"))  # fmt: skip
+        assert delete.status == 0, delete.stdout
+    finally:
+        netns.delete(pod)
 
 
 def _read_log_until(process: subprocess.Popen[str], message: str, timeout: float = 60) -> dict:
