@@ -1,0 +1,43 @@
+"""The ``pyantrea-config`` ConfigMap: both programs' configuration files and the CNI conflist.
+
+The two configuration files are ``config.render``'s documented defaults of the very schemas the
+programs load, so the manifest offers no key the programs do not know and no default they do not
+have. The conflist names the agent's CNI socket from the same schema and leaves out ``mtu``, so
+that the agent's ``defaultMTU`` alone decides the pods' MTU (the plugin passes no MTU then).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cni.install import NETWORK_NAME, PLUGIN_TYPE
+from cni.netconf import IPAM_TYPE
+from cni.versions import LATEST
+from config.agent import AgentConfig
+from config.render import PROGRAMS, render_yaml
+from config.schema import leaves
+
+NAME = "pyantrea-config"
+NAMESPACE = "kube-system"
+CONFLIST_KEY = "10-pyantrea.conflist"
+
+
+def conflist() -> str:
+    """The network configuration list install-cni writes to the node's /etc/cni/net.d."""
+    socket = str(leaves(AgentConfig)["cniSocket"].default)
+    plugin = {"type": PLUGIN_TYPE, "cniSocket": socket, "ipam": {"type": IPAM_TYPE}}
+    document = {"cniVersion": LATEST, "name": NETWORK_NAME, "plugins": [plugin]}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def config_map() -> dict[str, Any]:
+    """The ConfigMap object; its keys are the file names the pods see under /etc/pyantrea."""
+    data = {title: render_yaml(schema, title=title) for title, schema in PROGRAMS.values()}
+    data[CONFLIST_KEY] = conflist()
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": {"app": "pyantrea"}},
+        "data": data,
+    }
