@@ -246,7 +246,10 @@ def test_incremental_equals_from_scratch(data: st.DataObject) -> None:
             for event in events:
                 if (view := event.for_node(node)) is not None:
                     agent.receive(view)
-        assert oracle.store_outputs(store) == expected(current)
+        outputs = expected(current)
+        assert oracle.store_outputs(store) == outputs
+        # Snapshots from the first sync on, so the node index is also kept up to date, not only built.
+        check_snapshots_follow_spans(store, outputs)
 
     for state in sequence:
         keys = sorted(set(current) | set(state))
