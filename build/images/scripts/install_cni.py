@@ -37,6 +37,11 @@ PLUGIN = Path("opt/cni/bin/pyantrea")
 BUNDLES = Path("opt/cni/bin/pyantrea.d")
 CONFLIST = Path("etc/cni/net.d/10-pyantrea.conflist")
 PLUGIN_TYPE = "pyantrea"
+DEFAULT_HOST_ROOT = Path("/host")
+DEFAULT_BUNDLE = Path("/usr/local/lib/pyantrea-cni")
+"""Where the image keeps the bundle (build/images/Dockerfile)."""
+DEFAULT_CONFLIST = Path("/etc/pyantrea/10-pyantrea.conflist")
+"""Where the DaemonSet mounts the pyantrea-config ConfigMap's conflist."""
 _DIGEST_CHARS = 16
 
 
@@ -204,14 +209,10 @@ def _sync(directory: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="install-cni", description=__doc__.splitlines()[0])
-    parser.add_argument("--host-root", type=Path, default=Path("/host"), help="where the node's / is mounted")
-    parser.add_argument(
-        "--bundle", type=Path, default=Path("/usr/local/lib/pyantrea-cni"), help="the plugin's bundle"
-    )
+    parser.add_argument("--host-root", type=Path, default=DEFAULT_HOST_ROOT, help="where the node's / is")
+    parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help="the plugin's bundle")
     parser.add_argument("--executable", default="pyantrea", help="the bundle's executable, by name")
-    parser.add_argument(
-        "--conflist", type=Path, default=Path("/etc/pyantrea/10-pyantrea.conflist"), help="the conflist"
-    )
+    parser.add_argument("--conflist", type=Path, default=DEFAULT_CONFLIST, help="the conflist to install")
     parser.add_argument("--modprobe", action="append", default=[], metavar="MODULE", help="load this module")
     args = parser.parse_args(argv)
     try:

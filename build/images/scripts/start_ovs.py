@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
+DEFAULT_RUN_DIR = Path("/var/run/openvswitch")
+"""The agent's ovsRunDir, and where ovs-appctl looks by default."""
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 _WAITED = STOP_SIGNALS | {signal.SIGCHLD}
 _START_TIMEOUT_SECONDS = 30.0
@@ -193,7 +195,7 @@ def ovs_environment(run_dir: Path, db_file: Path) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="start-ovs", description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", type=Path, default=Path("/var/run/openvswitch"))
+    parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR)
     parser.add_argument("--db-file", type=Path, help="the database (default: RUN_DIR/conf.db)")
     parser.add_argument("--schema", type=Path, default=SCHEMA, help="vswitch.ovsschema of this image")
     args = parser.parse_args(argv)
