@@ -189,7 +189,7 @@ class _Run:
             entry = policies.get(uid)
             if entry is not None:
                 atg = self._applied_to_state(entry.applied_to)
-                ags = tuple(self._address_group_state(group) for group in entry.address_groups)
+                ags = tuple([self._address_group_state(group) for group in entry.address_groups])
                 linking.append((uid, atg, ags))
         return linking
 
@@ -325,7 +325,7 @@ class _Run:
         """One linked AppliedToGroup's span moved from `old` to `new`."""
         counts = ag.node_counts
         nodes_changed = False
-        for node in old - new if new else old:
+        for node in (old - new if new else old) if old else ():
             count = counts[node] - 1
             if count:
                 counts[node] = count
