@@ -10,6 +10,10 @@ import yaml
 
 from manifests.generate import OUTPUT
 
+# A node with real OVS, the pod datapath and the agent's CNI server, and pod sandboxes on it:
+# the CNI tests' fixtures, for running the installed plugin bundle against a real agent side.
+from tests.cni.conftest import node, node_settings, sandboxes  # noqa: F401
+
 Obj = dict[str, Any]
 
 

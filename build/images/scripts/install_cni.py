@@ -133,13 +133,18 @@ def install_bundle(host_root: Path, bundle: Path, executable: str) -> BundleInst
     return BundleInstalled(target, copied, changed, removed)
 
 
-def install_conflist(host_root: Path, source: Path) -> bool:
-    """Write the conflist into net.d unless it is already there, byte for byte."""
+def read_conflist(source: Path) -> bytes:
+    """The conflist to install, checked."""
     try:
         content = source.read_bytes()
     except OSError as exc:
         raise InstallError(f"{source}: cannot read the conflist: {exc.strerror}") from None
     check_conflist(content.decode("utf-8", "replace"), source)
+    return content
+
+
+def install_conflist(host_root: Path, content: bytes) -> bool:
+    """Write the conflist into net.d unless it is already there, byte for byte."""
     target = host_root / CONFLIST
     try:
         if target.read_bytes() == content and target.stat().st_mode & 0o777 == 0o644:
@@ -216,9 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--modprobe", action="append", default=[], metavar="MODULE", help="load this module")
     args = parser.parse_args(argv)
     try:
+        conflist = read_conflist(args.conflist)  # a bad one stops the run before anything is written
         load_modules(args.modprobe)
         bundle = install_bundle(args.host_root, args.bundle, args.executable)
-        conflist_changed = install_conflist(args.host_root, args.conflist)
+        conflist_changed = install_conflist(args.host_root, conflist)
     except (InstallError, OSError) as exc:
         print(f"install-cni: {exc}", file=sys.stderr)
         return 1
