@@ -17,9 +17,12 @@ from __future__ import annotations
 import itertools
 import json
 import resource
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 from controlplane.compute.engine import PolicyEngine
 from controlplane.compute.inputs import (
@@ -36,6 +39,7 @@ from controlplane.compute.labels import LabelSelector, make_labels
 from controlplane.store.events import StoreEvent
 from controlplane.store.versioned import Store
 
+ROOT = Path(__file__).resolve().parent.parent
 LABELS = {"app-1": "scale-1"}
 SELECTOR = LabelSelector.from_match_labels(LABELS)
 RULE = PolicyRule((PolicyPeer(SELECTOR, None, None),), ())
@@ -111,9 +115,15 @@ def measure() -> dict[str, float]:
 
 
 def test_sync_address_group(benchmark) -> None:
-    benchmark.extra_info.update(
-        {"event_bytes_span_10": event_bytes(10), "event_bytes_span_1000": event_bytes(1000)}
-    )
+    # Peak RSS and event sizes from a process of its own.
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.test_controlplane_sync"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    benchmark.extra_info.update(json.loads(output))
     _, _, add, remove = scenario(1000)
     changes = itertools.cycle((add, remove))
 
