@@ -1,0 +1,224 @@
+"""The manifest's RBAC rules, derived from what the code does rather than written down by hand.
+
+The real programs run against the lab's API stand-in, each with a token of its own, configured
+from the manifest's ConfigMap (with flags for what differs on this machine, as a DaemonSet's
+environment differs from a node's). The stand-in records every resource request with the verb an
+authorizer sees. Each component's bindings in the manifest must allow every request it made
+(nothing missing) and every rule they grant must have been used (nothing excessive).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from agent.netlink.nsenter import enter_netns
+from kube.config import load_api_client
+from kube.resources import NODES
+from kube.rest import RestClient
+from lab import netns
+from lab.apiserver import ApiServerSettings, ApiServerThread
+from lab.apiserver.audit import ApiRequest
+from lab.apiserver.kubeconfig import write_kubeconfig
+from lab.nodes import NodeSet
+from manifests.configmap import NAME
+from tests.cni.runtime import cni, network_config, pod_args
+from tests.conftest import _require_root_and_ovs, unique_name
+from tests.manifests.conftest import find
+from tests.manifests.rbac import audit, describe, grants_of, service_account
+
+T = TypeVar("T")
+API_ADDRESS = IPv4Interface("192.168.77.254/24")
+AGENT = service_account("kube-system", "pyantrea-agent")
+PYANTCTL = service_account("kube-system", "pyantctl")
+ADMIN = "test-admin"
+_WAIT_SECONDS = 60.0
+
+
+class Recorder:
+    """Every resource request the API stand-in serves, by the token that made it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[ApiRequest] = []
+
+    def __call__(self, request: ApiRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def of(self, user: str) -> list[ApiRequest]:
+        with self._lock:
+            return [request for request in self._requests if request.user == user]
+
+
+def in_netns(path: Path, job: Callable[[], T]) -> T:
+    """Run `job` on a thread inside the namespace (its sockets stay there)."""
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            enter_netns(path)
+            result.append(job())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+@pytest.fixture
+def node_set(tmp_path: Path) -> Iterator[NodeSet]:
+    _require_root_and_ovs()
+    with NodeSet(tmp_path, prefix=unique_name("rb"), count=2) as nodes:
+        nodes.underlay.set_address(API_ADDRESS)
+        yield nodes
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def apiserver(node_set: NodeSet, recorder: Recorder) -> Iterator[ApiServerThread]:
+    server = ApiServerThread(
+        ApiServerSettings(host=str(API_ADDRESS.ip), bookmark_interval=1.0, on_request=recorder)
+    )
+    in_netns(netns.netns_path(node_set.underlay.name), server.start)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def as_admin(server: ApiServerThread, node_set: NodeSet, tmp_path: Path, job: Callable[[RestClient], T]) -> T:
+    """What a cluster administrator (or the kubelet) does: not part of any component's rights."""
+    kubeconfig = write_kubeconfig(tmp_path / "admin.kubeconfig", server.url, ADMIN)
+
+    def call() -> T:
+        api = load_api_client(kubeconfig)
+        try:
+            return job(RestClient(api))
+        finally:
+            api.close()
+
+    return in_netns(netns.netns_path(node_set.underlay.name), call)
+
+
+def wait_for_log(log: Path, process: subprocess.Popen[bytes], message: str) -> dict:
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["msg"] == message:
+                return entry
+        if process.poll() is not None:
+            raise AssertionError(
+                f"exited ({process.returncode}) before {message!r}: {log.read_text()[-3000:]}"
+            )
+        time.sleep(0.1)
+    raise AssertionError(f"no {message!r} within {_WAIT_SECONDS:.0f}s: {log.read_text()[-3000:]}")
+
+
+def wait_ready(netns_path: Path, port: int) -> None:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                return response.status == 200
+        except urllib.error.HTTPError:
+            return False
+
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while not in_netns(netns_path, ready):
+        assert time.monotonic() < deadline, "the agent did not become ready"
+        time.sleep(0.2)
+
+
+def assert_rights_match(manifest: list[dict], user: str, requests: list[ApiRequest]) -> None:
+    result = audit(grants_of(manifest, user), requests)
+    problems = [f"refused: {describe(request)}" for request in dict.fromkeys(result.refused)]
+    problems += [f"granted but never used: {grant}" for grant in result.unused]
+    assert not problems, f"{user}'s rights in manifests/base/rbac.yml do not match its code:\n" + "\n".join(
+        problems
+    )
+
+
+def test_the_agents_rights_are_exactly_what_it_uses(manifest, node_set, apiserver, recorder, tmp_path):
+    node, peer = node_set[0], node_set[1]
+    as_admin(apiserver, node_set, tmp_path, lambda rest: rest.create(NODES, None, node.node_object()))
+
+    # The agent as the DaemonSet runs it: the ConfigMap's file, NODE_NAME from the environment,
+    # the ServiceAccount's identity; flags for this machine's paths, datapath and API server.
+    conf = tmp_path / "pyantrea-agent.conf"
+    conf.write_text(find(manifest, "ConfigMap", NAME)["data"]["pyantrea-agent.conf"])
+    kubeconfig = write_kubeconfig(tmp_path / "agent.kubeconfig", apiserver.url, AGENT)
+    local = node.agent_config(kubeconfig=kubeconfig)
+    flags = [f"--{key}={value}" for key, value in local.items() if key != "nodeName"]
+    log = tmp_path / "agent.log"
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        node.netns,
+        sys.executable,
+        "-m",
+        "agent.main",
+        "--config",
+        str(conf),
+        *flags,
+    ]
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            argv, env={**os.environ, "NODE_NAME": node.name}, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+    try:
+        port = wait_for_log(log, process, "agent running")["port"]
+        wait_ready(node.netns_path, port)
+        # A peer joins: the agent follows it (tunnel flows, routes) through its informer.
+        as_admin(apiserver, node_set, tmp_path, lambda rest: rest.create(NODES, None, peer.node_object()))
+        # A pod is set up and torn down through the agent's CNI socket, as the kubelet would.
+        pod = unique_name("rbp")
+        netns.create(pod)
+        try:
+            for command in ("ADD", "DEL"):
+                call = cni(
+                    command,
+                    network_config(local["cniSocket"]),
+                    container_id="c1",
+                    netns=str(netns.netns_path(pod)),
+                    args=pod_args("default", "web"),
+                )
+                assert call.status == 0, call.stdout
+        finally:
+            netns.delete(pod)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0, log.read_text()[-3000:]
+
+    seen = recorder.of(AGENT)
+    assert {request.verb for request in seen} >= {"list", "watch"}
+    assert_rights_match(manifest, AGENT, seen)
+
+
+def test_pyantctl_has_no_rights_while_it_makes_no_api_calls(manifest):
+    # pyantctl talks to the controller's JSON API, not to Kubernetes: its account is bound to nothing.
+    assert grants_of(manifest, PYANTCTL) == []
