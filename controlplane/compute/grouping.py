@@ -5,8 +5,8 @@ This is the hot path, so it is indexed the way Antrea's `grouping` package is:
 * Label sets are interned and each keeps a cache `selector text -> matches?`, so pods (and
   namespaces) with identical labels share all selector matching.
 * Groups of one namespace are indexed by that namespace; a pod event looks only at its
-  namespace's groups and at the groups with a namespace selector (which cache the namespaces
-  they match).
+  namespace's groups (whose matches each namespace caches per label set) and at the groups with
+  a namespace selector (which cache the namespaces they match).
 * Membership changes immediately; what changed since the last `take_changes` is recorded as the
   first-seen membership of each touched (group, pod), so any burst of events nets out to the
   minimal patch, and a bulk load pays for each group once.
@@ -54,7 +54,7 @@ class SelectorGroup:
 class _Namespace:
     """One namespace: its labels (None while the Namespace is unknown), pods and local groups."""
 
-    __slots__ = ("groups", "labels", "pods")
+    __slots__ = ("groups", "labels", "matching", "pods")
 
     def __init__(self) -> None:
         self.labels: _LabelSet | None = None
@@ -62,6 +62,9 @@ class _Namespace:
         """Member-eligible pods by label set."""
         self.groups: set[SelectorGroup] = set()
         """Groups selecting in this namespace only."""
+        self.matching: dict[_LabelSet, tuple[SelectorGroup, ...]] = {}
+        """For label sets of pods here, the local groups that select them (cleared when the
+        local groups change), so pods with equal labels scan the groups once."""
 
 
 @value
@@ -131,6 +134,7 @@ class Grouping:
             pods.discard(pod)
             if not pods:
                 del namespace.pods[old]
+                namespace.matching.pop(old, None)
             self._unuse(old)
         if labels is None:
             del self._pod_labels[pod]
@@ -138,7 +142,12 @@ class Grouping:
         else:
             label_set = self._pod_labels[pod] = self._use(labels)
             namespace.pods.setdefault(label_set, set()).add(pod)
-            new_groups = {g for g in namespace.groups if label_set.match(g.selector.pod_selector)}
+            local = namespace.matching.get(label_set)
+            if local is None:
+                local = namespace.matching[label_set] = tuple(
+                    [g for g in namespace.groups if label_set.match(g.selector.pod_selector)]
+                )
+            new_groups = set(local)
             name = pod[0]
             for group in self._cluster_groups:
                 if name in group.namespaces and label_set.match(group.selector.pod_selector):
@@ -216,6 +225,7 @@ class Grouping:
         if selector.namespace is not None:
             namespace = self._namespace(selector.namespace)
             namespace.groups.add(group)
+            namespace.matching.clear()
             self._add_matching(group, namespace)
             return
         self._cluster_groups.add(group)
@@ -274,6 +284,7 @@ class Grouping:
             return
         namespace = self._namespaces[selector.namespace]
         namespace.groups.discard(group)
+        namespace.matching.clear()
         if namespace.labels is None and not namespace.pods and not namespace.groups:
             del self._namespaces[selector.namespace]
 
