@@ -6,10 +6,13 @@ through `ip netns` so that the result is exactly what an operator sees with `ip 
 
 from __future__ import annotations
 
+import ctypes
+import os
 import subprocess
 from pathlib import Path
 
 NETNS_DIR = Path("/var/run/netns")
+_CLONE_NEWNET = 0x40000000
 
 
 def netns_path(name: str) -> Path:
@@ -41,3 +44,15 @@ def run(name: str, *argv: str, check: bool = True, timeout: float = 30) -> subpr
     return subprocess.run(
         ["ip", "netns", "exec", name, *argv], check=check, capture_output=True, text=True, timeout=timeout
     )
+
+
+def enter(name: str) -> None:
+    """Move the calling thread into the namespace `name` (setns(2); threads it starts later
+    inherit it). A command-line tool calls this first thing, before any other thread exists."""
+    fd = os.open(netns_path(name), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if ctypes.CDLL(None, use_errno=True).setns(fd, _CLONE_NEWNET) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, f"setns({netns_path(name)}): {os.strerror(code)}")
+    finally:
+        os.close(fd)

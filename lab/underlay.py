@@ -9,8 +9,10 @@ namespace removes the bridge and every veth pair with it.
 from __future__ import annotations
 
 import subprocess
+import threading
 from ipaddress import IPv4Interface
 
+from agent.pods.offload import disable_tx_checksum
 from lab import netns
 
 BRIDGE = "br0"
@@ -45,8 +47,27 @@ class Underlay:
         _ip("-n", node_netns, "link", "set", ifname, "up")
 
     def set_address(self, address: IPv4Interface) -> None:
-        """Give the bridge itself an address (for a service reachable from every node, like an API server)."""
+        """Give the bridge itself an address (for a service reachable from every node, like an API server).
+
+        The bridge's TX checksum offload is turned off: a node on the userspace datapath reads its
+        uplink with a packet socket and would pass on, unfinished, the checksums this namespace's
+        kernel leaves to "the hardware" (ping works, TCP from the service does not).
+        """
         _ip("-n", self.name, "addr", "add", str(address), "dev", BRIDGE)
+        errors: list[BaseException] = []
+
+        def in_underlay() -> None:
+            try:
+                netns.enter(self.name)
+                disable_tx_checksum(BRIDGE)
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=in_underlay, name=f"offload {self.name}")
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
 
     def delete(self) -> None:
         netns.delete(self.name)

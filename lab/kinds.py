@@ -1,0 +1,75 @@
+"""The kinds of object the lab serves, and the names `pyantctl lab` accepts for them.
+
+A kind is known by its manifest identity (`apiVersion`, `kind`) and by the names kubectl takes
+on the command line (plural, singular, short name, `kind.group`), case-insensitively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kube.resources import ENDPOINTS, NAMESPACES, NETWORK_POLICIES, NODES, PODS, SERVICES, Resource
+
+DEPLOYMENTS = Resource("apps", "v1", "deployments", namespaced=True)
+
+
+class UnknownKind(ValueError):
+    """A name or manifest kind the lab does not serve."""
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    kind: str
+    resource: Resource
+    short_names: tuple[str, ...] = ()
+
+    @property
+    def api_version(self) -> str:
+        group, version = self.resource.group, self.resource.version
+        return f"{group}/{version}" if group else version
+
+    @property
+    def namespaced(self) -> bool:
+        return self.resource.namespaced
+
+    @property
+    def qualified(self) -> str:
+        """How kubectl names the kind in messages: `pod`, `deployment.apps`."""
+        singular = self.kind.lower()
+        return f"{singular}.{self.resource.group}" if self.resource.group else singular
+
+    def names(self) -> tuple[str, ...]:
+        plural, singular = self.resource.plural, self.kind.lower()
+        names = [plural, singular, *self.short_names]
+        if self.resource.group:
+            names += [f"{plural}.{self.resource.group}", f"{singular}.{self.resource.group}"]
+        return tuple(names)
+
+
+NAMESPACE = Kind("Namespace", NAMESPACES, ("ns",))
+NODE = Kind("Node", NODES, ("no",))
+POD = Kind("Pod", PODS, ("po",))
+SERVICE = Kind("Service", SERVICES, ("svc",))
+ENDPOINTS_KIND = Kind("Endpoints", ENDPOINTS, ("ep",))
+NETWORK_POLICY = Kind("NetworkPolicy", NETWORK_POLICIES, ("netpol",))
+DEPLOYMENT = Kind("Deployment", DEPLOYMENTS, ("deploy",))
+
+ALL: tuple[Kind, ...] = (NAMESPACE, NODE, POD, SERVICE, ENDPOINTS_KIND, NETWORK_POLICY, DEPLOYMENT)
+
+
+def by_name(name: str) -> Kind:
+    """The kind a command-line name stands for (`pods`, `po`, `netpol`, `deployment.apps`)."""
+    wanted = name.lower()
+    for kind in ALL:
+        if wanted in kind.names():
+            return kind
+    known = ", ".join(kind.resource.plural for kind in ALL)
+    raise UnknownKind(f'the server doesn\'t have a resource type "{name}" (the lab serves {known})')
+
+
+def by_manifest(api_version: str, kind: str) -> Kind:
+    for candidate in ALL:
+        if candidate.kind == kind and candidate.api_version == api_version:
+            return candidate
+    served = ", ".join(f"{k.api_version} {k.kind}" for k in ALL)
+    raise UnknownKind(f'no kind "{kind}" in version "{api_version}" (the lab serves {served})')

@@ -1,0 +1,192 @@
+"""One pod's worker: brings the node in line with the pod, one step at a time, until it is gone.
+
+The kubelet runs one worker per pod key (`namespace/name`) it has seen; changes only wake the
+worker, which then looks at the pod as the informer has it now. It makes the sandbox, starts
+the server and reports `Running`; restarts a server that ended (counting restarts); restarts it
+when the declared ports change; tears everything down when the pod is deleted or replaced by
+one with another uid. A failed step is reported in the pod's status and retried with backoff
+(every second while the network plugin says "try again later").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lab.kubelet import status
+from lab.kubelet.pods import PodView
+from lab.kubelet.sandbox import Sandboxes, SandboxFailure, SandboxRecord
+from lab.kubelet.server import PodServer, ServerFailure
+
+log = logging.getLogger(__name__)
+
+_BACKOFF_INITIAL = 1.0
+_BACKOFF_MAX = 30.0
+_TRY_AGAIN_SECONDS = 1.0
+
+
+class StatusWriter(Protocol):
+    async def __call__(self, pod: PodView, pod_status: dict[str, Any]) -> bool:
+        """Merge `pod_status` into the pod's status; False when that failed (it is retried)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    """What every worker of one kubelet shares."""
+
+    sandboxes: Sandboxes
+    host_ip: str
+    desired: Callable[[str], PodView | None]
+    """The pod as the informer has it now, or None once deleted."""
+    write_status: StatusWriter
+
+
+class _Failed(Exception):
+    def __init__(self, reason: str, message: str, retry: float) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+        self.retry = retry
+
+
+class PodWorker:
+    def __init__(self, key: str, context: WorkerContext) -> None:
+        self.key = key
+        self._context = context
+        self._changed = asyncio.Event()
+        self._changed.set()
+        self._sandbox: SandboxRecord | None = None
+        self._pod_ip = ""
+        self._server: PodServer | None = None
+        self._server_ended: asyncio.Task[str] | None = None
+        self._started_at = ""
+        self._restarts = 0
+        self._reported: tuple[str, ...] = ()
+        self._backoff = _BACKOFF_INITIAL
+
+    def wake(self) -> None:
+        self._changed.set()
+
+    async def run(self) -> None:
+        """Until the pod is gone and its sandbox torn down (then returns)."""
+        retry: float | None = None
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), retry)
+                self._changed.clear()
+                pod = self._context.desired(self.key)
+                if self._sandbox is not None and (pod is None or pod.uid != self._sandbox.uid):
+                    await self._teardown()
+                if pod is None:
+                    return
+                retry = await self._step(pod)
+        finally:
+            # Cancelled (the kubelet stops): the pod's server keeps running, as containers do.
+            if self._server_ended is not None:
+                self._server_ended.cancel()
+
+    async def _step(self, pod: PodView) -> float | None:
+        """One convergence step; returns when to try again (None: when something changes)."""
+        try:
+            changed = await self._converge(pod)
+        except _Failed as failure:
+            log.warning("pod %s: %s", self.key, failure)
+            pod_status = status.waiting(pod, host_ip=self._context.host_ip, reason=failure.reason,
+                                        message=failure.message, restarts=self._restarts)  # fmt: skip
+            reported = await self._report(pod, pod_status, (failure.reason, failure.message))
+            return failure.retry if reported else _TRY_AGAIN_SECONDS
+        self._backoff = _BACKOFF_INITIAL
+        what = ("Running", self._pod_ip, str(self._restarts))
+        if not changed and self._reported == what:
+            return None
+        pod_status = status.running(pod, pod_ip=self._pod_ip, host_ip=self._context.host_ip,
+                                    container_id=self._sandbox.container_id if self._sandbox else "",
+                                    started_at=self._started_at, restarts=self._restarts)  # fmt: skip
+        self._reported = ()
+        return None if await self._report(pod, pod_status, what) else _TRY_AGAIN_SECONDS
+
+    async def _converge(self, pod: PodView) -> bool:
+        """Make the sandbox and server match `pod`; True when anything was (re)started."""
+        if pod.host_network:
+            raise _Failed(status.UNSUPPORTED, "the lab runs no hostNetwork pods", retry=_BACKOFF_MAX)
+        changed = False
+        if self._sandbox is None:
+            try:
+                self._sandbox, address = await self._context.sandboxes.create(pod)
+            except SandboxFailure as failure:
+                if failure.try_again_later:
+                    raise _Failed(
+                        status.NETWORK_NOT_READY, str(failure), retry=_TRY_AGAIN_SECONDS
+                    ) from failure
+                raise _Failed(status.SANDBOX_FAILED, str(failure), retry=self._next_backoff()) from failure
+            self._pod_ip = str(address.ip)
+            log.info("pod %s: sandbox %s, address %s", self.key, self._sandbox.netns, address)
+            changed = True
+        ended = self._server_ended is not None and self._server_ended.done()
+        if self._server is None or ended or self._server.listens != pod.listens:
+            if ended:
+                self._restarts += 1
+            await self._stop_server()
+            await self._start_server(pod)
+            changed = True
+        return changed
+
+    async def _start_server(self, pod: PodView) -> None:
+        assert self._sandbox is not None
+        server = PodServer(
+            netns=self._sandbox.netns,
+            pod=pod.key,
+            listens=pod.listens,
+            log=self._context.sandboxes.directory(pod.uid) / "server.log",
+        )
+        try:
+            await server.start()
+        except ServerFailure as failure:
+            raise _Failed(status.SERVER_FAILED, str(failure), retry=self._next_backoff()) from failure
+        self._server = server
+        self._started_at = status.now()
+        self._server_ended = asyncio.create_task(self._watch(server), name=f"pod-server-{self.key}")
+
+    async def _watch(self, server: PodServer) -> str:
+        why = await server.wait()
+        log.warning("pod %s: %s", self.key, why)
+        self.wake()
+        return why
+
+    async def _stop_server(self) -> None:
+        watch, self._server_ended = self._server_ended, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()
+
+    async def _teardown(self) -> None:
+        assert self._sandbox is not None
+        await self._stop_server()
+        await self._context.sandboxes.destroy(self._sandbox)
+        log.info("pod %s: sandbox %s removed", self.key, self._sandbox.netns)
+        self._sandbox = None
+        self._pod_ip = ""
+        self._restarts = 0
+        self._reported = ()
+
+    async def _report(self, pod: PodView, pod_status: dict[str, Any], what: tuple[str, ...]) -> bool:
+        """Write the status unless it says what was last written; False when the write failed."""
+        if what == self._reported:
+            return True
+        if not await self._context.write_status(pod, pod_status):
+            return False
+        self._reported = what
+        return True
+
+    def _next_backoff(self) -> float:
+        delay, self._backoff = self._backoff, min(self._backoff * 2, _BACKOFF_MAX)
+        return delay

@@ -1,0 +1,111 @@
+"""`python -m lab.prober`: probe pods from inside one pod's network namespace.
+
+    ip netns exec <pod netns> python -m lab.prober --protocol TCP --port 80 --timeout 1 < targets.json
+
+Reads `[{"pod": "ns/name", "ip": "172.16.2.3"}, ...]` on stdin, probes every target at once
+(asyncio), and prints `{"ns/name": true, ...}`: true only when the target answered with its own
+`namespace/name` within the timeout (lab.podserver's answer), so reaching the wrong pod counts as
+not reaching it. TCP connects and reads the answer, starting a new connection every quarter
+second until one answers; UDP sends a datagram every quarter second until an answer comes or the
+time is up. A refused connection is an answer at once (nobody listens there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+
+_RETRY_SECONDS = 0.25
+
+
+async def _tcp_exchange(ip: str, port: int) -> str:
+    reader, writer = await asyncio.open_connection(ip, port)
+    try:
+        return (await reader.readline()).decode(errors="replace").strip()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> bool:
+    """Connect, read the answer. A new attempt starts every quarter second while none has
+    answered: the first packets to a node can be dropped while the userspace datapath resolves
+    the tunnel's next hop, and the kernel would only resend the SYN after a full second."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    attempts: set[asyncio.Task[str]] = set()
+    try:
+        while True:
+            attempts.add(asyncio.create_task(_tcp_exchange(ip, port)))
+            wait = min(_RETRY_SECONDS, deadline - loop.time())
+            done, _ = await asyncio.wait(attempts, timeout=max(wait, 0), return_when=asyncio.FIRST_COMPLETED)
+            for attempt in done:
+                attempts.discard(attempt)
+                if attempt.exception() is None:
+                    return attempt.result() == expected
+                if isinstance(attempt.exception(), ConnectionRefusedError):
+                    return False
+            if loop.time() >= deadline:
+                return False
+    finally:
+        for attempt in attempts:
+            attempt.cancel()
+        await asyncio.gather(*attempts, return_exceptions=True)
+
+
+class _Reply(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not self.answer.done():
+            self.answer.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        return  # ICMP unreachable: keep waiting, a later send may get through
+
+
+async def probe_udp(ip: str, port: int, expected: str, timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    try:
+        transport, reply = await loop.create_datagram_endpoint(_Reply, remote_addr=(ip, port))
+    except OSError:
+        return False
+    try:
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            transport.sendto(b"probe\n")
+            with contextlib.suppress(TimeoutError):
+                answer = await asyncio.wait_for(
+                    asyncio.shield(reply.answer), min(_RETRY_SECONDS, deadline - loop.time())
+                )
+                return answer.decode(errors="replace").strip() == expected
+        return False
+    finally:
+        transport.close()
+
+
+async def probe_all(
+    targets: list[dict[str, str]], protocol: str, port: int, timeout: float
+) -> dict[str, bool]:
+    probe = probe_tcp if protocol == "TCP" else probe_udp
+    results = await asyncio.gather(*(probe(t["ip"], port, t["pod"], timeout) for t in targets))
+    return {target["pod"]: result for target, result in zip(targets, results, strict=True)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m lab.prober", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--protocol", choices=("TCP", "UDP"), default="TCP")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--timeout", type=float, default=1.0)
+    args = parser.parse_args()
+    targets = json.load(sys.stdin)
+    print(json.dumps(asyncio.run(probe_all(targets, args.protocol, args.port, args.timeout))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""`pyantctl lab status`: the lab's processes and nodes, from its record and its API.
+
+Process states come from the record (pid and start time still match); node readiness and pod
+counts from the API, when it answers (else `apiError` says why and readiness is unknown).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kube.resources import NODES, PODS
+from kube.rest import RestClient
+from lab.layout import LabLayout
+from lab.processes import is_running
+from lab.record import LabRecord, ProcessRecord
+from lab.tables import format_table
+from lab.waiting import progress_of_node
+
+
+def _process(record: ProcessRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {"pid": record.pid, "running": is_running(record.id), "log": record.log}
+
+
+def lab_status(
+    layout: LabLayout, record: LabRecord, rest: RestClient | None, api_error: str = ""
+) -> dict[str, Any]:
+    """The status document (`-o json`); `rest` None when the API could not be reached."""
+    nodes: dict[str, dict[str, Any]] = {}
+    pods: dict[str, int] = {}
+    if rest is not None:
+        nodes = {node["metadata"]["name"]: node for node in rest.list(NODES).items}
+        for pod in rest.list(PODS).items:
+            name = (pod.get("spec") or {}).get("nodeName") or ""
+            pods[name] = pods.get(name, 0) + 1
+    document: dict[str, Any] = {
+        "directory": str(layout.root),
+        "prefix": record.prefix,
+        "tunnel": record.tunnel,
+        "state": record.state,
+        "api": {
+            "url": record.api_url,
+            "kubeconfig": str(layout.kubeconfig),
+            "netns": record.underlay,
+            "process": _process(record.process("apiserver")),
+        },
+        "controllers": _process(record.process("controllers")),
+        "nodes": [],
+    }
+    if api_error:
+        document["apiError"] = api_error
+    for node in record.nodes:
+        obj = nodes.get(node.name)
+        progress = progress_of_node(obj) if obj is not None else None
+        document["nodes"].append(
+            {
+                "name": node.name,
+                "netns": node.netns,
+                "address": node.address,
+                "podCIDR": node.pod_cidr,
+                "ready": None if progress is None else progress.done,
+                "condition": "unknown" if progress is None else progress.state,
+                "pods": pods.get(node.name, 0) if rest is not None else None,
+                "agent": _process(record.process("agent", node.name)),
+                "kubelet": _process(record.process("kubelet", node.name)),
+                "ovs": {
+                    daemon: _process(record.process(daemon, node.name))
+                    for daemon in ("ovsdb-server", "ovs-vswitchd")
+                },
+            }
+        )
+    return document
+
+
+def _state(process: dict[str, Any] | None) -> str:
+    if process is None:
+        return "not started"
+    return f"running ({process['pid']})" if process["running"] else f"NOT RUNNING (was {process['pid']})"
+
+
+def render_status(document: dict[str, Any]) -> str:
+    lines = [
+        f"Lab {document['prefix']!r} in {document['directory']}: {len(document['nodes'])} nodes, "
+        f"{document['tunnel']} tunnels, {document['state']}",
+        f"API server    {document['api']['url']} (the lab's kube-apiserver stand-in, in namespace "
+        f"{document['api']['netns']}): {_state(document['api']['process'])}",
+        f"              kubeconfig {document['api']['kubeconfig']}",
+        f"controllers   lab scheduler and Deployment controller: {_state(document['controllers'])}",
+    ]
+    if "apiError" in document:
+        lines.append(f"API error     {document['apiError']}")
+    rows = [["NODE", "STATUS", "ADDRESS", "POD SUBNET", "NAMESPACE", "PODS", "AGENT", "KUBELET", "OVS"]]
+    for node in document["nodes"]:
+        ovs = node["ovs"].values()
+        ovs_state = "running" if all(p is not None and p["running"] for p in ovs) else "NOT RUNNING"
+        status = "unknown" if node["ready"] is None else ("Ready" if node["ready"] else "NotReady")
+        rows.append(
+            [
+                node["name"], status, node["address"], node["podCIDR"], node["netns"],
+                "?" if node["pods"] is None else str(node["pods"]),
+                _state(node["agent"]), _state(node["kubelet"]), ovs_state,
+            ]
+        )  # fmt: skip
+    return "\n".join(lines) + "\n\n" + format_table(rows)

@@ -1,0 +1,33 @@
+"""`pyantctl lab`: a whole pyantrea cluster on this machine (see lab/ and the design's "The lab").
+
+Its commands live in three modules, each with a `register(subparsers)`: `cluster` (up, down,
+status), `objects` (apply, delete, label, get) and `pods` (exec, probe).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pyantctl.labcmd import cluster, objects, pods
+
+_DESCRIPTION = """\
+Run a real multi-node pyantrea cluster on this machine, as root, with no Kubernetes installed:
+each node is a network namespace with its own Open vSwitch, pyantrea-agent and kubelet; the
+controller runs on the first node; pods are network namespaces attached by pyantrea-cni.
+
+The lab lives in $PYANTREA_LAB_DIR (default /var/run/pyantrea-lab) and names its network
+namespaces with $PYANTREA_LAB_PREFIX (default pyantrea); set both to run a second lab.
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "lab",
+        help="run a whole pyantrea cluster on this machine",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (cluster, objects, pods):
+        module.register(commands)
