@@ -4,9 +4,9 @@ This is the hot path, so it is indexed the way Antrea's `grouping` package is:
 
 * Label sets are interned and each keeps a cache `selector text -> matches?`, so pods (and
   namespaces) with identical labels share all selector matching.
-* Groups of one namespace are indexed by that namespace; a pod event looks only at its
-  namespace's groups (whose matches each namespace caches per label set) and at the groups with
-  a namespace selector (which cache the namespaces they match).
+* Each namespace indexes its own groups and the groups whose namespace selector matches it,
+  and caches per label set which of them select a pod with those labels: a pod event looks
+  only at groups that can select its namespace, once per label set.
 * Membership changes immediately; what changed since the last `take_changes` is recorded as the
   first-seen membership of each touched (group, pod), so any burst of events nets out to the
   minimal patch, and a bulk load pays for each group once.
@@ -54,7 +54,7 @@ class SelectorGroup:
 class _Namespace:
     """One namespace: its labels (None while the Namespace is unknown), pods and local groups."""
 
-    __slots__ = ("groups", "labels", "matching", "pods")
+    __slots__ = ("groups", "labels", "matching", "pods", "selected_by")
 
     def __init__(self) -> None:
         self.labels: _LabelSet | None = None
@@ -62,9 +62,11 @@ class _Namespace:
         """Member-eligible pods by label set."""
         self.groups: set[SelectorGroup] = set()
         """Groups selecting in this namespace only."""
+        self.selected_by: set[SelectorGroup] = set()
+        """Groups with a namespace selector that matches this namespace."""
         self.matching: dict[_LabelSet, tuple[SelectorGroup, ...]] = {}
-        """For label sets of pods here, the local groups that select them (cleared when the
-        local groups change), so pods with equal labels scan the groups once."""
+        """For label sets of pods here, the groups of both kinds above that select them;
+        cleared when those groups change."""
 
 
 @value
@@ -142,16 +144,13 @@ class Grouping:
         else:
             label_set = self._pod_labels[pod] = self._use(labels)
             namespace.pods.setdefault(label_set, set()).add(pod)
-            local = namespace.matching.get(label_set)
-            if local is None:
-                local = namespace.matching[label_set] = tuple(
+            selecting = namespace.matching.get(label_set)
+            if selecting is None:
+                selecting = namespace.matching[label_set] = tuple(
                     [g for g in namespace.groups if label_set.match(g.selector.pod_selector)]
+                    + [g for g in namespace.selected_by if label_set.match(g.selector.pod_selector)]
                 )
-            new_groups = set(local)
-            name = pod[0]
-            for group in self._cluster_groups:
-                if name in group.namespaces and label_set.match(group.selector.pod_selector):
-                    new_groups.add(group)
+            new_groups = set(selecting)
         old_groups = self._pod_groups.get(pod)
         if old_groups:
             for group in old_groups - new_groups:
@@ -238,11 +237,14 @@ class Grouping:
         matched = namespace.labels is not None and namespace.labels.match(selector)
         if matched == (name in group.namespaces):
             return
+        namespace.matching.clear()
         if matched:
             group.namespaces.add(name)
+            namespace.selected_by.add(group)
             self._add_matching(group, namespace)
             return
         group.namespaces.discard(name)
+        namespace.selected_by.discard(group)
         pod_selector = group.selector.pod_selector
         for label_set, pods in namespace.pods.items():
             if label_set.match(pod_selector):
@@ -281,6 +283,10 @@ class Grouping:
         selector = group.selector
         if selector.namespace is None:
             self._cluster_groups.discard(group)
+            for name in group.namespaces:
+                namespace = self._namespaces[name]
+                namespace.selected_by.discard(group)
+                namespace.matching.clear()
             return
         namespace = self._namespaces[selector.namespace]
         namespace.groups.discard(group)

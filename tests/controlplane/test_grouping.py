@@ -66,3 +66,41 @@ def test_groups_nobody_uses_are_dropped_at_the_next_take() -> None:
     changes = grouping.take_changes()
     assert changes.deleted == (group,)
     assert grouping.groups_of(("a", "p")) == frozenset()
+
+
+def test_a_new_namespace_selector_group_is_seen_by_later_pods_with_cached_labels() -> None:
+    grouping = Grouping()
+    grouping.set_namespace("a", make_labels({"env": "x"}))
+    grouping.set_pod(("a", "p0"), make_labels({"app": "web"}))
+    group = grouping.acquire(
+        GroupSelector.across_namespaces(LabelSelector.from_match_labels({"env": "x"}), EVERYTHING)
+    )
+    grouping.set_pod(("a", "p1"), make_labels({"app": "web"}))
+    assert group.members == {("a", "p0"), ("a", "p1")}
+    grouping.set_namespace("a", make_labels({"env": "y"}))
+    grouping.set_pod(("a", "p2"), make_labels({"app": "web"}))
+    assert group.members == set()
+    grouping.set_namespace("a", make_labels({"env": "x"}))
+    grouping.set_pod(("a", "p3"), make_labels({"app": "web"}))
+    assert group.members == {("a", "p0"), ("a", "p1"), ("a", "p2"), ("a", "p3")}
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        GroupSelector.across_namespaces(LabelSelector.from_match_labels({"env": "x"}), EVERYTHING),
+        GroupSelector.in_namespace("a", EVERYTHING),
+    ],
+    ids=["namespace selector", "one namespace"],
+)
+def test_a_dropped_group_is_forgotten_by_cached_labels(selector: GroupSelector) -> None:
+    grouping = Grouping()
+    grouping.set_namespace("a", make_labels({"env": "x"}))
+    group = grouping.acquire(selector)
+    grouping.set_pod(("a", "p0"), make_labels({"app": "web"}))
+    assert grouping.groups_of(("a", "p0")) == {group}
+    grouping.release(group)
+    grouping.take_changes()
+    grouping.set_pod(("a", "p1"), make_labels({"app": "web"}))
+    assert grouping.groups_of(("a", "p1")) == frozenset()
+    assert ("a", "p1") not in group.members

@@ -51,10 +51,18 @@ SELECTORS = (
     LabelSelector.of([Requirement("tier", Operator.EXISTS, ())]),
     LabelSelector.of([Requirement("team", Operator.DOES_NOT_EXIST, ())]),
 )
-LABELS = st.dictionaries(
-    st.sampled_from(("app", "tier", "env", "team")), st.sampled_from(("web", "db", "x", "fe")), max_size=3
+# Few label sets, so pods and namespaces often share one (and the caches keyed by them matter).
+LABELS = st.sampled_from(
+    (
+        {},
+        {"app": "web"},
+        {"app": "db"},
+        {"app": "web", "tier": "fe"},
+        {"env": "x"},
+        {"env": "x", "team": "db"},
+        {"tier": "x"},
+    )
 ).map(make_labels)
-
 namespaces = st.builds(Namespace, st.just(""), LABELS)
 pods = st.builds(
     Pod,
