@@ -8,13 +8,15 @@ collector is set up as the controller sets it up for its initial sync (`controlp
 the inputs, like informer caches, are frozen before, and collection is paused during, the
 computation.
 
-Reference (Antrea's Go controller on its CI machines) and measured here (2 shared cores,
-Python 3.11, several runs; the time varies with the other load on the machine):
+Reference (Antrea's Go controller on its CI machines) and measured here (2 cores shared with
+other work, Python 3.11, several runs with nothing else running):
 
 | scenario                | Antrea time | Antrea memory | target           | measured here          |
 | ----------------------- | ----------- | ------------- | ---------------- | ---------------------- |
-| xlarge_small_namespaces | 5.84-6.42 s | 1522-1708 MB  | <= 6 s, 1.6 GB   | 4.2-5.3 s, 613 MB peak |
-| dense_one_namespace     | 10.66 s     | 1157 MB       | <= 10 s, 1.2 GB  | 0.23-0.25 s, 51 MB     |
+| xlarge_small_namespaces | 5.84-6.42 s | 1522-1708 MB  | <= 6 s, 1.6 GB   | 3.9-4.9 s, 594 MB peak |
+| dense_one_namespace     | 10.66 s     | 1157 MB       | <= 10 s, 1.2 GB  | 0.23-0.25 s, 50 MB     |
+
+While other test suites run on the same two cores, the times roughly double (xlarge up to 9.6 s).
 
 With CPython's default collector settings (no `gcsettings`) xlarge takes about 16 s.
 
