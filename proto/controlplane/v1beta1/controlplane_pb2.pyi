@@ -116,11 +116,12 @@ class IPNet(_message.Message):
     def __init__(self, ip: _Optional[bytes] = ..., prefix_length: _Optional[int] = ...) -> None: ...
 
 class IPBlock(_message.Message):
-    __slots__ = ("cidr",)
+    __slots__ = ("cidr", "excepts")
     CIDR_FIELD_NUMBER: _ClassVar[int]
-    EXCEPT_FIELD_NUMBER: _ClassVar[int]
+    EXCEPTS_FIELD_NUMBER: _ClassVar[int]
     cidr: IPNet
-    def __init__(self, cidr: _Optional[_Union[IPNet, _Mapping]] = ..., **kwargs) -> None: ...
+    excepts: _containers.RepeatedCompositeFieldContainer[IPNet]
+    def __init__(self, cidr: _Optional[_Union[IPNet, _Mapping]] = ..., excepts: _Optional[_Iterable[_Union[IPNet, _Mapping]]] = ...) -> None: ...
 
 class Peer(_message.Message):
     __slots__ = ("address_groups", "ip_blocks")
