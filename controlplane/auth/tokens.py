@@ -1,0 +1,34 @@
+"""Bearer tokens: reading them from call metadata, and the interface that checks them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from controlplane.compute.values import value
+
+_SCHEME = "bearer "
+
+
+@value
+class Identity:
+    """Who a valid token belongs to: the agent of one node."""
+
+    node: str
+
+
+class Authenticator(Protocol):
+    """Checks a bearer token."""
+
+    async def authenticate(self, token: str) -> Identity | None:
+        """The identity the token proves, or None when it is not valid."""
+        ...
+
+
+def bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
+    """The token of an `authorization: Bearer <token>` entry, or None without one."""
+    for key, entry in metadata:
+        if key == "authorization" and isinstance(entry, str) and entry[: len(_SCHEME)].lower() == _SCHEME:
+            token = entry[len(_SCHEME) :].strip()
+            return token or None
+    return None
