@@ -1,0 +1,71 @@
+"""`pyantrea-controller`: the controller program.
+
+    pyantrea-controller --config /etc/pyantrea/pyantrea-controller.conf [--apiPort=10349] [--log-level debug]
+
+It logs JSON lines on stderr, serves `/livez`, `/readyz` (ready once the informers have listed
+and the first computation is published), `/metrics` and the JSON API (`controlplane.httpapi`)
+on `httpPort`, the gRPC controlplane API on `apiPort`, and runs the `Controller`
+(controlplane.app) on uvloop until SIGTERM or a task fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from config.controller import ControllerConfig
+from config.errors import ConfigError
+from config.flags import add_config_flags, config_from_args
+from controlplane import gcsettings
+from controlplane.app import Controller
+from controlplane.httpapi import add_routes
+from daemon.health import Readiness
+from daemon.http import HttpServer
+from daemon.logs import add_logging_flags, setup_logging
+from daemon.metrics import Metrics
+from daemon.runner import run
+
+log = logging.getLogger("controller")
+
+DEFAULT_CONFIG = Path("/etc/pyantrea/pyantrea-controller.conf")
+
+
+async def controller_main(config: ControllerConfig) -> None:
+    readiness, metrics = Readiness(logger=log), Metrics("controller")
+    server = HttpServer(
+        host=str(config.api_bind_address),
+        port=config.http_port,
+        readiness=readiness,
+        metrics=metrics if config.enable_prometheus_metrics else None,
+        logger=log,
+    )
+    controller = Controller(config, metrics=metrics)
+    controller.add_readiness_checks(readiness)
+    add_routes(server, controller)
+    async with server, controller:
+        log.info("controller running", extra={"apiPort": controller.api_port, "httpPort": server.port})
+        await controller.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="pyantrea-controller", description=__doc__.split("\n\n")[0], allow_abbrev=False
+    )
+    add_logging_flags(parser)
+    add_config_flags(
+        parser, ControllerConfig, default_file=DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+    )
+    args = parser.parse_args()
+    try:
+        config = config_from_args(ControllerConfig, args)
+    except ConfigError as error:
+        parser.error(str(error))
+    setup_logging(component="controller", level=args.log_level)
+    gcsettings.configure()
+    sys.exit(run(controller_main(config), logger=log))
+
+
+if __name__ == "__main__":
+    main()
