@@ -1,0 +1,24 @@
+"""The agent's link to the controller (issue 4's agent side), a library the agent wires in.
+
+- `client.ControllerClient`: watches the node's share of the controlplane over TLS with a
+  bearer token, replaces its state after each (re)connect, applies the changes, reconnects with
+  backoff, falls back to the saved state at start, and reports realization;
+- `client.PolicyListener`: what it calls, `on_replace(snapshot, source)` and `on_events(events)`,
+  on the event loop (the policy rule cache implements it);
+- `state`: the node's policies and groups, and how events change them;
+- `filestore` and `saver`: the state saved under `policyStateDir`;
+- `reporter`: the realization reports sent to the controller.
+
+The agent's composition root wires it like this:
+
+    client = ControllerClient(
+        node_name=config.node_name, target=controller_target(config),
+        ca_file=config.controller_ca_file, token_file=config.controller_token_file,
+        listener=rule_cache, state_dir=config.policy_state_dir,
+    )
+    tasks.spawn(client.run(), name="controller-client")
+    await client.wait_synced()        # then install the initial policies in one batch
+    ...
+    client.report_realized(policy.name, policy.generation)             # installed
+    client.report_realized(policy.name, policy.generation, error=str(e))  # failed
+"""

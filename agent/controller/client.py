@@ -1,0 +1,324 @@
+"""The agent's link to the controller: watch this node's policies, keep them, report realization.
+
+    client = ControllerClient(node_name="node1", target=controller_target(config),
+                              ca_file=config.controller_ca_file, token_file=config.controller_token_file,
+                              listener=rule_cache, state_dir=config.policy_state_dir)
+    task = supervisor.spawn(client.run(), name="controller-client")
+    await client.wait_synced()                    # first state: from the controller, or the files
+    client.report_realized(policy.name, policy.generation)   # once its flows are installed
+
+Each connection (`_session`) reads the CA and the token afresh, watches with the node's name,
+buffers the initial events until INITIAL_EVENTS_END, then *replaces* the whole state (objects
+deleted while the agent was away disappear) and hands it to `listener.on_replace`; every later
+stream message becomes one `listener.on_events` call. Any error (the stream breaking, the
+controller ending a slow watch, a patch of an unknown group, a listener failing) ends the
+connection; the client waits with exponential backoff and watches again, which resyncs.
+
+At start, if the controller has not delivered a state within `fallback_after` seconds, the state
+saved under `state_dir` by an earlier run is handed over instead (source FILES), so a restarted
+agent enforces the last known policies; the controller's state replaces it once it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import grpc
+
+from agent.controller.filestore import FileStore
+from agent.controller.reporter import RealizationReporter
+from agent.controller.saver import StateSaver
+from agent.controller.state import PolicySnapshot, PolicyState
+from config.agent import AgentConfig
+from controlplane.auth import SERVER_NAME
+from controlplane.convert import event_from_proto, report_to_proto
+from controlplane.status.reports import Realization
+from controlplane.store.events import EventType, NodeEvent, ObjectKind
+from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 10349
+
+
+class StateSource(enum.Enum):
+    """Where the state handed to `on_replace` comes from."""
+
+    CONTROLLER = "controller"
+    FILES = "files"
+
+
+class PolicyListener(Protocol):
+    """Receives the node's policies and groups, on the event loop, in order."""
+
+    def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
+        """The whole state: forget everything before it."""
+
+    def on_events(self, events: Sequence[NodeEvent]) -> None:
+        """Changes after the last replace, as one stream message carried them: ADDED (whole
+        object), MODIFIED (a policy whole, a group as a `GroupPatch`), DELETED (name only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    fallback_after: float = 5.0
+    """Seconds at start before the saved state stands in for the controller's."""
+    report_interval: float = 0.5
+    """Realization changes are gathered this long into one report."""
+    report_timeout: float = 10.0
+    save_delay: float = 0.2
+    keepalive_seconds: float = 20.0
+    """Ping a quiet connection this often; a controller that does not answer is given up."""
+
+
+class SessionEnded(Exception):
+    """The controller closed the watch without an error."""
+
+
+def controller_target(config: AgentConfig) -> str:
+    """Where the controller listens: `controllerAddress`, else the `pyantrea` Service (its
+    environment variables in a pod, else its DNS name)."""
+    if config.controller_address is not None:
+        return str(config.controller_address)
+    host = os.environ.get("PYANTREA_SERVICE_HOST")
+    port = os.environ.get("PYANTREA_SERVICE_PORT", str(DEFAULT_PORT))
+    if host:
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"{SERVER_NAME}:{DEFAULT_PORT}"
+
+
+class ControllerClient:
+    """Watches the controller for one node; `run` until cancelled."""
+
+    def __init__(
+        self,
+        *,
+        node_name: str,
+        target: str,
+        ca_file: Path,
+        token_file: Path,
+        listener: PolicyListener,
+        state_dir: Path | None,
+        settings: ClientSettings | None = None,
+    ) -> None:
+        self.node_name = node_name
+        self._target = target
+        self._ca_file = ca_file
+        self._token_file = token_file
+        self._listener = listener
+        self._settings = settings or ClientSettings()
+        self._state = PolicyState()
+        self._files = FileStore(state_dir) if state_dir is not None else None
+        self._saver = (
+            StateSaver(self._files, lambda: self._state, delay=self._settings.save_delay)
+            if self._files is not None
+            else None
+        )
+        self._reporter = RealizationReporter(node_name)
+        self._report_wanted = asyncio.Event()
+        self._synced = asyncio.Event()
+        self._source: StateSource | None = None
+        self._connected = False
+        self.resyncs = 0
+        """Watches that delivered a state from the controller."""
+
+    # -- what the agent uses -----------------------------------------------------------------------
+
+    @property
+    def synced(self) -> bool:
+        """Whether a first state was handed over (from the controller or the files)."""
+        return self._synced.is_set()
+
+    async def wait_synced(self) -> None:
+        await self._synced.wait()
+
+    @property
+    def source(self) -> StateSource | None:
+        """Where the current state came from; None before the first."""
+        return self._source
+
+    @property
+    def connected(self) -> bool:
+        """Whether a watch is streaming changes after its initial events."""
+        return self._connected
+
+    def snapshot(self) -> PolicySnapshot:
+        return self._state.snapshot()
+
+    def report_realized(self, policy_name: str, generation: int, error: str | None = None) -> None:
+        """Tell the controller that `generation` of the policy is installed (or failed: `error`)."""
+        self._reporter.record(Realization(policy_name, generation, error))
+        self._report_wanted.set()
+
+    async def wait_saved(self) -> None:
+        """Until the files hold everything received so far (at once without a state directory)."""
+        if self._saver is not None:
+            await self._saver.wait_saved()
+
+    # -- running -----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            if self._saver is not None:
+                tasks.create_task(self._saver.run(), name=f"policy-files-{self.node_name}")
+                tasks.create_task(self._fall_back(), name=f"policy-fallback-{self.node_name}")
+            await self._watch_forever()
+
+    async def _watch_forever(self) -> None:
+        settings = self._settings
+        delay = settings.backoff_initial
+        while True:
+            resyncs = self.resyncs
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except grpc.aio.AioRpcError as error:
+                log.warning("controller watch ended: %s %s", error.code().name, error.details())
+            except Exception as error:
+                log.warning("controller watch ended: %s: %s", type(error).__name__, error, exc_info=True)
+            finally:
+                self._connected = False
+            if self.resyncs != resyncs:
+                delay = settings.backoff_initial
+            wait = delay * random.uniform(0.8, 1.2)
+            log.info("watching the controller at %s again in %.1fs", self._target, wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, settings.backoff_max)
+
+    async def _session(self) -> None:
+        ca, token = await asyncio.to_thread(_read_credentials, self._ca_file, self._token_file)
+        metadata = (("authorization", f"Bearer {token}"),)
+        keepalive_ms = int(self._settings.keepalive_seconds * 1000)
+        options = (
+            ("grpc.ssl_target_name_override", SERVER_NAME),
+            ("grpc.max_receive_message_length", -1),
+            ("grpc.keepalive_time_ms", keepalive_ms),
+            ("grpc.keepalive_timeout_ms", keepalive_ms // 2),
+            # Each client its own connection, also when several run in one process (tests).
+            ("grpc.use_local_subchannel_pool", 1),
+        )
+        credentials = grpc.ssl_channel_credentials(root_certificates=ca)
+        async with grpc.aio.secure_channel(self._target, credentials, options=options) as channel:
+            stub = pb_grpc.ControlplaneStub(channel)
+            call = stub.Watch(pb.WatchRequest(node_name=self.node_name), metadata=metadata)
+            initial: PolicyState | None = PolicyState()
+            reports: asyncio.Task[None] | None = None
+            try:
+                async for batch in call:
+                    events = batch.events
+                    if initial is not None:
+                        end = _initial_end(events)
+                        for message in events[:end]:
+                            event = event_from_proto(message)
+                            if event.type is not EventType.ADDED:
+                                raise ValueError(f"{event.type.value} event among the initial events")
+                            initial.apply(event)
+                        if end == len(events):
+                            continue
+                        self._replace(initial)
+                        initial, events = None, events[end + 1 :]
+                        reports = asyncio.create_task(
+                            self._report(stub, metadata), name=f"policy-reports-{self.node_name}"
+                        )
+                    if events:
+                        self._apply([event_from_proto(message) for message in events])
+            finally:
+                if reports is not None:
+                    reports.cancel()
+                    await asyncio.gather(reports, return_exceptions=True)
+        raise SessionEnded("the controller closed the watch")
+
+    def _replace(self, state: PolicyState) -> None:
+        self._state = state
+        self._source = StateSource.CONTROLLER
+        self._connected = True
+        self.resyncs += 1
+        self._reporter.retain(state.policies)
+        self._reporter.resend_all()
+        log.info("state from the controller: %d objects (watch %d)", len(state), self.resyncs)
+        if self._saver is not None:
+            self._saver.replaced()
+        self._listener.on_replace(state.snapshot(), StateSource.CONTROLLER)
+        self._synced.set()
+
+    def _apply(self, events: list[NodeEvent]) -> None:
+        state, saver = self._state, self._saver
+        for event in events:
+            state.apply(event)
+            if saver is not None:
+                saver.changed(event.kind, event.name)
+            if event.kind is ObjectKind.NETWORK_POLICY and event.type is EventType.DELETED:
+                self._reporter.forget(event.name)
+        self._listener.on_events(events)
+
+    async def _report(self, stub: pb_grpc.ControlplaneStub, metadata: tuple[tuple[str, str], ...]) -> None:
+        """Send a full report now, then the changes, at most every `report_interval`."""
+        settings = self._settings
+        while True:
+            if self._reporter.pending:
+                report = self._reporter.take()
+                try:
+                    await stub.ReportStatus(
+                        report_to_proto(report), metadata=metadata, timeout=settings.report_timeout
+                    )
+                except grpc.aio.AioRpcError as error:
+                    log.warning("realization report failed: %s %s", error.code().name, error.details())
+                    self._reporter.resend_all()
+            self._report_wanted.clear()
+            await asyncio.sleep(settings.report_interval)
+            await self._report_wanted.wait()
+
+    async def _fall_back(self) -> None:
+        """At start, hand over the saved state if the controller's does not come in time."""
+        assert self._files is not None
+        try:
+            await asyncio.wait_for(self._synced.wait(), self._settings.fallback_after)
+            return
+        except TimeoutError:
+            pass
+        saved = await asyncio.to_thread(self._files.load)
+        if self._synced.is_set():
+            return
+        if saved is None:
+            log.info(
+                "the controller is not reachable and no policies were saved in %s", self._files.directory
+            )
+            return
+        self._state = PolicyState.of(saved)
+        self._source = StateSource.FILES
+        self._reporter.retain(saved.policies)
+        log.warning(
+            "the controller is not reachable: enforcing the %d policies saved in %s",
+            len(saved.policies),
+            self._files.directory,
+        )
+        self._listener.on_replace(saved, StateSource.FILES)
+        self._synced.set()
+
+
+def _initial_end(events: Sequence[pb.Event]) -> int:
+    """The index of INITIAL_EVENTS_END among `events`, or their count when it is not there."""
+    for index, event in enumerate(events):
+        if event.type == pb.INITIAL_EVENTS_END:
+            return index
+    return len(events)
+
+
+def _read_credentials(ca_file: Path, token_file: Path) -> tuple[bytes, str]:
+    ca = ca_file.read_bytes()
+    token = token_file.read_text().strip()
+    if not token:
+        raise ValueError(f"controllerTokenFile {token_file} is empty")
+    return ca, token
