@@ -1,0 +1,188 @@
+"""Helpers for the controller service tests: a controller in-process on the test's event loop,
+the lab's API stand-in in a thread (reached with the real `kubernetes` client), and agents as
+real `ControllerClient`s over TLS on 127.0.0.1.
+
+Each test runs its own event loop (`run`); what it starts, it stops in `finally` blocks or
+through the fixtures here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes.client import ApiClient
+
+from agent.controller.client import ClientSettings, ControllerClient, StateSource
+from agent.controller.state import PolicySnapshot
+from config.controller import ControllerConfig
+from controlplane.auth.shared import node_token
+from controlplane.compute.ipnet import format_ip
+from controlplane.store.events import NodeEvent
+from kube.config import load_api_client
+from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
+from kube.rest import RestClient
+from kube.writes import patch_status
+from lab.apiserver import ApiServerSettings, ApiServerThread
+
+SECRET = b"controlplane-test-secret"
+FAST = ClientSettings(backoff_initial=0.05, backoff_max=0.5, fallback_after=1.0, report_interval=0.05)
+
+
+def run(coro: Coroutine[Any, Any, None], timeout: float = 90) -> None:
+    asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+async def until(condition: Callable[[], Any], what: str, timeout: float = 30) -> None:
+    """Wait until `condition()` is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def running(*agents: ControllerClient) -> AsyncIterator[None]:
+    """Run the agent clients as tasks for the block, then cancel them."""
+    tasks = [asyncio.create_task(agent.run(), name=f"agent-{agent.node_name}") for agent in agents]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@dataclass
+class Cluster:
+    """The API stand-in, a client of it, and where a controller keeps its files."""
+
+    apiserver: ApiServerThread
+    kubeconfig: Path
+    api_client: ApiClient
+    rest: RestClient
+    tmp_path: Path
+
+    def controller_config(self, **overrides: Any) -> ControllerConfig:
+        secret = self.tmp_path / "secret"
+        secret.write_bytes(SECRET)
+        config = ControllerConfig(
+            kubeconfig=self.kubeconfig,
+            api_port=0,
+            api_bind_address=ipaddress.ip_address("127.0.0.1"),
+            http_port=0,
+            tls_cert_dir=self.tmp_path / "tls",
+            ca_publish_file=self.tmp_path / "ca.crt",
+            auth_token_file=secret,
+        )
+        return replace(config, **overrides)
+
+    def token_file(self, node: str, token: str | None = None) -> Path:
+        path = self.tmp_path / f"token-{node}"
+        path.write_text(token if token is not None else node_token(SECRET, node))
+        return path
+
+    def agent(
+        self,
+        node: str,
+        port: int,
+        listener: Recorder | None = None,
+        *,
+        token: str | None = None,
+        state_dir: Path | None = None,
+        settings: ClientSettings = FAST,
+    ) -> ControllerClient:
+        return ControllerClient(
+            node_name=node,
+            target=f"127.0.0.1:{port}",
+            ca_file=self.tmp_path / "ca.crt",
+            token_file=self.token_file(node, token),
+            listener=listener or Recorder(),
+            state_dir=state_dir,
+            settings=settings,
+        )
+
+    # -- objects, through the real client ---------------------------------------------------------
+
+    async def create(self, *objects: dict[str, Any]) -> None:
+        await asyncio.to_thread(self._create, objects)
+
+    def _create(self, objects: Sequence[dict[str, Any]]) -> None:
+        for obj in objects:
+            kind = obj["kind"]
+            meta = obj["metadata"]
+            if kind == "Pod":
+                status = obj.get("status")
+                self.rest.create(PODS, meta["namespace"], obj)
+                if status:
+                    patch_body = {"status": status}
+                    self.rest.patch(PODS, meta["namespace"], meta["name"], patch_body, subresource="status")
+            elif kind == "NetworkPolicy":
+                self.rest.create(NETWORK_POLICIES, meta["namespace"], obj)
+            elif kind == "Namespace":
+                self.rest.create(NAMESPACES, None, obj)
+            else:
+                self.rest.create(NODES, None, obj)
+
+    async def delete(self, resource: Any, namespace: str | None, name: str) -> None:
+        await asyncio.to_thread(self.rest.delete, resource, namespace, name)
+
+    async def patch(self, resource: Any, namespace: str | None, name: str, body: dict[str, Any]) -> None:
+        await asyncio.to_thread(self.rest.patch, resource, namespace, name, body)
+
+    async def set_pod_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        await patch_status(self.rest, PODS, namespace, name, status)
+
+    async def get(self, resource: Any, namespace: str | None, name: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self.rest.get, resource, namespace, name)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    server = ApiServerThread(ApiServerSettings(state_file=tmp_path / "state.json", bookmark_interval=0.5))
+    server.start()
+    try:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+        client = load_api_client(kubeconfig)
+        try:
+            yield Cluster(server, kubeconfig, client, RestClient(client), tmp_path)
+        finally:
+            client.close()
+    finally:
+        server.stop()
+
+
+class Recorder:
+    """A PolicyListener that records what the client hands it."""
+
+    def __init__(self) -> None:
+        self.replaces: list[tuple[PolicySnapshot, StateSource]] = []
+        self.events: list[NodeEvent] = []
+
+    def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
+        self.replaces.append((snapshot, source))
+
+    def on_events(self, events: Sequence[NodeEvent]) -> None:
+        self.events.extend(events)
+
+
+def policy_refs(snapshot: PolicySnapshot) -> set[str]:
+    """`namespace/name` of the Kubernetes policy of every internal policy."""
+    return {f"{p.source_ref.namespace}/{p.source_ref.name}" for p in snapshot.policies.values()}
+
+
+def members(snapshot: PolicySnapshot, *, applied_to: bool = False) -> dict[str, set[str]]:
+    """Each group's members as `namespace/name@ip`."""
+    groups = snapshot.applied_to_groups if applied_to else snapshot.address_groups
+    return {
+        name: {f"{m.namespace}/{m.name}@{','.join(format_ip(ip) for ip in m.ips)}" for m in group.members}
+        for name, group in groups.items()
+    }
