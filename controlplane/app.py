@@ -131,6 +131,7 @@ class Controller:
     async def stop(self) -> None:
         if self._dispatcher is not None:
             self._dispatcher.close()
+            self._dispatcher = None
         if self._server is not None:
             await self._server.stop()
             self._server = None

@@ -9,6 +9,7 @@ computation dirty; NetworkPolicy events also reach the status board.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -26,6 +27,8 @@ from controlplane.compute.kubeparse import (
 from controlplane.status.board import StatusBoard
 from kube.informer import Informer
 from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -66,6 +69,10 @@ class ClusterInformers:
         dirty = computation.mark_dirty
 
         def upsert_policy(policy: AnyPolicy) -> None:
+            if isinstance(policy, InvalidNetworkPolicy):
+                log.warning(
+                    "NetworkPolicy %s/%s is not enforced: %s", policy.namespace, policy.name, policy.error
+                )
             engine.upsert_policy(policy)
             board.set_policy(policy)
 

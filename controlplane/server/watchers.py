@@ -78,8 +78,6 @@ class Watcher:
 
     def push(self, chunks: Sequence[bytes]) -> bool:
         """Queue one batch; False (and the watch ended) when the queue was already full."""
-        if self.ended.done():
-            return False
         if len(self._chunks) >= self._capacity:
             self.end(EndReason(f"fell behind: {len(self._chunks)} events undelivered", slow=True))
             return False
@@ -147,8 +145,10 @@ class Dispatcher:
     def close(self) -> None:
         """Stop dispatching and end every watch: the controller is stopping."""
         self._unsubscribe()
-        for watcher in self.watchers():
+        watchers = self.watchers()
+        for watcher in watchers:
             watcher.end(EndReason("the controller is stopping", slow=False))
+        self._metrics.watchers_terminated.labels(reason="shutdown").inc(len(watchers))
 
     def _on_events(self, events: Sequence[StoreEvent]) -> None:
         encoder = self._encoder
@@ -175,6 +175,7 @@ class Dispatcher:
                 sent[view.kind] += len(targets)
         for watcher, chunks in queued.items():
             if not watcher.push(chunks):
+                self.remove(watcher)
                 log.warning("watch of node %s from %s ended: too slow", watcher.node, watcher.peer)
                 self._metrics.watchers_terminated.labels(reason="slow").inc()
         for kind, count in sent.items():

@@ -11,26 +11,33 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import grpc
 import pytest
 from kubernetes.client import ApiClient
 
 from agent.controller.client import ClientSettings, ControllerClient, StateSource
 from agent.controller.state import PolicySnapshot
 from config.controller import ControllerConfig
+from controlplane.auth import SERVER_NAME
 from controlplane.auth.shared import node_token
 from controlplane.compute.ipnet import format_ip
+from controlplane.compute.outputs import InternalNetworkPolicy
 from controlplane.store.events import NodeEvent
 from kube.config import load_api_client
 from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
 from kube.rest import RestClient
 from kube.writes import patch_status
 from lab.apiserver import ApiServerSettings, ApiServerThread
+from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+
+T = TypeVar("T")
 
 SECRET = b"controlplane-test-secret"
 FAST = ClientSettings(backoff_initial=0.05, backoff_max=0.5, fallback_after=1.0, report_interval=0.05)
@@ -47,6 +54,19 @@ async def until(condition: Callable[[], Any], what: str, timeout: float = 30) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def eventually(
+    fetch: Callable[[], Awaitable[T]], condition: Callable[[T], bool], what: str, timeout: float = 30
+) -> T:
+    """Fetch until `condition` holds for what `fetch` returns, and return that; fail naming
+    `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition(value := await fetch()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last: {value!r}")
+        await asyncio.sleep(0.02)
+    return value
 
 
 @asynccontextmanager
@@ -100,7 +120,7 @@ class Cluster:
         state_dir: Path | None = None,
         settings: ClientSettings = FAST,
     ) -> ControllerClient:
-        return ControllerClient(
+        client = ControllerClient(
             node_name=node,
             target=f"127.0.0.1:{port}",
             ca_file=self.tmp_path / "ca.crt",
@@ -109,6 +129,22 @@ class Cluster:
             state_dir=state_dir,
             settings=settings,
         )
+        if isinstance(listener, Realizer):
+            listener.client = client
+        return client
+
+    def channel(self, port: int, *, small_window: bool = False) -> grpc.aio.Channel:
+        """A TLS channel to the controller, as agents open it; `small_window` keeps HTTP/2 flow
+        control at 16 KiB, so a reader that stops reading holds the server back at once."""
+        options: list[tuple[str, Any]] = [
+            ("grpc.ssl_target_name_override", SERVER_NAME),
+            ("grpc.max_receive_message_length", -1),
+            ("grpc.use_local_subchannel_pool", 1),
+        ]
+        if small_window:
+            options += [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 16384)]
+        credentials = grpc.ssl_channel_credentials((self.tmp_path / "ca.crt").read_bytes())
+        return grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials, options=options)
 
     # -- objects, through the real client ---------------------------------------------------------
 
@@ -160,6 +196,12 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         server.stop()
 
 
+def raw_watch(channel: grpc.aio.Channel, node: str, token: str | None) -> grpc.aio.UnaryStreamCall:
+    """A Watch call as a bare gRPC client makes it, with `token` as its bearer token (or none)."""
+    metadata = (("authorization", f"Bearer {token}"),) if token is not None else None
+    return pb_grpc.ControlplaneStub(channel).Watch(pb.WatchRequest(node_name=node), metadata=metadata)
+
+
 class Recorder:
     """A PolicyListener that records what the client hands it."""
 
@@ -172,6 +214,32 @@ class Recorder:
 
     def on_events(self, events: Sequence[NodeEvent]) -> None:
         self.events.extend(events)
+
+
+class Realizer(Recorder):
+    """A PolicyListener that, like the policy agent, reports every policy it gets as realized
+    (or, for the Kubernetes policies named in `failing`, as failed)."""
+
+    def __init__(self, failing: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.client: ControllerClient | None = None
+        self._failing = failing
+
+    def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
+        super().on_replace(snapshot, source)
+        for policy in snapshot.policies.values():
+            self._realize(policy)
+
+    def on_events(self, events: Sequence[NodeEvent]) -> None:
+        super().on_events(events)
+        for event in events:
+            if isinstance(event.obj, InternalNetworkPolicy):
+                self._realize(event.obj)
+
+    def _realize(self, policy: InternalNetworkPolicy) -> None:
+        assert self.client is not None
+        error = "no flows for you" if policy.source_ref.name in self._failing else None
+        self.client.report_realized(policy.name, policy.generation, error)
 
 
 def policy_refs(snapshot: PolicySnapshot) -> set[str]:
