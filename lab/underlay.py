@@ -12,7 +12,6 @@ import subprocess
 import threading
 from ipaddress import IPv4Interface
 
-from agent.pods.offload import disable_tx_checksum
 from lab import netns
 
 BRIDGE = "br0"
@@ -53,6 +52,8 @@ class Underlay:
         uplink with a packet socket and would pass on, unfinished, the checksums this namespace's
         kernel leaves to "the hardware" (ping works, TCP from the service does not).
         """
+        from agent.pods.offload import disable_tx_checksum  # pyroute2 is slow to import; only needed here
+
         _ip("-n", self.name, "addr", "add", str(address), "dev", BRIDGE)
         errors: list[BaseException] = []
 

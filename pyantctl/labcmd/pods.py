@@ -40,6 +40,7 @@ def register(commands: Any) -> None:
     probe_.add_argument(
         "--timeout", type=float, default=1.0, metavar="S", help="seconds per probe (default 1)"
     )
+    probe_.add_argument("-n", "--namespace", help="only the pods of this namespace (default: every pod)")
     probe_.add_argument("-o", "--output", choices=("table", "json"), default="table")
     probe_.set_defaults(func=run_probe)
 
@@ -65,7 +66,7 @@ def run_probe(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise CliError(f"--port must be 1-65535, not {args.port}")
     session = LabSession(LabLayout.from_environment())
-    listed = session.rest.list(PODS).items
+    listed = session.rest.list(PODS, namespace=args.namespace).items
     pods: list[ProbePod] = []
     skipped: list[str] = []
     for pod in sorted(listed, key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"])):

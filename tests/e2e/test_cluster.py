@@ -1,0 +1,244 @@
+"""A 3-node VXLAN lab through `pyantctl lab` only: up, status, apply, get, probe, exec, label,
+delete, Deployments, and the errors a user meets. The lab is shared by the module; each test
+works in namespaces of its own."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.lab import Lab, all_reachable, namespace_manifest, pod_manifest
+
+pytestmark = pytest.mark.ovs
+
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
+GUESTBOOK = Path(__file__).parents[2] / "examples" / "guestbook" / "guestbook.yaml"
+
+
+def test_up_reports_each_step_and_ends_with_ready_nodes(lab3: Lab):
+    out = lab3.up_output
+    for step in ("node1: namespace", "node3: namespace", "API server", "pyantrea-agent", "all 3 nodes Ready"):
+        assert step in out
+    table = out[out.index("NAME ") :].splitlines()
+    assert table[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    rows = {line.split()[0]: line.split() for line in table[1:]}
+    assert sorted(rows) == ["node1", "node2", "node3"]
+    assert all(row[1] == "Ready" for row in rows.values())
+    assert rows["node1"][2] == "control-plane"
+
+
+def test_up_again_finds_the_running_lab_and_refuses_another_shape(lab3: Lab):
+    again = lab3.run("up")
+    assert "is running" in again.stdout
+    assert "node3" in again.stdout
+    other = lab3.run("up", "--nodes", "2", check=False)
+    assert other.returncode == 1
+    assert "3 nodes" in other.stderr and "lab down" in other.stderr
+
+
+def test_status_lists_nodes_subnets_and_running_processes(lab3: Lab):
+    status = lab3.status()
+    assert status["tunnel"] == "vxlan"
+    assert status["state"] == "running"
+    assert status["api"]["process"]["running"]
+    assert status["controllers"]["running"]
+    nodes = {node["name"]: node for node in status["nodes"]}
+    for index in (1, 2, 3):
+        node = nodes[f"node{index}"]
+        assert node["podCIDR"] == f"172.16.{index}.0/24"
+        assert node["address"] == f"192.168.77.{index}/24"
+        assert node["ready"] is True
+        assert node["agent"]["running"] and node["kubelet"]["running"]
+        assert all(daemon["running"] for daemon in node["ovs"].values())
+    text = lab3.run("status").stdout
+    assert re.search(r"node2\s+Ready\s+192\.168\.77\.2/24\s+172\.16\.2\.0/24", text)
+
+
+def test_pods_on_every_node_reach_each_other_over_tcp_and_udp(lab3: Lab):
+    manifest = namespace_manifest("conn")
+    for name, node in (("a", "node1"), ("b", "node2"), ("c", "node3"), ("d", None)):
+        manifest += pod_manifest("conn", name, node=node)
+    applied = lab3.apply(manifest, "--wait")
+    assert "pod/a created" in applied.stdout and "4 pods ready" in applied.stdout
+    pods = lab3.pods("conn")
+    for name, node in (("a", "node1"), ("b", "node2"), ("c", "node3")):
+        assert pods[name]["spec"]["nodeName"] == node
+        assert pods[name]["status"]["phase"] == "Running"
+    for pod in pods.values():
+        index = int(pod["spec"]["nodeName"].removeprefix("node"))
+        assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network(f"172.16.{index}.0/24")
+        assert pod["status"]["hostIP"] == f"192.168.77.{index}"
+
+    tcp = lab3.probe(80, "-n", "conn")
+    assert sorted(tcp) == ["conn/a", "conn/b", "conn/c", "conn/d"]
+    assert all_reachable(tcp), tcp
+    assert all_reachable(lab3.probe(81, "--protocol", "UDP", "-n", "conn"))
+    closed = lab3.probe(82, "-n", "conn", "--timeout", "0.5")
+    assert not any(any(row.values()) for row in closed.values())
+
+    table = lab3.run("probe", "--port", "80", "-n", "conn").stdout.splitlines()
+    assert table[0].split() == ["-", "conn/a", "conn/b", "conn/c", "conn/d"]
+    assert [line.split() for line in table[1:]] == [[f"conn/{p}", ".", ".", ".", "."] for p in "abcd"]
+
+
+def test_get_prints_kubectl_tables_and_kubernetes_lists(lab3: Lab):
+    lab3.apply(namespace_manifest("listing") + pod_manifest("listing", "web", node="node2"), "--wait")
+    table = lab3.run("get", "pods", "-n", "listing").stdout.splitlines()
+    assert table[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert table[1].split()[:3] == ["web", "1/1", "Running"]
+    assert table[1].split()[-1] == "node2"
+    wide = lab3.run("get", "pods", "-A", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[:2] == ["NAMESPACE", "NAME"] and "NOMINATED" in wide[0]
+    assert any(line.split()[:2] == ["listing", "web"] for line in wide[1:])
+    nodes = lab3.run("get", "nodes", "-o", "wide").stdout.splitlines()
+    assert "INTERNAL-IP" in nodes[0] and "192.168.77.3" in nodes[3]
+
+    listing = lab3.json("get", "pods", "-n", "listing", "-o", "json")
+    assert listing["apiVersion"] == "v1" and listing["kind"] == "List"
+    (pod,) = listing["items"]
+    assert (
+        pod["kind"] == "Pod" and pod["metadata"]["uid"] and pod["spec"]["containers"][0]["name"] == "server"
+    )
+    assert pod["status"]["podIP"].startswith("172.16.2.")
+    single = lab3.json("get", "pod", "web", "-n", "listing", "-o", "json")
+    assert single["metadata"]["name"] == "web" and single["kind"] == "Pod"
+    namespaces = lab3.json("get", "ns", "-o", "json")["items"]
+    listing_ns = next(ns for ns in namespaces if ns["metadata"]["name"] == "listing")
+    assert listing_ns["metadata"]["labels"]["kubernetes.io/metadata.name"] == "listing"
+    empty = lab3.run("get", "netpol", "-n", "listing")
+    assert empty.stdout == "" and "No resources found in listing namespace." in empty.stderr
+
+
+def test_exec_runs_a_command_inside_the_pod(lab3: Lab):
+    lab3.apply(namespace_manifest("shell") + pod_manifest("shell", "sh", node="node3"), "--wait")
+    ip = lab3.pods("shell")["sh"]["status"]["podIP"]
+    addresses = lab3.run("exec", "shell/sh", "--", "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout
+    assert f"inet {ip}/24" in addresses
+    assert lab3.run("exec", "shell/sh", "--", "ping", "-c", "1", "-W", "2", "172.16.1.1").returncode == 0
+    assert lab3.run("exec", "shell/sh", "--", "sh", "-c", "exit 3", check=False).returncode == 3
+
+
+def test_label_sets_and_removes_labels(lab3: Lab):
+    lab3.apply(namespace_manifest("labels") + pod_manifest("labels", "p", node="node1"))
+    assert lab3.run("label", "pod", "p", "-n", "labels", "color=blue", "tier=web").stdout.strip() == (
+        "pod/p labeled"
+    )
+    assert lab3.pods("labels")["p"]["metadata"]["labels"] == {"pod": "p", "color": "blue", "tier": "web"}
+    lab3.run("label", "po", "p", "-n", "labels", "color-", "tier=db")
+    assert lab3.pods("labels")["p"]["metadata"]["labels"] == {"pod": "p", "tier": "db"}
+    assert "not labeled" in lab3.run("label", "pod", "p", "-n", "labels", "tier=db").stdout
+    lab3.run("label", "namespace", "labels", "team=blue")
+    namespace = lab3.json("get", "ns", "labels", "-o", "json")
+    assert namespace["metadata"]["labels"]["team"] == "blue"
+    bad = lab3.run("label", "pod", "p", "-n", "labels", "=x", check=False)
+    assert bad.returncode == 1 and "invalid label" in bad.stderr
+    # A re-apply keeps labels set with `label` and restores those the file sets.
+    lab3.apply(namespace_manifest("labels") + pod_manifest("labels", "p", node="node1"))
+    assert lab3.pods("labels")["p"]["metadata"]["labels"] == {"pod": "p", "tier": "db"}
+
+
+def test_delete_stops_the_pod_and_removes_its_namespace(lab3: Lab):
+    path = lab3.write(
+        namespace_manifest("gone") + pod_manifest("gone", "x", node="node2") + pod_manifest("gone", "y")
+    )
+    lab3.run("apply", "-f", str(path), "--wait")
+    before = set(lab3.namespaces())
+    assert lab3.run("delete", "pod", "x", "-n", "gone").stdout.strip() == 'pod "x" deleted'
+    assert list(lab3.pods("gone")) == ["y"]
+    assert sorted(lab3.probe(80, "-n", "gone")) == ["gone/y"]
+    missing = lab3.run("delete", "pod", "x", "-n", "gone", check=False)
+    assert missing.returncode == 1 and 'pods "x" not found' in missing.stderr
+    deleted = lab3.run("delete", "-f", str(path), check=False)
+    assert 'pod "y" deleted' in deleted.stdout and 'namespace "gone" deleted' in deleted.stdout
+    lab3.run("apply", "-f", str(lab3.write(namespace_manifest("probe-gone"))))
+    # The kubelets remove both sandboxes: two pod namespaces fewer than before.
+    for _ in range(100):
+        if len(before - set(lab3.namespaces())) == 2:
+            break
+        lab3.run("get", "ns")
+    assert len(before - set(lab3.namespaces())) == 2
+
+
+def test_deployments_make_upstream_named_pods_spread_over_the_nodes(lab3: Lab):
+    lab3.run("apply", "-f", str(GUESTBOOK), "--wait")
+    pods = lab3.pods("development")
+    assert len(pods) == 6
+    frontends = [pod for name, pod in pods.items() if name.startswith("frontend-")]
+    assert len(frontends) == 3
+    for name in pods:
+        assert re.fullmatch(rf"(frontend|redis-master|redis-slave)-{_SAFE}{{6,10}}-{_SAFE}{{5}}", name), name
+    assert {pod["spec"]["nodeName"] for pod in frontends} == {"node1", "node2", "node3"}
+    assert all(pod["metadata"]["labels"]["app"] == "guestbook" for pod in frontends)
+    deployments = lab3.run("get", "deployments", "-n", "development").stdout.splitlines()
+    assert [line.split()[:4] for line in deployments[1:]] == [
+        ["frontend", "3/3", "3", "3"],
+        ["redis-master", "1/1", "1", "1"],
+        ["redis-slave", "2/2", "2", "2"],
+    ]
+    matrix = lab3.probe(6379, "-n", "development")
+    for source, row in matrix.items():
+        for target, reached in row.items():
+            assert reached == target.startswith("development/redis-"), (source, target)
+
+    # A deleted pod is replaced; scaling down removes pods; deleting the Deployment removes the rest.
+    victim = frontends[0]["metadata"]["name"]
+    lab3.run("delete", "pod", victim, "-n", "development")
+    scaled = GUESTBOOK.read_text().replace("replicas: 3", "replicas: 1")
+    lab3.apply(scaled, "--wait")
+    remaining = [name for name in lab3.pods("development") if name.startswith("frontend-")]
+    assert len(remaining) == 1 and victim not in remaining
+    lab3.run("delete", "deployment", "frontend", "redis-slave", "-n", "development")
+    for _ in range(100):
+        if all(name.startswith("redis-master-") for name in lab3.pods("development")):
+            break
+    assert [name.split("-")[1] for name in lab3.pods("development")] == ["master"]
+    lab3.run("delete", "namespace", "development")
+
+
+def test_errors_name_what_is_wrong(lab3: Lab):
+    unknown = lab3.run("get", "widgets", check=False)
+    assert unknown.returncode == 1 and 'resource type "widgets"' in unknown.stderr
+    bad_yaml = lab3.apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   bad: 1\n", check=False)
+    assert bad_yaml.returncode == 1 and re.search(r"manifest-\d+\.yaml:5:\d+: invalid YAML", bad_yaml.stderr)
+    widget = lab3.apply(
+        namespace_manifest("oops") + "apiVersion: v1\nkind: Widget\nmetadata: {name: w}\n", check=False
+    )
+    assert widget.returncode == 1 and re.search(r"manifest-\d+\.yaml:7: no kind \"Widget\"", widget.stderr)
+    assert "created" not in widget.stdout  # nothing of a bad file is applied
+    nameless = lab3.apply("apiVersion: v1\nkind: Pod\nmetadata: {}\n", check=False)
+    assert nameless.returncode == 1 and "has no metadata.name" in nameless.stderr
+    no_slash = lab3.run("exec", "podname", "--", "true", check=False)
+    assert no_slash.returncode == 1 and "NAMESPACE/POD" in no_slash.stderr
+    no_pod = lab3.run("exec", "default/none", "--", "true", check=False)
+    assert no_pod.returncode == 1 and 'pods "none" not found' in no_pod.stderr
+
+
+def test_a_pod_that_cannot_start_fails_apply_wait_with_the_reason(lab3: Lab):
+    two_containers_one_port = """\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: clash, namespace: broken}
+        spec:
+          nodeName: node2
+          containers:
+          - {name: one, image: lab, ports: [{containerPort: 8080}]}
+          - {name: two, image: lab, ports: [{containerPort: 8080}]}
+        """
+    manifest = namespace_manifest("broken") + textwrap.dedent(two_containers_one_port)
+    failed = lab3.apply(manifest, "--wait", "--timeout", "60", check=False)
+    assert failed.returncode == 1
+    assert "pod broken/clash: failed to start on node2: ServerFailed" in failed.stderr
+    assert "8080/TCP" in failed.stderr and "in use" in failed.stderr
+    row = lab3.run("get", "pods", "-n", "broken").stdout.splitlines()[1].split()
+    assert row[:3] == ["clash", "0/2", "Error"]
+
+
+@pytest.mark.parametrize("command", [["up"], ["down"], ["status"], ["apply"], ["delete"], ["label"], ["get"],
+                                     ["exec"], ["probe"]])  # fmt: skip
+def test_every_command_has_help(lab3: Lab, command: list[str]):
+    done = lab3.run(*command, "--help")
+    assert done.stdout.startswith("usage: pyantctl lab")
