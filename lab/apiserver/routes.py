@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.apiserver import discovery
-from lab.apiserver.audit import ApiRequest, RequestObserver, bearer_token, request_verb
+from lab.apiserver.audit import RequestObserver, resource_request
 from lab.apiserver.errors import ApiError, bad_request
 from lab.apiserver.resources import GROUP_VERSIONS, GroupVersion, ResourceType
 from lab.apiserver.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
@@ -159,6 +159,11 @@ class Routes:
     async def _resource(
         self, request: web.Request, group: str, version: str, segments: list[str]
     ) -> web.StreamResponse:
+        if self._on_request is not None:
+            authorization = request.headers.get("Authorization", "")
+            record = resource_request(request.method, group, segments, request.query, authorization)
+            if record is not None:
+                self._on_request(record)
         gv = GROUP_VERSIONS.get((group, version))
         if gv is None:
             raise _not_found()
@@ -167,8 +172,6 @@ class Routes:
         target = parse_target(gv, segments)
         if target is None:
             raise _not_found()
-        if self._on_request is not None:
-            self._on_request(_audit_record(request, target))
         if target.name is None:
             return await self._collection(request, target)
         return await self._object(request, target, target.name)
@@ -264,18 +267,6 @@ class Routes:
             self._store.unwatch(watcher)
         await response.write_eof()
         return response
-
-
-def _audit_record(request: web.Request, target: Target) -> ApiRequest:
-    return ApiRequest(
-        user=bearer_token(request.headers.get("Authorization", "")),
-        verb=request_verb(request.method, has_name=target.name is not None, query=request.query),
-        group=target.rtype.group,
-        resource=target.rtype.plural,
-        subresource=target.subresource,
-        namespace=target.namespace,
-        name=target.name,
-    )
 
 
 async def _body(request: web.Request, *, optional: bool = False) -> Any:
