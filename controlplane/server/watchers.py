@@ -125,9 +125,14 @@ class Dispatcher:
         """A new watcher for `node` and its initial events, taken in one step: every later
         event reaches the watcher's queue."""
         watcher = Watcher(node, peer, self._capacity)
-        initial = self._encoder.initial(self._store.snapshot(node))
+        snapshot = self._store.snapshot(node)
+        initial = self._encoder.initial(snapshot)
         self._by_node.setdefault(node, []).append(watcher)
         self._metrics.watchers.inc()
+        sent = self._metrics.events_sent
+        sent.labels(kind=ObjectKind.NETWORK_POLICY.value).inc(len(snapshot.policies))
+        sent.labels(kind=ObjectKind.ADDRESS_GROUP.value).inc(len(snapshot.address_groups))
+        sent.labels(kind=ObjectKind.APPLIED_TO_GROUP.value).inc(len(snapshot.applied_to_groups))
         return watcher, initial
 
     def remove(self, watcher: Watcher) -> None:
