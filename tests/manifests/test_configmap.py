@@ -1,6 +1,7 @@
 """The ConfigMap's files load the way the programs load them: both configuration files through
-`config.loader.load_text` (the agent with NODE_NAME, as the DaemonSet sets it), and the conflist
-as a runtime hands it to the plugin, decoded by the plugin's own `cni.netconf`."""
+`config.loader.load_text` (the agent with NODE_NAME, as the DaemonSet sets it) to the schema
+defaults plus the cluster settings, and the conflist as a runtime hands it to the plugin, decoded
+by the plugin's own `cni.netconf`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pytest
 from cni.netconf import decode_config
 from cni.versions import allows_check
 from config.agent import AgentConfig
-from config.controller import ControllerConfig
+from config.controller import ControllerConfig, StatusWriteMode
 from config.errors import ConfigError
 from config.loader import load_document, load_text
-from manifests.configmap import CONFLIST_KEY
+from manifests.configmap import CLUSTER_SETTINGS, CONFLIST_KEY
 from tests.manifests.conftest import find
 
 NODE = {"NODE_NAME": "worker-1"}
@@ -37,9 +38,12 @@ def test_the_agent_file_needs_the_node_name_from_the_environment(data):
     assert error.value.key == "nodeName"
 
 
-def test_the_controller_file_loads_to_the_schema_defaults(data):
-    loaded = load_text(ControllerConfig, data["pyantrea-controller.conf"], environ={})
-    assert loaded == load_document(ControllerConfig, None, environ={})
+def test_the_controller_file_loads_to_the_defaults_with_the_cluster_settings(data):
+    title = "pyantrea-controller.conf"
+    loaded = load_text(ControllerConfig, data[title], source=title, environ={})
+    cluster = {key: value for key, (value, _) in CLUSTER_SETTINGS[title].items()}
+    assert loaded == load_document(ControllerConfig, cluster, environ={})
+    assert loaded.status_write_mode is StatusWriteMode.ANNOTATION
 
 
 def test_the_conflist_is_a_cni_network_list_for_the_agents_socket(data):

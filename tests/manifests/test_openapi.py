@@ -9,7 +9,7 @@ import copy
 import kubernetes_validate
 import pytest
 
-OLDEST_SUPPORTED = "1.28.0"
+OLDEST_SUPPORTED = "1.30.0"  # docs/install.md: node-bound ServiceAccount tokens
 VERSIONS = (OLDEST_SUPPORTED, kubernetes_validate.latest_version())
 
 

@@ -1,14 +1,20 @@
 """The manifest's RBAC rules, derived from what the code does rather than written down by hand.
 
 The real programs run against the lab's API stand-in, each with a token of its own, configured
-from the manifest's ConfigMap (with flags for what differs on this machine, as a DaemonSet's
+from the manifest's ConfigMap (with flags for what differs on this machine, as a pod's
 environment differs from a node's). The stand-in records every resource request with the verb an
 authorizer sees. Each component's bindings in the manifest must allow every request it made
 (nothing missing) and every rule they grant must have been used (nothing excessive).
+
+Two things the controller does only inside a cluster cannot happen against the stand-in (it
+speaks plain HTTP, so no in-cluster client configuration, and it reviews no tokens): publishing
+its CA to the caConfigMap and reviewing an agent's token. The test runs the controller's own
+code for both (`publish_config_map`, `TokenReviewAuthenticator`) with the controller's identity.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -24,10 +30,16 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from kubernetes.client import ApiException
 
 from agent.netlink.nsenter import enter_netns
+from config.controller import ControllerConfig
+from config.loader import load_text
+from controlplane.auth.publish import publish_config_map
+from controlplane.auth.tokenreview import TokenReviewAuthenticator
+from controlplane.status.writer import ANNOTATION
 from kube.config import load_api_client
-from kube.resources import NODES
+from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
 from kube.rest import RestClient
 from lab import netns
 from lab.apiserver import ApiServerSettings, ApiServerThread
@@ -43,6 +55,7 @@ from tests.manifests.rbac import audit, describe, grants_of, service_account
 T = TypeVar("T")
 API_ADDRESS = IPv4Interface("192.168.77.254/24")
 AGENT = service_account("kube-system", "pyantrea-agent")
+CONTROLLER = service_account("kube-system", "pyantrea-controller")
 PYANTCTL = service_account("kube-system", "pyantctl")
 ADMIN = "test-admin"
 _WAIT_SECONDS = 60.0
@@ -111,7 +124,14 @@ def apiserver(node_set: NodeSet, recorder: Recorder) -> Iterator[ApiServerThread
 
 def as_admin(server: ApiServerThread, node_set: NodeSet, tmp_path: Path, job: Callable[[RestClient], T]) -> T:
     """What a cluster administrator (or the kubelet) does: not part of any component's rights."""
-    kubeconfig = write_kubeconfig(tmp_path / "admin.kubeconfig", server.url, ADMIN)
+    return as_user(ADMIN, server, node_set, tmp_path, job)
+
+
+def as_user(
+    user: str, server: ApiServerThread, node_set: NodeSet, tmp_path: Path, job: Callable[[RestClient], T]
+) -> T:
+    """`job` with a client that presents `user`'s token, from the underlay."""
+    kubeconfig = write_kubeconfig(tmp_path / f"{user.replace(':', '-')}.kubeconfig", server.url, user)
 
     def call() -> T:
         api = load_api_client(kubeconfig)
@@ -136,6 +156,13 @@ def wait_for_log(log: Path, process: subprocess.Popen[bytes], message: str) -> d
             )
         time.sleep(0.1)
     raise AssertionError(f"no {message!r} within {_WAIT_SECONDS:.0f}s: {log.read_text()[-3000:]}")
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {_WAIT_SECONDS:.0f}s"
+        time.sleep(0.2)
 
 
 def wait_ready(netns_path: Path, port: int) -> None:
@@ -217,6 +244,88 @@ def test_the_agents_rights_are_exactly_what_it_uses(manifest, node_set, apiserve
     seen = recorder.of(AGENT)
     assert {request.verb for request in seen} >= {"list", "watch"}
     assert_rights_match(manifest, AGENT, seen)
+
+
+def shop(node_name: str) -> list[tuple[object, str | None, dict]]:
+    """A namespace with a pod on the node and a policy selecting it: (resource, namespace, body)."""
+    pod = {
+        "metadata": {"name": "web", "labels": {"app": "web"}},
+        "spec": {"nodeName": node_name, "containers": [{"name": "web", "image": "web"}]},
+    }
+    policy = {
+        "metadata": {"name": "web-ingress"},
+        "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]},
+    }
+    return [
+        (NAMESPACES, None, {"metadata": {"name": "shop"}}),
+        (PODS, "shop", pod),
+        (NETWORK_POLICIES, "shop", policy),
+    ]
+
+
+def test_the_controllers_rights_are_exactly_what_it_uses(manifest, node_set, apiserver, recorder, tmp_path):
+    node = node_set[0]
+
+    def populate(rest: RestClient) -> None:
+        rest.create(NODES, None, node.node_object())
+        for resource, namespace, body in shop(node.name):
+            rest.create(resource, namespace, body)
+
+    as_admin(apiserver, node_set, tmp_path, populate)
+
+    # The controller as its Deployment runs it (the ConfigMap's file, with statusWriteMode:
+    # annotation), on the node's network; flags for this machine's ports, directories and API server.
+    text = find(manifest, "ConfigMap", NAME)["data"]["pyantrea-controller.conf"]
+    conf = tmp_path / "pyantrea-controller.conf"
+    conf.write_text(text)
+    kubeconfig = write_kubeconfig(tmp_path / "controller.kubeconfig", apiserver.url, CONTROLLER)
+    flags = [f"--kubeconfig={kubeconfig}", "--apiPort=0", "--httpPort=0", "--apiBindAddress=127.0.0.1"]
+    flags.append(f"--tlsCertDir={tmp_path / 'controller-tls'}")
+    log = tmp_path / "controller.log"
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        node.netns,
+        sys.executable,
+        "-m",
+        "controlplane.main",
+        "--config",
+        str(conf),
+    ]
+    with log.open("wb") as stderr:
+        process = subprocess.Popen([*argv, *flags], stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        wait_for_log(log, process, "controller running")
+
+        def realization_written() -> bool:
+            def annotations(rest: RestClient) -> dict:
+                stored = rest.get(NETWORK_POLICIES, "shop", "web-ingress")
+                return stored["metadata"].get("annotations") or {}
+
+            return ANNOTATION in as_admin(apiserver, node_set, tmp_path, annotations)
+
+        wait_until(realization_written, "the controller wrote the policy's realization")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0, log.read_text()[-3000:]
+
+    # Only in a cluster: the CA published to its ConfigMap, an agent's token reviewed. The
+    # stand-in serves neither ConfigMaps nor TokenReviews: what counts here is what is asked.
+    config = load_text(ControllerConfig, text)
+
+    def in_cluster_only(rest: RestClient) -> None:
+        try:
+            asyncio.run(publish_config_map(rest, config.ca_config_map, b"-----BEGIN CERTIFICATE-----\n"))
+        except ApiException as error:
+            assert error.status == 404
+        assert asyncio.run(TokenReviewAuthenticator(rest).authenticate("an-agent-token")) is None
+
+    as_user(CONTROLLER, apiserver, node_set, tmp_path, in_cluster_only)
+
+    seen = recorder.of(CONTROLLER)
+    assert_rights_match(manifest, CONTROLLER, seen)
 
 
 def test_pyantctl_has_no_rights_while_it_makes_no_api_calls(manifest):
