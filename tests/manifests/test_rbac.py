@@ -49,7 +49,7 @@ from lab.nodes import NodeSet
 from manifests.configmap import NAME
 from tests.cni.runtime import cni, network_config, pod_args
 from tests.conftest import _require_root_and_ovs, unique_name
-from tests.manifests.conftest import find
+from tests.manifests.conftest import container, find
 from tests.manifests.rbac import audit, describe, grants_of, service_account
 
 T = TypeVar("T")
@@ -246,6 +246,14 @@ def test_the_agents_rights_are_exactly_what_it_uses(manifest, node_set, apiserve
     assert_rights_match(manifest, AGENT, seen)
 
 
+def confinement(security: dict) -> list[str]:
+    """setpriv arguments that give a root process what this container security context leaves it."""
+    assert set(security) == {"allowPrivilegeEscalation", "capabilities"}, security
+    assert security["capabilities"] == {"drop": ["ALL"]} and security["allowPrivilegeEscalation"] is False
+    # Root without a bounding set gets no capabilities at exec; no-new-privs as Kubernetes sets it.
+    return ["setpriv", "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
+
+
 def shop(node_name: str) -> list[tuple[object, str | None, dict]]:
     """A namespace with a pod on the node and a policy selecting it: (resource, namespace, body)."""
     pod = {
@@ -274,7 +282,8 @@ def test_the_controllers_rights_are_exactly_what_it_uses(manifest, node_set, api
     as_admin(apiserver, node_set, tmp_path, populate)
 
     # The controller as its Deployment runs it (the ConfigMap's file, with statusWriteMode:
-    # annotation), on the node's network; flags for this machine's ports, directories and API server.
+    # annotation; the container's security context), on the node's network; flags for this
+    # machine's ports, directories and API server.
     text = find(manifest, "ConfigMap", NAME)["data"]["pyantrea-controller.conf"]
     conf = tmp_path / "pyantrea-controller.conf"
     conf.write_text(text)
@@ -282,17 +291,10 @@ def test_the_controllers_rights_are_exactly_what_it_uses(manifest, node_set, api
     flags = [f"--kubeconfig={kubeconfig}", "--apiPort=0", "--httpPort=0", "--apiBindAddress=127.0.0.1"]
     flags.append(f"--tlsCertDir={tmp_path / 'controller-tls'}")
     log = tmp_path / "controller.log"
-    argv = [
-        "ip",
-        "netns",
-        "exec",
-        node.netns,
-        sys.executable,
-        "-m",
-        "controlplane.main",
-        "--config",
-        str(conf),
-    ]
+    deployment = find(manifest, "Deployment", "pyantrea-controller")
+    security = container(deployment["spec"]["template"]["spec"], "pyantrea-controller")["securityContext"]
+    argv = ["ip", "netns", "exec", node.netns, *confinement(security)]
+    argv += [sys.executable, "-m", "controlplane.main", "--config", str(conf)]
     with log.open("wb") as stderr:
         process = subprocess.Popen([*argv, *flags], stdout=subprocess.DEVNULL, stderr=stderr)
     try:
