@@ -8,13 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from agent.controller.client import DEFAULT_PORT, SERVER_NAME
 from agent.main import DEFAULT_CONFIG as AGENT_DEFAULT_CONFIG
 from config.agent import AgentConfig
 from config.controller import ControllerConfig
 from config.schema import leaves
+from controlplane.auth.tokenreview import AGENT_USER
+from controlplane.main import DEFAULT_CONFIG as CONTROLLER_DEFAULT_CONFIG
 from manifests.configmap import CONFLIST_KEY, NAME
 from tests.manifests.conftest import container, find, mount_for, volume
 from tests.manifests.images import INSTALL_CNI, START_OVS, load_script
+from tests.manifests.rbac import service_account
 
 AGENT = {key: entry.default for key, entry in leaves(AgentConfig).items()}
 CONTROLLER = {key: entry.default for key, entry in leaves(ControllerConfig).items()}
@@ -51,7 +55,9 @@ def test_the_programs_read_their_files_of_the_configmap(manifest, agent_pod, con
     agent_file = config_file_of(agent_pod, "pyantrea-agent")
     assert agent_file == AGENT_DEFAULT_CONFIG
     assert agent_file.name in data
-    assert config_file_of(controller_pod, "pyantrea-controller").name in data
+    controller_file = config_file_of(controller_pod, "pyantrea-controller")
+    assert controller_file == CONTROLLER_DEFAULT_CONFIG
+    assert controller_file.name in data
 
 
 def test_ports_and_probes_follow_the_configuration(manifest, agent_pod, controller_pod):
@@ -70,6 +76,22 @@ def test_ports_and_probes_follow_the_configuration(manifest, agent_pod, controll
     assert service_port["targetPort"] == "api"
     labels = find(manifest, "Deployment", "pyantrea-controller")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
+
+
+def test_agents_find_the_controller_through_the_service_and_its_certificate(manifest, agent_pod):
+    # In a pod the agent reads PYANTREA_SERVICE_HOST and _PORT, which the kubelet sets for the
+    # Service `pyantrea` of the pod's namespace; the certificate names the Service.
+    service = find(manifest, "Service", "pyantrea")
+    assert service["metadata"]["namespace"] == "kube-system"
+    assert f"{service['metadata']['name']}.{service['metadata']['namespace']}.svc" == SERVER_NAME
+    (service_port,) = service["spec"]["ports"]
+    assert service_port["port"] == DEFAULT_PORT
+    assert agent_pod.get("enableServiceLinks", True)
+
+
+def test_the_controller_accepts_the_agents_service_account(manifest, agent_pod):
+    account = find(manifest, "ServiceAccount", agent_pod["serviceAccountName"])
+    assert service_account(account["metadata"]["namespace"], account["metadata"]["name"]) == AGENT_USER
 
 
 def test_the_agent_gets_its_node_name_from_the_downward_api(agent_pod):
