@@ -151,6 +151,7 @@ class Controller:
             self._api_client = load_api_client(config.kubeconfig)
             self._stack.callback(self._api_client.close)
         rest = RestClient(self._api_client)
+        authenticator = self._authenticator(rest)
         if config.kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
             self._tasks.spawn(self._publish_ca(rest, tls), name="ca-publish", finishable=True)
 
@@ -175,18 +176,17 @@ class Controller:
             computation.store, capacity=config.watcher_queue_size, metrics=self._metrics
         )
         service = ControlplaneService(
-            self._dispatcher, self._authenticator(rest), on_report=self.board.report, metrics=self._metrics
+            self._dispatcher, authenticator, on_report=self.board.report, metrics=self._metrics
         )
         server = ControlplaneServer(service, host=str(config.api_bind_address), port=config.api_port, tls=tls)
         await server.start()
         self._server = server
 
     def _authenticator(self, rest: RestClient) -> Authenticator:
-        if self.config.auth_token_file is not None:
-            log.info(
-                "agents authenticate with node tokens of the shared secret in %s", self.config.auth_token_file
-            )
-            return SharedSecretAuthenticator(read_secret(self.config.auth_token_file))
+        token_file = self.config.auth_token_file
+        if token_file is not None:
+            log.info("agents authenticate with node tokens of the shared secret in %s", token_file)
+            return SharedSecretAuthenticator(read_secret(token_file))
         log.info("agents authenticate with ServiceAccount tokens (TokenReview)")
         return TokenReviewAuthenticator(rest)
 
