@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import uvloop
 
 from bench.test_controlplane_scale import Inputs, dense_one_namespace
 from controlplane import gcsettings
@@ -508,8 +509,6 @@ def main() -> None:
         commands.add_parser(name, help=f"measure {name} and print the figures")
     args = parser.parse_args()
     if args.command == "serve":
-        import uvloop
-
         gcsettings.configure()
         uvloop.run(serve(args.scenario, args.agents, args.workdir))
     else:
