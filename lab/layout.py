@@ -11,9 +11,10 @@ directory.
     <dir>/kubeconfig, token        the API stand-in's client config and bearer token
     <dir>/apiserver/               its state file and log
     <dir>/controllers.log          the lab's scheduler and Deployment controller
-    <dir>/controller/              pyantrea-controller: config, TLS, log (first node)
+    <dir>/controller/              pyantrea-controller: config, log, TLS, CA, shared secret
     <dir>/nodes/<node>/ovs/        that node's Open vSwitch run directory
     <dir>/nodes/<node>/agent*      the agent's config, log and state (CNI socket, IPAM)
+    <dir>/nodes/<node>/controller-token   the agent's token for the controller
     <dir>/nodes/<node>/root/       the node's /opt/cni/bin and /etc/cni/net.d
     <dir>/nodes/<node>/kubelet*    the lab kubelet's config and log
     <dir>/nodes/<node>/pods/<uid>/ one pod sandbox: its record and its server's log
@@ -70,6 +71,11 @@ class NodePaths:
         return self.root / "root"
 
     @property
+    def controller_token(self) -> Path:
+        """The node's token for the controller's API (derived from the lab's shared secret)."""
+        return self.root / "controller-token"
+
+    @property
     def kubelet_config(self) -> Path:
         return self.root / "kubelet.json"
 
@@ -119,6 +125,24 @@ class LabLayout:
     @property
     def controller(self) -> Path:
         return self.root / "controller"
+
+    @property
+    def controller_config(self) -> Path:
+        return self.controller / "controller.conf"
+
+    @property
+    def controller_log(self) -> Path:
+        return self.controller / "controller.log"
+
+    @property
+    def controller_secret(self) -> Path:
+        """The shared secret the controller checks node tokens with (its authTokenFile)."""
+        return self.controller / "secret"
+
+    @property
+    def controller_ca(self) -> Path:
+        """The CA of the controller's serving certificate, published by the controller for agents."""
+        return self.controller / "ca.crt"
 
     def node(self, name: str) -> NodePaths:
         return NodePaths(self.root / "nodes" / name)

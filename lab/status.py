@@ -14,6 +14,7 @@ from lab.layout import LabLayout
 from lab.processes import is_running
 from lab.record import LabRecord, ProcessRecord
 from lab.tables import format_table
+from lab.up import CONTROLLER_API_PORT, controller_progress
 from lab.waiting import progress_of_node
 
 
@@ -21,6 +22,18 @@ def _process(record: ProcessRecord | None) -> dict[str, Any] | None:
     if record is None:
         return None
     return {"pid": record.pid, "running": is_running(record.id), "log": record.log}
+
+
+def _controller(record: LabRecord) -> dict[str, Any]:
+    node = record.nodes[0]
+    progress = controller_progress(record)
+    return {
+        "node": node.name,
+        "address": f"{node.address.split('/')[0]}:{CONTROLLER_API_PORT}",
+        "process": _process(record.process("controller", node.name)),
+        "ready": progress.done,
+        "condition": progress.state,
+    }
 
 
 def lab_status(
@@ -46,6 +59,7 @@ def lab_status(
             "process": _process(record.process("apiserver")),
         },
         "controllers": _process(record.process("controllers")),
+        "controller": _controller(record),
         "nodes": [],
     }
     if api_error:
@@ -80,6 +94,7 @@ def _state(process: dict[str, Any] | None) -> str:
 
 
 def render_status(document: dict[str, Any]) -> str:
+    controller = document["controller"]
     lines = [
         f"Lab {document['prefix']!r} in {document['directory']}: {len(document['nodes'])} nodes, "
         f"{document['tunnel']} tunnels, {document['state']}",
@@ -87,6 +102,8 @@ def render_status(document: dict[str, Any]) -> str:
         f"{document['api']['netns']}): {_state(document['api']['process'])}",
         f"              kubeconfig {document['api']['kubeconfig']}",
         f"controllers   lab scheduler and Deployment controller: {_state(document['controllers'])}",
+        f"controller    pyantrea-controller on {controller['node']} at {controller['address']}: "
+        f"{_state(controller['process'])}, {controller['condition']}",
     ]
     if "apiError" in document:
         lines.append(f"API error     {document['apiError']}")

@@ -3,15 +3,18 @@
     underlay namespace <prefix>-ul (bridge, 192.168.77.254: the API stand-in and the lab's
     scheduler and Deployment controller run here)
       ├─ node1  <prefix>-n1  192.168.77.1   pods 172.16.1.0/24   ovsdb-server, ovs-vswitchd,
-      │                                                           pyantrea-agent, kubelet
+      │                                                           pyantrea-agent, kubelet,
+      │                                                           pyantrea-controller
       ├─ node2  <prefix>-n2  192.168.77.2   pods 172.16.2.0/24   ...
       └─ ...
 
 Each step is written to the lab's record before (namespaces) or right after (processes) it
 happens, so `down` can undo a lab that failed or was killed half-way. Node objects carry the
-pod subnets, as the node IPAM controller would set them; the first node is the control plane.
-Each node gets the CNI install step's files (plugin and conflist) under its own root, the
-agent's configuration (userspace datapath, the chosen tunnel), and a kubelet. `up` returns when
+pod subnets, as the node IPAM controller would set them; the first node is the control plane
+and runs pyantrea-controller, which agents reach over the underlay with TLS (the CA it
+publishes) and node tokens of a shared secret. Each node gets the CNI install step's files
+(plugin and conflist) under its own root, the agent's configuration (userspace datapath, the
+chosen tunnel, the controller), and a kubelet. `up` returns when the controller is ready and
 every node is Ready; a process that dies on the way fails it at once with its last log lines.
 """
 
@@ -31,10 +34,12 @@ import yaml
 from kubernetes.client import ApiClient
 
 from cni.install import install
+from controlplane.auth.shared import node_token, read_secret
 from kube.config import load_api_client
 from kube.resources import NODES
 from kube.rest import RestClient
 from lab import netns
+from lab.health import get_in_netns
 from lab.kubelet.settings import KubeletSettings
 from lab.layout import LabLayout
 from lab.nodes import UNDERLAY, NodeHost, NodeSet
@@ -45,6 +50,8 @@ from lab.waiting import Progress, WaitFailed, progress_of_node, wait_for
 API_ADDRESS = IPv4Interface(f"{UNDERLAY.network_address + 254}/{UNDERLAY.prefixlen}")
 API_PORT = 6443
 AGENT_API_PORT = 10350
+CONTROLLER_API_PORT = 10349
+CONTROLLER_HTTP_PORT = 10351
 MTU = 1450
 TUNNELS = ("vxlan", "geneve", "gre")
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
@@ -71,6 +78,23 @@ def log_tail(path: str | Path, lines: int = _LOG_LINES) -> str:
     except OSError:
         return f"(no log at {path})"
     return "\n".join(text.rstrip().splitlines()[-lines:]) or f"(empty log {path})"
+
+
+def _write_secret(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text + "\n")
+
+
+def controller_progress(record: LabRecord) -> Progress:
+    """Whether pyantrea-controller answers its /readyz with 200."""
+    process = record.process("controller", record.nodes[0].name)
+    if process is None:
+        return Progress(False, "not started")
+    status, body = get_in_netns(record.nodes[0].netns, f"http://127.0.0.1:{CONTROLLER_HTTP_PORT}/readyz")
+    return (
+        Progress(True, "ready") if status == 200 else Progress(False, f"not ready: {body.strip() or status}")
+    )
 
 
 def check_processes(record: LabRecord) -> None:
@@ -117,6 +141,7 @@ class LabStarter:
         self._start_api()
         rest = self._api_client()
         self._register_nodes(rest)
+        self._start_controller()
         for node in self._nodes:
             self._start_node_programs(node)
         self._started(
@@ -174,10 +199,7 @@ class LabStarter:
         self._report(f"underlay {self._nodes.underlay.name}: bridge with {UNDERLAY}")
 
     def _start_api(self) -> None:
-        token = secrets.token_urlsafe(32)
-        descriptor = os.open(self.layout.token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(token + "\n")
+        _write_secret(self.layout.token, secrets.token_urlsafe(32))
         log = self.layout.apiserver_log
         argv = [
             sys.executable, "-m", "lab.apiserver", "--listen", f"{API_ADDRESS.ip}:{API_PORT}",
@@ -212,10 +234,40 @@ class LabStarter:
             rest.create(NODES, None, body)
         self._report(f"registered {len(self._nodes)} nodes")
 
+    def _start_controller(self) -> None:
+        """pyantrea-controller on the first node, as on the article's master; agents prove who they
+        are with node tokens of a shared secret (there is no cluster to review tokens)."""
+        layout, node = self.layout, self._nodes[0]
+        layout.controller.mkdir(mode=0o700)
+        _write_secret(layout.controller_secret, secrets.token_hex(32))
+        config = {
+            "kubeconfig": str(layout.kubeconfig),
+            "apiPort": CONTROLLER_API_PORT,
+            "apiBindAddress": "0.0.0.0",
+            "httpPort": CONTROLLER_HTTP_PORT,
+            "selfSignedCert": True,
+            "tlsCertDir": str(layout.controller / "tls"),
+            "caPublishFile": str(layout.controller_ca),
+            "authTokenFile": str(layout.controller_secret),
+            "statusWriteMode": "status",
+        }
+        layout.controller_config.write_text(yaml.safe_dump(config, sort_keys=False))
+        argv = [str(_BIN / "pyantrea-controller"), "--config", str(layout.controller_config)]
+        process = spawn(argv, log=layout.controller_log, netns=node.netns)
+        self._started("controller", node.name, process, layout.controller_log)
+        self._report(f"{node.name}: pyantrea-controller (pid {process.pid}) started")
+
     def _start_node_programs(self, node: NodeHost) -> None:
         paths = self.layout.node(node.name)
+        secret = read_secret(self.layout.controller_secret)
+        _write_secret(paths.controller_token, node_token(secret, node.name))
         config = node.agent_config(
             kubeconfig=self.layout.kubeconfig, tunnel_type=self.options.tunnel, api_port=AGENT_API_PORT
+        )
+        config.update(
+            controllerAddress=f"{self._nodes[0].address.ip}:{CONTROLLER_API_PORT}",
+            controllerCAFile=str(self.layout.controller_ca),
+            controllerTokenFile=str(paths.controller_token),
         )
         paths.agent_config.write_text(yaml.safe_dump(config, sort_keys=False))
         installed = install(
@@ -246,7 +298,9 @@ class LabStarter:
 
         def check() -> dict[str, Progress]:
             nodes = rest.list(NODES).items
-            return {node["metadata"]["name"]: progress_of_node(node) for node in nodes}
+            progress = {node["metadata"]["name"]: progress_of_node(node) for node in nodes}
+            progress["controller"] = controller_progress(self.record)
+            return progress
 
         try:
             wait_for(
@@ -257,7 +311,9 @@ class LabStarter:
             )
         except WaitFailed as failed:
             raise UpFailed(str(failed)) from failed
-        self._report(f"all {len(self._nodes)} nodes Ready after {time.monotonic() - started:.1f}s")
+        self._report(
+            f"controller ready, all {len(self._nodes)} nodes Ready after {time.monotonic() - started:.1f}s"
+        )
 
     # -- record ------------------------------------------------------------------------------
 

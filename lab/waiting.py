@@ -1,5 +1,6 @@
-"""Waiting for the lab to get somewhere: nodes Ready, a file's pods Running, and failing early
-with the reason when it cannot (a lab process died, a pod failed to start).
+"""Waiting for the lab to get somewhere: nodes Ready, a file's pods Running and policies
+Realized, and failing early with the reason when it cannot (a lab process died, a pod failed to
+start, a policy failed).
 
 `progress_of_*` are pure: given objects as the API returns them they say whether the object is
 done, failed (and why), or still on its way (and where it is).
@@ -12,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lab.apiserver.selectors import selector_from_object
 from lab.kubelet.status import FAILURE_REASONS
 from lab.tables import pod_status
 
@@ -56,6 +58,48 @@ def progress_of_pod(pod: Mapping[str, Any]) -> Progress:
         return Progress(True, "Running")
     detail = f" ({status['message']})" if status.get("message") else ""
     return Progress(False, f"{pod_status(pod)} on {node}{detail}")
+
+
+def policy_span(policy: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The nodes that need the policy: those of the pods it applies to (`pods`: the pods of its
+    namespace), counted as the controller counts group members (scheduled, with an IP, not
+    hostNetwork, not finished)."""
+    selector = selector_from_object((policy.get("spec") or {}).get("podSelector") or {})
+    span = set()
+    for pod in pods:
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        member = (
+            spec.get("nodeName")
+            and status.get("podIP")
+            and not spec.get("hostNetwork")
+            and status.get("phase") not in ("Succeeded", "Failed")
+        )
+        if member and selector.matches(pod["metadata"].get("labels") or {}):
+            span.add(spec["nodeName"])
+    return span
+
+
+def progress_of_policy(policy: Mapping[str, Any], span: set[str]) -> Progress:
+    """Realized once the controller says the policy's current generation is installed on as many
+    nodes as its `span` holds (pyantrea-controller's status: phase, nodes realized / desired). A
+    Realized status for fewer nodes predates pods that arrived since: not done yet."""
+    status = policy.get("status") or {}
+    generation = int(policy["metadata"].get("generation") or 0)
+    phase = status.get("phase") or "Pending"
+    if phase == "Failed":
+        return Progress(False, f"Failed: {status.get('message', '')}", failed=True)
+    current, desired = (
+        int(status.get("currentNodesRealized") or 0),
+        int(status.get("desiredNodesRealized") or 0),
+    )
+    nodes = f"{current}/{desired} nodes"
+    if int(status.get("observedGeneration") or 0) < generation:
+        return Progress(False, f"Pending (generation {generation} not computed yet)")
+    if phase == "Realized" and desired >= len(span):
+        return Progress(True, f"Realized on {nodes}")
+    if phase == "Realized":
+        return Progress(False, f"Realized on {nodes}, waiting for the controller to see {len(span)} nodes")
+    return Progress(False, f"{phase} ({nodes} realized)")
 
 
 def progress_of_deployment(deployment: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> Progress:

@@ -18,7 +18,14 @@ from lab.layout import LabLayout
 from lab.manifests import DEFAULT_NAMESPACE, Manifest, read_manifests
 from lab.session import LabSession, describe_api_error
 from lab.tables import render
-from lab.waiting import Progress, progress_of_deployment, progress_of_pod, wait_for
+from lab.waiting import (
+    Progress,
+    policy_span,
+    progress_of_deployment,
+    progress_of_pod,
+    progress_of_policy,
+    wait_for,
+)
 
 
 def register(commands: Any) -> None:
@@ -30,8 +37,12 @@ def register(commands: Any) -> None:
     )
     apply.add_argument("-f", "--filename", action="append", required=True, metavar="FILE",
                        help="YAML file (repeatable; - for standard input)")  # fmt: skip
-    apply.add_argument("--wait", action="store_true",
-                       help="return once the file's pods run and its Deployments are ready")  # fmt: skip
+    apply.add_argument(
+        "--wait",
+        action="store_true",
+        help="return once the file's pods run, its Deployments are ready and its NetworkPolicies are "
+        "realized on every node that needs them",
+    )
     apply.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds --wait waits")
     apply.set_defaults(func=run_apply)
 
@@ -106,7 +117,8 @@ def run_apply(args: argparse.Namespace) -> int:
 def _wait_for_file(rest: RestClient, manifests: list[Manifest], timeout: float) -> None:
     pods = [m for m in manifests if m.kind is kinds.POD]
     deployments = [m for m in manifests if m.kind is kinds.DEPLOYMENT]
-    if not pods and not deployments:
+    policies = [m for m in manifests if m.kind is kinds.NETWORK_POLICY]
+    if not pods and not deployments and not policies:
         return
     started = time.monotonic()
 
@@ -126,12 +138,17 @@ def _wait_for_file(rest: RestClient, manifests: list[Manifest], timeout: float) 
             progress[f"deployment {manifest.namespace}/{manifest.name}"] = progress_of_deployment(
                 deployment, owned
             )
+        for manifest in policies:
+            policy = rest.get(manifest.kind.resource, manifest.namespace, manifest.name)
+            span = policy_span(policy, rest.list(PODS, namespace=manifest.namespace).items)
+            progress[f"networkpolicy {manifest.namespace}/{manifest.name}"] = progress_of_policy(policy, span)
         return progress
 
     wait_for(check, timeout=timeout, what="the file's objects")
-    what = [f"{len(found)} {name}{'s' if len(found) > 1 else ''}" for name, found in
-            (("pod", pods), ("deployment", deployments)) if found]  # fmt: skip
-    print(f"{' and '.join(what)} ready after {time.monotonic() - started:.1f}s")
+    what = [f"{len(found)} {plural if len(found) > 1 else name}" for name, plural, found in
+            (("pod", "pods", pods), ("deployment", "deployments", deployments),
+             ("networkpolicy", "networkpolicies", policies)) if found]  # fmt: skip
+    print(f"{', '.join(what)} ready after {time.monotonic() - started:.1f}s")
 
 
 def run_delete(args: argparse.Namespace) -> int:

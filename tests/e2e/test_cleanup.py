@@ -61,7 +61,11 @@ def alive(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
 
 
 def recorded_pids(status: dict) -> set[int]:
-    pids = {status["api"]["process"]["pid"], status["controllers"]["pid"]}
+    pids = {
+        status["api"]["process"]["pid"],
+        status["controllers"]["pid"],
+        status["controller"]["process"]["pid"],
+    }
     for node in status["nodes"]:
         pids |= {node["agent"]["pid"], node["kubelet"]["pid"], *(p["pid"] for p in node["ovs"].values())}
     return pids

@@ -21,7 +21,9 @@ GUESTBOOK = Path(__file__).parents[2] / "examples" / "guestbook" / "guestbook.ya
 
 def test_up_reports_each_step_and_ends_with_ready_nodes(lab3: Lab):
     out = lab3.up_output
-    for step in ("node1: namespace", "node3: namespace", "API server", "pyantrea-agent", "all 3 nodes Ready"):
+    steps = ("node1: namespace", "node3: namespace", "API server", "pyantrea-controller", "pyantrea-agent",
+             "controller ready, all 3 nodes Ready")  # fmt: skip
+    for step in steps:
         assert step in out
     table = out[out.index("NAME ") :].splitlines()
     assert table[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
@@ -46,6 +48,9 @@ def test_status_lists_nodes_subnets_and_running_processes(lab3: Lab):
     assert status["state"] == "running"
     assert status["api"]["process"]["running"]
     assert status["controllers"]["running"]
+    assert status["controller"]["node"] == "node1" and status["controller"]["ready"]
+    assert status["controller"]["process"]["running"]
+    assert status["controller"]["address"] == "192.168.77.1:10349"
     nodes = {node["name"]: node for node in status["nodes"]}
     for index in (1, 2, 3):
         node = nodes[f"node{index}"]
