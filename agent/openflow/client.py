@@ -3,13 +3,17 @@
 Every part of the agent hands its complete flow set to `sync(owner, flows)` (or several owners'
 to `sync_many`); the client diffs it against what that owner has installed (`fastpath`'s diff
 engine) and sends the difference as ONE atomic bundle, so a change is all or nothing and the
-datapath never sees half of it. Changes are serialized. A flow identity (table, priority,
-match) belongs to one owner at a time; claiming another owner's identity is an error.
+datapath never sees half of it. An owner with many flows that changes a few at a time (the
+policy reconciler) hands over only the change: `update(owner, put=flows, remove=identities)`
+costs what the change costs, not what the owner holds. Changes are serialized. A flow identity
+(table, priority, match) belongs to one owner at a time; claiming another owner's identity is
+an error.
 
     client = FlowClient(rundir / "br-int.mgmt", Cookies(round))
     await client.connect()                      # first connection; clears leftovers of this round
     supervisor.spawn(client.run(), name="openflow-connection")   # reconnects and replays
     await client.sync("pod/abc", pod_flows(...))
+    await client.update("networkpolicy", put=[changed_flow], remove=[gone_flow.key])
 
 When the connection drops (ovs-vswitchd restarted, or the socket broke) `run()` reconnects with
 backoff, reads back the flows of this round, and installs every desired flow in one bundle
@@ -35,13 +39,16 @@ from prometheus_client import Counter, Gauge, Histogram
 from agent.openflow.cookies import ROUND_MASK, ROUND_SHIFT, Cookies, round_of
 from agent.openflow.pipeline import PIPELINE
 from daemon.metrics import Metrics
-from fastpath import Flow, diff_flows
+from fastpath import DuplicateFlowError, Flow, Match, diff_flows
 from fastpath.connection import BundleError, ConnectionLost, OpenFlowConnection, OpenFlowError
 from fastpath.decode import FlowStats
 
 log = logging.getLogger(__name__)
 
 ReplayListener = Callable[[], Awaitable[None]]
+FlowKey = tuple[int, int, Match]
+"""A flow's identity: (table, priority, match), as `Flow.key`."""
+FlowSet = dict[FlowKey, Flow]
 _CONNECT_ERRORS = (OSError, TimeoutError, OpenFlowError, ConnectionError)
 DEFAULT_SYNC_TIMEOUT = 30.0
 
@@ -85,7 +92,19 @@ class Backoff:
 class _Plan:
     """A validated change of several owners' flows, and the bundle that makes it."""
 
-    desired: dict[str, list[Flow]]
+    desired: dict[str, FlowSet]
+    adds: list[Flow] = field(default_factory=list)
+    modifies: list[Flow] = field(default_factory=list)
+    deletes: list[Flow] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Update:
+    """A validated change of one owner's flows: flows to put and identities to remove."""
+
+    owner: str
+    put: FlowSet
+    remove: list[FlowKey]
     adds: list[Flow] = field(default_factory=list)
     modifies: list[Flow] = field(default_factory=list)
     deletes: list[Flow] = field(default_factory=list)
@@ -111,8 +130,10 @@ class FlowClient:
         self._conn: OpenFlowConnection | None = None
         self._lock = asyncio.Lock()
         self._replayed = asyncio.Event()
-        self._desired: dict[str, list[Flow]] = {}
-        self._installed: dict[str, list[Flow]] = {}
+        # Per owner, by identity; `_installed` is what the switch holds of each owner's flows
+        # (it lags `_desired` only while the connection is down, until the replay).
+        self._desired: dict[str, FlowSet] = {}
+        self._installed: dict[str, FlowSet] = {}
         self._owner_of: dict[tuple[object, ...], str] = {}
         self._table_counts: collections.Counter[int] = collections.Counter()
         self._listeners: list[ReplayListener] = []
@@ -195,17 +216,17 @@ class FlowClient:
         """Make the switch hold exactly the desired flows of this round; returns how many there are."""
         mine = self.cookies.round << ROUND_SHIFT
         present = [s.flow for s in await conn.dump_flows(cookie=mine, cookie_mask=ROUND_MASK)]
-        desired = [flow for flows in self._desired.values() for flow in flows]
+        desired = [flow for flows in self._desired.values() for flow in flows.values()]
         adds, modifies, deletes = diff_flows(desired, present)
         await self._send(conn, adds, modifies, deletes)
-        self._installed = {owner: list(flows) for owner, flows in self._desired.items()}
+        self._installed = {owner: dict(flows) for owner, flows in self._desired.items()}
         return len(desired)
 
     # -- flows -----------------------------------------------------------------------------------
 
     def flows(self, owner: str) -> tuple[Flow, ...]:
         """The flows `owner` wants installed."""
-        return tuple(self._desired.get(owner, ()))
+        return tuple(self._desired.get(owner, {}).values())
 
     def owners(self) -> list[str]:
         return sorted(self._desired)
@@ -232,45 +253,86 @@ class FlowClient:
             plan = self._plan(changes)
             previous = {owner: self._desired.get(owner) for owner in plan.desired}
             self._set_desired(plan.desired)
-            conn = self._conn
-            if conn is not None:
-                try:
-                    await self._send(conn, plan.adds, plan.modifies, plan.deletes)
-                except BundleError:
-                    self._set_desired(previous)
-                    raise
-                except (ConnectionError, TimeoutError) as exc:
-                    log.warning("OpenFlow bundle not applied (%s); waiting for the replay", exc)
-                    self._lose_connection()
-                else:
-                    for owner, flows in plan.desired.items():
-                        if flows:
-                            self._installed[owner] = flows
-                        else:
-                            self._installed.pop(owner, None)
-                    return
+            sent = await self._apply(
+                plan.adds, plan.modifies, plan.deletes, undo=lambda: self._set_desired(previous)
+            )
+            if sent:
+                for owner, flows in plan.desired.items():
+                    if flows:
+                        self._installed[owner] = dict(flows)
+                    else:
+                        self._installed.pop(owner, None)
+                return
+        await self._wait_for_replay(sorted(plan.desired))
+
+    async def update(self, owner: str, *, put: Iterable[Flow] = (), remove: Iterable[FlowKey] = ()) -> None:
+        """Change some of `owner`'s flows, in one atomic bundle: add or replace the flows of
+        `put`, delete the flows of the identities in `remove` (unknown ones are ignored).
+
+        Raises like `sync_many`; also ValueError for an identity both put and removed.
+        """
+        async with self._lock:
+            change = self._plan_update(owner, put, remove)
+            undo = self._put_desired(change)
+            sent = await self._apply(
+                change.adds, change.modifies, change.deletes, undo=lambda: self._undo_desired(owner, undo)
+            )
+            if sent:
+                installed = self._installed.setdefault(owner, {})
+                for flow in change.adds:
+                    installed[flow.key] = flow
+                for flow in change.modifies:
+                    installed[flow.key] = flow
+                for flow in change.deletes:
+                    del installed[flow.key]
+                if not installed:
+                    del self._installed[owner]
+                return
+        await self._wait_for_replay([owner])
+
+    async def _apply(
+        self, adds: list[Flow], modifies: list[Flow], deletes: list[Flow], *, undo: Callable[[], None]
+    ) -> bool:
+        """Send a planned change; whether the switch has it (False: it is left to the replay)."""
+        conn = self._conn
+        if conn is None:
+            return False
+        try:
+            await self._send(conn, adds, modifies, deletes)
+        except BundleError:
+            undo()
+            raise
+        except (ConnectionError, TimeoutError) as exc:
+            log.warning("OpenFlow bundle not applied (%s); waiting for the replay", exc)
+            self._lose_connection()
+            return False
+        return True
+
+    async def _wait_for_replay(self, owners: list[str]) -> None:
         try:
             async with asyncio.timeout(self._sync_timeout):
                 await self._replayed.wait()
         except TimeoutError:
             raise FlowsNotInstalledError(
                 f"ovs-vswitchd at {self.mgmt_socket} unreachable for {self._sync_timeout}s; "
-                f"flows of {sorted(plan.desired)} will be installed when it is back"
+                f"flows of {owners} will be installed when it is back"
             ) from None
 
     def _plan(self, changes: Mapping[str, Iterable[Flow]]) -> _Plan:
-        plan = _Plan({owner: list(flows) for owner, flows in changes.items()})
-        claimed: dict[tuple[object, ...], str] = {}
-        for owner, flows in plan.desired.items():
+        lists = {owner: list(flows) for owner, flows in changes.items()}
+        claimed: dict[FlowKey, str] = {}
+        for owner, flows in lists.items():
             for flow in flows:
                 key = flow.key
                 other = claimed.setdefault(key, owner)
                 holder = self._owner_of.get(key)
-                if other != owner or (holder not in (None, owner) and holder not in plan.desired):
+                if other != owner or (holder not in (None, owner) and holder not in lists):
                     raise FlowConflictError(f"{owner} wants flow {flow}, which belongs to {holder or other}")
-        added: set[tuple[object, ...]] = set()
-        for owner, flows in plan.desired.items():
-            adds, modifies, deletes = diff_flows(flows, self._installed.get(owner, ()))
+        plan = _Plan({})
+        added: set[FlowKey] = set()
+        for owner, flows in lists.items():
+            adds, modifies, deletes = diff_flows(flows, self._installed.get(owner, {}).values())
+            plan.desired[owner] = {flow.key: flow for flow in flows}
             plan.adds += adds
             plan.modifies += modifies
             plan.deletes += deletes
@@ -281,19 +343,87 @@ class FlowClient:
             plan.deletes = [f for f in plan.deletes if f.key not in added]
         return plan
 
-    def _set_desired(self, desired: Mapping[str, list[Flow] | None]) -> None:
+    def _plan_update(self, owner: str, put: Iterable[Flow], remove: Iterable[FlowKey]) -> _Update:
+        change = _Update(owner, {}, list(remove))
+        owner_of = self._owner_of
+        for flow in put:
+            key = flow.key
+            if key in change.put:
+                raise DuplicateFlowError(f"flows to put share an identity: {flow}")
+            holder = owner_of.get(key)
+            if holder is not None and holder != owner:
+                raise FlowConflictError(f"{owner} wants flow {flow}, which belongs to {holder}")
+            change.put[key] = flow
+        installed = self._installed.get(owner, {})
+        for key, flow in change.put.items():
+            old = installed.get(key)
+            if old is None:
+                change.adds.append(flow)
+            elif old != flow:
+                change.modifies.append(flow)
+        for key in change.remove:
+            if key in change.put:
+                raise ValueError(f"{owner} both puts and removes flow identity {key}")
+            old = installed.get(key)
+            if old is not None:
+                change.deletes.append(old)
+        return change
+
+    def _put_desired(self, change: _Update) -> dict[FlowKey, Flow | None]:
+        """Record `change` as desired; returns what it replaced, for `_undo_desired`."""
+        owner = change.owner
+        desired = self._desired.setdefault(owner, {})
+        owner_of, counts = self._owner_of, self._table_counts
+        undo: dict[FlowKey, Flow | None] = {}
+        for key, flow in change.put.items():
+            old = desired.get(key)
+            undo[key] = old
+            if old is None:
+                owner_of[key] = owner
+                counts[flow.table] += 1
+            desired[key] = flow
+        for key in change.remove:
+            old = desired.pop(key, None)
+            if old is not None:
+                undo[key] = old
+                del owner_of[key]
+                counts[old.table] -= 1
+        if not desired:
+            del self._desired[owner]
+        self._update_flow_metrics()
+        return undo
+
+    def _undo_desired(self, owner: str, undo: Mapping[FlowKey, Flow | None]) -> None:
+        desired = self._desired.setdefault(owner, {})
+        for key, old in undo.items():
+            current = desired.pop(key, None)
+            if current is not None:
+                del self._owner_of[key]
+                self._table_counts[current.table] -= 1
+            if old is not None:
+                desired[key] = old
+                self._owner_of[key] = owner
+                self._table_counts[old.table] += 1
+        if not desired:
+            del self._desired[owner]
+        self._update_flow_metrics()
+
+    def _set_desired(self, desired: Mapping[str, FlowSet | None]) -> None:
         for owner in desired:
-            for flow in self._desired.pop(owner, ()):
-                if self._owner_of.get(flow.key) == owner:
-                    del self._owner_of[flow.key]
+            for key, flow in self._desired.pop(owner, {}).items():
+                if self._owner_of.get(key) == owner:
+                    del self._owner_of[key]
                 self._table_counts[flow.table] -= 1
         for owner, flows in desired.items():
             if not flows:
                 continue
             self._desired[owner] = flows
-            for flow in flows:
-                self._owner_of[flow.key] = owner
+            for key, flow in flows.items():
+                self._owner_of[key] = owner
                 self._table_counts[flow.table] += 1
+        self._update_flow_metrics()
+
+    def _update_flow_metrics(self) -> None:
         if self._metrics is not None:
             for table in PIPELINE:
                 self._metrics.flows.labels(table=table.name).set(self._table_counts[table.id])
@@ -321,13 +451,16 @@ class FlowClient:
             log.info("deleted the flows of stale rounds %s", stale)
         return stale
 
-    async def dump_flows(self, *, table: int | None = None) -> list[FlowStats]:
-        """The flows the switch holds (with counters), of every round."""
+    async def dump_flows(
+        self, *, table: int | None = None, cookie: int = 0, cookie_mask: int = 0
+    ) -> list[FlowStats]:
+        """The flows the switch holds (with counters), of every round unless the cookie and
+        its mask select some (`cookies.category_filter`)."""
         async with self._lock:
             conn = self._require_connection()
             if table is None:
-                return await conn.dump_flows()
-            return await conn.dump_flows(table=table)
+                return await conn.dump_flows(cookie=cookie, cookie_mask=cookie_mask)
+            return await conn.dump_flows(table=table, cookie=cookie, cookie_mask=cookie_mask)
 
     def _require_connection(self) -> OpenFlowConnection:
         if self._conn is None:
