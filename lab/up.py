@@ -118,6 +118,8 @@ class LabStarter:
         self.options = options
         self._report = report
         self._api: ApiClient | None = None
+        self.claimed = False
+        """Whether this start made the lab's record (only then may it undo the lab)."""
         self.record = LabRecord(
             prefix=prefix,
             tunnel=options.tunnel,
@@ -131,9 +133,14 @@ class LabStarter:
         )
 
     def start(self) -> LabRecord:
-        """Bring the lab up; on failure the caller tears down what `self.record` lists."""
+        """Bring the lab up; on failure, once `claimed`, the caller tears down what `self.record` lists."""
         self._check_machine()
         self.layout.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.close(os.open(self.layout.record, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise UpFailed(f"another `pyantctl lab up` is starting a lab in {self.layout.root}") from None
+        self.claimed = True
         for name in (self._nodes.underlay.name, *(n.netns for n in self._nodes)):
             self.record = self.record.with_namespace(name)
         self._save()

@@ -83,7 +83,7 @@ def run_up(args: argparse.Namespace) -> int:
     try:
         starter.start()
     except BaseException:
-        if layout.record.exists():  # past the checks: undo what was made
+        if starter.claimed:  # past the checks: undo what this start made
             print("  start-up failed; removing what was made", file=sys.stderr, flush=True)
             teardown(layout, starter.record, _report)
         raise
