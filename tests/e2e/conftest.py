@@ -6,16 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import _require_root_and_ovs, unique_name
-from tests.e2e.lab import Lab
-
-
-def _new_lab(factory: pytest.TempPathFactory) -> Lab:
-    _require_root_and_ovs()
-    base = factory.mktemp("lab")
-    files = base / "files"
-    files.mkdir()
-    return Lab(directory=base / "state", prefix=unique_name("e"), files=files)
+from tests.e2e.lab import Lab, new_lab
 
 
 @pytest.fixture
@@ -24,7 +15,7 @@ def make_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], 
     made: list[Lab] = []
 
     def make() -> Lab:
-        made.append(_new_lab(tmp_path_factory))
+        made.append(new_lab(tmp_path_factory))
         return made[-1]
 
     try:
@@ -37,7 +28,7 @@ def make_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], 
 @pytest.fixture(scope="module")
 def lab3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One 3-node VXLAN lab shared by a module's tests (each test works in namespaces of its own)."""
-    lab = _new_lab(tmp_path_factory)
+    lab = new_lab(tmp_path_factory)
     try:
         yield lab.up(3, "vxlan")
     finally:

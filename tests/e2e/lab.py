@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lab import netns
 from lab.processes import kill_all_in_netns
+from tests.conftest import _require_root_and_ovs, unique_name
 
 PYANTCTL = Path(sys.executable).parent / "pyantctl"
 COMMAND_TIMEOUT = 240
@@ -96,6 +99,15 @@ class Lab:
                 kill_all_in_netns(name)
                 netns.delete(name)
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def new_lab(factory: pytest.TempPathFactory) -> Lab:
+    """A lab (not started) with a directory and a namespace prefix of its own."""
+    _require_root_and_ovs()
+    base = factory.mktemp("lab")
+    files = base / "files"
+    files.mkdir()
+    return Lab(directory=base / "state", prefix=unique_name("e"), files=files)
 
 
 def pod_manifest(

@@ -247,3 +247,23 @@ def test_a_pod_that_cannot_start_fails_apply_wait_with_the_reason(lab3: Lab):
 def test_every_command_has_help(lab3: Lab, command: list[str]):
     done = lab3.run(*command, "--help")
     assert done.stdout.startswith("usage: pyantctl lab")
+
+
+def test_a_policy_is_stored_shown_and_reported_by_the_controller(lab3: Lab):
+    """A policy that selects no pod needs no node: the controller reports it Realized at once."""
+    policy = """\
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: deny-all, namespace: quiet}
+        spec:
+          podSelector: {}
+          policyTypes: [Ingress]
+        """
+    applied = lab3.apply(namespace_manifest("quiet") + textwrap.dedent(policy), "--wait")
+    assert "networkpolicy.networking.k8s.io/deny-all created" in applied.stdout
+    assert "1 networkpolicy ready" in applied.stdout
+    row = lab3.run("get", "netpol", "-n", "quiet").stdout.splitlines()[1].split()
+    assert row[:2] == ["deny-all", "<none>"]
+    stored = lab3.json("get", "networkpolicy", "deny-all", "-n", "quiet", "-o", "json")
+    assert stored["spec"]["policyTypes"] == ["Ingress"]
+    assert stored["status"]["phase"] == "Realized" and stored["status"]["desiredNodesRealized"] == 0
