@@ -23,7 +23,7 @@ MAX_ROUND = (1 << ROUND_BITS) - 1
 
 
 class Category(IntEnum):
-    """Which part of the agent owns a flow (Antrea v0.3's categories)."""
+    """Which part of the agent owns a flow (Antrea v0.3's categories, and POLICY_RULE)."""
 
     DEFAULT = 0
     GATEWAY = 1
@@ -31,6 +31,8 @@ class Category(IntEnum):
     POD = 3
     SERVICE = 4
     POLICY = 5
+    POLICY_RULE = 6
+    """A policy conjunction's action flow, whose counters are its rule's; object id = conj_id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,11 @@ class Cookies:
         if not 0 <= object_id <= OBJECT_MASK:
             raise ValueError(f"object id {object_id} does not fit in 32 bits")
         return (self.round << ROUND_SHIFT) | (int(category) << CATEGORY_SHIFT) | object_id
+
+
+def category_filter(cookies: Cookies, category: Category) -> tuple[int, int]:
+    """(cookie, mask) selecting the flows of `category` in this round, for dump-flows."""
+    return cookies(category), ROUND_MASK | CATEGORY_MASK
 
 
 def round_of(cookie: int) -> int:

@@ -58,6 +58,7 @@ def pipeline_flows(cookies: Cookies) -> list[Flow]:
         conntrack.invalid_drop_flow(cookie=cookie),
         *conntrack.commit_flows(cookie=cookie),
         *policy.established_bypass_flows(cookie=cookie),
+        *policy.related_bypass_flows(cookie=cookie),
         l2.output_flow(cookie=cookie),
     ]
 

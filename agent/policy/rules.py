@@ -1,0 +1,70 @@
+"""A policy's rules as the agent keeps them: each on its own, named by a hash of its content.
+
+The id is the first 16 hex digits of the SHA-1 of a canonical encoding of the rule, its
+policy's name and the policy's AppliedToGroups (Antrea's `hashRule`): reordering a policy's
+rules changes no id, editing a rule makes a new rule, and a rule left as it was keeps its id
+and its flows when the policy around it changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from controlplane.compute.inputs import Direction
+from controlplane.compute.outputs import InternalNetworkPolicy, Peer, Rule, Service
+
+RuleId = str
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRule:
+    """One rule of one policy, with what it applies to."""
+
+    id: RuleId
+    policy: str
+    """The internal policy's name (the Kubernetes policy's UID)."""
+    direction: Direction
+    peer: Peer
+    services: tuple[Service, ...]
+    applied_to_groups: tuple[str, ...]
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Every group the rule needs before it can be realized."""
+        return self.peer.address_groups + self.applied_to_groups
+
+
+def rule_id(policy: InternalNetworkPolicy, rule: Rule) -> RuleId:
+    return hashlib.sha1(_encode(policy, rule)).hexdigest()[:16]
+
+
+def _encode(policy: InternalNetworkPolicy, rule: Rule) -> bytes:
+    """Every field, NUL-separated (names cannot hold a NUL); addresses packed, blocks as
+    address, prefix length, except count, excepts. A policy may carry thousands of ipBlocks,
+    so this stays a few bytes of work per block."""
+    text = "\0".join(
+        [
+            policy.name,
+            ",".join(sorted(policy.applied_to_groups)),
+            rule.direction.value,
+            ",".join(rule.peer.address_groups),
+            ",".join(f"{s.protocol.value}/{s.port!r}/{s.end_port!r}" for s in rule.services),
+        ]
+    )
+    parts = [text.encode(), b"\0"]
+    for block in rule.peer.ip_blocks:
+        parts += [block.cidr.ip, bytes((block.cidr.prefix_len, len(block.excepts)))]
+        for excluded in block.excepts:
+            parts += [excluded.ip, bytes((excluded.prefix_len,))]
+    return b"".join(parts)
+
+
+def rules_of(policy: InternalNetworkPolicy) -> dict[RuleId, CachedRule]:
+    """The policy's rules by id (two identical rules are one)."""
+    applied_to = tuple(sorted(policy.applied_to_groups))
+    rules = {}
+    for rule in policy.rules:
+        rid = rule_id(policy, rule)
+        rules[rid] = CachedRule(rid, policy.name, rule.direction, rule.peer, rule.services, applied_to)
+    return rules

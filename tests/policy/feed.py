@@ -1,0 +1,76 @@
+"""The controller's own computation feeding a node's rule cache, without a server in between.
+
+Kubernetes objects (their JSON form) go through the controller's parser, the incremental
+`PolicyEngine` and the versioned `Store`; each store event is turned into what one node's
+watcher would get (`for_node`), and handed to the listener as one batch, exactly the values a
+real `ControllerClient` would hand over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from agent.controller.client import StateSource
+from agent.controller.state import PolicySnapshot
+from controlplane.compute.engine import PolicyEngine
+from controlplane.compute.kubeparse import (
+    namespace_from_k8s,
+    network_policy_or_invalid,
+    node_from_k8s,
+    pod_from_k8s,
+)
+from controlplane.store.events import NodeEvent
+from controlplane.store.versioned import Store
+
+
+class NodeFeed:
+    """Feeds `listener` (a `PolicyListener`) as the controller would feed node `node`."""
+
+    def __init__(self, node: str, listener: Any) -> None:
+        self.node = node
+        self.listener = listener
+        self.engine = PolicyEngine()
+        self.store = Store()
+        self.events: list[NodeEvent] = []
+
+    def replace(self) -> None:
+        """A new watch: the whole state for the node."""
+        snapshot = self.store.snapshot(self.node)
+        self.listener.on_replace(
+            PolicySnapshot(
+                {p.name: p for p in snapshot.policies},
+                {g.name: g for g in snapshot.address_groups},
+                {g.name: g for g in snapshot.applied_to_groups},
+            ),
+            StateSource.CONTROLLER,
+        )
+
+    def apply(self, *objects: dict[str, Any], deleted: Iterable[dict[str, Any]] = ()) -> list[NodeEvent]:
+        """Create or update `objects`, delete `deleted`, sync, and hand the node's events over."""
+        engine = self.engine
+        for obj in objects:
+            kind = obj["kind"]
+            if kind == "Namespace":
+                engine.upsert_namespace(namespace_from_k8s(obj))
+            elif kind == "Node":
+                engine.upsert_node(node_from_k8s(obj))
+            elif kind == "Pod":
+                engine.upsert_pod(pod_from_k8s(obj))
+            else:
+                engine.upsert_policy(network_policy_or_invalid(obj))
+        for obj in deleted:
+            kind, meta = obj["kind"], obj["metadata"]
+            if kind == "Namespace":
+                engine.delete_namespace(meta["name"])
+            elif kind == "Node":
+                engine.delete_node(meta["name"])
+            elif kind == "Pod":
+                engine.delete_pod(meta["namespace"], meta["name"])
+            else:
+                engine.delete_policy(meta["namespace"], meta["name"])
+        events = [e for e in (event.for_node(self.node) for event in self.store.apply(engine.sync())) if e]
+        if events:
+            self.listener.on_events(events)
+        self.events.extend(events)
+        return events
