@@ -25,7 +25,14 @@ from controlplane.compute.outputs import (
     Rule,
     Service,
 )
-from controlplane.status.reports import Realization, StatusReport
+from controlplane.status.reports import (
+    AgentInfo,
+    HealthCheck,
+    Realization,
+    RuleTraffic,
+    StatusReport,
+    TableFlows,
+)
 from controlplane.store.events import EventType, NodeEvent, ObjectKind, Payload
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 
@@ -168,6 +175,27 @@ def report_to_proto(report: StatusReport) -> pb.StatusReport:
             for r in report.realizations
         ],
         forgotten=report.forgotten,
+        agent=None if report.agent is None else _agent_to_proto(report.agent),
+    )
+
+
+def _agent_to_proto(info: AgentInfo) -> pb.AgentInfo:
+    return pb.AgentInfo(
+        version=info.version,
+        api_address=info.api_address,
+        ovs_version=info.ovs_version,
+        node_ip=info.node_ip,
+        pod_cidr=info.pod_cidr,
+        tunnel_type=info.tunnel_type,
+        pods=info.pods,
+        flows=[pb.TableFlows(table=t.table, name=t.name, flows=t.flows) for t in info.flows],
+        checks=[pb.HealthCheck(name=c.name, failure=c.failure or "") for c in info.checks],
+        rules=[
+            pb.RuleTraffic(
+                policy_name=r.policy_name, rule_index=r.rule_index, packets=r.packets, bytes=r.bytes
+            )
+            for r in info.rules
+        ],
     )
 
 
@@ -285,4 +313,22 @@ def report_from_proto(message: pb.StatusReport) -> StatusReport:
         message.full,
         tuple(Realization(r.policy_name, r.generation, r.error or None) for r in message.policies),
         tuple(message.forgotten),
+        _agent_from_proto(message.agent) if message.HasField("agent") else None,
+    )
+
+
+def _agent_from_proto(message: pb.AgentInfo) -> AgentInfo:
+    return AgentInfo(
+        version=message.version,
+        api_address=message.api_address,
+        ovs_version=message.ovs_version,
+        node_ip=message.node_ip,
+        pod_cidr=message.pod_cidr,
+        tunnel_type=message.tunnel_type,
+        pods=message.pods,
+        flows=tuple(
+            sorted((TableFlows(t.table, t.name, t.flows) for t in message.flows), key=lambda t: t.table)
+        ),
+        checks=tuple(HealthCheck(c.name, c.failure or None) for c in message.checks),
+        rules=tuple(RuleTraffic(r.policy_name, r.rule_index, r.packets, r.bytes) for r in message.rules),
     )

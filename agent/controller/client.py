@@ -17,21 +17,31 @@ connection; the client waits with exponential backoff and watches again, which r
 At start, if the controller has not delivered a state within `fallback_after` seconds, the state
 saved under `state_dir` by an earlier run is handed over instead (source FILES), so a restarted
 agent enforces the last known policies; the controller's state replaces it once it arrives.
+
+With a `heartbeat` source, the first report of every watch and then at least one report every
+`heartbeat_interval` carry the agent's heartbeat (`AgentInfo`: its API address, OVS version,
+flows, pods, health, rule traffic), which the controller's dashboard shows. With `metrics`, the
+time from a policy's event to its realization on this node is observed
+(`pyantrea_agent_policy_realization_seconds`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import enum
 import logging
 import os
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import grpc
+from prometheus_client import Histogram
 
 from agent.controller.filestore import FileStore
 from agent.controller.reporter import RealizationReporter
@@ -39,9 +49,11 @@ from agent.controller.saver import StateSaver
 from agent.controller.state import PolicySnapshot, PolicyState
 from config.agent import AgentConfig
 from controlplane.auth import SERVER_NAME
+from controlplane.compute.outputs import InternalNetworkPolicy
 from controlplane.convert import event_from_proto, report_to_proto
-from controlplane.status.reports import Realization
+from controlplane.status.reports import AgentInfo, Realization
 from controlplane.store.events import EventType, NodeEvent, ObjectKind
+from daemon.metrics import Metrics
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
 
@@ -80,6 +92,33 @@ class ClientSettings:
     save_delay: float = 0.2
     keepalive_seconds: float = 20.0
     """Ping a quiet connection this often; a controller that does not answer is given up."""
+    heartbeat_interval: float = 10.0
+    """Seconds between heartbeats (with a `heartbeat` source)."""
+
+
+class HeartbeatSource(Protocol):
+    """What the agent says about itself in every heartbeat."""
+
+    async def agent_info(self) -> AgentInfo: ...
+
+
+_REALIZATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMetrics:
+    realization_seconds: Histogram
+    """From a policy's event (or the state that carried it) to its flows installed here."""
+
+    @classmethod
+    def declare(cls, metrics: Metrics) -> ClientMetrics:
+        return cls(
+            realization_seconds=metrics.histogram(
+                "policy_realization_seconds",
+                "Time from a NetworkPolicy's event from the controller to its flows installed on the node.",
+                buckets=_REALIZATION_BUCKETS,
+            )
+        )
 
 
 class SessionEnded(Exception):
@@ -111,6 +150,8 @@ class ControllerClient:
         listener: PolicyListener,
         state_dir: Path | None,
         settings: ClientSettings | None = None,
+        heartbeat: HeartbeatSource | None = None,
+        metrics: ClientMetrics | None = None,
     ) -> None:
         self.node_name = node_name
         self._target = target
@@ -126,6 +167,10 @@ class ControllerClient:
             else None
         )
         self._reporter = RealizationReporter(node_name)
+        self._heartbeat = heartbeat
+        self._metrics = metrics
+        self._received: dict[str, tuple[int, float]] = {}
+        """Per policy, the generation and time of its first event not realized yet."""
         self._report_wanted = asyncio.Event()
         self._synced = asyncio.Event()
         self._source: StateSource | None = None
@@ -160,6 +205,11 @@ class ControllerClient:
         """Tell the controller that `generation` of the policy is installed (or failed: `error`)."""
         self._reporter.record(Realization(policy_name, generation, error))
         self._report_wanted.set()
+        received = self._received.get(policy_name)
+        if error is None and received is not None and generation >= received[0]:
+            del self._received[policy_name]
+            if self._metrics is not None:
+                self._metrics.realization_seconds.observe(time.monotonic() - received[1])
 
     async def wait_saved(self) -> None:
         """Until the files hold everything received so far (at once without a state directory)."""
@@ -247,6 +297,7 @@ class ControllerClient:
         self.resyncs += 1
         self._reporter.retain(state.policies)
         self._reporter.resend_all()
+        self._note_received(state.policies.values())
         log.info("state from the controller: %d objects (watch %d)", len(state), self.resyncs)
         if self._saver is not None:
             self._saver.replaced()
@@ -261,24 +312,55 @@ class ControllerClient:
                 saver.changed(event.kind, event.name)
             if event.kind is ObjectKind.NETWORK_POLICY and event.type is EventType.DELETED:
                 self._reporter.forget(event.name)
+                self._received.pop(event.name, None)
+        self._note_received(e.obj for e in events if isinstance(e.obj, InternalNetworkPolicy))
         self._listener.on_events(events)
 
+    def _note_received(self, policies: Iterable[InternalNetworkPolicy]) -> None:
+        """Start the realization clock of policies whose generation is not realized yet; a
+        policy changed again before it was realized keeps the time of its first change."""
+        now = time.monotonic()
+        received, reporter = self._received, self._reporter
+        for policy in policies:
+            realized = reporter.realized(policy.name)
+            if realized is not None and realized.generation == policy.generation and realized.error is None:
+                continue
+            pending = received.get(policy.name)
+            received[policy.name] = (policy.generation, now if pending is None else pending[1])
+
     async def _report(self, stub: pb_grpc.ControlplaneStub, metadata: tuple[tuple[str, str], ...]) -> None:
-        """Send a full report now, then the changes, at most every `report_interval`."""
+        """Send a full report now, then the changes, at most every `report_interval`; a heartbeat
+        with the first report and then every `heartbeat_interval`."""
         settings = self._settings
+        loop = asyncio.get_running_loop()
+        beat_at = loop.time()
         while True:
-            if self._reporter.pending:
+            beat = self._heartbeat is not None and loop.time() >= beat_at
+            if self._reporter.pending or beat:
                 report = self._reporter.take()
+                if beat:
+                    beat_at = loop.time() + settings.heartbeat_interval
+                    report = dataclasses.replace(report, agent=await self._agent_info())
                 try:
                     await stub.ReportStatus(
                         report_to_proto(report), metadata=metadata, timeout=settings.report_timeout
                     )
                 except grpc.aio.AioRpcError as error:
-                    log.warning("realization report failed: %s %s", error.code().name, error.details())
+                    log.warning("status report failed: %s %s", error.code().name, error.details())
                     self._reporter.resend_all()
             self._report_wanted.clear()
             await asyncio.sleep(settings.report_interval)
-            await self._report_wanted.wait()
+            wait = None if self._heartbeat is None else max(0.0, beat_at - loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._report_wanted.wait(), wait)
+
+    async def _agent_info(self) -> AgentInfo | None:
+        assert self._heartbeat is not None
+        try:
+            return await self._heartbeat.agent_info()
+        except Exception:
+            log.warning("the heartbeat could not be gathered; sending the report without it", exc_info=True)
+            return None
 
     async def _fall_back(self) -> None:
         """At start, hand over the saved state if the controller's does not come in time."""

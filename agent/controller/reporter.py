@@ -28,6 +28,10 @@ class RealizationReporter:
         """Whether a report would say anything new."""
         return self._full or bool(self._changed or self._forgotten)
 
+    def realized(self, name: str) -> Realization | None:
+        """The latest realization recorded for the policy."""
+        return self._current.get(name)
+
     def record(self, realization: Realization) -> None:
         name = realization.policy_name
         if self._current.get(name) != realization:

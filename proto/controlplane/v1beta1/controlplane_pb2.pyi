@@ -220,16 +220,72 @@ class PolicyRealization(_message.Message):
     def __init__(self, policy_name: _Optional[str] = ..., generation: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class StatusReport(_message.Message):
-    __slots__ = ("node_name", "full", "policies", "forgotten")
+    __slots__ = ("node_name", "full", "policies", "forgotten", "agent")
     NODE_NAME_FIELD_NUMBER: _ClassVar[int]
     FULL_FIELD_NUMBER: _ClassVar[int]
     POLICIES_FIELD_NUMBER: _ClassVar[int]
     FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
     node_name: str
     full: bool
     policies: _containers.RepeatedCompositeFieldContainer[PolicyRealization]
     forgotten: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, node_name: _Optional[str] = ..., full: _Optional[bool] = ..., policies: _Optional[_Iterable[_Union[PolicyRealization, _Mapping]]] = ..., forgotten: _Optional[_Iterable[str]] = ...) -> None: ...
+    agent: AgentInfo
+    def __init__(self, node_name: _Optional[str] = ..., full: _Optional[bool] = ..., policies: _Optional[_Iterable[_Union[PolicyRealization, _Mapping]]] = ..., forgotten: _Optional[_Iterable[str]] = ..., agent: _Optional[_Union[AgentInfo, _Mapping]] = ...) -> None: ...
+
+class AgentInfo(_message.Message):
+    __slots__ = ("version", "api_address", "ovs_version", "node_ip", "pod_cidr", "tunnel_type", "pods", "flows", "checks", "rules")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    API_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OVS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NODE_IP_FIELD_NUMBER: _ClassVar[int]
+    POD_CIDR_FIELD_NUMBER: _ClassVar[int]
+    TUNNEL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PODS_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    api_address: str
+    ovs_version: str
+    node_ip: str
+    pod_cidr: str
+    tunnel_type: str
+    pods: int
+    flows: _containers.RepeatedCompositeFieldContainer[TableFlows]
+    checks: _containers.RepeatedCompositeFieldContainer[HealthCheck]
+    rules: _containers.RepeatedCompositeFieldContainer[RuleTraffic]
+    def __init__(self, version: _Optional[str] = ..., api_address: _Optional[str] = ..., ovs_version: _Optional[str] = ..., node_ip: _Optional[str] = ..., pod_cidr: _Optional[str] = ..., tunnel_type: _Optional[str] = ..., pods: _Optional[int] = ..., flows: _Optional[_Iterable[_Union[TableFlows, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[HealthCheck, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[RuleTraffic, _Mapping]]] = ...) -> None: ...
+
+class TableFlows(_message.Message):
+    __slots__ = ("table", "name", "flows")
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    table: int
+    name: str
+    flows: int
+    def __init__(self, table: _Optional[int] = ..., name: _Optional[str] = ..., flows: _Optional[int] = ...) -> None: ...
+
+class HealthCheck(_message.Message):
+    __slots__ = ("name", "failure")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    failure: str
+    def __init__(self, name: _Optional[str] = ..., failure: _Optional[str] = ...) -> None: ...
+
+class RuleTraffic(_message.Message):
+    __slots__ = ("policy_name", "rule_index", "packets", "bytes")
+    POLICY_NAME_FIELD_NUMBER: _ClassVar[int]
+    RULE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    PACKETS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    policy_name: str
+    rule_index: int
+    packets: int
+    bytes: int
+    def __init__(self, policy_name: _Optional[str] = ..., rule_index: _Optional[int] = ..., packets: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
 
 class StatusReportResponse(_message.Message):
     __slots__ = ()
