@@ -14,6 +14,7 @@ enforcing what it saved.
     informers ──▶ Computation (engine ─▶ store) ──▶ Dispatcher ──▶ watches (ControlplaneService)
                                                 └─▶ StatusBoard ◀── agents' reports
                                                       └─▶ StatusWriter ─▶ NetworkPolicy status
+                                                    AgentBoard ◀── agents' heartbeats
 """
 
 from __future__ import annotations
@@ -35,14 +36,18 @@ from controlplane.auth.shared import SharedSecretAuthenticator, read_secret
 from controlplane.auth.tokenreview import TokenReviewAuthenticator
 from controlplane.auth.tokens import Authenticator
 from controlplane.computation import Computation
+from controlplane.compute.inputs import Pod
 from controlplane.informers import ClusterInformers
 from controlplane.inventory import ObjectCounter
 from controlplane.metrics import ControllerMetrics
 from controlplane.server.grpcserver import ControlplaneServer
 from controlplane.server.service import ControlplaneService
 from controlplane.server.watchers import Dispatcher, Watcher
+from controlplane.status.agents import AgentBoard
 from controlplane.status.board import PolicyStatus, StatusBoard
+from controlplane.status.reports import StatusReport
 from controlplane.status.writer import StatusWriter
+from controlplane.store.versioned import Store
 from daemon.health import Readiness
 from daemon.metrics import Metrics
 from daemon.tasks import Supervisor
@@ -72,6 +77,7 @@ class Controller:
         self._stack = contextlib.AsyncExitStack()
         self._tasks = Supervisor(logger=log)
         self.board = StatusBoard()
+        self.agents = AgentBoard()
         self._computation = Computation(metrics=self._metrics)
         self._informers: ClusterInformers | None = None
         self._dispatcher: Dispatcher | None = None
@@ -90,11 +96,23 @@ class Controller:
     def computation(self) -> Computation:
         return self._computation
 
+    @property
+    def store(self) -> Store:
+        return self._computation.store
+
     def statuses(self) -> list[PolicyStatus]:
         return self.board.statuses()
 
     def watchers(self) -> list[Watcher]:
         return self._dispatcher.watchers() if self._dispatcher is not None else []
+
+    def nodes(self) -> list[str]:
+        """The names of the cluster's Nodes, sorted."""
+        return sorted(node.name for node in self._informers.nodes.store.values()) if self._informers else []
+
+    def pods(self) -> list[Pod]:
+        """Every Pod the controller knows."""
+        return list(self._informers.pods.store.values()) if self._informers is not None else []
 
     def add_readiness_checks(self, readiness: Readiness) -> None:
         readiness.add_check(
@@ -176,11 +194,15 @@ class Controller:
             computation.store, capacity=config.watcher_queue_size, metrics=self._metrics
         )
         service = ControlplaneService(
-            self._dispatcher, authenticator, on_report=self.board.report, metrics=self._metrics
+            self._dispatcher, authenticator, on_report=self._on_report, metrics=self._metrics
         )
         server = ControlplaneServer(service, host=str(config.api_bind_address), port=config.api_port, tls=tls)
         await server.start()
         self._server = server
+
+    def _on_report(self, report: StatusReport) -> None:
+        self.board.report(report)
+        self.agents.report(report)
 
     def _authenticator(self, rest: RestClient) -> Authenticator:
         token_file = self.config.auth_token_file

@@ -1,49 +1,154 @@
 """The controller's JSON API, beside /livez, /readyz and /metrics on its HTTP port.
 
+* `GET /api/v1/controller`: the controller itself (version, node, health, agents watching);
+* `GET /api/v1/agents`: every agent watching now or heard from (node, connection, last
+  heartbeat, version, API address, OVS version, flows, pods, health);
+* `GET /api/v1/nodes`: Nodes with their pod subnet and tunnel endpoint;
 * `GET /api/v1/networkpolicies`: every NetworkPolicy's realization (phase, nodes realized of
-  nodes desired, observed generation, failure message);
-* `GET /api/v1/agents`: the agents watching now (node, address, since when, events sent and
-  queued).
+  nodes desired, observed generation, failure message), groups, span and rules with traffic;
+* `GET /api/v1/addressgroups`, `GET /api/v1/appliedtogroups`: members, span, users;
+* `GET /api/v1/dashboard`: all of the above in one document (what the dashboard streams);
+* `POST /api/v1/trace`: trace a packet between pods (`controlplane.dashboard.trace`); errors
+  answer `{"error": "..."}` with a 4xx or 5xx status.
+
+The documents are made by `controlplane.dashboard.views`.
 """
 
 from __future__ import annotations
 
-import datetime
+import os
+import socket
+from collections.abc import Callable
 from typing import Any, Protocol
 
+import aiohttp
 from aiohttp import web
 
+from controlplane.compute.inputs import Pod
+from controlplane.dashboard import views
+from controlplane.dashboard.trace import ClusterTracer, TraceFailed, TraceQuery
 from controlplane.server.watchers import Watcher
+from controlplane.status.agents import AgentBoard
 from controlplane.status.board import PolicyStatus
-from daemon.http import HttpServer
+from controlplane.store.versioned import Store
+from daemon.health import Readiness
+from daemon.http import HttpServer, JsonHandler
+from daemon.version import version
+
+Json = dict[str, Any]
 
 
 class ControllerView(Protocol):
     """What the JSON API reads from the controller."""
 
+    @property
+    def agents(self) -> AgentBoard: ...
+
+    @property
+    def store(self) -> Store: ...
+
     def statuses(self) -> list[PolicyStatus]: ...
 
     def watchers(self) -> list[Watcher]: ...
 
+    def nodes(self) -> list[str]: ...
 
-def add_routes(server: HttpServer, controller: ControllerView) -> None:
-    async def network_policies(request: web.Request) -> list[dict[str, Any]]:
-        return [
-            {"namespace": s.namespace, "name": s.name, "uid": s.uid, **s.fields()}
-            for s in controller.statuses()
-        ]
+    def pods(self) -> list[Pod]: ...
 
-    async def agents(request: web.Request) -> list[dict[str, Any]]:
-        return [
-            {
-                "node": w.node,
-                "peer": w.peer,
-                "connectedSince": datetime.datetime.fromtimestamp(w.connected_at, datetime.UTC).isoformat(),
-                "eventsSent": w.events_sent,
-                "eventsQueued": w.queued,
-            }
-            for w in sorted(controller.watchers(), key=lambda w: (w.node, w.connected_at))
-        ]
 
-    server.add_json_route("GET", "/api/v1/networkpolicies", network_policies)
-    server.add_json_route("GET", "/api/v1/agents", agents)
+def controller_node() -> str:
+    """The node the controller runs on: NODE_NAME (the downward API), else the host name."""
+    return os.environ.get("NODE_NAME") or socket.gethostname()
+
+
+class JsonApi:
+    """The documents of the API, read from the controller at each request."""
+
+    def __init__(self, controller: ControllerView, readiness: Readiness) -> None:
+        self._controller = controller
+        self._readiness = readiness
+        self._node = controller_node()
+
+    def controller(self) -> Json:
+        controller = self._controller
+        return views.controller_view(
+            version=version(),
+            node=self._node,
+            checks=self._readiness.evaluate(),
+            watchers=len({w.node for w in controller.watchers()}),
+            resource_version=controller.store.resource_version,
+        )
+
+    def agents(self) -> list[Json]:
+        return views.agents_view(self._controller.watchers(), self._controller.agents.heartbeats())
+
+    def nodes(self) -> list[Json]:
+        controller = self._controller
+        return views.nodes_view(controller.nodes(), controller.watchers(), controller.agents.heartbeats())
+
+    def network_policies(self) -> list[Json]:
+        controller = self._controller
+        return views.policies_view(
+            controller.statuses(), controller.store.policies(), controller.agents.heartbeats()
+        )
+
+    def address_groups(self) -> list[Json]:
+        store = self._controller.store
+        users, _ = views.group_users(policy for policy, _ in store.policies().values())
+        return views.groups_view(store.address_groups(), users)
+
+    def applied_to_groups(self) -> list[Json]:
+        store = self._controller.store
+        _, users = views.group_users(policy for policy, _ in store.policies().values())
+        return views.groups_view(store.applied_to_groups(), users)
+
+    def dashboard(self) -> Json:
+        return {
+            "controller": self.controller(),
+            "agents": self.agents(),
+            "nodes": self.nodes(),
+            "networkPolicies": self.network_policies(),
+            "addressGroups": self.address_groups(),
+            "appliedToGroups": self.applied_to_groups(),
+        }
+
+    async def trace(self, request: web.Request) -> web.Response:
+        try:
+            query = TraceQuery.from_json(await request.json())
+        except ValueError:
+            return web.json_response({"error": "the body must be JSON"}, status=400)
+        except TraceFailed as failed:
+            return web.json_response({"error": str(failed)}, status=failed.status)
+        controller = self._controller
+        async with aiohttp.ClientSession() as session:
+            try:
+                result = await ClusterTracer(session).trace(
+                    query, controller.pods(), controller.agents.heartbeats()
+                )
+            except TraceFailed as failed:
+                return web.json_response({"error": str(failed)}, status=failed.status)
+        return web.json_response(result)
+
+
+def add_routes(server: HttpServer, controller: ControllerView, readiness: Readiness) -> JsonApi:
+    """Serve the JSON API on `server`; returns it (the dashboard streams its documents)."""
+    api = JsonApi(controller, readiness)
+
+    def serve(document: Callable[[], Any]) -> JsonHandler:
+        async def handler(request: web.Request) -> Any:
+            return document()
+
+        return handler
+
+    for path, document in (
+        ("controller", api.controller),
+        ("agents", api.agents),
+        ("nodes", api.nodes),
+        ("networkpolicies", api.network_policies),
+        ("addressgroups", api.address_groups),
+        ("appliedtogroups", api.applied_to_groups),
+        ("dashboard", api.dashboard),
+    ):
+        server.add_json_route("GET", f"/api/v1/{path}", serve(document))
+    server.add_route("POST", "/api/v1/trace", api.trace)
+    return api

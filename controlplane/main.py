@@ -3,9 +3,10 @@
     pyantrea-controller --config /etc/pyantrea/pyantrea-controller.conf [--apiPort=10349] [--log-level debug]
 
 It logs JSON lines on stderr, serves `/livez`, `/readyz` (ready once the informers have listed
-and the first computation is published), `/metrics` and the JSON API (`controlplane.httpapi`)
-on `httpPort`, the gRPC controlplane API on `apiPort`, and runs the `Controller`
-(controlplane.app) on uvloop until SIGTERM or a task fails.
+and the first computation is published), `/metrics`, the JSON API (`controlplane.httpapi`) and
+the dashboard (`controlplane.dashboard`, at `/dashboard/`) on `httpPort`, the gRPC controlplane
+API on `apiPort`, and runs the `Controller` (controlplane.app) on uvloop until SIGTERM or a task
+fails.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from config.errors import ConfigError
 from config.flags import add_config_flags, config_from_args
 from controlplane import gcsettings
 from controlplane.app import Controller
+from controlplane.dashboard.routes import add_dashboard
 from controlplane.httpapi import add_routes
 from daemon.health import Readiness
 from daemon.http import HttpServer
@@ -43,7 +45,7 @@ async def controller_main(config: ControllerConfig) -> None:
     )
     controller = Controller(config, metrics=metrics)
     controller.add_readiness_checks(readiness)
-    add_routes(server, controller)
+    add_dashboard(server, controller, add_routes(server, controller, readiness))
     async with server, controller:
         log.info("controller running", extra={"apiPort": controller.api_port, "httpPort": server.port})
         await controller.wait()

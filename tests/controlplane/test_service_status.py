@@ -162,7 +162,7 @@ def test_json_api_serves_phases_and_agents(cluster: Cluster) -> None:
         controller = Controller(cluster.controller_config(), status_interval=0.1)
         readiness = Readiness(logger=log)
         server = HttpServer(host="127.0.0.1", port=0, readiness=readiness, metrics=None, logger=log)
-        add_routes(server, controller)
+        add_routes(server, controller, readiness)
         async with server, controller, aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as http:
 
             async def get(path: str) -> Any:

@@ -1,0 +1,199 @@
+"""Tracing a packet across the cluster: the controller asks the agents of the nodes it crosses.
+
+A trace names a source pod, a destination (a pod `namespace/name` or an IPv4 address), a
+protocol and a port. The controller finds the pods (its Pod informer) and asks the source pod's
+agent, at the API address of its heartbeat, to trace the packet through its bridge (`POST
+/api/v1/trace` of the agent, `agent.observe.api`). When that node sends it through the tunnel,
+the agent of the node at the tunnel's destination traces it as it arrives (the sending node's
+MACs, TTL and tunnel key). The answer lists each hop as its agent explained it (tables crossed,
+policy decisions, verdict) and ends with the verdict of the last hop.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, ip_address
+from typing import Any
+
+import aiohttp
+
+from controlplane.compute.inputs import Pod
+from controlplane.status.agents import Heartbeat
+
+AGENT_TRACE_PATH = "/api/v1/trace"
+DEFAULT_SOURCE_PORT = 40000
+_AGENT_TIMEOUT = aiohttp.ClientTimeout(total=20)
+_MAX_HOPS = 2
+"""A packet crosses at most the source node and, through the tunnel, the destination node."""
+
+Json = dict[str, Any]
+
+
+class TraceFailed(Exception):
+    """The trace could not be run; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Protocol(enum.StrEnum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+    ICMP = "ICMP"
+
+
+@dataclass(frozen=True, slots=True)
+class TraceQuery:
+    source: tuple[str, str]
+    """(namespace, name) of the source pod."""
+    destination: str
+    """A pod as `namespace/name`, or an IPv4 address."""
+    protocol: Protocol
+    port: int
+    """The destination port (ignored for ICMP)."""
+    source_port: int = DEFAULT_SOURCE_PORT
+
+    @classmethod
+    def from_json(cls, body: Any) -> TraceQuery:
+        """The query of a request body; raises TraceFailed naming the bad field."""
+        if not isinstance(body, dict):
+            raise TraceFailed("the body must be a JSON object")
+        source = body.get("source")
+        if not isinstance(source, str) or source.count("/") != 1 or "" in source.split("/"):
+            raise TraceFailed(f"source must be a pod as NAMESPACE/NAME, got {source!r}")
+        destination = body.get("destination")
+        if not isinstance(destination, str) or not destination:
+            raise TraceFailed(
+                f"destination must be a pod as NAMESPACE/NAME or an IPv4 address, got {destination!r}"
+            )
+        try:
+            protocol = Protocol(str(body.get("protocol", "TCP")).upper())
+        except ValueError:
+            raise TraceFailed(
+                f"protocol must be one of {', '.join(Protocol)}, got {body.get('protocol')!r}"
+            ) from None
+        port = body.get("port", 0 if protocol is Protocol.ICMP else None)
+        source_port = body.get("sourcePort", DEFAULT_SOURCE_PORT)
+        for name, value in (("port", port), ("sourcePort", source_port)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+                raise TraceFailed(f"{name} must be a port number 1..65535, got {value!r}")
+        if protocol is not Protocol.ICMP and not port:
+            raise TraceFailed(f"port is required for {protocol}")
+        namespace, name = source.split("/")
+        return cls((namespace, name), destination, protocol, port, source_port)
+
+
+def _ipv4(pod: Pod) -> IPv4Address | None:
+    for packed in pod.ips:
+        if len(packed) == 4:
+            return IPv4Address(packed)
+    return None
+
+
+def _find_pod(pods: Sequence[Pod], namespace: str, name: str, role: str) -> Pod:
+    pod = next((p for p in pods if (p.namespace, p.name) == (namespace, name)), None)
+    if pod is None:
+        raise TraceFailed(f"{role} pod {namespace}/{name} not found", 404)
+    if not pod.node_name or _ipv4(pod) is None:
+        raise TraceFailed(f"{role} pod {namespace}/{name} has no node or no IPv4 address yet")
+    if pod.host_network:
+        raise TraceFailed(
+            f"{role} pod {namespace}/{name} uses the host network: pyantrea does not see its traffic"
+        )
+    return pod
+
+
+def _agent(heartbeats: Sequence[Heartbeat], node: str) -> Heartbeat:
+    beat = next((b for b in heartbeats if b.node == node), None)
+    if beat is None or not beat.info.api_address:
+        raise TraceFailed(f"the agent of node {node} has not reported its API address", 503)
+    return beat
+
+
+class ClusterTracer:
+    """Runs traces with the agents' APIs; `pods` and `heartbeats` are read at each trace."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def trace(self, query: TraceQuery, pods: Sequence[Pod], heartbeats: Sequence[Heartbeat]) -> Json:
+        source = _find_pod(pods, *query.source, "source")
+        destination_pod: Pod | None = None
+        if "/" in query.destination:
+            namespace, _, name = query.destination.partition("/")
+            destination_pod = _find_pod(pods, namespace, name, "destination")
+            destination_ip = _ipv4(destination_pod)
+        else:
+            try:
+                destination_ip = ip_address(query.destination)
+            except ValueError:
+                raise TraceFailed(
+                    f"destination {query.destination!r} is neither NAMESPACE/NAME nor an IP address"
+                ) from None
+            if not isinstance(destination_ip, IPv4Address):
+                raise TraceFailed(f"destination {destination_ip} is IPv6; pyantrea traces IPv4")
+            destination_pod = next((p for p in pods if _ipv4(p) == destination_ip and p.node_name), None)
+        packet: Json = {
+            "protocol": query.protocol.value,
+            "dstIP": str(destination_ip),
+            "srcPort": query.source_port,
+            "dstPort": query.port,
+        }
+        beat = _agent(heartbeats, source.node_name)
+        request: Json = {
+            "source": {"pod": {"namespace": source.namespace, "name": source.name}},
+            "packet": packet,
+        }
+        hops = [await self._ask(beat, request)]
+        while hops[-1]["verdict"] == "Tunneled" and len(hops) < _MAX_HOPS:
+            last = hops[-1]
+            peer = next((b for b in heartbeats if b.info.node_ip == last["tunnelDestination"]), None)
+            if peer is None:
+                address = last["tunnelDestination"]
+                raise TraceFailed(
+                    f"{last['node']} tunnels the packet to {address}, a node no agent reports", 503
+                )
+            wire = last["packet"]
+            arriving = {
+                "src": beat.info.node_ip,
+                "tunId": int(wire.get("tun_id") or "0", 0),
+                "dlSrc": wire["dl_src"],
+                "dlDst": wire["dl_dst"],
+                "ttl": int(wire["nw_ttl"]),
+            }
+            request = {"source": {"tunnel": arriving}, "packet": {**packet, "srcIP": str(_ipv4(source))}}
+            beat = peer
+            hops.append(await self._ask(peer, request))
+        final = hops[-1]
+        return {
+            "source": f"{source.namespace}/{source.name}",
+            "sourceIP": str(_ipv4(source)),
+            "destination": query.destination,
+            "destinationIP": str(destination_ip),
+            "destinationPod": f"{destination_pod.namespace}/{destination_pod.name}"
+            if destination_pod
+            else None,
+            "protocol": query.protocol.value,
+            "port": query.port,
+            "verdict": final["verdict"],
+            "reason": final["reason"],
+            "hops": hops,
+        }
+
+    async def _ask(self, beat: Heartbeat, request: Json) -> Json:
+        url = f"http://{beat.info.api_address}{AGENT_TRACE_PATH}"
+        try:
+            async with self._session.post(url, json=request, timeout=_AGENT_TIMEOUT) as response:
+                body = await response.json(content_type=None)
+                if response.status != 200:
+                    message = body.get("error") if isinstance(body, dict) else body
+                    raise TraceFailed(f"the agent of node {beat.node} refused the trace: {message}", 502)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise TraceFailed(
+                f"the agent of node {beat.node} at {beat.info.api_address} does not answer: {error!r}", 502
+            ) from error
+        return body
