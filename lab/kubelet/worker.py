@@ -93,7 +93,7 @@ class PodWorker:
     async def _step(self, pod: PodView) -> float | None:
         """One convergence step; returns when to try again (None: when something changes)."""
         try:
-            changed = await self._converge(pod)
+            await self._converge(pod)
         except _Failed as failure:
             log.warning("pod %s: %s", self.key, failure)
             pod_status = status.waiting(pod, host_ip=self._context.host_ip, reason=failure.reason,
@@ -101,20 +101,18 @@ class PodWorker:
             reported = await self._report(pod, pod_status, (failure.reason, failure.message))
             return failure.retry if reported else _TRY_AGAIN_SECONDS
         self._backoff = _BACKOFF_INITIAL
-        what = ("Running", self._pod_ip, str(self._restarts))
-        if not changed and self._reported == what:
+        what = ("Running", self._pod_ip, str(self._restarts), self._started_at)
+        if self._reported == what:
             return None
         pod_status = status.running(pod, pod_ip=self._pod_ip, host_ip=self._context.host_ip,
                                     container_id=self._sandbox.container_id if self._sandbox else "",
                                     started_at=self._started_at, restarts=self._restarts)  # fmt: skip
-        self._reported = ()
         return None if await self._report(pod, pod_status, what) else _TRY_AGAIN_SECONDS
 
-    async def _converge(self, pod: PodView) -> bool:
-        """Make the sandbox and server match `pod`; True when anything was (re)started."""
+    async def _converge(self, pod: PodView) -> None:
+        """Make the sandbox and server match `pod`."""
         if pod.host_network:
             raise _Failed(status.UNSUPPORTED, "the lab runs no hostNetwork pods", retry=_BACKOFF_MAX)
-        changed = False
         if self._sandbox is None:
             try:
                 self._sandbox, address = await self._context.sandboxes.create(pod)
@@ -126,15 +124,12 @@ class PodWorker:
                 raise _Failed(status.SANDBOX_FAILED, str(failure), retry=self._next_backoff()) from failure
             self._pod_ip = str(address.ip)
             log.info("pod %s: sandbox %s, address %s", self.key, self._sandbox.netns, address)
-            changed = True
         ended = self._server_ended is not None and self._server_ended.done()
         if self._server is None or ended or self._server.listens != pod.listens:
             if ended:
                 self._restarts += 1
             await self._stop_server()
             await self._start_server(pod)
-            changed = True
-        return changed
 
     async def _start_server(self, pod: PodView) -> None:
         assert self._sandbox is not None
