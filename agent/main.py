@@ -4,16 +4,20 @@
 
 It runs in the node's network namespace (hostNetwork in the DaemonSet; `ip netns exec node1
 pyantrea-agent ...` in the lab), logs JSON lines on stderr, serves `/livez`, `/readyz`,
-`/metrics` (flows per table, bundle latency, OVS reconnects) and `/api/v1/podinterfaces` on
-`apiPort`, serves the CNI service on `cniSocket`, and runs the `Agent` (agent.agent) on uvloop
-until SIGTERM or a task fails.
+`/metrics` (flows per table, bundle latency, OVS reconnects), `/api/v1/podinterfaces` and
+`/api/v1/networkpolicies/stats` on `apiPort`, and runs the `Agent` (agent.agent) and its
+NetworkPolicy side (agent.policy.runtime) on uvloop until SIGTERM or a task fails. The CNI
+service on `cniSocket` serves from the start, but ADDs wait until the initial policies are
+installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from aiohttp import web
 from agent.agent import Agent
 from agent.cniserver.gate import StartupGate
 from agent.cniserver.server import CniServer
+from agent.policy.runtime import PolicyRuntime
 from config.agent import AgentConfig
 from config.errors import ConfigError
 from config.flags import add_config_flags, config_from_args
@@ -47,6 +52,9 @@ async def agent_main(config: AgentConfig) -> None:
     )
     agent = Agent(config, metrics=metrics)
     agent.add_readiness_checks(readiness)
+    policies = PolicyRuntime(config, agent)
+    policies.add_readiness_checks(readiness)
+    policies.add_routes(server)
 
     async def pod_interfaces(request: web.Request) -> list[dict[str, Any]]:
         return [
@@ -64,10 +72,24 @@ async def agent_main(config: AgentConfig) -> None:
 
     server.add_json_route("GET", "/api/v1/podinterfaces", pod_interfaces)
     gate = StartupGate()
-    async with server, agent, cni_server(config, agent, gate):
+    async with server, agent, cni_server(config, agent, gate), policies:
+        await _first_of(policies.wait_initial(), agent.wait())
         gate.open()
         log.info("agent running", extra={"port": server.port, "round": agent.flows.cookies.round})
-        await agent.wait()
+        await _first_of(agent.wait(), policies.wait())
+
+
+async def _first_of(*waits: Coroutine[Any, Any, None]) -> None:
+    """Until the first of the waits returns, or raises (a `TaskFailed`)."""
+    tasks = [asyncio.create_task(wait) for wait in waits]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate) -> CniServer:

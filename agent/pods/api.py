@@ -36,6 +36,18 @@ class PodInterface:
     ofport: int
 
 
+class PodListener(Protocol):
+    """Told of every pod attached or detached (the policy agent: a pod's rules follow it)."""
+
+    async def pod_attached(self, interface: PodInterface) -> None:
+        """After the pod's port and flows are in place."""
+        ...
+
+    async def pod_detached(self, interface: PodInterface) -> None:
+        """After the pod's flows and port are gone."""
+        ...
+
+
 class PodDatapath(Protocol):
     """Attach and detach pod ports on br-int; implemented by agent.pods.datapath."""
 

@@ -5,7 +5,9 @@ interface's external_ids, waits for the OpenFlow port number, turns off TX check
 the pod on the userspace datapath (see `agent.pods.offload`), installs the pod's flows in one
 bundle and records the pod in the interface store. Every step has an undo: a failure leaves no
 port and no flows. Detaching removes the flows, then the port. `restore()` rebuilds the store
-from OVSDB after a restart and reinstalls every pod's flows in one bundle.
+from OVSDB after a restart and reinstalls every pod's flows in one bundle. Listeners
+(`add_listener`, the policy agent) hear of each attach and detach once it is done; their
+failures are logged, never undo it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from agent.openflow.client import FlowClient
 from agent.openflow.features import PodPort, pod_flows
 from agent.ovsdb import AddSystemPort, DeletePort, FindPorts, ListPorts, Ovsdb, PodPortIds
 from agent.ovsdb.podports import CONTAINER_ID
-from agent.pods.api import PodAttachment, PodInterface
+from agent.pods.api import PodAttachment, PodInterface, PodListener
 from agent.pods.offload import disable_tx_checksum_in
 from agent.pods.store import InterfaceStore
 from fastpath import Flow
@@ -62,6 +64,11 @@ class OvsPodDatapath:
         self._userspace = userspace
         self._store = InterfaceStore()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._listeners: list[PodListener] = []
+
+    def add_listener(self, listener: PodListener) -> None:
+        """Tell `listener` of every later attach and detach."""
+        self._listeners.append(listener)
 
     # -- PodDatapath ---------------------------------------------------------------------------
 
@@ -89,7 +96,13 @@ class OvsPodDatapath:
                     await self._ovsdb.execute(DeletePort(port.name, self._bridge))
             self._store.remove(container_id)
             self._locks.pop(container_id, None)
-            return interface
+        if interface is not None:
+            for listener in self._listeners:
+                try:
+                    await listener.pod_detached(interface)
+                except Exception:
+                    log.exception("pod listener %r failed on detach of %s", listener, container_id)
+        return interface
 
     def get(self, container_id: str) -> PodInterface | None:
         return self._store.get(container_id)
@@ -149,6 +162,11 @@ class OvsPodDatapath:
             raise
         self._store.add(interface)
         log.info("attached pod %s on port %s (ofport %d)", _pod(attachment), port, ofport)
+        for listener in self._listeners:
+            try:
+                await listener.pod_attached(interface)
+            except Exception:
+                log.exception("pod listener %r failed on attach of %s", listener, _pod(attachment))
         return interface
 
     async def _undo_attach(self, attachment: PodAttachment) -> None:
