@@ -62,7 +62,9 @@ class PolicyRealizer:
         self._done_version = 0
         self._done = asyncio.Condition()
         self.batches = 0
-        """Batches installed, for tests and metrics."""
+        """Batches installed."""
+        self.flow_mods = 0
+        """Flows put or removed by those batches (a resync counts the flows it holds)."""
 
     def report_to(self, sink: RealizationSink) -> None:
         self._sink = sink
@@ -121,6 +123,7 @@ class PolicyRealizer:
             log.warning("policy flows recorded, not yet installed: %s", error)
             return True
         self.batches += 1
+        self.flow_mods += len(change.put) + len(change.remove)
         self._report(policies, None)
         return True
 
@@ -131,8 +134,9 @@ class PolicyRealizer:
         self.cache.take_dirty()
         everything = Dirty(rules=set(self.cache.rules()), policies={p.name for p in self.cache.policies()})
         self._reconciler.reconcile(everything)
+        flows = self._reconciler.all_flows()
         try:
-            await self._flows.sync(OWNER, self._reconciler.all_flows())
+            await self._flows.sync(OWNER, flows)
         except BundleError as error:
             log.error("Open vSwitch refused the policy flows again (%s); retrying", error)
             self._report(everything.policies, f"Open vSwitch refused the flows: {error}")
@@ -141,6 +145,7 @@ class PolicyRealizer:
             log.warning("policy flows recorded, not yet installed: %s", error)
         self._diverged = False
         self.batches += 1
+        self.flow_mods += len(flows)
         self._report(everything.policies, None)
         log.info("policy flows installed anew: %s", self._reconciler.flows.counts())
         return True
