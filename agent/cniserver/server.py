@@ -30,6 +30,7 @@ import grpc
 
 from agent.cniserver.gate import Gate
 from agent.cniserver.ipam import DEFAULT_PLUGIN_DIRS, HostLocalIpam
+from agent.cniserver.metrics import CniMetrics
 from agent.cniserver.pods import PodNetwork, PodNetworkSettings
 from agent.cniserver.service import DEFAULT_GATE_TIMEOUT_SECONDS, CniService
 from agent.netlink import PodNetlink
@@ -60,6 +61,7 @@ class CniServer:
         gate: Gate,
         gate_timeout: float = DEFAULT_GATE_TIMEOUT_SECONDS,
         ipam_plugin_dirs: Sequence[Path] = DEFAULT_PLUGIN_DIRS,
+        metrics: CniMetrics | None = None,
     ) -> None:
         low, high = MTU_RANGE
         if not low <= mtu <= high:
@@ -74,7 +76,7 @@ class CniServer:
         pods = PodNetwork(
             PodNetworkSettings(gateway=gateway, mtu=mtu), ipam=ipam, netlink=netlink, datapath=datapath
         )
-        self._service = CniService(pods, gate=gate, gate_timeout=gate_timeout)
+        self._service = CniService(pods, gate=gate, gate_timeout=gate_timeout, metrics=metrics)
         self._server: grpc.aio.Server | None = None
 
     async def start(self) -> None:

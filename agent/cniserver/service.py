@@ -15,6 +15,7 @@ import grpc
 
 from agent.cniserver.gate import Gate
 from agent.cniserver.locks import KeyedLocks
+from agent.cniserver.metrics import CniMetrics
 from agent.cniserver.pods import PodNetwork
 from cni.errors import CniError, ErrorCode
 from cni.invocation import Invocation, validate
@@ -32,11 +33,17 @@ class CniService(cni_pb2_grpc.CniServicer):
     """CmdAdd, CmdCheck and CmdDel; calls for one container are serialized."""
 
     def __init__(
-        self, pods: PodNetwork, *, gate: Gate, gate_timeout: float = DEFAULT_GATE_TIMEOUT_SECONDS
+        self,
+        pods: PodNetwork,
+        *,
+        gate: Gate,
+        gate_timeout: float = DEFAULT_GATE_TIMEOUT_SECONDS,
+        metrics: CniMetrics | None = None,
     ) -> None:
         self._pods = pods
         self._gate = gate
         self._gate_timeout = gate_timeout
+        self._metrics = metrics
         self._locks = KeyedLocks()
 
     async def CmdAdd(
@@ -55,6 +62,16 @@ class CniService(cni_pb2_grpc.CniServicer):
         return await self._serve("DEL", request)
 
     async def _serve(self, command: str, request: cni_pb2.CniCmdRequest) -> cni_pb2.CniCmdResponse:
+        started = time.monotonic()
+        response = await self._answer(command, request)
+        if self._metrics is not None:
+            self._metrics.operation_seconds.labels(command=command).observe(time.monotonic() - started)
+            if response.HasField("error"):
+                code = ErrorCode(response.error.code).name
+                self._metrics.errors.labels(command=command, code=code).inc()
+        return response
+
+    async def _answer(self, command: str, request: cni_pb2.CniCmdRequest) -> cni_pb2.CniCmdResponse:
         args = request.cni_args
         started = time.monotonic()
         try:
