@@ -92,7 +92,7 @@ class ClientSettings:
     save_delay: float = 0.2
     keepalive_seconds: float = 20.0
     """Ping a quiet connection this often; a controller that does not answer is given up."""
-    heartbeat_interval: float = 10.0
+    heartbeat_interval: float = 5.0
     """Seconds between heartbeats (with a `heartbeat` source)."""
 
 

@@ -1,0 +1,184 @@
+"""The agent's local JSON API for looking into the node: flows and traces.
+
+* `GET /api/v1/flows[?table=T]`: the flows br-int holds (every round), with their counters;
+  `T` is a pipeline table by name (`IngressRule`) or number (`90`);
+* `POST /api/v1/trace`: run a packet through br-int (`agent.observe.tracer`) and explain it.
+  The body names where the packet comes from and what it is::
+
+      {"source": {"pod": {"namespace": "web", "name": "client"}},
+       "packet": {"protocol": "TCP", "dstIP": "172.16.2.3", "srcPort": 40000, "dstPort": 80}}
+
+      {"source": {"tunnel": {"src": "192.168.77.1", "tunId": 0, "dlSrc": "0a:58:ac:10:01:01",
+                             "dlDst": "aa:bb:cc:dd:ee:ff", "ttl": 63}},
+       "packet": {"protocol": "TCP", "srcIP": "172.16.1.2", "dstIP": "172.16.2.3", ...}}
+
+  The answer: `node`, `flow` (as handed to ofproto/trace), `ovsTrace` (its text), `steps`
+  (table, tableName, priority, match, actions, notes), `policies` (direction, allowed, rules
+  as namespace/name/rule), `verdict`, `reason`, `output`, `tunnelDestination` and `packet`
+  (dl_src, dl_dst, nw_ttl, tun_id as the packet leaves). Bad requests answer 400 with
+  `{"error": "..."}` naming the field; an Open vSwitch that cannot trace answers 503.
+
+The controller's trace (`controlplane.dashboard.trace`) calls the second form for the node at
+the far end of the tunnel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from ipaddress import IPv4Address
+from typing import Any
+
+from aiohttp import web
+
+from agent.observe.appctl import AppctlError
+from agent.observe.explain import Explanation, table_name
+from agent.observe.tracer import FromPod, FromTunnel, Packet, TraceError, TraceProtocol, Tracer, TraceResult
+from agent.observe.tracetext import TraceFormatError
+from agent.openflow.client import FlowClient
+from agent.openflow.pipeline import PIPELINE
+from controlplane.compute.inputs import Direction
+from daemon.http import HttpServer
+from fastpath.text import render_actions, render_match
+
+Json = dict[str, Any]
+_WIRE_FIELDS = ("dl_src", "dl_dst", "nw_ttl", "tun_id")
+
+
+def table_id(text: str) -> int:
+    """A pipeline table by name or number; raises ValueError naming the choices."""
+    for table in PIPELINE:
+        if text in (table.name, str(table.id)) or text.lower() == table.name.lower():
+            return table.id
+    choices = ", ".join(f"{t.id} {t.name}" for t in PIPELINE)
+    raise ValueError(f"table {text!r} is not in the pipeline: {choices}")
+
+
+def _field(body: Any, path: str, kind: type) -> Any:
+    value: Any = body
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise TraceError(f"{path} is required")
+        value = value[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TraceError(f"{path} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _address(body: Any, path: str) -> IPv4Address:
+    text = _field(body, path, str)
+    try:
+        return IPv4Address(text)
+    except ValueError:
+        raise TraceError(f"{path} must be an IPv4 address, got {text!r}") from None
+
+
+def parse_request(body: Any) -> tuple[FromPod | FromTunnel, Packet]:
+    """The source and packet of a trace request; raises TraceError naming the bad field."""
+    protocol_text = _field(body, "packet.protocol", str)
+    try:
+        protocol = TraceProtocol(protocol_text.upper())
+    except ValueError:
+        raise TraceError(
+            f"packet.protocol must be one of {', '.join(TraceProtocol)}, got {protocol_text!r}"
+        ) from None
+    ports = (0, 0)
+    if protocol is not TraceProtocol.ICMP:
+        ports = (_field(body, "packet.srcPort", int), _field(body, "packet.dstPort", int))
+    source = _field(body, "source", dict)
+    if "pod" in source:
+        origin: FromPod | FromTunnel = FromPod(
+            _field(body, "source.pod.namespace", str), _field(body, "source.pod.name", str)
+        )
+        src_ip = None
+    elif "tunnel" in source:
+        origin = FromTunnel(
+            _address(body, "source.tunnel.src"),
+            _field(body, "source.tunnel.tunId", int),
+            _field(body, "source.tunnel.dlSrc", str),
+            _field(body, "source.tunnel.dlDst", str),
+            _field(body, "source.tunnel.ttl", int),
+        )
+        src_ip = _address(body, "packet.srcIP")
+    else:
+        raise TraceError("source must have a pod or a tunnel")
+    return origin, Packet(protocol, src_ip, _address(body, "packet.dstIP"), *ports)
+
+
+def explanation_json(explanation: Explanation) -> Json:
+    return {
+        "steps": [
+            {
+                "table": step.table,
+                "tableName": step.table_name,
+                "priority": step.priority,
+                "match": step.match,
+                "actions": list(step.actions),
+                "notes": list(step.notes),
+            }
+            for step in explanation.steps
+        ],
+        "policies": [
+            {
+                "direction": "Ingress" if decision.direction is Direction.IN else "Egress",
+                "allowed": decision.allowed,
+                "rules": [asdict(rule) for rule in decision.rules],
+            }
+            for decision in explanation.policies
+        ],
+        "verdict": explanation.verdict.value,
+        "reason": explanation.reason,
+        "output": None if explanation.output is None else asdict(explanation.output),
+        "tunnelDestination": explanation.tunnel_destination,
+        "packet": {key: explanation.packet[key] for key in _WIRE_FIELDS if key in explanation.packet},
+    }
+
+
+def result_json(result: TraceResult) -> Json:
+    return {
+        "node": result.node,
+        "flow": result.flow,
+        "ovsTrace": result.output,
+        **explanation_json(result.explanation),
+    }
+
+
+def add_routes(server: HttpServer, flows: Callable[[], FlowClient], tracer: Tracer) -> None:
+    """Serve the flows of `flows()` (the started agent's client) and traces by `tracer`."""
+
+    async def dump(request: web.Request) -> web.Response:
+        table = request.query.get("table")
+        try:
+            selected = table_id(table) if table is not None else None
+        except ValueError as error:
+            return web.json_response({"error": str(error)}, status=400)
+        dumped = await flows().dump_flows(table=selected)
+        return web.json_response(
+            [
+                {
+                    "table": stats.flow.table,
+                    "tableName": table_name(stats.flow.table),
+                    "priority": stats.flow.priority,
+                    "match": render_match(stats.flow.match),
+                    "actions": render_actions(stats.flow.actions),
+                    "cookie": f"{stats.flow.cookie:#x}",
+                    "packets": stats.packets,
+                    "bytes": stats.bytes,
+                    "durationSeconds": stats.duration_seconds,
+                }
+                for stats in sorted(dumped, key=lambda s: (s.flow.table, -s.flow.priority))
+            ]
+        )
+
+    async def trace(request: web.Request) -> web.Response:
+        try:
+            source, packet = parse_request(await request.json())
+            result = await tracer.trace(source, packet)
+        except (AppctlError, TraceFormatError) as error:
+            return web.json_response({"error": str(error)}, status=503)
+        except ValueError as error:  # TraceError, and a body that is not JSON
+            return web.json_response({"error": str(error)}, status=400)
+        return web.json_response(result_json(result))
+
+    server.add_route("GET", "/api/v1/flows", dump)
+    server.add_route("POST", "/api/v1/trace", trace)

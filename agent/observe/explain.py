@@ -1,0 +1,208 @@
+"""A traced packet in pyantrea's terms: the tables it crossed by name, the NetworkPolicy rules
+that allowed or dropped it, and where it went.
+
+Policy decisions are read off the flows the packet matched:
+
+* a conjunction's action flow (`conj_id=N`) in EgressRule (50) or IngressRule (90): the rule
+  that owns conjunction N allowed the packet in that direction;
+* a drop flow in EgressDefault (60, `nw_src=<pod>`) or IngressDefault (100, `reg1=<ofport>`):
+  the pod is isolated in that direction by the rules that apply to it, and none allowed the
+  packet (Kubernetes policies have no deny rules: what a selected pod's rules do not allow,
+  its isolation drops).
+
+The verdict comes from the end of the last pass: a drop, or the output port (a pod, the
+gateway, or the tunnel with its destination node). Nothing here does I/O; the rule names come
+from a `PolicyRules` the agent implements over its policy state.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Protocol
+
+from agent.observe.tracetext import Step, Trace, fields
+from agent.openflow.pipeline import (
+    EGRESS_DEFAULT,
+    EGRESS_RULE,
+    INGRESS_DEFAULT,
+    INGRESS_RULE,
+    PIPELINE,
+    PRIORITY_MISS,
+)
+from controlplane.compute.inputs import Direction
+
+_RULE_TABLES = {EGRESS_RULE.id: Direction.OUT, INGRESS_RULE.id: Direction.IN}
+_DEFAULT_TABLES = {EGRESS_DEFAULT.id: Direction.OUT, INGRESS_DEFAULT.id: Direction.IN}
+_OUTPUT_NOTE = "output port is "
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRef:
+    """A rule of a Kubernetes NetworkPolicy, as users name it."""
+
+    namespace: str
+    name: str
+    rule: str
+    """`ingress[0]` for the first ingress rule of the spec; `ingress (isolation only)` for the
+    isolation a policyType without rules adds."""
+
+
+class PolicyRules(Protocol):
+    """The node's policy rules, by what the flows carry."""
+
+    def allowing(self, conj_id: int) -> RuleRef | None:
+        """The rule whose conjunction has this id."""
+
+    def isolating(self, direction: Direction, pod: int) -> tuple[RuleRef, ...]:
+        """The rules that isolate a local pod in `direction` (ingress: by its OpenFlow port,
+        egress: by its IPv4 address as an integer)."""
+
+
+class PortRole(enum.StrEnum):
+    POD = "pod"
+    GATEWAY = "gateway"
+    TUNNEL = "tunnel"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """What an OpenFlow port of br-int is."""
+
+    ofport: int
+    role: PortRole
+    name: str
+    """The interface name; for a pod, `namespace/name` of the pod."""
+
+
+class Verdict(enum.StrEnum):
+    DELIVERED = "Delivered"
+    """Output to a local pod's port."""
+    TUNNELED = "Tunneled"
+    """Output to the tunnel, towards another node."""
+    TO_GATEWAY = "ToGateway"
+    """Output to the gateway: to the node's host network."""
+    DROPPED = "Dropped"
+    FORWARDED = "Forwarded"
+    """Output to a port that is none of the above."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    direction: Direction
+    allowed: bool
+    rules: tuple[RuleRef, ...]
+    """Allowed: the rule that allowed it. Dropped: the rules whose isolation dropped it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainedStep:
+    table: int
+    table_name: str
+    priority: int | None
+    match: str
+    actions: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """One node's part of a packet's way."""
+
+    steps: tuple[ExplainedStep, ...]
+    policies: tuple[PolicyDecision, ...]
+    verdict: Verdict
+    reason: str
+    """Why the verdict, in a sentence."""
+    output: Port | None
+    tunnel_destination: str | None
+    """The peer node address, when tunneled."""
+    packet: Mapping[str, str]
+    """The packet's fields at the end (what leaves through the output port)."""
+
+
+def table_name(table: int) -> str:
+    try:
+        return PIPELINE.by_id(table).name
+    except KeyError:
+        return f"table {table}"
+
+
+def explain(trace: Trace, ports: Mapping[int, Port], rules: PolicyRules) -> Explanation:
+    steps = trace.steps
+    policies = tuple(decision for step in steps if (decision := _decision(step, rules)) is not None)
+    explained = tuple(
+        ExplainedStep(s.table, table_name(s.table), s.priority, s.match, s.actions, s.notes) for s in steps
+    )
+    packet = fields(trace.last.final_flow)
+    dropped = next((step for step in steps if step.drops), None)
+    if dropped is not None:
+        return Explanation(
+            explained, policies, Verdict.DROPPED, _drop_reason(dropped, policies), None, None, packet
+        )
+    ofport = _output_port(steps)
+    if ofport is None:
+        last = steps[-1] if steps else None
+        where = f" after {table_name(last.table)}" if last is not None else ""
+        reason = f"Open vSwitch drops it{where} (datapath actions: {trace.last.datapath_actions})"
+        return Explanation(explained, policies, Verdict.DROPPED, reason, None, None, packet)
+    port = ports.get(ofport)
+    if port is None:
+        reason = f"output to port {ofport}, which is no pod, gateway or tunnel of this node"
+        return Explanation(explained, policies, Verdict.FORWARDED, reason, None, None, packet)
+    if port.role is PortRole.TUNNEL:
+        destination = packet.get("tun_dst")
+        reason = f"sent through {port.name} to the node at {destination}"
+        return Explanation(explained, policies, Verdict.TUNNELED, reason, port, destination, packet)
+    if port.role is PortRole.GATEWAY:
+        reason = f"sent to {port.name}, the node's gateway to its host network"
+        return Explanation(explained, policies, Verdict.TO_GATEWAY, reason, port, None, packet)
+    reason = f"delivered to pod {port.name} (port {ofport})"
+    return Explanation(explained, policies, Verdict.DELIVERED, reason, port, None, packet)
+
+
+def _decision(step: Step, rules: PolicyRules) -> PolicyDecision | None:
+    direction = _RULE_TABLES.get(step.table)
+    if direction is not None:
+        conj_id = step.match_field("conj_id")
+        if conj_id is None:
+            return None
+        rule = rules.allowing(int(conj_id, 0))
+        return PolicyDecision(direction, True, () if rule is None else (rule,))
+    direction = _DEFAULT_TABLES.get(step.table)
+    if direction is None or not step.drops or step.priority == PRIORITY_MISS:
+        return None
+    pod = _isolated_pod(step, direction)
+    return PolicyDecision(direction, False, () if pod is None else rules.isolating(direction, pod))
+
+
+def _isolated_pod(step: Step, direction: Direction) -> int | None:
+    if direction is Direction.IN:
+        ofport = step.match_field("reg1")
+        return None if ofport is None else int(ofport, 0)
+    address = step.match_field("nw_src")
+    return None if address is None else int(IPv4Address(address))
+
+
+def _drop_reason(step: Step, policies: tuple[PolicyDecision, ...]) -> str:
+    name = table_name(step.table)
+    denied = next((p for p in policies if not p.allowed), None)
+    if step.table in _DEFAULT_TABLES and denied is not None:
+        way = "ingress" if denied.direction is Direction.IN else "egress"
+        if not denied.rules:
+            return f"dropped by {name}: the pod is isolated for {way} and no rule allows the packet"
+        named = ", ".join(f"{r.namespace}/{r.name} {r.rule}" for r in denied.rules)
+        return f"dropped by {name}: isolated for {way} by NetworkPolicy {named}; no rule allows the packet"
+    if step.priority == PRIORITY_MISS:
+        return f"dropped by {name}: no flow of the table matches the packet"
+    return f"dropped by {name}: the flow {step.match or '(any)'} drops it"
+
+
+def _output_port(steps: tuple[Step, ...]) -> int | None:
+    for step in reversed(steps):
+        for note in step.notes:
+            if note.startswith(_OUTPUT_NOTE):
+                return int(note.removeprefix(_OUTPUT_NOTE))
+    return None

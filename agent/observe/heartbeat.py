@@ -1,0 +1,81 @@
+"""What the agent tells the controller about itself in every heartbeat (`AgentInfo`).
+
+Its identity (pyantrea's version, the address of its HTTP API), its node (address, pod subnet,
+tunnel type), its datapath (the running ovs-vswitchd's version, the flows it installed per
+table, the pods attached) and its health (every readiness check), and the traffic each policy
+rule allowed. The API address is the configured bind address, or the node's address when the
+agent listens on every address (the DaemonSet runs in the host network, so the controller
+reaches it there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from ipaddress import ip_address
+
+from agent.agent import Agent
+from agent.observe.appctl import Appctl, AppctlError
+from agent.observe.explain import table_name
+from controlplane.status.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
+from daemon.health import Readiness
+from daemon.version import version
+
+log = logging.getLogger(__name__)
+
+RuleTrafficSource = Callable[[], Awaitable[tuple[RuleTraffic, ...]]]
+
+
+class AgentHeartbeat:
+    """The `HeartbeatSource` of the controller client, for a started agent."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        readiness: Readiness,
+        appctl: Appctl,
+        *,
+        api_port: Callable[[], int],
+        rule_traffic: RuleTrafficSource,
+    ) -> None:
+        self._agent = agent
+        self._readiness = readiness
+        self._appctl = appctl
+        self._api_port = api_port
+        self._rule_traffic = rule_traffic
+        self._ovs_version = ""
+
+    def api_address(self) -> str:
+        """host:port where the controller and pyantctl reach this agent's HTTP API."""
+        bind = ip_address(self._agent.config.api_bind_address)
+        host = self._agent.local.node_ip if bind.is_unspecified else bind
+        return f"[{host}]:{self._api_port()}" if host.version == 6 else f"{host}:{self._api_port()}"
+
+    async def agent_info(self) -> AgentInfo:
+        agent = self._agent
+        local = agent.local
+        flows = tuple(
+            TableFlows(table, table_name(table), n) for table, n in agent.flows.table_counts().items()
+        )
+        checks = tuple(HealthCheck(name, failure) for name, failure in self._readiness.evaluate().items())
+        return AgentInfo(
+            version=version(),
+            api_address=self.api_address(),
+            ovs_version=await self._vswitchd_version(),
+            node_ip=str(local.node_ip),
+            pod_cidr=str(local.subnet),
+            tunnel_type=agent.config.tunnel_type.value,
+            pods=len(agent.pods.interfaces()),
+            flows=flows,
+            checks=checks,
+            rules=await self._rule_traffic(),
+        )
+
+    async def _vswitchd_version(self) -> str:
+        """Asked once; an ovs-vswitchd that does not answer now is asked again next time."""
+        if not self._ovs_version:
+            try:
+                self._ovs_version = await self._appctl.version()
+            except AppctlError as error:
+                log.warning("the version of ovs-vswitchd is unknown: %s", error)
+        return self._ovs_version

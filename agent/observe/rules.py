@@ -1,0 +1,69 @@
+"""The node's policy rules as users name them, for traces and for the heartbeat's rule traffic.
+
+The policy realizer (`agent.policy`) knows each rule by a content hash and each conjunction by
+its id; users know a rule as `namespace/name ingress[0]` (`controlplane.compute.rulenames`).
+`RealizedRules` joins the two: the rule that owns a conjunction, the rules isolating a pod,
+and each rule's traffic counters by its position in its policy.
+"""
+
+from __future__ import annotations
+
+from agent.observe.explain import RuleRef
+from agent.policy.realizer import PolicyRealizer
+from agent.policy.rules import CachedRule, RuleId, rule_id
+from controlplane.compute.inputs import Direction
+from controlplane.compute.outputs import InternalNetworkPolicy
+from controlplane.compute.rulenames import rule_names
+from controlplane.status.reports import RuleTraffic
+
+
+def rule_index(policy: InternalNetworkPolicy, wanted: RuleId) -> int | None:
+    """The position in the policy of the (first) rule with this id."""
+    for index, rule in enumerate(policy.rules):
+        if rule_id(policy, rule) == wanted:
+            return index
+    return None
+
+
+class RealizedRules:
+    """`explain.PolicyRules` over the realizer's rule cache and reconciler."""
+
+    def __init__(self, realizer: PolicyRealizer) -> None:
+        self._realizer = realizer
+
+    def allowing(self, conj_id: int) -> RuleRef | None:
+        owner = self._realizer.reconciler.rule_of(conj_id)
+        rule = self._realizer.cache.rule(owner) if owner is not None else None
+        return None if rule is None else self._ref(rule)
+
+    def isolating(self, direction: Direction, pod: int) -> tuple[RuleRef, ...]:
+        reconciler = self._realizer.reconciler
+        refs = []
+        for rid, rule in self._realizer.cache.rules().items():
+            if rule.direction is not direction:
+                continue
+            realized = reconciler.realized(rid)
+            if realized is not None and pod in realized.isolated and (ref := self._ref(rule)) is not None:
+                refs.append(ref)
+        return tuple(sorted(set(refs), key=lambda r: (r.namespace, r.name, r.rule)))
+
+    async def traffic(self) -> tuple[RuleTraffic, ...]:
+        """Every rule's counters, by its policy's name and its position in it."""
+        cache = self._realizer.cache
+        result = []
+        for stats in await self._realizer.rule_stats():
+            policy = cache.policy(stats.policy.uid)
+            index = rule_index(policy, stats.rule) if policy is not None else None
+            if index is not None:
+                result.append(RuleTraffic(stats.policy.uid, index, stats.packets, stats.bytes))
+        return tuple(result)
+
+    def _ref(self, rule: CachedRule) -> RuleRef | None:
+        policy = self._realizer.cache.policy(rule.policy)
+        if policy is None:
+            return None
+        index = rule_index(policy, rule.id)
+        if index is None:
+            return None
+        source = policy.source_ref
+        return RuleRef(source.namespace, source.name, rule_names(policy)[index])

@@ -1,0 +1,171 @@
+"""The agent's trace: a packet that a local pod sends, or that arrives through the tunnel, run
+through this node's br-int with `ofproto/trace` and explained (`agent.observe.explain`).
+
+A packet from a local pod is built the way the pod's kernel would send it: from the pod's MAC
+and address, to the MAC of the destination pod when the destination is in the node's pod
+subnet (on-link: the pod resolves it by ARP), else to the gateway's MAC (its default route). A
+packet from the tunnel is what the sending node's trace put on the wire: its MACs and TTL,
+with the sending and receiving nodes' addresses as the tunnel's source and destination.
+
+    tracer = Tracer(agent, Appctl(config.ovs_run_dir), rules)
+    result = await tracer.trace(FromPod("default", "web"), Packet(TraceProtocol.TCP, ...))
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from agent.agent import Agent
+from agent.node.bridge import TUNNEL_PORT
+from agent.observe.appctl import Appctl
+from agent.observe.explain import Explanation, PolicyRules, Port, PortRole, explain
+from agent.observe.tracetext import parse
+
+DEFAULT_TTL = 64
+
+
+class TraceError(ValueError):
+    """The trace cannot be run as asked (an unknown pod, an address no pod answers for)."""
+
+
+class TraceProtocol(enum.StrEnum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+    ICMP = "ICMP"
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """The packet's addresses and ports; ICMP packets are echo requests and have no ports."""
+
+    protocol: TraceProtocol
+    src_ip: IPv4Address | None
+    """None for a packet from a local pod: the pod's own address."""
+    dst_ip: IPv4Address
+    src_port: int
+    dst_port: int
+
+    def __post_init__(self) -> None:
+        if self.protocol is not TraceProtocol.ICMP:
+            for name, port in (("srcPort", self.src_port), ("dstPort", self.dst_port)):
+                if not 1 <= port <= 65535:
+                    raise TraceError(f"{name} must be 1..65535 for {self.protocol}, got {port}")
+
+
+@dataclass(frozen=True, slots=True)
+class FromPod:
+    """The packet leaves a pod on this node."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FromTunnel:
+    """The packet arrives through the tunnel, as the sending node's trace left it."""
+
+    tunnel_src: IPv4Address
+    """The sending node's address."""
+    tunnel_id: int
+    dl_src: str
+    dl_dst: str
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class TraceResult:
+    node: str
+    flow: str
+    """The packet as handed to ofproto/trace."""
+    output: str
+    """ofproto/trace's own text."""
+    explanation: Explanation
+
+
+def flow_text(
+    packet: Packet, *, src_ip: IPv4Address, in_port: int, dl_src: str, dl_dst: str, ttl: int
+) -> str:
+    """The ofproto/trace flow of `packet` entering br-int on `in_port`."""
+    parts = [
+        packet.protocol.lower(),
+        f"in_port={in_port}",
+        f"dl_src={dl_src}",
+        f"dl_dst={dl_dst}",
+        f"nw_src={src_ip}",
+        f"nw_dst={packet.dst_ip}",
+        f"nw_ttl={ttl}",
+    ]
+    if packet.protocol is TraceProtocol.ICMP:
+        parts += ["icmp_type=8", "icmp_code=0"]
+    else:
+        prefix = packet.protocol.lower()  # ofproto/trace takes tp_src only for TCP: udp_src, sctp_src
+        parts += [f"{prefix}_src={packet.src_port}", f"{prefix}_dst={packet.dst_port}"]
+    return ",".join(parts)
+
+
+class Tracer:
+    """Traces packets through this node's bridge."""
+
+    def __init__(self, agent: Agent, appctl: Appctl, rules: PolicyRules) -> None:
+        self._agent = agent
+        self._appctl = appctl
+        self._rules = rules
+
+    async def trace(self, source: FromPod | FromTunnel, packet: Packet) -> TraceResult:
+        if isinstance(source, FromPod):
+            flow = self._from_pod(source, packet)
+        else:
+            if packet.src_ip is None:
+                raise TraceError("srcIP is required for a packet from the tunnel")
+            local = self._agent.local
+            tunnel = f"tun_src={source.tunnel_src},tun_dst={local.node_ip},tun_id={source.tunnel_id},"
+            flow = tunnel + flow_text(
+                packet, src_ip=packet.src_ip, in_port=self._agent.bridge.tunnel_ofport,
+                dl_src=source.dl_src, dl_dst=source.dl_dst, ttl=source.ttl,
+            )  # fmt: skip
+        output = await self._appctl.trace(self._agent.config.ovs_bridge, flow)
+        explanation = explain(parse(output), self._ports(), self._rules)
+        return TraceResult(self._agent.config.node_name, flow, output, explanation)
+
+    def _from_pod(self, source: FromPod, packet: Packet) -> str:
+        agent = self._agent
+        interfaces = agent.pods.interfaces()
+        wanted = (source.namespace, source.name)
+        pod = next(
+            (i for i in interfaces if (i.attachment.pod_namespace, i.attachment.pod_name) == wanted), None
+        )
+        if pod is None:
+            raise TraceError(
+                f"pod {source.namespace}/{source.name} is not attached on node {agent.config.node_name}"
+            )
+        local = agent.local
+        dl_dst = local.gateway_mac
+        if packet.dst_ip in local.subnet and packet.dst_ip != local.gateway.ip:
+            peer = next((i for i in interfaces if i.attachment.ip.ip == packet.dst_ip), None)
+            if peer is None:
+                raise TraceError(
+                    f"no pod on node {agent.config.node_name} has address {packet.dst_ip}: "
+                    f"{source.namespace}/{source.name}'s ARP request for it would go unanswered"
+                )
+            dl_dst = peer.attachment.mac
+        attachment = pod.attachment
+        return flow_text(
+            packet, src_ip=attachment.ip.ip, in_port=pod.ofport, dl_src=attachment.mac, dl_dst=dl_dst,
+            ttl=DEFAULT_TTL,
+        )  # fmt: skip
+
+    def _ports(self) -> dict[int, Port]:
+        agent = self._agent
+        bridge = agent.bridge
+        ports = {
+            bridge.tunnel_ofport: Port(bridge.tunnel_ofport, PortRole.TUNNEL, TUNNEL_PORT),
+            bridge.gateway_ofport: Port(bridge.gateway_ofport, PortRole.GATEWAY, agent.config.host_gateway),
+        }
+        for interface in agent.pods.interfaces():
+            attachment = interface.attachment
+            name = f"{attachment.pod_namespace}/{attachment.pod_name}"
+            ports[interface.ofport] = Port(interface.ofport, PortRole.POD, name)
+        return ports
