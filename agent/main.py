@@ -4,10 +4,12 @@
 
 It runs in the node's network namespace (hostNetwork in the DaemonSet; `ip netns exec node1
 pyantrea-agent ...` in the lab), logs JSON lines on stderr, serves `/livez`, `/readyz`,
-`/metrics` (flows per table, bundle latency, OVS reconnects), `/api/v1/podinterfaces` and
-`/api/v1/networkpolicies/stats` on `apiPort`, and runs the `Agent` (agent.agent) and its
-NetworkPolicy side (agent.policy.runtime) on uvloop until SIGTERM or a task fails. The CNI
-service on `cniSocket` serves from the start, but ADDs wait until the initial policies are
+`/metrics` (flows per table, bundle latency, OVS reconnects, policy realization latency, CNI
+operation latency and errors), `/api/v1/podinterfaces`, `/api/v1/networkpolicies/stats`,
+`/api/v1/flows` and `/api/v1/trace` (agent.observe.api) on `apiPort`, and runs the `Agent`
+(agent.agent), its NetworkPolicy side (agent.policy.runtime, whose controller client also sends
+the heartbeats) and its flow export (agent.observe) on uvloop until SIGTERM or a task fails. The
+CNI service on `cniSocket` serves from the start, but ADDs wait until the initial policies are
 installed.
 """
 
@@ -25,7 +27,10 @@ from aiohttp import web
 
 from agent.agent import Agent
 from agent.cniserver.gate import StartupGate
+from agent.cniserver.metrics import CniMetrics
 from agent.cniserver.server import CniServer
+from agent.controller.client import ClientMetrics
+from agent.observe.runtime import Observability
 from agent.policy.runtime import PolicyRuntime
 from config.agent import AgentConfig
 from config.errors import ConfigError
@@ -52,7 +57,10 @@ async def agent_main(config: AgentConfig) -> None:
     )
     agent = Agent(config, metrics=metrics)
     agent.add_readiness_checks(readiness)
-    policies = PolicyRuntime(config, agent)
+    observe = Observability(config, agent, readiness, policies=lambda: policies.realizer)
+    observe.add_routes(server)
+    heartbeat, client_metrics = observe.heartbeat(lambda: server.port), ClientMetrics.declare(metrics)
+    policies = PolicyRuntime(config, agent, heartbeat=heartbeat, client_metrics=client_metrics)
     policies.add_readiness_checks(readiness)
     policies.add_routes(server)
 
@@ -71,8 +79,8 @@ async def agent_main(config: AgentConfig) -> None:
         ]
 
     server.add_json_route("GET", "/api/v1/podinterfaces", pod_interfaces)
-    gate = StartupGate()
-    async with server, agent, cni_server(config, agent, gate), policies:
+    gate, cni_metrics = StartupGate(), CniMetrics.declare(metrics)
+    async with server, agent, observe, cni_server(config, agent, gate, cni_metrics), policies:
         await _first_of(policies.wait_initial(), agent.wait())
         gate.open()
         log.info("agent running", extra={"port": server.port, "round": agent.flows.cookies.round})
@@ -92,7 +100,7 @@ async def _first_of(*waits: Coroutine[Any, Any, None]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate) -> CniServer:
+def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate, metrics: CniMetrics) -> CniServer:
     """The CNI service for this node's pods, on the started agent's datapath."""
     return CniServer(
         socket_path=config.cni_socket,
@@ -103,6 +111,7 @@ def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate) -> CniServe
         datapath=agent.pods,
         netlink=agent.netlink,
         gate=gate,
+        metrics=metrics,
     )
 
 

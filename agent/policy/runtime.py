@@ -25,7 +25,13 @@ from typing import Any
 from aiohttp import web
 
 from agent.agent import Agent
-from agent.controller.client import ClientSettings, ControllerClient, controller_target
+from agent.controller.client import (
+    ClientMetrics,
+    ClientSettings,
+    ControllerClient,
+    HeartbeatSource,
+    controller_target,
+)
 from agent.controller.filestore import DIRECTORIES
 from agent.policy.realizer import PolicyRealizer
 from config.agent import AgentConfig
@@ -44,10 +50,20 @@ _FALLBACK_GRACE = 1.0
 class PolicyRuntime:
     """Runs the controller client and the policy realizer for a started `Agent`."""
 
-    def __init__(self, config: AgentConfig, agent: Agent, *, settings: ClientSettings | None = None) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        agent: Agent,
+        *,
+        settings: ClientSettings | None = None,
+        heartbeat: HeartbeatSource | None = None,
+        client_metrics: ClientMetrics | None = None,
+    ) -> None:
         self._config = config
         self._agent = agent
         self._settings = settings or ClientSettings()
+        self._heartbeat = heartbeat
+        self._client_metrics = client_metrics
         self._converged = agent.add_convergence_gate(CONVERGENCE_GATE)
         self._tasks = Supervisor(logger=log)
         self._realizer: PolicyRealizer | None = None
@@ -89,6 +105,8 @@ class PolicyRuntime:
             listener=realizer.cache,
             state_dir=config.policy_state_dir,
             settings=self._settings,
+            heartbeat=self._heartbeat,
+            metrics=self._client_metrics,
         )
         realizer.report_to(self._client)
         self._tasks.spawn(realizer.run(), name="policy-realizer")
