@@ -91,7 +91,9 @@ class NodeHost:
             "cniStateDir": str(state / "cni"),
             "policyStateDir": str(state / "policies"),
             "apiPort": api_port,
-            "apiBindAddress": "127.0.0.1",
+            # Every address of the node: the controller (trace) and pyantctl reach the agent's API at the
+            # node address it reports in its heartbeats; the kubelet checks its health on 127.0.0.1.
+            "apiBindAddress": "0.0.0.0",
         }
 
     def write_agent_config(self, path: Path, **options: Any) -> Path:
