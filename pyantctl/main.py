@@ -20,7 +20,7 @@ from kubernetes.client import ApiException
 from lab.session import describe_api_error
 from pyantctl.errors import USER_ERRORS
 
-COMMAND_GROUPS = ("pyantctl.labcmd",)
+COMMAND_GROUPS = ("pyantctl.labcmd", "pyantctl.get", "pyantctl.trace")
 
 
 def build_parser() -> argparse.ArgumentParser:
