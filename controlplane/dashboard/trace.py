@@ -76,13 +76,15 @@ class TraceQuery:
             raise TraceFailed(
                 f"protocol must be one of {', '.join(Protocol)}, got {body.get('protocol')!r}"
             ) from None
-        port = body.get("port", 0 if protocol is Protocol.ICMP else None)
-        source_port = body.get("sourcePort", DEFAULT_SOURCE_PORT)
-        for name, value in (("port", port), ("sourcePort", source_port)):
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
-                raise TraceFailed(f"{name} must be a port number 1..65535, got {value!r}")
-        if protocol is not Protocol.ICMP and not port:
-            raise TraceFailed(f"port is required for {protocol}")
+        if protocol is Protocol.ICMP:
+            port, source_port = 0, 0
+        else:
+            if "port" not in body:
+                raise TraceFailed(f"port is required for {protocol}")
+            port, source_port = body["port"], body.get("sourcePort", DEFAULT_SOURCE_PORT)
+            for name, value in (("port", port), ("sourcePort", source_port)):
+                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+                    raise TraceFailed(f"{name} must be a port number 1..65535, got {value!r}")
         namespace, name = source.split("/")
         return cls((namespace, name), destination, protocol, port, source_port)
 
@@ -191,7 +193,9 @@ class ClusterTracer:
                 body = await response.json(content_type=None)
                 if response.status != 200:
                     message = body.get("error") if isinstance(body, dict) else body
-                    raise TraceFailed(f"the agent of node {beat.node} refused the trace: {message}", 502)
+                    # The agent's 400s are about the packet asked for; anything else is the agent's.
+                    status = 400 if response.status == 400 else 502
+                    raise TraceFailed(f"node {beat.node}: {message}", status)
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise TraceFailed(
                 f"the agent of node {beat.node} at {beat.info.api_address} does not answer: {error!r}", 502

@@ -157,7 +157,7 @@ async function trace(event) {
   result.replaceChildren(
     h("p", {class: "verdict"}, badge(answer.verdict, answer.verdict !== "Dropped"), " ",
       `${answer.source} → ${answer.destinationPod || answer.destinationIP} (${answer.protocol}${answer.protocol === "ICMP" ? "" : "/" + answer.port}): ${answer.reason}`),
-    answer.hops.map(renderHop));
+    ...answer.hops.map(renderHop));
 }
 
 document.getElementById("trace-form").addEventListener("submit", trace);
