@@ -12,10 +12,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # openvswitch-switch: ovsdb-server, ovs-vswitchd and the ovs-* tools; iproute2: ip netns for the lab;
-# containernetworking-plugins: the host-local IPAM plugin the agent delegates to.
+# containernetworking-plugins: the host-local IPAM plugin the agent delegates to; chromium: the
+# headless browser the dashboard's tests drive.
 APT_PACKAGES=(
     openvswitch-switch iproute2 containernetworking-plugins iputils-ping procps
-    python3 python3-venv python3-dev gcc
+    python3 python3-venv python3-dev gcc chromium
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
