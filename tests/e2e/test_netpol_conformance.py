@@ -79,9 +79,12 @@ def lab(cluster: Lab) -> Iterator[Lab]:
 
 
 def _wait_open(lab: Lab, timeout: float = 60.0) -> None:
+    """Until every pod reaches every pod on TCP 80. That is enough: every case's policies cut
+    some TCP 80 path on each node they were installed on, and an agent removes a policy's flows
+    in one bundle, so once those paths are open no flow of the policy is left."""
     deadline = time.monotonic() + timeout
     while True:
-        if all_reachable(lab.probe(80)) and all_reachable(lab.probe(81, "--protocol", "UDP")):
+        if all_reachable(lab.probe(80)):
             return
         assert time.monotonic() < deadline, "connectivity did not come back after the policies were deleted"
 
