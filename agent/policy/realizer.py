@@ -62,7 +62,7 @@ class PolicyRealizer:
         self._done_version = 0
         self._done = asyncio.Condition()
         self.batches = 0
-        """Batches installed."""
+        """Bundles installed (batches that changed no flow send none)."""
         self.flow_mods = 0
         """Flows put or removed by those batches (a resync counts the flows it holds)."""
 
@@ -111,9 +111,11 @@ class PolicyRealizer:
     async def _install(self, dirty: Dirty) -> bool:
         policies = self._policies_of(dirty)
         change = self._reconciler.reconcile(dirty)
+        if not change:
+            self._report(policies, None)
+            return True
         try:
-            if change:
-                await self._flows.update(OWNER, put=change.put, remove=change.remove)
+            await self._flows.update(OWNER, put=change.put, remove=change.remove)
         except BundleError as error:
             log.error("Open vSwitch refused the policy flows (%s); installing them all anew", error)
             self._report(policies, f"Open vSwitch refused the flows: {error}")

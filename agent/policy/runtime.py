@@ -45,6 +45,7 @@ CONVERGENCE_GATE = "networkpolicy"
 STATS_PATH = "/api/v1/networkpolicies/stats"
 # After the client's fallback deadline, how long it may take to load the saved files.
 _FALLBACK_GRACE = 1.0
+_SAVE_ON_STOP = 2.0
 
 
 class PolicyRuntime:
@@ -113,6 +114,13 @@ class PolicyRuntime:
         self._tasks.spawn(self._client.run(), name="controller-client")
 
     async def stop(self) -> None:
+        """Stop; first the saved files catch up with what the controller sent (briefly)."""
+        if self._client is not None:
+            try:
+                async with asyncio.timeout(_SAVE_ON_STOP):
+                    await self._client.wait_saved()
+            except TimeoutError:
+                log.warning("the policy files may miss the last changes: saving took over %gs", _SAVE_ON_STOP)
         await self._tasks.stop()
 
     async def wait_initial(self) -> None:

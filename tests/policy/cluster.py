@@ -90,6 +90,7 @@ class PolicyCluster(Cluster):
     def __init__(self, workdir: Path, *, prefix: str, count: int = 2) -> None:
         super().__init__(workdir, prefix=prefix, count=count)
         self.controller: Controller | None = None
+        self.controller_port = 0
         self.runtimes: dict[str, PolicyRuntime] = {}
         self.policy_pods: dict[str, PolicyPod] = {}
         self._servers: list[subprocess.Popen[str]] = []
@@ -111,6 +112,7 @@ class PolicyCluster(Cluster):
         )
         controller = Controller(config, status_interval=0.2)
         self.loop.run(controller.start())
+        self.controller_port = controller.api_port  # agents keep it once the controller stops
         return controller
 
     def config(self, node: NodeHost) -> AgentConfig:
@@ -120,7 +122,7 @@ class PolicyCluster(Cluster):
         token.write_text(node_token(SECRET, node.name))
         document = node.agent_config(kubeconfig=self.kubeconfig, tunnel_type=self.tunnel_type)
         document.update(
-            controllerAddress=f"127.0.0.1:{self.controller.api_port}",
+            controllerAddress=f"127.0.0.1:{self.controller_port}",
             controllerCAFile=str(self.workdir / "ca.crt"),
             controllerTokenFile=str(token),
         )
@@ -135,6 +137,16 @@ class PolicyCluster(Cluster):
         self.runtimes[node.name] = runtime
         self.loop.run(runtime.wait_initial())
         return agent
+
+    def stop_agent(self, node: NodeHost) -> None:
+        """Stop the node's policy runtime, then its agent (flows stay, as when the agent exits)."""
+        runtime = self.runtimes.pop(node.name)
+        self.loop.run(runtime.stop())
+        super().stop_agent(node)
+
+    def stop_controller(self) -> None:
+        assert self.controller is not None
+        self.loop.run(self.controller.stop())
 
     def stop(self) -> None:
         for server in self._servers:
@@ -152,7 +164,7 @@ class PolicyCluster(Cluster):
                 print(f"stopping the policy runtime of {name} failed: {exc!r}")
         if self.controller is not None:
             try:
-                self.loop.run(self.controller.stop(), timeout=30)
+                self.loop.run(self.controller.stop(), timeout=30)  # stopping twice is harmless
             except Exception as exc:
                 print(f"stopping the controller failed: {exc!r}")
         for pod in self.policy_pods.values():
