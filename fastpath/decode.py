@@ -275,9 +275,11 @@ class FlowStats:
     duration_seconds: float
 
 
-_OXS_PACKET_COUNT = 3
-_OXS_BYTE_COUNT = 4
+# OpenFlow 1.5 `oxs_ofb_stat_fields`: duration 0, idle_time 1, flow_count 3, packet_count 4,
+# byte_count 5.
 _OXS_DURATION = 0
+_OXS_PACKET_COUNT = 4
+_OXS_BYTE_COUNT = 5
 
 
 def _decode_oxs(data: bytes) -> tuple[int, int, float]:

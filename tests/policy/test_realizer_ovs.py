@@ -170,11 +170,6 @@ def tcp_packet(src: str, dst: str, port: int) -> str:
     return (ethernet + ip + tcp).hex()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fastpath.decode reads OXS stat field 3 (flow_count) as the packet count and 4 "
-    "(packet_count) as the byte count; OpenFlow 1.5 numbers packet_count 4 and byte_count 5",
-)
 def test_rule_counters_count_what_each_rule_let_through(bridge):
     async def main():
         async with realizing(bridge) as (realizer, _):
