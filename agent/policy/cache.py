@@ -9,7 +9,8 @@ what the change makes dirty for the reconciler:
   groups arrived, changed or went, or applied to a local pod that was attached or detached;
 - `addresses`: for a rule whose AddressGroup got a patch, the peer addresses that patch may
   have added or removed (the reconciler checks just those, not the group's every member);
-- `policies`: policies whose realization to report once the flows are installed.
+- `policies`: policies whose realization to report once the flows are installed, and
+  `deleted`: the policies gone.
 
 A rule is realizable only once every group it names has arrived. Local pods (the attached pod
 interfaces: OpenFlow port and address) come from the pod datapath; an AppliedToGroup member
@@ -56,9 +57,11 @@ class Dirty:
     rules: set[RuleId] = field(default_factory=set)
     addresses: dict[RuleId, set[PeerAddress]] = field(default_factory=dict)
     policies: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    """Policies gone (their rules are in `rules`)."""
 
     def __bool__(self) -> bool:
-        return bool(self.rules or self.addresses or self.policies)
+        return bool(self.rules or self.addresses or self.policies or self.deleted)
 
 
 class AddressGroupIndex:
@@ -149,6 +152,7 @@ class RuleCache:
         """Everything anew: every old and new rule is recomputed (unchanged ones change no flow)."""
         dirty = self._dirty
         dirty.rules.update(self._rules)
+        dirty.deleted.update(self._policies.keys() - snapshot.policies.keys())
         self._policies = {}
         self._policy_rules = {}
         self._rules = {}
@@ -248,6 +252,7 @@ class RuleCache:
             for rule in self._policy_rules.pop(name).values():
                 self._drop_rule(rule)
             self._dirty.policies.discard(name)
+            self._dirty.deleted.add(name)
             return
         if not isinstance(event.obj, InternalNetworkPolicy):
             raise CacheError(f"{event.type.value} NetworkPolicy {name} carries {type(event.obj).__name__}")
@@ -263,6 +268,7 @@ class RuleCache:
         self._policies[policy.name] = policy
         self._policy_rules[policy.name] = {rule_id: old.get(rule_id, rule) for rule_id, rule in new.items()}
         self._dirty.policies.add(policy.name)
+        self._dirty.deleted.discard(policy.name)
 
     def _add_rule(self, rule: CachedRule) -> None:
         self._rules[rule.id] = rule

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple, Protocol
 
 from agent.openflow.client import FlowClient, FlowsNotInstalledError
 from agent.openflow.cookies import Category, category_filter
@@ -33,6 +34,13 @@ OWNER = "networkpolicy"
 """The FlowClient owner of every policy flow."""
 POD_WAIT_SECONDS = 10.0
 """How long a CNI call waits for the policy flows of its pod before going on without."""
+
+
+class Realization(NamedTuple):
+    """A policy's generation and whether every rule of it could be realized."""
+
+    generation: int
+    complete: bool
 
 
 class RealizationSink(Protocol):
@@ -57,6 +65,8 @@ class PolicyRealizer:
         self._allocator = ConjIdAllocator(reuse_delay=reuse_delay)
         self._reconciler = Reconciler(self.cache, flows.cookies, self._allocator)
         self._sink: RealizationSink | None = None
+        self._reconciled: dict[str, Realization] = {}
+        """What the reconciler has computed of each policy (installed unless diverged)."""
         self._retry = retry
         self._diverged = False
         self._done_version = 0
@@ -109,7 +119,7 @@ class PolicyRealizer:
         return installed
 
     async def _install(self, dirty: Dirty) -> bool:
-        policies = self._policies_of(dirty)
+        policies = self._batch_policies(dirty)
         change = self._reconciler.reconcile(dirty)
         if not change:
             self._report(policies, None)
@@ -135,50 +145,64 @@ class PolicyRealizer:
         self._reconciler = Reconciler(self.cache, self._flows.cookies, self._allocator)
         self.cache.take_dirty()
         everything = Dirty(rules=set(self.cache.rules()), policies={p.name for p in self.cache.policies()})
+        self._reconciled = {}
+        policies = self._snapshot(everything.policies)
         self._reconciler.reconcile(everything)
         flows = self._reconciler.all_flows()
         try:
             await self._flows.sync(OWNER, flows)
         except BundleError as error:
             log.error("Open vSwitch refused the policy flows again (%s); retrying", error)
-            self._report(everything.policies, f"Open vSwitch refused the flows: {error}")
+            self._report(policies, f"Open vSwitch refused the flows: {error}")
             return False
         except FlowsNotInstalledError as error:
             log.warning("policy flows recorded, not yet installed: %s", error)
         self._diverged = False
         self.batches += 1
         self.flow_mods += len(flows)
-        self._report(everything.policies, None)
+        self._report(policies, None)
         log.info("policy flows installed anew: %s", self._reconciler.flows.counts())
         return True
 
     async def _after_replay(self) -> None:
-        """Open vSwitch came back and has every recorded flow: every policy is realized."""
+        """Open vSwitch came back with every flow recorded: the policies reconciled are realized."""
         if not self._diverged:
-            self._report({p.name for p in self.cache.policies()}, None)
+            self._report(dict(self._reconciled), None)
 
     # -- realization reports -----------------------------------------------------------------------
 
-    def _policies_of(self, dirty: Dirty) -> set[str]:
+    def _snapshot(self, names: Iterable[str]) -> dict[str, Realization]:
+        """Each named policy's generation and whether all its rules are realizable, as the
+        batch being computed sees them (later events must not change what it reports); also
+        what `_after_replay` reports."""
+        cache, snapshot = self.cache, {}
+        for name in names:
+            policy = cache.policy(name)
+            if policy is None:
+                continue
+            complete = all(cache.realizable(rule) for rule in cache.policy_rules(name))
+            snapshot[name] = self._reconciled[name] = Realization(policy.generation, complete)
+        return snapshot
+
+    def _batch_policies(self, dirty: Dirty) -> dict[str, Realization]:
+        for name in dirty.deleted:
+            self._reconciled.pop(name, None)
         names = set(dirty.policies)
         for rule_id in dirty.rules | dirty.addresses.keys():
             rule = self.cache.rule(rule_id)
             if rule is not None:
                 names.add(rule.policy)
-        return names
+        return self._snapshot(names)
 
-    def _report(self, names: set[str], error: str | None) -> None:
-        sink, cache = self._sink, self.cache
+    def _report(self, policies: Mapping[str, Realization], error: str | None) -> None:
+        sink = self._sink
         if sink is None:
             return
-        for name in names:
-            policy = cache.policy(name)
-            if policy is None:
-                continue
+        for name, realization in policies.items():
             if error is not None:
-                sink.report_realized(name, policy.generation, error)
-            elif all(cache.realizable(rule) for rule in cache.policy_rules(name)):
-                sink.report_realized(name, policy.generation)
+                sink.report_realized(name, realization.generation, error)
+            elif realization.complete:
+                sink.report_realized(name, realization.generation)
 
     # -- local pods (agent.pods.api.PodListener) ---------------------------------------------------
 

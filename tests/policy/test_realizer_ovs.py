@@ -231,3 +231,33 @@ def test_a_pod_attached_later_gets_its_rules_before_the_attach_returns(bridge):
     assert kept == attached
     assert after == []
     assert rules == []
+
+
+def test_a_generation_is_reported_only_once_its_own_flows_are_in_the_switch(bridge):
+    seen: list[tuple[int, bool]] = []
+
+    class Checking(Reports):
+        def report_realized(self, policy_name: str, generation: int, error: str | None = None) -> None:
+            port = {1: 80, 2: 443}[generation]
+            seen.append((generation, any(f"tp_dst={port} " in line for line in table(bridge, 90))))
+
+    async def main():
+        async with realizing(bridge) as (realizer, _):
+            realizer.report_to(Checking())
+            peers = tuple(member(f"p{i}", f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}") for i in range(20_000))
+            state = PolicySnapshot(
+                {}, {"g1": AddressGroup("g1", peers)}, {"atg": AppliedToGroup("atg", (LOCAL,))}
+            )
+            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            await realizer.flushed()
+            realizer.cache.on_events(
+                [event(ObjectKind.NETWORK_POLICY, "a", policy("a", 1, ingress("g1", 80)))]
+            )
+            await asyncio.sleep(0.02)  # the realizer is sending generation 1's 20,000 flows
+            edited = policy("a", 2, ingress("g1", 443))
+            realizer.cache.on_events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
+            await realizer.flushed()
+
+    asyncio.run(main())
+    assert seen[-1] == (2, True)
+    assert all(installed for _, installed in seen), seen
