@@ -1,0 +1,121 @@
+"""The dashboard in a real headless browser (Debian's chromium driven by Playwright) against the
+lab's controller: components connected and healthy, a policy turning Realized after `lab
+apply`, and a trace from the page showing the rule whose isolation drops the packet.
+Screenshots go to artifacts/observe/.
+
+The lab's addresses exist only in its namespaces, so the browser runs from a thread that first
+enters the lab's underlay namespace (the browser inherits it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from lab import netns
+from lab.up import CONTROLLER_HTTP_PORT
+from tests.e2e.lab import Lab, namespace_manifest, pod_manifest
+
+pytestmark = pytest.mark.ovs
+
+T = TypeVar("T")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]  # fmt: skip
+NS = "obs-dash"
+POLICY = f"""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: allow-client, namespace: {NS}}}
+spec:
+  podSelector: {{matchLabels: {{pod: server}}}}
+  ingress:
+  - from: [{{podSelector: {{matchLabels: {{role: client}}}}}}]
+    ports: [{{port: 80}}]
+"""
+TIMEOUT_MS = 30_000
+
+
+def in_lab(lab: Lab, test: Callable[[Page], T]) -> T:
+    """Run `test` with a page of chromium started inside the lab's underlay namespace."""
+    if not CHROMIUM.exists() or shutil.which("chromium") is None:
+        pytest.fail("chromium is not installed: run scripts/setup.sh")
+    underlay = lab.status()["api"]["netns"]
+
+    def browse() -> T:
+        netns.enter(underlay)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(TIMEOUT_MS)
+                return test(page)
+            finally:
+                browser.close()
+
+    with ThreadPoolExecutor(1, thread_name_prefix="browser") as thread:
+        return thread.submit(browse).result()
+
+
+def test_dashboard_shows_components_realization_and_a_trace(lab: Lab, artifacts: Path):
+    manifest = namespace_manifest(NS)
+    manifest += pod_manifest(NS, "client", node="node1", labels="role: client")
+    manifest += pod_manifest(NS, "other", node="node1")
+    manifest += pod_manifest(NS, "server", node="node2")
+    lab.apply(manifest, "--wait")
+    controller = lab.status()["controller"]["address"].split(":")[0]
+
+    def test(page: Page) -> None:
+        page.goto(f"http://{controller}:{CONTROLLER_HTTP_PORT}/")
+        expect(page.locator("#feed")).to_have_text("live")
+        expect(page.locator('#components tr[data-component="controller"] .connection')).to_contain_text(
+            "Serving"
+        )
+        for node in ("node1", "node2"):
+            row = page.locator(f'#components tr[data-node="{node}"]')
+            expect(row.locator(".connection")).to_contain_text("Connected")
+            expect(row.locator(".health")).to_contain_text("Healthy")
+            expect(page.locator(f'#nodes tr[data-node="{node}"]')).to_contain_text(f"172.16.{node[-1]}.0/24")
+        page.screenshot(path=artifacts / "dashboard-components.png", full_page=True)
+
+        lab.apply(POLICY)  # no --wait: the page shows it get there
+        policy = page.locator(f'#policies tr[data-policy="{NS}/allow-client"]')
+        expect(policy.locator(".phase")).to_have_text("Realized")
+        expect(policy.locator(".realized")).to_have_text("1/1")
+        expect(
+            page.locator(f'#rules tr[data-policy="{NS}/allow-client"][data-rule="ingress[0]"]')
+        ).to_be_visible()
+        expect(page.locator("#applied-to-groups")).to_contain_text(f"{NS}/server")
+        expect(page.locator("#address-groups")).to_contain_text(f"{NS}/client")
+        page.screenshot(path=artifacts / "dashboard-realized.png", full_page=True)
+
+        page.fill("input[name=source]", f"{NS}/other")
+        page.fill("input[name=destination]", f"{NS}/server")
+        page.select_option("select[name=protocol]", "TCP")
+        page.fill("input[name=port]", "80")
+        page.click("#trace-form button")
+        result = page.locator("#trace-result")
+        expect(result.locator(".verdict")).to_contain_text("Dropped")
+        expect(result.locator('.hop[data-node="node1"]')).to_contain_text("Tunneled")
+        dropped = result.locator('.hop[data-node="node2"] .decisions .dropped .rule')
+        expect(dropped).to_have_text(f"{NS}/allow-client ingress[0]")
+        expect(result.locator('.hop[data-node="node2"] .tables')).to_contain_text("100 IngressDefault")
+        page.screenshot(path=artifacts / "dashboard-trace.png", full_page=True)
+
+        page.fill("input[name=source]", f"{NS}/client")
+        page.click("#trace-form button")
+        expect(result.locator(".verdict")).to_contain_text("Delivered")
+        allowed = result.locator('.hop[data-node="node2"] .decisions .allowed .rule')
+        expect(allowed).to_have_text(f"{NS}/allow-client ingress[0]")
+
+    in_lab(lab, test)
+    for name in ("dashboard-components.png", "dashboard-realized.png", "dashboard-trace.png"):
+        assert (artifacts / name).stat().st_size > 10_000
