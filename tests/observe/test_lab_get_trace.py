@@ -156,3 +156,43 @@ def test_rule_traffic_reaches_the_controller(traced: Lab):
             break
         time.sleep(1)
     assert rule["packets"] > 0 and rule["bytes"] > 0 and set(rule["nodes"]) == {"node2"}
+
+
+def test_trace_names_egress_rules_and_isolation_only_rules(lab: Lab):
+    ns = "obs-egress"
+    manifest = namespace_manifest(ns)
+    for name, node in (("x", "node1"), ("y", "node2"), ("z", "node1")):
+        manifest += pod_manifest(ns, name, node=node)
+    manifest += f"""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: x-to-z, namespace: {ns}}}
+spec:
+  podSelector: {{matchLabels: {{pod: x}}}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{{podSelector: {{matchLabels: {{pod: z}}}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: z-deny-all, namespace: {ns}}}
+spec:
+  podSelector: {{matchLabels: {{pod: z}}}}
+  policyTypes: [Ingress]
+"""
+    lab.apply(manifest, "--wait")
+    to_y = pyantctl_json(lab, "trace", f"{ns}/x", f"{ns}/y", "--port", "80")
+    assert (to_y["verdict"], len(to_y["hops"])) == ("Dropped", 1)
+    assert to_y["hops"][0]["steps"][-1]["tableName"] == "EgressDefault"
+    assert to_y["hops"][0]["policies"] == [
+        {
+            "direction": "Egress",
+            "allowed": False,
+            "rules": [{"namespace": ns, "name": "x-to-z", "rule": "egress[0]"}],
+        }
+    ]
+    to_z = pyantctl(lab, "trace", f"{ns}/x", f"{ns}/z", "--port", "80").stdout
+    assert f"egress: allowed by NetworkPolicy {ns}/x-to-z egress[0]" in to_z
+    assert (
+        f"ingress: DROPPED by the isolation of NetworkPolicy {ns}/z-deny-all ingress (isolation only)" in to_z
+    )
