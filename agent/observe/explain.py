@@ -14,8 +14,10 @@ The verdict comes from the end of the last pass: a drop, or the output port (a p
 gateway, or the tunnel with its destination node). The output port is what the flows decide
 (`output port is N`): on a recirculated pass ofproto/trace takes the tunnel destination the
 packet was given in an earlier pass for the address it arrived with, and refuses the tunnel
-("Not tunneling to our own address", datapath actions `drop`), which the datapath does not. Nothing here does I/O; the rule names come
-from a `PolicyRules` the agent implements over its policy state.
+("Not tunneling to our own address", datapath actions `drop`), which the datapath does not.
+
+Nothing here does I/O; the rule names come from a `PolicyRules` the agent implements over its
+policy state.
 """
 
 from __future__ import annotations

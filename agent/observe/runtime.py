@@ -17,7 +17,7 @@ from types import TracebackType
 from agent.agent import Agent
 from agent.observe import api
 from agent.observe.appctl import Appctl
-from agent.observe.explain import PolicyRules, RuleRef
+from agent.observe.explain import RuleRef
 from agent.observe.flowexport import configure_flow_export
 from agent.observe.heartbeat import AgentHeartbeat
 from agent.observe.rules import RealizedRules
@@ -62,10 +62,6 @@ class Observability:
         self._readiness = readiness
         self._appctl = Appctl(config.ovs_run_dir)
         self._rules = _LateRules(policies)
-
-    @property
-    def rules(self) -> PolicyRules:
-        return self._rules
 
     def add_routes(self, server: HttpServer) -> None:
         api.add_routes(server, lambda: self._agent.flows, Tracer(self._agent, self._appctl, self._rules))

@@ -39,7 +39,7 @@ class TraceFailed(Exception):
         self.status = status
 
 
-class Protocol(enum.StrEnum):
+class TraceProtocol(enum.StrEnum):
     TCP = "TCP"
     UDP = "UDP"
     SCTP = "SCTP"
@@ -52,7 +52,7 @@ class TraceQuery:
     """(namespace, name) of the source pod."""
     destination: str
     """A pod as `namespace/name`, or an IPv4 address."""
-    protocol: Protocol
+    protocol: TraceProtocol
     port: int
     """The destination port (ignored for ICMP)."""
     source_port: int = DEFAULT_SOURCE_PORT
@@ -71,12 +71,12 @@ class TraceQuery:
                 f"destination must be a pod as NAMESPACE/NAME or an IPv4 address, got {destination!r}"
             )
         try:
-            protocol = Protocol(str(body.get("protocol", "TCP")).upper())
+            protocol = TraceProtocol(str(body.get("protocol", "TCP")).upper())
         except ValueError:
             raise TraceFailed(
-                f"protocol must be one of {', '.join(Protocol)}, got {body.get('protocol')!r}"
+                f"protocol must be one of {', '.join(TraceProtocol)}, got {body.get('protocol')!r}"
             ) from None
-        if protocol is Protocol.ICMP:
+        if protocol is TraceProtocol.ICMP:
             port, source_port = 0, 0
         else:
             if "port" not in body:
