@@ -333,6 +333,7 @@ def test_rules_count_their_packets_and_the_controller_shows_policies_realized(cl
         [stats] = cluster.loop.run(cluster.runtimes[node2.name].realizer.rule_stats())
         assert (stats.policy.name, len(stats.conj_ids)) == ("counted", 1)
         assert f"conj_id={stats.conj_ids[0]}," in counted
+        assert 0 < stats.packets < stats.bytes
 
 
 def test_a_pod_added_later_is_isolated_and_becomes_a_peer(cluster):
