@@ -51,5 +51,7 @@ def test_diff_100k_one_percent_changed(benchmark, shape):
         reference_ms=round(reference_s * 1e3, 2),
         speedup=round(reference_s / cython_s, 1),
     )
-    print(f"\ndiff {shape}: cython {cython_s * 1e3:.1f} ms, reference {reference_s * 1e3:.1f} ms, "
-          f"speed-up {reference_s / cython_s:.1f}x (target >= 10x)")
+    print(
+        f"\ndiff {shape}: cython {cython_s * 1e3:.1f} ms, reference {reference_s * 1e3:.1f} ms, "
+        f"speed-up {reference_s / cython_s:.1f}x (target >= 10x)"
+    )

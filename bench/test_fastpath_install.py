@@ -6,7 +6,6 @@ the same run. Target: at least 1.5x the rate of ovs-ofctl. Each round starts fro
 bridge; the ratio of the best rounds is in extra_info.
 """
 
-import asyncio
 import subprocess
 import time
 
