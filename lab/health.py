@@ -6,7 +6,6 @@ worker thread enters the namespace (setns moves only that thread) and makes the 
 
 from __future__ import annotations
 
-import threading
 import urllib.error
 import urllib.request
 
@@ -15,19 +14,14 @@ from lab import netns
 
 def get_in_netns(name: str, url: str, *, timeout: float = 2.0) -> tuple[int, str]:
     """(HTTP status, body) of GET `url` from inside namespace `name`; status 0 when unreachable."""
-    answer: list[tuple[int, str]] = []
 
-    def request() -> None:
+    def request() -> tuple[int, str]:
         try:
-            netns.enter(name)
             with urllib.request.urlopen(url, timeout=timeout) as response:
-                answer.append((response.status, response.read().decode(errors="replace")))
+                return response.status, response.read().decode(errors="replace")
         except urllib.error.HTTPError as error:
-            answer.append((error.code, error.read().decode(errors="replace")))
+            return error.code, error.read().decode(errors="replace")
         except (OSError, urllib.error.URLError) as error:
-            answer.append((0, str(getattr(error, "reason", error))))
+            return 0, str(getattr(error, "reason", error))
 
-    thread = threading.Thread(target=request, name=f"health {name}")
-    thread.start()
-    thread.join()
-    return answer[0]
+    return netns.call_in(name, request)

@@ -6,13 +6,16 @@ through `ip netns` so that the result is exactly what an operator sees with `ip 
 
 from __future__ import annotations
 
-import ctypes
-import os
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+from agent.netlink.nsenter import enter_netns
 
 NETNS_DIR = Path("/var/run/netns")
-_CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
 
 
 def netns_path(name: str) -> Path:
@@ -49,10 +52,29 @@ def run(name: str, *argv: str, check: bool = True, timeout: float = 30) -> subpr
 def enter(name: str) -> None:
     """Move the calling thread into the namespace `name` (setns(2); threads it starts later
     inherit it). A command-line tool calls this first thing, before any other thread exists."""
-    fd = os.open(netns_path(name), os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if ctypes.CDLL(None, use_errno=True).setns(fd, _CLONE_NEWNET) != 0:
-            code = ctypes.get_errno()
-            raise OSError(code, f"setns({netns_path(name)}): {os.strerror(code)}")
-    finally:
-        os.close(fd)
+    enter_netns(netns_path(name))
+
+
+def call_in(name: str | Path, job: Callable[[], T]) -> T:
+    """Run `job` on a new thread inside the namespace (a name or a path) and return its result.
+
+    setns moves only that thread, and sockets it opens stay bound to the namespace, so the
+    caller's own namespace is never touched. `job`'s exception is raised here.
+    """
+    path = netns_path(name) if isinstance(name, str) else name
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            enter_netns(path)
+            result.append(job())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=body, name=f"in {path.name}")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]

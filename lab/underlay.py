@@ -9,7 +9,6 @@ namespace removes the bridge and every veth pair with it.
 from __future__ import annotations
 
 import subprocess
-import threading
 from ipaddress import IPv4Interface
 
 from lab import netns
@@ -55,20 +54,7 @@ class Underlay:
         from agent.pods.offload import disable_tx_checksum  # pyroute2 is slow to import; only needed here
 
         _ip("-n", self.name, "addr", "add", str(address), "dev", BRIDGE)
-        errors: list[BaseException] = []
-
-        def in_underlay() -> None:
-            try:
-                netns.enter(self.name)
-                disable_tx_checksum(BRIDGE)
-            except BaseException as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=in_underlay, name=f"offload {self.name}")
-        thread.start()
-        thread.join()
-        if errors:
-            raise errors[0]
+        netns.call_in(self.name, lambda: disable_tx_checksum(BRIDGE))
 
     def delete(self) -> None:
         netns.delete(self.name)

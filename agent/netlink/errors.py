@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pyroute2 import NetlinkError
-
 
 class NetworkConfigError(Exception):
     """Base of every error raised by `agent.netlink`: a kernel refusal, with what was asked."""
@@ -31,6 +29,8 @@ def explained(what: str, *, ignore: tuple[int, ...] = ()) -> Iterator[None]:
     Errors whose errno is in `ignore` are swallowed: they mean the work is already done (a
     missing device or address when deleting it).
     """
+    from pyroute2 import NetlinkError  # here, so the exception classes import without pyroute2
+
     try:
         yield
     except NetlinkError as exc:

@@ -11,17 +11,15 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
-from agent.netlink.nsenter import enter_netns
 from config.agent import AgentConfig
 from config.loader import load_file
 from kube.config import load_api_client
@@ -39,26 +37,6 @@ T = TypeVar("T")
 API_ADDRESS = IPv4Interface("192.168.77.254/24")
 
 
-def in_netns(path: Path, job: Callable[[], T]) -> T:
-    """Run `job` on a new thread inside the namespace; sockets (and threads) it opens stay there."""
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            enter_netns(path)
-            result.append(job())
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
-
-
 @pytest.fixture
 def node_set(tmp_path: Path) -> Iterator[NodeSet]:
     _require_root_and_ovs()
@@ -71,7 +49,7 @@ def node_set(tmp_path: Path) -> Iterator[NodeSet]:
 def apiserver(node_set: NodeSet) -> Iterator[ApiServerThread]:
     underlay = netns.netns_path(node_set.underlay.name)
     server = ApiServerThread(ApiServerSettings(host=str(API_ADDRESS.ip), bookmark_interval=1.0))
-    in_netns(underlay, server.start)
+    netns.call_in(underlay, server.start)
     try:
         yield server
     finally:
@@ -89,7 +67,7 @@ def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_s
         finally:
             api.close()
 
-    in_netns(netns.netns_path(node_set.underlay.name), register)
+    netns.call_in(netns.netns_path(node_set.underlay.name), register)
     config = node.write_agent_config(tmp_path / "agent.conf", kubeconfig=kubeconfig, tunnel_type="geneve")
     process = subprocess.Popen(
         ["ip", "netns", "exec", node.netns, sys.executable, "-m", "agent.main", "--config", str(config)],
@@ -109,7 +87,7 @@ def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_s
                 return error.code, error.read().decode()
 
         def http(path: str) -> tuple[int, str]:
-            return in_netns(node.netns_path, lambda: get(path))
+            return netns.call_in(node.netns_path, lambda: get(path))
 
         assert http("/livez")[0] == 200
         assert wait_until(lambda: http("/readyz")[0] == 200)

@@ -32,7 +32,6 @@ from typing import TypeVar
 import pytest
 from kubernetes.client import ApiException
 
-from agent.netlink.nsenter import enter_netns
 from config.controller import ControllerConfig
 from config.loader import load_text
 from controlplane.auth.publish import publish_config_map
@@ -77,26 +76,6 @@ class Recorder:
             return [request for request in self._requests if request.user == user]
 
 
-def in_netns(path: Path, job: Callable[[], T]) -> T:
-    """Run `job` on a thread inside the namespace (its sockets stay there)."""
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            enter_netns(path)
-            result.append(job())
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
-
-
 @pytest.fixture
 def node_set(tmp_path: Path) -> Iterator[NodeSet]:
     _require_root_and_ovs()
@@ -115,7 +94,7 @@ def apiserver(node_set: NodeSet, recorder: Recorder) -> Iterator[ApiServerThread
     server = ApiServerThread(
         ApiServerSettings(host=str(API_ADDRESS.ip), bookmark_interval=1.0, on_request=recorder)
     )
-    in_netns(netns.netns_path(node_set.underlay.name), server.start)
+    netns.call_in(netns.netns_path(node_set.underlay.name), server.start)
     try:
         yield server
     finally:
@@ -140,7 +119,7 @@ def as_user(
         finally:
             api.close()
 
-    return in_netns(netns.netns_path(node_set.underlay.name), call)
+    return netns.call_in(netns.netns_path(node_set.underlay.name), call)
 
 
 def wait_for_log(log: Path, process: subprocess.Popen[bytes], message: str) -> dict:
@@ -174,7 +153,7 @@ def wait_ready(netns_path: Path, port: int) -> None:
             return False
 
     deadline = time.monotonic() + _WAIT_SECONDS
-    while not in_netns(netns_path, ready):
+    while not netns.call_in(netns_path, ready):
         assert time.monotonic() < deadline, "the agent did not become ready"
         time.sleep(0.2)
 
