@@ -23,10 +23,8 @@ the replay listener restores flow-restore-wait, the uplink's and gw0's addresses
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
-from types import TracebackType
 from typing import TypeVar
 
 from kubernetes.client import ApiClient
@@ -45,7 +43,7 @@ from agent.pods.datapath import OvsPodDatapath
 from config.agent import AgentConfig, OvsDatapathType
 from daemon.health import Readiness
 from daemon.metrics import Metrics
-from daemon.tasks import Supervisor
+from daemon.service import Service
 from fastpath import Flow
 from kube.config import load_api_client
 from kube.informer import Informer
@@ -61,7 +59,7 @@ GATEWAY_OWNER = "gateway"
 TUNNEL_OWNER = "tunnel"
 
 
-class Agent:
+class Agent(Service):
     """One node's agent; `start()` returns once the datapath is installed. Start it once."""
 
     def __init__(
@@ -72,12 +70,11 @@ class Agent:
         api_client: ApiClient | None = None,
         metrics: Metrics | None = None,
     ) -> None:
+        super().__init__(logger=log)
         self.config = config
         self.netns = netns
         self._api_client = api_client
         self._flow_metrics = FlowMetrics.declare(metrics) if metrics is not None else None
-        self._stack = contextlib.AsyncExitStack()
-        self._tasks = Supervisor(logger=log)
         self._gates: dict[str, asyncio.Event] = {}
         self._started = False
         self._ovsdb: OvsdbClient | None = None
@@ -142,31 +139,10 @@ class Agent:
             ),
         )
 
-    async def wait(self) -> None:
-        """Until a task fails; raises `TaskFailed`."""
-        await self._tasks.wait()
-
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Agent:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        try:
-            await self._start()
-        except BaseException:
-            await self.stop()
-            raise
-
     async def stop(self) -> None:
-        await self._tasks.stop()
-        await self._stack.aclose()
+        await super().stop()
         self._started = False
 
     async def _start(self) -> None:

@@ -15,11 +15,8 @@ installed.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +30,13 @@ from agent.controller.client import ClientMetrics
 from agent.observe.runtime import Observability
 from agent.policy.runtime import PolicyRuntime
 from config.agent import AgentConfig
-from config.errors import ConfigError
-from config.flags import add_config_flags, config_from_args
 from daemon.health import Readiness
 from daemon.http import HttpServer
-from daemon.logs import add_logging_flags, setup_logging
+from daemon.logs import setup_logging
 from daemon.metrics import Metrics
+from daemon.program import parse_command_line
 from daemon.runner import run
+from daemon.tasks import first_of
 
 log = logging.getLogger("agent")
 
@@ -81,23 +78,10 @@ async def agent_main(config: AgentConfig) -> None:
     server.add_json_route("GET", "/api/v1/podinterfaces", pod_interfaces)
     gate, cni_metrics = StartupGate(), CniMetrics.declare(metrics)
     async with server, agent, observe, cni_server(config, agent, gate, cni_metrics), policies:
-        await _first_of(policies.wait_initial(), agent.wait())
+        await first_of(policies.wait_initial(), agent.wait())
         gate.open()
         log.info("agent running", extra={"port": server.port, "round": agent.flows.cookies.round})
-        await _first_of(agent.wait(), policies.wait())
-
-
-async def _first_of(*waits: Coroutine[Any, Any, None]) -> None:
-    """Until the first of the waits returns, or raises (a `TaskFailed`)."""
-    tasks = [asyncio.create_task(wait) for wait in waits]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            task.result()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await first_of(agent.wait(), policies.wait())
 
 
 def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate, metrics: CniMetrics) -> CniServer:
@@ -116,16 +100,7 @@ def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate, metrics: Cn
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="pyantrea-agent", description=__doc__.split("\n\n")[0], allow_abbrev=False
-    )
-    add_logging_flags(parser)
-    add_config_flags(parser, AgentConfig, default_file=DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    args = parser.parse_args()
-    try:
-        config = config_from_args(AgentConfig, args)
-    except ConfigError as error:
-        parser.error(str(error))
+    config, args = parse_command_line("pyantrea-agent", __doc__, AgentConfig, DEFAULT_CONFIG)
     setup_logging(component="agent", node=config.node_name, level=args.log_level)
     sys.exit(run(agent_main(config), logger=log))
 

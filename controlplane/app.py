@@ -20,11 +20,9 @@ enforcing what it saved.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
-from types import TracebackType
 
 import urllib3
 from kubernetes.client import ApiClient, ApiException
@@ -50,7 +48,7 @@ from controlplane.status.writer import StatusWriter
 from controlplane.store.versioned import Store
 from daemon.health import Readiness
 from daemon.metrics import Metrics
-from daemon.tasks import Supervisor
+from daemon.service import Service
 from kube.config import load_api_client
 from kube.rest import RestClient
 
@@ -59,7 +57,7 @@ log = logging.getLogger(__name__)
 _PUBLISH_BACKOFF = (1.0, 30.0)
 
 
-class Controller:
+class Controller(Service):
     """The pyantrea controller; `start()` returns once the gRPC API serves. Start it once."""
 
     def __init__(
@@ -70,12 +68,11 @@ class Controller:
         metrics: Metrics | None = None,
         status_interval: float = 1.0,
     ) -> None:
+        super().__init__(logger=log)
         self.config = config
         self._api_client = api_client
         self._metrics = ControllerMetrics.declare(metrics or Metrics("controller"))
         self._status_interval = status_interval
-        self._stack = contextlib.AsyncExitStack()
-        self._tasks = Supervisor(logger=log)
         self.board = StatusBoard()
         self.agents = AgentBoard()
         self._computation = Computation(metrics=self._metrics)
@@ -124,27 +121,7 @@ class Controller:
         )
         readiness.add_check("controlplane-api", lambda: None if self._server is not None else "not serving")
 
-    async def wait(self) -> None:
-        """Until a task fails; raises `TaskFailed`."""
-        await self._tasks.wait()
-
     # -- lifecycle ---------------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Controller:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        try:
-            await self._start()
-        except BaseException:
-            await self.stop()
-            raise
 
     async def stop(self) -> None:
         if self._dispatcher is not None:
@@ -153,8 +130,7 @@ class Controller:
         if self._server is not None:
             await self._server.stop()
             self._server = None
-        await self._tasks.stop()
-        await self._stack.aclose()
+        await super().stop()
 
     async def _start(self) -> None:
         config = self.config

@@ -11,22 +11,20 @@ fails.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 from config.controller import ControllerConfig
-from config.errors import ConfigError
-from config.flags import add_config_flags, config_from_args
 from controlplane import gcsettings
 from controlplane.app import Controller
 from controlplane.dashboard.routes import add_dashboard
 from controlplane.httpapi import add_routes
 from daemon.health import Readiness
 from daemon.http import HttpServer
-from daemon.logs import add_logging_flags, setup_logging
+from daemon.logs import setup_logging
 from daemon.metrics import Metrics
+from daemon.program import parse_command_line
 from daemon.runner import run
 
 log = logging.getLogger("controller")
@@ -52,18 +50,7 @@ async def controller_main(config: ControllerConfig) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="pyantrea-controller", description=__doc__.split("\n\n")[0], allow_abbrev=False
-    )
-    add_logging_flags(parser)
-    add_config_flags(
-        parser, ControllerConfig, default_file=DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
-    )
-    args = parser.parse_args()
-    try:
-        config = config_from_args(ControllerConfig, args)
-    except ConfigError as error:
-        parser.error(str(error))
+    config, args = parse_command_line("pyantrea-controller", __doc__, ControllerConfig, DEFAULT_CONFIG)
     setup_logging(component="controller", level=args.log_level)
     gcsettings.configure()
     sys.exit(run(controller_main(config), logger=log))

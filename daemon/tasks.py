@@ -107,3 +107,16 @@ class Supervisor:
         if self._failure is None:
             self._failure = failure
             self._failed.set()
+
+
+async def first_of(*waits: Coroutine[Any, Any, None]) -> None:
+    """Until the first of the waits returns or raises (its exception is raised); cancels the rest."""
+    tasks = [asyncio.create_task(wait) for wait in waits]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -37,7 +36,8 @@ from agent.policy.realizer import PolicyRealizer
 from config.agent import AgentConfig
 from daemon.health import Readiness
 from daemon.http import HttpServer
-from daemon.tasks import Supervisor
+from daemon.service import Service
+from daemon.tasks import first_of
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ _FALLBACK_GRACE = 1.0
 _SAVE_ON_STOP = 2.0
 
 
-class PolicyRuntime:
+class PolicyRuntime(Service):
     """Runs the controller client and the policy realizer for a started `Agent`."""
 
     def __init__(
@@ -60,13 +60,13 @@ class PolicyRuntime:
         heartbeat: HeartbeatSource | None = None,
         client_metrics: ClientMetrics | None = None,
     ) -> None:
+        super().__init__(logger=log)
         self._config = config
         self._agent = agent
         self._settings = settings or ClientSettings()
         self._heartbeat = heartbeat
         self._client_metrics = client_metrics
         self._converged = agent.add_convergence_gate(CONVERGENCE_GATE)
-        self._tasks = Supervisor(logger=log)
         self._realizer: PolicyRealizer | None = None
         self._client: ControllerClient | None = None
 
@@ -91,7 +91,7 @@ class PolicyRuntime:
     def add_routes(self, server: HttpServer) -> None:
         server.add_json_route("GET", STATS_PATH, self._stats)
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         """Start watching and realizing; the agent must be started."""
         agent, config = self._agent, self._config
         realizer = self._realizer = PolicyRealizer(agent.flows)
@@ -121,26 +121,12 @@ class PolicyRuntime:
                     await self._client.wait_saved()
             except TimeoutError:
                 log.warning("the policy files may miss the last changes: saving took over %gs", _SAVE_ON_STOP)
-        await self._tasks.stop()
+        await super().stop()
 
     async def wait_initial(self) -> None:
         """Until the initial policies are installed; then the previous run's flows may go."""
-        waiting = asyncio.create_task(self._initial(), name="initial-policies")
-        failed = asyncio.create_task(self._tasks.wait(), name="policy-tasks")
-        try:
-            await asyncio.wait({waiting, failed}, return_when=asyncio.FIRST_COMPLETED)
-            if failed.done():
-                failed.result()
-            waiting.result()
-        finally:
-            for task in (waiting, failed):
-                task.cancel()
-            await asyncio.gather(waiting, failed, return_exceptions=True)
+        await first_of(self._initial(), self._tasks.wait())
         self._converged.set()
-
-    async def wait(self) -> None:
-        """Until a task fails; raises `TaskFailed`."""
-        await self._tasks.wait()
 
     async def _initial(self) -> None:
         client = self.client
@@ -167,15 +153,6 @@ class PolicyRuntime:
         if self._realizer is None:
             return []
         return [stats.to_json() for stats in await self._realizer.rule_stats()]
-
-    async def __aenter__(self) -> PolicyRuntime:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.stop()
 
 
 def _nothing_saved(state_dir: Path) -> bool:

@@ -87,8 +87,10 @@ def test_status_reaches_realized_and_is_written(cluster: Cluster, mode: StatusWr
             agent2 = cluster.agent("n2", controller.api_port, Realizer())
             web, nobody = status_of(cluster, "web", mode), status_of(cluster, "nobody", mode)
             async with running(agent1):
-                # Only n1 of the two nodes of the span reports.
-                status = await eventually(web, phase("Realizing"), "web Realizing")
+                # Only n1 of the two nodes of the span reports (Realizing 0/2 comes before that).
+                status = await eventually(
+                    web, lambda s: phase("Realizing")(s) and s["currentNodesRealized"] == 1, "web 1/2"
+                )
                 assert (status["currentNodesRealized"], status["desiredNodesRealized"]) == (1, 2)
                 async with running(agent2):
                     status = await eventually(web, phase("Realized"), "web Realized")
