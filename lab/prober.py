@@ -46,8 +46,10 @@ async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> bool:
             for attempt in done:
                 attempts.discard(attempt)
                 if attempt.exception() is None:
-                    return attempt.result() == expected
-                if isinstance(attempt.exception(), ConnectionRefusedError):
+                    answer = attempt.result()
+                    if answer:  # an empty read is no answer: the connection closed before the pod spoke
+                        return answer == expected
+                elif isinstance(attempt.exception(), ConnectionRefusedError):
                     return False
             if loop.time() >= deadline:
                 return False

@@ -50,7 +50,7 @@ CLIENT_SETTINGS = ClientSettings(
     backoff_initial=0.05, backoff_max=0.5, fallback_after=1.0, report_interval=0.05
 )
 SERVED_PORTS = ("80/TCP", "81/TCP", "80/UDP", "81/UDP")
-PROBE_TIMEOUT = 1.0
+PROBE_TIMEOUT = 2.0
 
 Matrix = dict[str, dict[str, bool]]
 

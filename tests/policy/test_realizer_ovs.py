@@ -146,8 +146,9 @@ def test_a_refused_bundle_is_reported_and_everything_is_installed_anew_once_the_
             refused = list(reports.reports)
             in_table = table(bridge, 90)
             await asyncio.to_thread(bridge.vsctl, "clear", "Bridge", BRIDGE, "flow_tables")
+            # ovs-vswitchd applies the lifted limit a little later: retries until then are refused.
             async with asyncio.timeout(10):
-                while not reports.reports[len(refused) :]:
+                while ("a", 1, None) not in reports.reports[len(refused) :]:
                     await asyncio.sleep(0.02)
             return refused, in_table, reports.reports[len(refused) :], table(bridge, 90)
 
@@ -155,7 +156,8 @@ def test_a_refused_bundle_is_reported_and_everything_is_installed_anew_once_the_
     [(name, generation, error)] = refused
     assert (name, generation) == ("a", 1) and "TABLE_FULL" in error
     assert in_table == []  # nothing of the refused bundle
-    assert later == [("a", 1, None)]
+    assert later[-1] == ("a", 1, None)
+    assert all(error is not None and "TABLE_FULL" in error for _, _, error in later[:-1])
     assert len(flows) == 5 + 1 + 1 + 1  # peers, pod, port, action flow (ids anew after the resync)
 
 
