@@ -63,11 +63,12 @@ cdef class Action:
         self._key = key
         self._hash = hash((type(self).__name__, key))
 
+    # Action itself is abstract: every concrete action overrides both methods.
     cdef Py_ssize_t wire_len(self) except -1:
-        raise NotImplementedError(type(self).__name__)  # every concrete action overrides this
+        raise TypeError(f"{type(self).__name__} is not a concrete action")
 
     cdef Py_ssize_t write(self, unsigned char* p) except -1:
-        raise NotImplementedError(type(self).__name__)  # every concrete action overrides this
+        raise TypeError(f"{type(self).__name__} is not a concrete action")
 
     def __hash__(self):
         return self._hash
