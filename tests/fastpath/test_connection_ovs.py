@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fastpath._messages import ADD
+from fastpath._messages import ADD, DELETE_STRICT, MODIFY_STRICT
 
 from fastpath import Flow, Match, parse_dump, parse_flow
 from fastpath import actions as A
@@ -77,6 +77,21 @@ def test_modify_changes_cookie_and_keeps_counters(bridge):
     (stats,) = run_on(bridge, body)
     assert stats.flow.cookie == 2
     assert stats.flow.actions == ()
+
+
+def test_single_flow_mods_add_modify_strict_and_delete_strict(bridge):
+    flow = Flow(0, 10, Match(ip=True), [A.Output("NORMAL")], cookie=7)
+
+    async def body(conn):
+        await conn.send_flow_mod(flow, ADD)
+        await conn.send_flow_mod(flow.with_actions([A.Resubmit(10)]), MODIFY_STRICT)
+        after_modify = [s.flow for s in await conn.dump_flows()]
+        await conn.send_flow_mod(flow, DELETE_STRICT)
+        return after_modify, await conn.dump_flows()
+
+    after_modify, after_delete = run_on(bridge, body)
+    assert after_modify == [flow.with_actions([A.Resubmit(10)])]  # OpenFlow 1.5 keeps the cookie
+    assert after_delete == []
 
 
 def test_bundle_with_undecodable_flow_installs_nothing(bridge):
