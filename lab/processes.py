@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,14 +43,21 @@ def is_running(process: ProcessId) -> bool:
     return start_time(process.pid) == process.start_time
 
 
-def spawn(argv: Sequence[str], *, log: Path, netns: str | None = None) -> ProcessId:
+def spawn(
+    argv: Sequence[str], *, log: Path, netns: str | None = None, env: Mapping[str, str] | None = None
+) -> ProcessId:
     """Start `argv` (inside the named network namespace, if given) in a session of its own,
-    with stdin from /dev/null and stdout and stderr appended to `log`."""
+    with stdin from /dev/null, stdout and stderr appended to `log`, and `env` added to ours."""
     command = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as output:
         child = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
     started = start_time(child.pid)
     if started is None:

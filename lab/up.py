@@ -260,7 +260,7 @@ class LabStarter:
         }
         layout.controller_config.write_text(yaml.safe_dump(config, sort_keys=False))
         argv = [str(_BIN / "pyantrea-controller"), "--config", str(layout.controller_config)]
-        process = spawn(argv, log=layout.controller_log, netns=node.netns)
+        process = spawn(argv, log=layout.controller_log, netns=node.netns, env={"NODE_NAME": node.name})
         self._started("controller", node.name, process, layout.controller_log)
         self._report(f"{node.name}: pyantrea-controller (pid {process.pid}) started")
 

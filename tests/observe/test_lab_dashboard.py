@@ -76,9 +76,9 @@ def test_dashboard_shows_components_realization_and_a_trace(lab: Lab, artifacts:
     def test(page: Page) -> None:
         page.goto(f"http://{controller}:{CONTROLLER_HTTP_PORT}/")
         expect(page.locator("#feed")).to_have_text("live")
-        expect(page.locator('#components tr[data-component="controller"] .connection')).to_contain_text(
-            "Serving"
-        )
+        controller_row = page.locator('#components tr[data-component="controller"]')
+        expect(controller_row.locator(".connection")).to_contain_text("Serving")
+        expect(controller_row).to_contain_text("node1")  # the node it runs on, as the lab tells it
         for node in ("node1", "node2"):
             row = page.locator(f'#components tr[data-node="{node}"]')
             expect(row.locator(".connection")).to_contain_text("Connected")
