@@ -392,7 +392,11 @@ cdef class Nat(Action):
 
 @cython.no_gc
 cdef class Ct(Action):
-    """ct(commit,force,table=T,zone=Z,nat,exec(ACTIONS)): send through connection tracking."""
+    """ct(commit,force,table=T,zone=Z,nat,exec(ACTIONS)): send through connection tracking.
+
+    exec() holds set_field or move actions whose destination is ct_mark or ct_label: what a
+    commit records in the connection (a mark, or the ids of the rules that allowed it).
+    """
 
     cdef readonly bint commit, force, nat
     cdef readonly object table
@@ -407,8 +411,8 @@ cdef class Ct(Action):
             raise ActionError(f"ct: zone {zone} is out of range 0-65535")
         actions = tuple(actions)
         for a in actions:
-            if not isinstance(a, SetField) or a.field not in ("ct_mark", "ct_label"):
-                raise ActionError(f"ct: exec() may only set ct_mark or ct_label, not {a}")
+            if not _writes_connection(a):
+                raise ActionError(f"ct: exec() may only set or move into ct_mark or ct_label, not {a}")
         if actions and not commit:
             raise ActionError("ct: exec() needs commit")
         self.commit = commit
@@ -442,6 +446,19 @@ cdef class Ct(Action):
         for a in self.actions:
             off += (<Action>a).write(p + off)
         return off
+
+
+_CONNECTION_FIELDS = ("ct_mark", "ct_label")
+
+
+cdef bint _writes_connection(object action):
+    """Whether `action` writes only the committed connection's ct_mark or ct_label (all that
+    Open vSwitch lets ct's exec() do)."""
+    if isinstance(action, SetField):
+        return (<SetField>action).field in _CONNECTION_FIELDS
+    if isinstance(action, Move):
+        return (<Move>action).dst in _CONNECTION_FIELDS
+    return False
 
 
 def _make_ct(commit, force, table, zone, nat, actions):

@@ -67,7 +67,18 @@ def simple_actions():
             zone=st.integers(0, 65535),
             nat=st.booleans(),
             actions=st.lists(
-                st.builds(A.SetField, st.just("ct_mark"), st.integers(0, 2**32 - 1)), max_size=1
+                st.one_of(
+                    st.builds(A.SetField, st.just("ct_mark"), st.integers(0, 2**32 - 1)),
+                    st.builds(
+                        A.Move,
+                        st.sampled_from(["reg5", "reg6"]),
+                        st.just("ct_label"),
+                        st.just(0),
+                        st.sampled_from([0, 32, 64, 96]),
+                        st.just(32),
+                    ),
+                ),
+                max_size=2,
             ),
         ),
     )

@@ -70,6 +70,13 @@ CASES = {
     "ct_exec_label": "table=2,priority=13,conj_id=2,ip actions=set_field:0x2->reg6,"
     "ct(commit,table=105,zone=65520,exec(set_field:0x2/0xffffffff->ct_label))",
     "ct_no_table": "table=2,priority=14,ip actions=ct(commit,zone=1)",
+    "ct_exec_move_label": "table=2,priority=22,ip actions=ct(commit,table=110,zone=65520,"
+    "exec(move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
+    "ct_exec_mark_and_moves": "table=2,priority=23,ct_state=+new+trk,ip,reg0=0x2/0xf actions="
+    "ct(commit,table=110,zone=65520,exec(set_field:0x20->ct_mark,"
+    "move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
+    "ct_exec_move_mark_bits": "table=2,priority=24,ip actions="
+    "ct(commit,zone=1,exec(move:NXM_NX_REG0[0..7]->NXM_NX_CT_MARK[8..15]))",
     "set_field_reg": "table=2,priority=15 actions=set_field:0x2->reg0,set_field:0x1/0xf->reg1,goto_table:10",
     "load": "table=2,priority=16 actions=load:0x1->NXM_NX_REG0[16],load:0xc0a8011d->NXM_NX_TUN_IPV4_DST[]",
     "mod_dl": "table=2,priority=17 actions=mod_dl_src:06:d1:bb:d3:bc:fa,mod_dl_dst:aa:bb:cc:dd:ee:ff",

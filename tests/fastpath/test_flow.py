@@ -43,7 +43,8 @@ def test_drop_is_the_empty_action_list():
         (lambda: A.load("reg0", 1, 31, 32), "bits 31..32 are outside reg0"),
         (lambda: A.Move("reg0", "reg1", 20, 0, 16), "do not fit"),
         (lambda: A.Ct(commit=False, actions=[A.SetField("ct_mark", 1)]), "exec() needs commit"),
-        (lambda: A.Ct(commit=True, actions=[A.SetField("reg0", 1)]), "may only set ct_mark or ct_label"),
+        (lambda: A.Ct(commit=True, actions=[A.SetField("reg0", 1)]), "may only set or move into ct_mark"),
+        (lambda: A.Ct(commit=True, actions=[A.Move("ct_mark", "reg0")]), "may only set or move into ct_mark"),
         (lambda: A.Ct(zone=70000), "zone 70000 is out of range"),
     ],
 )
