@@ -21,11 +21,14 @@ _REQUIRED = {
 }
 POD_NAMESPACE_ARG = "K8S_POD_NAMESPACE"
 POD_NAME_ARG = "K8S_POD_NAME"
+POD_UID_ARG = "K8S_POD_UID"
 
 _CONTAINER_ID = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.\-]*")
 # Kubernetes object names: a namespace is an RFC 1123 label, a pod name an RFC 1123 subdomain.
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _POD_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+# metadata.uid: a UUID on a real API server; anything else is not taken as the pod's identity.
+_POD_UID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MAX_IFNAME_BYTES = 15
 
 
@@ -60,6 +63,14 @@ class Invocation:
         if namespace and name and _NAMESPACE.fullmatch(namespace) and _POD_NAME.fullmatch(name):
             return namespace, name
         return None
+
+    def pod_uid(self) -> str:
+        """The pod's metadata.uid from CNI_ARGS (containerd and CRI-O pass it); "" when not given.
+
+        It tells a pod apart from an earlier one of the same name, which namespace and name cannot.
+        """
+        uid = self.arg(POD_UID_ARG) or ""
+        return uid if _POD_UID.fullmatch(uid) else ""
 
 
 def from_environ(environ: Mapping[str, str]) -> Invocation:

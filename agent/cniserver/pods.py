@@ -128,6 +128,7 @@ class PodNetwork:
                 ip=ip,
                 mac=pair.container.mac,
                 gateway=gateway,
+                pod_uid=call.pod_uid(),
             )
             undo.push(f"detach {host_ifname}", lambda: self._datapath.detach(call.container_id))
             await _interface_step(f"attach {host_ifname} to the bridge", self._datapath.attach(attachment))

@@ -2,7 +2,9 @@
 
 These keys are the agent's persistent memory of pod attachments: after a restart it lists the
 bridge's ports and rebuilds its interface store from them. The key names follow Antrea's
-(`container-id`, `pod-name`, ...), so `ovs-vsctl list Interface` reads the same.
+(`container-id`, `pod-name`, ...), so `ovs-vsctl list Interface` reads the same; `pod-uid` is
+pyantrea's own: the pod's metadata.uid, which tells a pod created again under the same name
+apart from the one the port was made for.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ IP_ADDRESS = "ip-address"
 MAC = "attached-mac"
 IF_DEV = "if-dev"
 NETNS = "net-ns"
+POD_UID = "pod-uid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +37,11 @@ class PodPortIds:
     """The pod's interface name inside its network namespace (CNI_IFNAME)."""
     netns: str
     """The pod's network namespace path (CNI_NETNS)."""
+    pod_uid: str = ""
+    """The pod's metadata.uid, "" when unknown (written only when known)."""
 
     def to_external_ids(self) -> dict[str, str]:
-        return {
+        ids = {
             CONTAINER_ID: self.container_id,
             POD_NAME: self.pod_name,
             POD_NAMESPACE: self.pod_namespace,
@@ -45,6 +50,9 @@ class PodPortIds:
             IF_DEV: self.if_dev,
             NETNS: self.netns,
         }
+        if self.pod_uid:
+            ids[POD_UID] = self.pod_uid
+        return ids
 
     @classmethod
     def from_external_ids(cls, external_ids: Mapping[str, str]) -> PodPortIds | None:
@@ -60,4 +68,5 @@ class PodPortIds:
             mac=external_ids.get(MAC, ""),
             if_dev=external_ids.get(IF_DEV, ""),
             netns=external_ids.get(NETNS, ""),
+            pod_uid=external_ids.get(POD_UID, ""),
         )

@@ -26,6 +26,7 @@ class PodAttachment:
     ip: IPv4Interface  # the pod's address with its subnet prefix
     mac: str  # MAC of the pod's own interface (the container end)
     gateway: IPv4Address  # the node's gw0 address
+    pod_uid: str = ""  # the pod's metadata.uid when the runtime passed it (K8S_POD_UID), else ""
 
 
 @dataclass(frozen=True, slots=True)

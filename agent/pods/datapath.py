@@ -147,6 +147,7 @@ class OvsPodDatapath:
             mac=attachment.mac,
             if_dev=attachment.ifname,
             netns=attachment.netns,
+            pod_uid=attachment.pod_uid,
         )
         await self._ovsdb.execute(AddSystemPort(self._bridge, port, external_ids=ids.to_external_ids()))
         try:
@@ -194,6 +195,7 @@ class OvsPodDatapath:
             ip=IPv4Interface(f"{ip}/{self._gateway.network.prefixlen}"),
             mac=ids.mac,
             gateway=self._gateway.ip,
+            pod_uid=ids.pod_uid,
         )
 
 

@@ -89,3 +89,12 @@ def test_pod_ids_round_trip_through_external_ids():
     assert ids["ip-address"] == "10.10.0.5,fd00::5"
     assert PodPortIds.from_external_ids(ids) == pod
     assert PodPortIds.from_external_ids({"iface-id": "x"}) is None
+    assert "pod-uid" not in ids, "an unknown pod uid is not written"
+
+
+def test_a_known_pod_uid_round_trips_through_external_ids():
+    uid = "0b6e1c52-3f1e-4d7a-9d5e-0c8f2a1b7e44"
+    pod = PodPortIds("abc", "web", "shop", (ip_address("10.10.0.5"),), "0a:58:0a:0a:00:05", "eth0", "/n", uid)
+    ids = pod.to_external_ids()
+    assert ids["pod-uid"] == uid
+    assert PodPortIds.from_external_ids(ids) == pod

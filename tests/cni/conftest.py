@@ -39,10 +39,10 @@ def sandboxes(node: Node) -> Iterator[Callable[..., Sandbox]]:
     """A factory of pod sandboxes (namespaces deleted afterwards) for `node`."""
     made: list[Sandbox] = []
 
-    def make(name: str | None = None, namespace: str = "default") -> Sandbox:
+    def make(name: str | None = None, namespace: str = "default", uid: str = "") -> Sandbox:
         n = next(_pods)
         sandbox = Sandbox(
-            namespace, name or f"pod-{n}", unique_name("pc"), f"c{n:04d}{unique_name('')}", node.socket
+            namespace, name or f"pod-{n}", unique_name("pc"), f"c{n:04d}{unique_name('')}", node.socket, uid
         )
         netns.create(sandbox.netns_name)
         made.append(sandbox)

@@ -42,9 +42,10 @@ def network_config(socket: Path | str, version: str = "1.0.0", **extra: Any) -> 
     }
 
 
-def pod_args(namespace: str, name: str) -> str:
-    """CNI_ARGS as the kubelet passes them."""
-    return f"IgnoreUnknown=1;K8S_POD_NAMESPACE={namespace};K8S_POD_NAME={name};K8S_POD_INFRA_CONTAINER_ID=x"
+def pod_args(namespace: str, name: str, uid: str = "") -> str:
+    """CNI_ARGS as the kubelet passes them (containerd and CRI-O add the pod's uid)."""
+    args = f"IgnoreUnknown=1;K8S_POD_NAMESPACE={namespace};K8S_POD_NAME={name};K8S_POD_INFRA_CONTAINER_ID=x"
+    return f"{args};K8S_POD_UID={uid}" if uid else args
 
 
 def exec_plugin(environ: dict[str, str], stdin: bytes, *, timeout: float = 120) -> PluginRun:
@@ -88,6 +89,7 @@ class Sandbox:
     netns_name: str
     container_id: str
     socket: Path
+    uid: str = ""
 
     @property
     def netns(self) -> str:
@@ -100,7 +102,7 @@ class Sandbox:
         params = {
             "container_id": self.container_id,
             "netns": self.netns,
-            "args": pod_args(self.namespace, self.name),
+            "args": pod_args(self.namespace, self.name, self.uid),
             **overrides,
         }
         return cni(command, self.config() if config is None else config, **params)

@@ -54,3 +54,15 @@ def test_add_traffic_check_del_del(node, sandboxes, version):
         assert deleted.status == 0, deleted.stdout
     assert pod_link(web.netns_name, "eth0") is None
     assert snapshot(node) == before
+
+
+def test_the_port_records_the_pod_uid_the_runtime_passes(node, sandboxes):
+    uid = "0b6e1c52-3f1e-4d7a-9d5e-0c8f2a1b7e44"
+    web, db = sandboxes("web", uid=uid), sandboxes("db")
+    ports = [run.output["interfaces"][0]["name"] for run in (web.add(), db.add())]
+    assert node.ovs.vsctl("get", "Interface", ports[0], "external_ids:pod-uid").strip('"\n') == uid
+    assert "pod-uid" not in node.ovs.vsctl("get", "Interface", ports[1], "external_ids")
+    node.restart()
+    assert web.add().status == 0, "a repeated ADD after a restart matches the restored attachment"
+    assert node.datapath.get(web.container_id).attachment.pod_uid == uid
+    assert web.delete().status == 0 and db.delete().status == 0
