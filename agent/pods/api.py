@@ -4,12 +4,14 @@ The CNI service (agent/cniserver) creates the veth pair and runs IPAM; it then h
 end to a `PodDatapath`, which adds it to br-int with the pod recorded in the interface's
 external_ids, installs the pod's flows and remembers it in the interface store. After an agent
 restart the store is rebuilt from OVSDB, so DEL and CHECK still find pods attached before.
+`pod_ports()` reads what OVSDB records of every pod port, also of those the store could not take
+back (their device is gone), for the start-up clean-up of pods deleted while the agent was down.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 from typing import Protocol
 
 
@@ -35,6 +37,18 @@ class PodInterface:
 
     attachment: PodAttachment
     ofport: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPort:
+    """A pod's port on br-int as OVSDB records it, whether or not the interface store holds it."""
+
+    port: str  # the port's (and host veth's) name
+    container_id: str
+    pod_namespace: str
+    pod_name: str
+    pod_uid: str  # "" when the runtime did not pass it
+    ips: tuple[IPv4Address | IPv6Address, ...]
 
 
 class PodListener(Protocol):
@@ -66,4 +80,8 @@ class PodDatapath(Protocol):
 
     def interfaces(self) -> list[PodInterface]:
         """Every attached pod on this node."""
+        ...
+
+    async def pod_ports(self) -> list[RecordedPort]:
+        """Every pod port on the bridge as OVSDB records it, attached or not."""
         ...

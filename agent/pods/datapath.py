@@ -5,7 +5,8 @@ interface's external_ids, waits for the OpenFlow port number, turns off TX check
 the pod on the userspace datapath (see `agent.pods.offload`), installs the pod's flows in one
 bundle and records the pod in the interface store. Every step has an undo: a failure leaves no
 port and no flows. Detaching removes the flows, then the port. `restore()` rebuilds the store
-from OVSDB after a restart and reinstalls every pod's flows in one bundle. Listeners
+from OVSDB after a restart and reinstalls every pod's flows in one bundle; `pod_ports()` reads
+every pod port OVSDB records, also one `restore()` could not take back. Listeners
 (`add_listener`, the policy agent) hear of each attach and detach once it is done; their
 failures are logged, never undo it.
 """
@@ -21,7 +22,7 @@ from agent.openflow.client import FlowClient
 from agent.openflow.features import PodPort, pod_flows
 from agent.ovsdb import AddSystemPort, DeletePort, FindPorts, ListPorts, Ovsdb, PodPortIds
 from agent.ovsdb.podports import CONTAINER_ID
-from agent.pods.api import PodAttachment, PodInterface, PodListener
+from agent.pods.api import PodAttachment, PodInterface, PodListener, RecordedPort
 from agent.pods.offload import disable_tx_checksum_in
 from agent.pods.store import InterfaceStore
 from fastpath import Flow
@@ -91,7 +92,8 @@ class OvsPodDatapath:
             if interface is not None:
                 await self._ovsdb.execute(DeletePort(interface.attachment.host_ifname, self._bridge))
             else:
-                # A port left by an attach that died half-way (the agent crashed) has no entry.
+                # A port left by an attach that died half-way (the agent crashed), or one that
+                # `restore()` could not take back (its device is gone), has no entry.
                 for port in await self._ovsdb.execute(FindPorts(CONTAINER_ID, container_id, self._bridge)):
                     await self._ovsdb.execute(DeletePort(port.name, self._bridge))
             self._store.remove(container_id)
@@ -131,6 +133,28 @@ class OvsPodDatapath:
             self._store.add(interface)
         log.info("restored %d pod interfaces from OVSDB", len(restored))
         return restored
+
+    async def pod_ports(self) -> list[RecordedPort]:
+        """Every pod port on the bridge, also one whose device is gone (its ofport is -1 then)."""
+        recorded = []
+        for port in await self._ovsdb.execute(ListPorts(self._bridge)):
+            try:
+                ids = PodPortIds.from_external_ids(port.external_ids)
+            except ValueError as exc:
+                log.error("pod port %s has unreadable external_ids: %s", port.name, exc)
+                continue
+            if ids is not None:
+                recorded.append(
+                    RecordedPort(
+                        port=port.name,
+                        container_id=ids.container_id,
+                        pod_namespace=ids.pod_namespace,
+                        pod_name=ids.pod_name,
+                        pod_uid=ids.pod_uid,
+                        ips=ids.ips,
+                    )
+                )
+        return recorded
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.cniserver import host_interface_name
-from agent.pods.api import PodAttachment, PodDatapath, PodInterface
+from agent.pods.api import PodAttachment, PodDatapath, PodInterface, RecordedPort
 from lab import netns
 from tests.cni.inspect import links, pod_link, reservations, snapshot
 from tests.cni.node import NodeSettings
@@ -115,6 +115,9 @@ class AttachThenFail:
 
     def interfaces(self) -> list[PodInterface]:
         return self.real.interfaces()
+
+    async def pod_ports(self) -> list[RecordedPort]:
+        return await self.real.pod_ports()
 
 
 @pytest.mark.parametrize("node_settings", [NodeSettings(wrap_datapath=AttachThenFail)], indirect=True)

@@ -1,4 +1,5 @@
-"""Many pods at once, and an agent restart between a pod's ADD and its DEL."""
+"""Many pods at once, an agent restart between a pod's ADD and its DEL, and a pod port whose
+device went away while the agent was down."""
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,3 +59,29 @@ def test_agent_restart_between_add_and_del(node, sandboxes):
     for sandbox in (pod, other, newcomer):
         assert sandbox.delete().status == 0
     assert snapshot(node) == before
+
+
+def test_a_pod_port_without_its_device_is_not_restored_but_recorded_and_detachable(node, sandboxes):
+    pod = sandboxes("kept")
+    assert pod.add().status == 0
+    ids = {
+        "container-id": "c-ghost",
+        "pod-name": "ghost",
+        "pod-namespace": "default",
+        "ip-address": "10.244.1.99",
+    }
+    node.ovs.vsctl(
+        "add-port", "br-int", "ghost-0a1b2c", "--", "set", "Interface", "ghost-0a1b2c",
+        *(f"external_ids:{key}={value}" for key, value in ids.items()),
+    )  # fmt: skip
+    node.restart()
+
+    assert [i.attachment.pod_name for i in node.datapath.interfaces()] == ["kept"]
+    recorded = {port.port: port for port in node.loop.run(node.datapath.pod_ports())}
+    assert set(recorded) == {"ghost-0a1b2c", node.datapath.get(pod.container_id).attachment.host_ifname}
+    ghost = recorded["ghost-0a1b2c"]
+    assert (ghost.container_id, ghost.pod_name) == ("c-ghost", "ghost")
+    assert [str(ip) for ip in ghost.ips] == ["10.244.1.99"]
+    assert node.loop.run(node.datapath.detach("c-ghost")) is None
+    assert "ghost-0a1b2c" not in node.ovs.vsctl("list-ports", "br-int").split()
+    assert pod.delete().status == 0
