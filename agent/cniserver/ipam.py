@@ -6,6 +6,11 @@ the node's pod subnet and gateway, and a data directory under the agent's state 
 is keyed by (container id, interface name); releasing twice is success. The plugin runs from a
 worker thread: on uvloop, feeding its stdin through asyncio's subprocess pipes failed with a
 closed transport.
+
+`allocations()` reads what host-local has reserved from its files (`<dataDir>/<network>/<ip>`,
+holding the container id and, since host-local 1.0, a CRLF and the interface name), and
+`release_holder` frees a holder's addresses with host-local's own DEL, so its locking and file
+format stay its own business.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, ip_address
 from pathlib import Path
 
 from cni.errors import CniError, ErrorCode
@@ -27,6 +32,8 @@ DEFAULT_PLUGIN_DIRS = (Path("/opt/cni/bin"), Path("/usr/lib/cni"))
 """Where host-local is looked for after the call's CNI_PATH (the second is Debian's package)."""
 TIMEOUT_SECONDS = 30.0
 IPAM_CNI_VERSION = "1.0.0"
+LEGACY_IFNAME = "eth0"
+"""The interface name a release of a file without one passes: host-local then matches the id alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,23 @@ class IpamCall:
     ifname: str
     netns: str
     cni_path: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds addresses in host-local's files; `ifname` is "" in files older than host-local 1.0."""
+
+    network: str
+    container_id: str
+    ifname: str
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """One address host-local has reserved, and its holder."""
+
+    ip: IPv4Address | IPv6Address
+    holder: Holder
 
 
 class HostLocalIpam:
@@ -74,6 +98,21 @@ class HostLocalIpam:
     async def release(self, call: IpamCall) -> None:
         """Free the attachment's address; an attachment without one is success."""
         await self._run("DEL", call)
+
+    async def allocations(self) -> list[Allocation]:
+        """Every address reserved in the data directory, in every network's directory."""
+        return await asyncio.to_thread(_read_allocations, self.data_dir)
+
+    async def release_holder(self, holder: Holder) -> None:
+        """Free every address `holder` has in its network (host-local's DEL frees them all)."""
+        call = IpamCall(
+            network=holder.network,
+            container_id=holder.container_id,
+            ifname=holder.ifname or LEGACY_IFNAME,
+            netns="",
+            cni_path=(),
+        )
+        await self.release(call)
 
     def _config(self, network: str) -> bytes:
         ipam = {
@@ -124,6 +163,24 @@ class HostLocalIpam:
         if done.returncode != 0:
             raise _failure(command, output, done.stderr.decode(errors="replace"))
         return output
+
+
+def _read_allocations(data_dir: Path) -> list[Allocation]:
+    found = []
+    networks = sorted(path for path in data_dir.iterdir() if path.is_dir()) if data_dir.is_dir() else []
+    for network in networks:
+        for path in sorted(network.iterdir()):
+            try:
+                ip = ip_address(path.name)  # the other files are `lock` and `last_reserved_ip.<n>`
+            except ValueError:
+                continue
+            try:
+                lines = [line.strip() for line in path.read_text().splitlines()]
+            except FileNotFoundError:  # released meanwhile
+                continue
+            container_id, ifname = [*lines, "", ""][:2]
+            found.append(Allocation(ip, Holder(network.name, container_id, ifname)))
+    return found
 
 
 def _json(text: str) -> object:

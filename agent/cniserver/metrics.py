@@ -1,4 +1,5 @@
-"""The CNI service's Prometheus metrics: how long each operation takes, and which fail how."""
+"""The CNI service's Prometheus metrics: how long each operation takes, which fail how, and what
+the start-up clean-up removed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class CniMetrics:
     """labels: command (ADD, CHECK, DEL); every call, failed or not."""
     errors: Counter
     """labels: command, code (the CNI error code's name, e.g. TRY_AGAIN_LATER)."""
+    stale_cleaned: Counter
+    """labels: kind (interface, address); what the start-up clean-up removed of deleted pods."""
 
     @classmethod
     def declare(cls, metrics: Metrics) -> CniMetrics:
@@ -29,5 +32,10 @@ class CniMetrics:
             ),
             errors=metrics.counter(
                 "cni_errors", "CNI calls answered with an error.", labels=["command", "code"]
+            ),
+            stale_cleaned=metrics.counter(
+                "cni_stale_cleaned",
+                "Interfaces and addresses of pods deleted while the agent was down, removed at start-up.",
+                labels=["kind"],
             ),
         )

@@ -176,17 +176,23 @@ class PodNetwork:
 
     async def delete(self, call: Invocation, config: NetworkConfig) -> None:
         """Remove the pod's flows, port, veth and address; whatever is already gone is success."""
-        detached = await _interface_step(
-            f"detach container {call.container_id}", self._datapath.detach(call.container_id)
-        )
-        host_ifname = detached.attachment.host_ifname if detached is not None else None
-        if host_ifname is None and (pod := call.pod()) is not None:
-            host_ifname = host_interface_name(*pod)
-        if host_ifname is not None:
-            await _interface_step(f"delete {host_ifname}", self._delete_veth(host_ifname))
+        pod = call.pod()
+        detached = await self.teardown(call.container_id, host_interface_name(*pod) if pod else None)
         await self._ipam.release(_ipam_call(call, config))
         if detached is not None:
             log.info("pod %s/%s: deleted", detached.attachment.pod_namespace, detached.attachment.pod_name)
+
+    async def teardown(self, container_id: str, host_ifname: str | None) -> PodInterface | None:
+        """Remove the container's flows and port, and its host veth: the attached one's, else
+        `host_ifname`'s (when given); the address stays. Missing pieces are success."""
+        detached = await _interface_step(
+            f"detach container {container_id}", self._datapath.detach(container_id)
+        )
+        if detached is not None:
+            host_ifname = detached.attachment.host_ifname
+        if host_ifname is not None:
+            await _interface_step(f"delete {host_ifname}", self._delete_veth(host_ifname))
+        return detached
 
     async def _delete_veth(self, host_ifname: str) -> None:
         # a device of that name that is not a veth was not made by pyantrea: leave it alone

@@ -6,10 +6,14 @@ What the agent's composition root builds:
         socket_path=config.cni_socket, state_dir=config.cni_state_dir,
         pod_cidr=node_pod_cidr, gateway=gateway_ip, mtu=config.default_mtu,
         datapath=pod_datapath, netlink=netlink_client, gate=startup_gate,
+        node_pods=ApiNodePods(api_client, node_name),
     )
-    await server.start()   # serving; ADDs wait until startup_gate.open()
+    await server.start()   # the stale pod clean-up, then serving; ADDs wait until startup_gate.open()
     ...
     await server.stop()
+
+With `node_pods`, `start()` first removes what pods deleted while the agent was down left
+behind (`agent.cniserver.cleanup`), before the socket exists, so no CNI call is in flight.
 
 The socket is bound under a temporary name, restricted to 0600, then renamed into place, so it
 is never reachable with looser permissions and a stale socket of an earlier agent is replaced
@@ -28,9 +32,11 @@ from typing import Self
 
 import grpc
 
+from agent.cniserver.cleanup import StalePodCleanup
 from agent.cniserver.gate import Gate
 from agent.cniserver.ipam import DEFAULT_PLUGIN_DIRS, HostLocalIpam
 from agent.cniserver.metrics import CniMetrics
+from agent.cniserver.nodepods import NodePods
 from agent.cniserver.pods import PodNetwork, PodNetworkSettings
 from agent.cniserver.service import DEFAULT_GATE_TIMEOUT_SECONDS, CniService
 from agent.netlink import PodNetlink
@@ -62,6 +68,7 @@ class CniServer:
         gate_timeout: float = DEFAULT_GATE_TIMEOUT_SECONDS,
         ipam_plugin_dirs: Sequence[Path] = DEFAULT_PLUGIN_DIRS,
         metrics: CniMetrics | None = None,
+        node_pods: NodePods | None = None,
     ) -> None:
         low, high = MTU_RANGE
         if not low <= mtu <= high:
@@ -77,12 +84,20 @@ class CniServer:
             PodNetworkSettings(gateway=gateway, mtu=mtu), ipam=ipam, netlink=netlink, datapath=datapath
         )
         self._service = CniService(pods, gate=gate, gate_timeout=gate_timeout, metrics=metrics)
+        self._cleanup = (
+            StalePodCleanup(node_pods=node_pods, datapath=datapath, network=pods, ipam=ipam, metrics=metrics)
+            if node_pods is not None
+            else None
+        )
         self._server: grpc.aio.Server | None = None
 
     async def start(self) -> None:
-        """Listen on the socket; raises OSError when it cannot be bound."""
+        """Clean up after deleted pods (given `node_pods`), then listen on the socket; raises
+        OSError when it cannot be bound."""
         if self._server is not None:
             raise RuntimeError(f"the CNI server on {self.socket_path} is already running")
+        if self._cleanup is not None:
+            await self._cleanup.run()
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
         staging = self.socket_path.with_name(f".{self.socket_path.name}.{os.getpid()}")
         server = grpc.aio.server()

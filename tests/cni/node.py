@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import uvloop
 
 from agent.cniserver import CniServer, StartupGate
+from agent.cniserver.nodepods import NodePods
 from agent.netlink import NetlinkClient
 from agent.node.bridge import BridgeSettings, setup_bridge
 from agent.node.gateway import configure_gateway
@@ -67,6 +68,8 @@ class NodeSettings:
     ipam_plugin_dirs: tuple[Path, ...] = (Path("/usr/lib/cni"),)
     wrap_datapath: Callable[[PodDatapath], PodDatapath] | None = None
     """Replaces the datapath the CNI server gets (only to inject a datapath failure)."""
+    node_pods: NodePods | None = None
+    """This node's Pods: given, each start runs the stale pod clean-up, as the agent does."""
 
 
 class Node:
@@ -156,6 +159,7 @@ class Node:
             gate=self.gate,
             gate_timeout=self.settings.gate_timeout,
             ipam_plugin_dirs=self.settings.ipam_plugin_dirs,
+            node_pods=self.settings.node_pods,
         )
         await self._server.start()
 
