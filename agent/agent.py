@@ -117,6 +117,11 @@ class Agent(Service):
         return _started(self._netlink, "netlink")
 
     @property
+    def api_client(self) -> ApiClient:
+        """The Kubernetes API client the agent's informers use (given, or from the kubeconfig)."""
+        return _started(self._api_client, "api_client")
+
+    @property
     def uplink(self) -> Uplink | None:
         return self._uplink
 

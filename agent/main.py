@@ -9,8 +9,9 @@ operation latency and errors), `/api/v1/podinterfaces`, `/api/v1/networkpolicies
 `/api/v1/flows` and `/api/v1/trace` (agent.observe.api) on `apiPort`, and runs the `Agent`
 (agent.agent), its NetworkPolicy side (agent.policy.runtime, whose controller client also sends
 the heartbeats) and its flow export (agent.observe) on uvloop until SIGTERM or a task fails. The
-CNI service on `cniSocket` serves from the start, but ADDs wait until the initial policies are
-installed.
+CNI service on `cniSocket` serves once the datapath is up and the stale pod clean-up has removed
+what pods deleted while the agent was down left behind (`pyantrea_agent_cni_stale_cleaned_total`),
+but ADDs wait until the initial policies are installed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from aiohttp import web
 from agent.agent import Agent
 from agent.cniserver.gate import StartupGate
 from agent.cniserver.metrics import CniMetrics
+from agent.cniserver.nodepods import ApiNodePods
 from agent.cniserver.server import CniServer
 from agent.controller.client import ClientMetrics
 from agent.observe.runtime import Observability
@@ -85,7 +87,8 @@ async def agent_main(config: AgentConfig) -> None:
 
 
 def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate, metrics: CniMetrics) -> CniServer:
-    """The CNI service for this node's pods, on the started agent's datapath."""
+    """The CNI service for this node's pods, on the started agent's datapath; it cleans up after
+    pods deleted while the agent was down before it listens."""
     return CniServer(
         socket_path=config.cni_socket,
         state_dir=config.cni_state_dir,
@@ -96,6 +99,7 @@ def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate, metrics: Cn
         netlink=agent.netlink,
         gate=gate,
         metrics=metrics,
+        node_pods=ApiNodePods(agent.api_client, config.node_name),
     )
 
 

@@ -196,6 +196,7 @@ def test_the_agents_rights_are_exactly_what_it_uses(manifest, node_set, apiserve
             argv, env={**os.environ, "NODE_NAME": node.name}, stdout=subprocess.DEVNULL, stderr=stderr
         )
     try:
+        # Before its CNI server listens, it lists this node's pods (the stale pod clean-up).
         port = wait_for_log(log, process, "agent running")["port"]
         wait_ready(node.netns_path, port)
         # A peer joins: the agent follows it (tunnel flows, routes) through its informer.
