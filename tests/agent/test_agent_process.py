@@ -13,8 +13,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,35 +23,13 @@ from config.loader import load_file
 from kube.config import load_api_client
 from kube.rest import RestClient
 from lab import netns
-from lab.apiserver import ApiServerSettings, ApiServerThread
-from lab.nodes import NodeSet
 from tests.agent.cluster import wait_until
 from tests.cni.runtime import cni, network_config, pod_args
-from tests.conftest import _require_root_and_ovs, unique_name
+from tests.conftest import unique_name
 
 pytestmark = pytest.mark.ovs
 
 T = TypeVar("T")
-API_ADDRESS = IPv4Interface("192.168.77.254/24")
-
-
-@pytest.fixture
-def node_set(tmp_path: Path) -> Iterator[NodeSet]:
-    _require_root_and_ovs()
-    with NodeSet(tmp_path, prefix=unique_name("ap"), count=1) as nodes:
-        nodes.underlay.set_address(API_ADDRESS)
-        yield nodes
-
-
-@pytest.fixture
-def apiserver(node_set: NodeSet) -> Iterator[ApiServerThread]:
-    underlay = netns.netns_path(node_set.underlay.name)
-    server = ApiServerThread(ApiServerSettings(host=str(API_ADDRESS.ip), bookmark_interval=1.0))
-    netns.call_in(underlay, server.start)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_set, apiserver, tmp_path):

@@ -80,6 +80,28 @@ def cni(
     return exec_plugin({key: value for key, value in environ.items() if value}, stdin)
 
 
+def host_local(command: str, container_id: str, data_dir: Path, subnet: str, ip: str) -> PluginRun:
+    """host-local itself on `data_dir` (network "pyantrea"), limited to the one address `ip`."""
+    ranges = [[{"subnet": subnet, "rangeStart": ip, "rangeEnd": ip}]]
+    ipam = {"type": "host-local", "ranges": ranges, "dataDir": str(data_dir)}
+    config = {"cniVersion": "1.0.0", "name": "pyantrea", "ipam": ipam}
+    environ = {
+        "CNI_COMMAND": command,
+        "CNI_CONTAINERID": container_id,
+        "CNI_NETNS": "/var/run/netns/none",
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": CNI_PATH,
+    }
+    done = subprocess.run(
+        [f"{CNI_PATH}/host-local"],
+        input=json.dumps(config).encode(),
+        env=environ,
+        capture_output=True,
+        check=False,
+    )
+    return PluginRun(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
 @dataclass
 class Sandbox:
     """A pod sandbox as a kubelet makes one: a network namespace, a container id, the pod's name."""

@@ -4,9 +4,7 @@ stopped, the Pods change, and the next start removes exactly what no pod holds a
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from lab import netns
 from lab.apiserver import ApiServerSettings, ApiServerThread
 from tests.cni.inspect import NETWORK, links, pod_link, reservations
 from tests.cni.node import BRIDGE, Node, NodeSettings
-from tests.cni.runtime import CNI_PATH, Sandbox
+from tests.cni.runtime import Sandbox, host_local
 
 pytestmark = pytest.mark.ovs
 
@@ -86,38 +84,15 @@ def flows_of(node: Node, ip: str, mac: str) -> list[str]:
     return [line for line in dump.splitlines() if pattern.search(line)]
 
 
-def host_local(node: Node, command: str, container_id: str, ip: str) -> subprocess.CompletedProcess[str]:
-    """host-local itself on the node's IPAM directory, limited to `ip`."""
-    config = {
-        "cniVersion": "1.0.0",
-        "name": NETWORK,
-        "ipam": {
-            "type": "host-local",
-            "ranges": [[{"subnet": str(node.settings.pod_cidr), "rangeStart": ip, "rangeEnd": ip}]],
-            "dataDir": str(node.state_dir / "ipam"),
-        },
-    }
-    environ = {
-        "CNI_COMMAND": command,
-        "CNI_CONTAINERID": container_id,
-        "CNI_NETNS": "/x",
-        "CNI_IFNAME": "eth0",
-    }
-    return subprocess.run(
-        [f"{CNI_PATH}/host-local"],
-        input=json.dumps(config),
-        env={**environ, "CNI_PATH": CNI_PATH},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def reserve(node: Node, command: str, container_id: str, ip: str) -> int:
+    """host-local itself on the node's IPAM directory, for `ip` alone: its exit status."""
+    return host_local(command, container_id, node.state_dir / "ipam", str(node.settings.pod_cidr), ip).status
 
 
 def assert_allocatable(node: Node, ip: str) -> None:
     """host-local hands `ip` out again (and takes it back)."""
-    probe = host_local(node, "ADD", "c-probe", ip)
-    assert probe.returncode == 0, probe.stdout
-    assert host_local(node, "DEL", "c-probe", ip).returncode == 0
+    assert reserve(node, "ADD", "c-probe", ip) == 0
+    assert reserve(node, "DEL", "c-probe", ip) == 0
 
 
 def test_pods_deleted_or_created_again_while_down_lose_everything_and_the_others_keep_it(
@@ -174,9 +149,9 @@ def test_leftovers_without_an_attached_port_go_unless_a_pod_holds_them(node, san
             "add-port", BRIDGE, port, "--", "set", "Interface", port,
             *(f"external_ids:{key}={value}" for key, value in ids.items()),
         )  # fmt: skip
-        assert host_local(node, "ADD", f"c-{pod}", ip).returncode == 0
-    assert host_local(node, "ADD", "c-crashed", "10.244.1.40").returncode == 0  # an ADD that died
-    assert host_local(node, "ADD", "c-waiting", "10.244.1.41").returncode == 0
+        assert reserve(node, "ADD", f"c-{pod}", ip) == 0
+    assert reserve(node, "ADD", "c-crashed", "10.244.1.40") == 0  # an ADD that died
+    assert reserve(node, "ADD", "c-waiting", "10.244.1.41") == 0
     (node.state_dir / "ipam" / NETWORK / "10.244.1.42").write_text("c-older")  # host-local < 1.0
     node.start()
 
@@ -186,12 +161,15 @@ def test_leftovers_without_an_attached_port_go_unless_a_pod_holds_them(node, san
         assert_allocatable(node, ip)
 
 
-def test_without_the_pod_list_nothing_is_removed_and_pods_still_get_networking(node, sandboxes, tmp_path):
+def test_without_the_pod_list_nothing_is_removed_and_pods_still_get_networking(node, sandboxes):
     pod = sandboxes("web")  # no Pod object anywhere: a clean-up that ran would remove it
     host, ip, mac = added(pod)
     unreachable = ApiClient(Configuration(host="http://127.0.0.1:9"))
-    node.settings = NodeSettings(node_pods=ApiNodePods(unreachable, NODE))
-    node.restart()
+    try:
+        node.settings = NodeSettings(node_pods=ApiNodePods(unreachable, NODE))
+        node.restart()
+    finally:
+        unreachable.close()
 
     assert host in ports(node) and flows_of(node, ip, mac) != [] and set(reservations(node)) == {ip}
     assert added(sandboxes("next"))[1] != ip
