@@ -5,15 +5,19 @@
     reg0[17]     REWRITE_MAC       arrived through the tunnel addressed to the virtual MAC:
                                    L3Forwarding rewrites both MACs for the local destination
     reg1         TARGET_OFPORT     the output port (set by DNAT, L3Forwarding, L2ForwardingCalc)
-    reg5         EGRESS_CONJ_ID    reserved: the egress rule's conj_id that allowed the packet
-    reg6         INGRESS_CONJ_ID   reserved: the ingress rule's conj_id that allowed the packet
+    reg5         EGRESS_CONJ_ID    the conj_id of the egress rule that allowed the packet
+    reg6         INGRESS_CONJ_ID   the conj_id of the ingress rule that allowed the packet
     ct_mark=0x20 FROM_GATEWAY_CT_MARK  the connection was started from the gateway (host,
                                    kube-proxy): its replies must go back through gw0
-    ct_label     reserved for policy rule ids (bits 0..31 ingress, 32..63 egress)
+    ct_label[0..31]   INGRESS_RULE_CT_LABEL  the ingress rule's conj_id that allowed the
+                                   connection (reg6 at commit)
+    ct_label[32..63]  EGRESS_RULE_CT_LABEL   the egress rule's conj_id (reg5 at commit)
     zone 65520   CT_ZONE           the conntrack zone of every pod connection
 
 A `RegMark` is a value in a `RegField`; `reg_match` merges several marks on one register into
-the single (value, mask) a match holds, and `RegMark.load()` is the action that sets it.
+the single (value, mask) a match holds, and `RegMark.load()` is the action that sets it. A
+`CtLabelField` is a range of the connection's ct_label: `save(reg_field)` is the action, inside
+ct(commit, exec(...)), that records a register in it.
 """
 
 from __future__ import annotations
@@ -67,6 +71,34 @@ class RegMark:
         return self.field.load(self.value)
 
 
+@dataclass(frozen=True, slots=True)
+class CtLabelField:
+    """Bits start..end (inclusive) of the connection's 128-bit ct_label."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end <= 127:
+            raise ValueError(f"ct_label[{self.start}..{self.end}] is not inside the 128-bit label")
+
+    @property
+    def mask(self) -> int:
+        return ((1 << (self.end - self.start + 1)) - 1) << self.start
+
+    def save(self, source: RegField) -> A.Move:
+        """The action (inside ct's exec()) that copies the register field into this range."""
+        if source.end - source.start != self.end - self.start:
+            raise ValueError(f"{source.reg}[{source.start}..{source.end}] does not fit {self}")
+        return A.Move(source.reg, "ct_label", source.start, self.start, self.end - self.start + 1)
+
+    def match(self, value: int) -> dict[str, tuple[int, int]]:
+        """Match fields for `value` in this range: `Match(**label.match(7))`."""
+        if not 0 <= value <= self.mask >> self.start:
+            raise ValueError(f"{value} does not fit in ct_label[{self.start}..{self.end}]")
+        return {"ct_label": (value << self.start, self.mask)}
+
+
 def reg_match(*marks: RegMark) -> dict[str, tuple[int, int]]:
     """Match fields for all `marks`, merged per register."""
     merged: dict[str, tuple[int, int]] = {}
@@ -90,3 +122,6 @@ REWRITE_MAC = RegMark(RegField("reg0", 17, 17), 1)
 TARGET_OFPORT = RegField("reg1", 0, 31)
 EGRESS_CONJ_ID = RegField("reg5", 0, 31)
 INGRESS_CONJ_ID = RegField("reg6", 0, 31)
+
+INGRESS_RULE_CT_LABEL = CtLabelField(0, 31)
+EGRESS_RULE_CT_LABEL = CtLabelField(32, 63)

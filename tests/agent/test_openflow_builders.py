@@ -77,8 +77,10 @@ def test_conntrack():
         "cookie=0x5, table=31, priority=200,ct_state=-new+trk,ct_mark=0x20,ip "
         "actions=set_field:06:d1:bb:d3:bc:fa->eth_dst,resubmit(,40)",
         "cookie=0x5, table=105, priority=200,ct_state=+new+trk,ip,reg0=0x2/0xf "
-        "actions=ct(commit,table=110,zone=65520,exec(set_field:0x20->ct_mark))",
-        "cookie=0x5, table=105, priority=190,ct_state=+new+trk,ip actions=ct(commit,table=110,zone=65520)",
+        "actions=ct(commit,table=110,zone=65520,exec(set_field:0x20->ct_mark,"
+        "move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
+        "cookie=0x5, table=105, priority=190,ct_state=+new+trk,ip actions=ct(commit,table=110,zone=65520,"
+        "exec(move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
     ]
 
 

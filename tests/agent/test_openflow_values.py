@@ -42,3 +42,17 @@ def test_register_marks_merge_per_register():
     assert str(R.REWRITE_MAC.load()) == "set_field:0x20000/0x20000->reg0"
     with pytest.raises(ValueError, match="does not fit"):
         R.PKT_SOURCE.match(16)
+
+
+def test_rule_ids_take_the_two_low_words_of_the_ct_label():
+    ingress, egress = R.INGRESS_RULE_CT_LABEL, R.EGRESS_RULE_CT_LABEL
+    assert str(ingress.save(R.INGRESS_CONJ_ID)) == "move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31]"
+    assert str(egress.save(R.EGRESS_CONJ_ID)) == "move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]"
+    assert R.INGRESS_RULE_CT_LABEL.match(7) == {"ct_label": (7, 0xFFFFFFFF)}
+    assert R.EGRESS_RULE_CT_LABEL.match(7) == {"ct_label": (7 << 32, 0xFFFFFFFF << 32)}
+    with pytest.raises(ValueError, match="does not fit"):
+        R.EGRESS_RULE_CT_LABEL.match(1 << 32)
+    with pytest.raises(ValueError, match="does not fit"):
+        R.CtLabelField(0, 15).save(R.INGRESS_CONJ_ID)
+    with pytest.raises(ValueError, match="128-bit"):
+        R.CtLabelField(120, 128)

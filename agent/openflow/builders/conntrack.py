@@ -5,6 +5,11 @@ Connections started from the gateway (the host, or kube-proxy after DNAT) are co
 ct_mark 0x20 (105); replies of such connections that a pod sends are re-addressed to gw0's MAC
 (31), so they return through the host, which undoes its NAT, even when the peer is on this
 node's subnet. Other new connections are committed without a mark.
+
+Every commit also records in the connection's ct_label the rules that allowed it, the ingress
+rule's conj_id (reg6) in bits 0..31 and the egress rule's (reg5) in bits 32..63 (0: no rule of
+that direction was involved), so the metric tables can count its later packets, which skip the
+rule tables, for those rules.
 """
 
 from __future__ import annotations
@@ -47,12 +52,17 @@ def gateway_reply_flows(gateway_mac: str, *, cookie: int) -> list[Flow]:
 
 
 def commit_flows(*, cookie: int) -> list[Flow]:
-    """ConntrackCommit: new connections are committed, with ct_mark 0x20 when from the gateway."""
+    """ConntrackCommit: new connections are committed with the ids of the rules that allowed
+    them, and ct_mark 0x20 when from the gateway."""
+    rules = [
+        R.INGRESS_RULE_CT_LABEL.save(R.INGRESS_CONJ_ID),
+        R.EGRESS_RULE_CT_LABEL.save(R.EGRESS_CONJ_ID),
+    ]
     mark = A.SetField("ct_mark", R.FROM_GATEWAY_CT_MARK)
     from_gateway = Match(ip=True, ct_state="+new+trk", **R.reg_match(R.FROM_GATEWAY))
     return [
         Flow(CONNTRACK_COMMIT.id, PRIORITY_NORMAL, from_gateway,
-             [A.Ct(commit=True, table=L2_FORWARDING_OUT.id, zone=R.CT_ZONE, actions=[mark])], cookie),
+             [A.Ct(commit=True, table=L2_FORWARDING_OUT.id, zone=R.CT_ZONE, actions=[mark, *rules])], cookie),
         Flow(CONNTRACK_COMMIT.id, PRIORITY_LOW, Match(ip=True, ct_state="+new+trk"),
-             [A.Ct(commit=True, table=L2_FORWARDING_OUT.id, zone=R.CT_ZONE)], cookie),
+             [A.Ct(commit=True, table=L2_FORWARDING_OUT.id, zone=R.CT_ZONE, actions=rules)], cookie),
     ]  # fmt: skip
