@@ -23,7 +23,8 @@ MAX_ROUND = (1 << ROUND_BITS) - 1
 
 
 class Category(IntEnum):
-    """Which part of the agent owns a flow (Antrea v0.3's categories, and POLICY_RULE)."""
+    """Which part of the agent owns a flow (Antrea v0.3's categories, POLICY_RULE and
+    POLICY_METRIC)."""
 
     DEFAULT = 0
     GATEWAY = 1
@@ -32,7 +33,9 @@ class Category(IntEnum):
     SERVICE = 4
     POLICY = 5
     POLICY_RULE = 6
-    """A policy conjunction's action flow, whose counters are its rule's; object id = conj_id."""
+    """A policy conjunction's action flow; object id = conj_id."""
+    POLICY_METRIC = 7
+    """A policy conjunction's metric flow, whose counters are its rule's; object id = conj_id."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,24 @@
 """The OpenFlow pipeline of br-int: every table, once, with its fixed number.
 
 Numbers are the ones of Antrea's early pipeline (and of the introduction article), so a user's
-`ovs-ofctl dump-flows br-int | grep table=90` finds the ingress rules::
+`ovs-ofctl dump-flows br-int | grep table=90` finds the ingress rules; the metric tables take
+the free numbers after the default tables::
 
     in ─▶ 0 Classifier ─┬─ gw0, pods ─▶ 10 SpoofGuard ─┬─ arp ─▶ 20 ARPResponder ─▶ NORMAL / reply
                         │                              └─ ip ──┐
                         └─ tun0 ───────────────────────────────┴─▶ 30 Conntrack ─▶ ct(zone) ─▶
-        31 ConntrackState ─▶ 40 DNAT ─┬─ service CIDR ─────────────────────────────────┐
-                                      └─▶ 50 EgressRule ─▶ 60 EgressDefault ─▶          │
-        70 L3Forwarding ─┬─ remote subnet: tun_dst, reg1=tun0 ──────────────────────────┤
-                         └─▶ 80 L2ForwardingCalc ─▶ 90 IngressRule ─▶ 100 IngressDefault ─▶
-        105 ConntrackCommit ◀──────────────────────────────────────────────────────────┘
-                         └─▶ 110 L2ForwardingOut ─▶ output:reg1
+        31 ConntrackState ─▶ 40 DNAT ─┬─ service CIDR ────────────────────────────────────────────┐
+                                      └─▶ 50 EgressRule ─▶ 60 EgressDefault ─▶ 61 EgressMetric ─▶ │
+        70 L3Forwarding ─┬─ remote subnet: tun_dst, reg1=tun0 ────────────────────────────────────┤
+                         └─▶ 80 L2ForwardingCalc ─▶ 90 IngressRule ─▶ 100 IngressDefault ─▶       │
+        101 IngressMetric ─▶ 105 ConntrackCommit ◀────────────────────────────────────────────────┘
+                             └─▶ 110 L2ForwardingOut ─▶ output:reg1
+
+A packet a rule allows, and a packet of an established or related connection, skips the rest of
+the rule table and its default table: 50 resubmits it to 61, 90 to 101. The metric tables
+(Antrea's EgressMetric and IngressMetric) hold three flows per rule that count every packet of
+the connections the rule allowed (`agent.openflow.builders.metrics`); everything goes on to the
+next table.
 
 Each `Table` says what happens to a packet that no flow of the table matches (`Miss`): DROP, or
 NEXT, a priority-0 flow that resubmits to the next table of `PIPELINE`. Flows jump between
@@ -53,10 +60,12 @@ CONNTRACK_STATE = Table(31, "ConntrackState", Miss.NEXT)
 DNAT = Table(40, "DNAT", Miss.NEXT)
 EGRESS_RULE = Table(50, "EgressRule", Miss.NEXT)
 EGRESS_DEFAULT = Table(60, "EgressDefault", Miss.NEXT)
+EGRESS_METRIC = Table(61, "EgressMetric", Miss.NEXT)
 L3_FORWARDING = Table(70, "L3Forwarding", Miss.NEXT)
 L2_FORWARDING_CALC = Table(80, "L2ForwardingCalc", Miss.NEXT)
 INGRESS_RULE = Table(90, "IngressRule", Miss.NEXT)
 INGRESS_DEFAULT = Table(100, "IngressDefault", Miss.NEXT)
+INGRESS_METRIC = Table(101, "IngressMetric", Miss.NEXT)
 CONNTRACK_COMMIT = Table(105, "ConntrackCommit", Miss.NEXT)
 L2_FORWARDING_OUT = Table(110, "L2ForwardingOut", Miss.DROP)
 
@@ -103,10 +112,12 @@ PIPELINE = Pipeline(
         DNAT,
         EGRESS_RULE,
         EGRESS_DEFAULT,
+        EGRESS_METRIC,
         L3_FORWARDING,
         L2_FORWARDING_CALC,
         INGRESS_RULE,
         INGRESS_DEFAULT,
+        INGRESS_METRIC,
         CONNTRACK_COMMIT,
         L2_FORWARDING_OUT,
     )

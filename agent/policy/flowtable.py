@@ -2,8 +2,9 @@
 
 `PolicyFlows` holds, for both directions, the shared match flows of the three clause kinds
 (`agent.policy._shared.SharedMatches`: peers, pods, ports; each match one flow with the
-conjunction() action of every conjunction that uses it), the conjunctions' action flows, and
-the default isolation drops (a pod is isolated while any rule isolates it, counted).
+conjunction() action of every conjunction that uses it), each conjunction's own flows (its
+action flow in the rule table and its three metric flows), and the default isolation drops (a pod
+is isolated while any rule isolates it, counted).
 
 `flush()` turns what is marked into the change to send: the flows to put (new or with other
 actions) and the identities to remove. Matches are built once per flow and kept while it lives.
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agent.openflow import _matches
+from agent.openflow.builders import metrics
 from agent.openflow.builders import policy as builders
 from agent.openflow.client import FlowKey
 from agent.openflow.cookies import Category, Cookies
@@ -53,16 +55,26 @@ class PolicyFlows:
         self._isolation_cookie = cookie
         self._isolated: dict[Direction, dict[int, int]] = {d: {} for d in Direction}
         self._isolation_dirty: set[tuple[Direction, int]] = set()
-        self._actions: dict[int, Flow] = {}
-        self._actions_dirty: dict[int, Direction | None] = {}
+        self._conjunctions: dict[int, tuple[Flow, ...]] = {}
+        self._conjunctions_dirty: dict[int, Direction | None] = {}
 
-    # -- conjunction action flows --------------------------------------------------------------
+    # -- each conjunction's own flows ----------------------------------------------------------
 
     def add_conjunction(self, direction: Direction, conj_id: int) -> None:
-        self._actions_dirty[conj_id] = direction
+        self._conjunctions_dirty[conj_id] = direction
 
     def remove_conjunction(self, conj_id: int) -> None:
-        self._actions_dirty[conj_id] = None
+        self._conjunctions_dirty[conj_id] = None
+
+    def _conjunction_flows(self, direction: Direction, conj_id: int) -> tuple[Flow, ...]:
+        """The action flow and the metric flows of a conjunction."""
+        action = builders.conjunction_action_flow(
+            direction, conj_id, cookie=self._cookies(Category.POLICY_RULE, conj_id)
+        )
+        counters = metrics.rule_metric_flows(
+            direction, conj_id, cookie=self._cookies(Category.POLICY_METRIC, conj_id)
+        )
+        return (action, *counters)
 
     # -- default isolation ---------------------------------------------------------------------
 
@@ -88,20 +100,15 @@ class PolicyFlows:
         for tables in (self.peers, self.pods, self.ports):
             for matches in tables.values():
                 matches.flush(change.put, change.remove)
-        for conj_id, direction in self._actions_dirty.items():
-            old = self._actions.pop(conj_id, None)
-            if direction is not None:
-                flow = builders.conjunction_action_flow(
-                    direction, conj_id, cookie=self._cookies(Category.POLICY_RULE, conj_id)
-                )
-                self._actions[conj_id] = flow
-                if flow != old:
-                    change.put.append(flow)
-                if old is not None and old.key != flow.key:  # the id went to the other direction
-                    change.remove.append(old.key)
-            elif old is not None:
-                change.remove.append(old.key)
-        self._actions_dirty = {}
+        for conj_id, direction in self._conjunctions_dirty.items():
+            old = self._conjunctions.pop(conj_id, ())
+            new = () if direction is None else self._conjunction_flows(direction, conj_id)
+            if new:
+                self._conjunctions[conj_id] = new
+            change.put.extend(flow for flow in new if flow not in old)
+            kept = {flow.key for flow in new}  # none when the id went to the other direction
+            change.remove.extend(flow.key for flow in old if flow.key not in kept)
+        self._conjunctions_dirty = {}
         for direction, pod in self._isolation_dirty:
             flow = builders.isolation_flow(direction, pod, cookie=self._isolation_cookie)
             if pod in self._isolated[direction]:
@@ -119,7 +126,7 @@ class PolicyFlows:
             for m in tables.values()
             for flow in m.flows()
         ]
-        result.extend(self._actions.values())
+        result.extend(flow for flows in self._conjunctions.values() for flow in flows)
         for direction, counts in self._isolated.items():
             result.extend(
                 builders.isolation_flow(direction, pod, cookie=self._isolation_cookie) for pod in counts
@@ -132,7 +139,8 @@ class PolicyFlows:
             "peers": sum(len(m) for m in self.peers.values()),
             "pods": sum(len(m) for m in self.pods.values()),
             "ports": sum(len(m) for m in self.ports.values()),
-            "conjunctions": len(self._actions),
+            "conjunctions": len(self._conjunctions),
+            "metrics": sum(len(flows) - 1 for flows in self._conjunctions.values()),
             "isolation": sum(len(c) for c in self._isolated.values()),
         }
 

@@ -237,7 +237,7 @@ class PolicyRealizer:
     # -- statistics --------------------------------------------------------------------------------
 
     async def rule_stats(self) -> list[RuleStats]:
-        """Every rule's packet and byte counters, from its conjunctions' action flows."""
-        cookie, mask = category_filter(self._flows.cookies, Category.POLICY_RULE)
+        """Every rule's packet and byte counters, from its conjunctions' metric flows."""
+        cookie, mask = category_filter(self._flows.cookies, Category.POLICY_METRIC)
         dumped = await self._flows.dump_flows(cookie=cookie, cookie_mask=mask)
         return rule_stats(dumped, self.cache, self._reconciler)

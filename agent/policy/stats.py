@@ -1,10 +1,10 @@
-"""Per-rule traffic counters, from the counters of the rules' conjunction action flows.
+"""Per-rule traffic counters, from the counters of the rules' metric flows.
 
-Every conjunction has one action flow (cookie category POLICY_RULE, object id = its conj_id)
-that a packet reaches once it matched every clause: its packet and byte counters count what
-the rule allowed. Established and related packets skip the rule tables, so these are the
-packets that opened (or, for connectionless traffic, had no reply yet on) the connections the
-rule let through. A rule split by named-port resolution sums its conjunctions.
+Every conjunction has three metric flows (cookie category POLICY_METRIC, object id = its
+conj_id): one counts the packets that open connections the conjunction allowed, the others
+every later packet of those connections, in the original direction and the replies (the commit
+keeps the conj_id in the connection's ct_label; see `agent.openflow.builders.metrics`). Their
+sum is what the rule allowed. A rule split by named-port resolution sums its conjunctions.
 """
 
 from __future__ import annotations
@@ -52,13 +52,16 @@ class RuleStats:
 
 
 def rule_stats(dumped: Iterable[FlowStats], cache: RuleCache, owners: ConjunctionOwners) -> list[RuleStats]:
-    """Every rule of the cache with the counters of its conjunctions found in `dumped`."""
+    """Every rule of the cache with the counters of its conjunctions' metric flows found in
+    `dumped`."""
     counters: dict[RuleId, dict[int, tuple[int, int]]] = {}
     for stats in dumped:
         conj_id = object_id_of(stats.flow.cookie)
         rule_id = owners.rule_of(conj_id)
         if rule_id is not None:
-            counters.setdefault(rule_id, {})[conj_id] = (stats.packets, stats.bytes)
+            found = counters.setdefault(rule_id, {})
+            packets, byte_count = found.get(conj_id, (0, 0))
+            found[conj_id] = (packets + stats.packets, byte_count + stats.bytes)
     result = []
     for rule_id, rule in cache.rules().items():
         policy = cache.policy(rule.policy)

@@ -35,7 +35,8 @@ class TableFlows:
 
 @value
 class RuleTraffic:
-    """One rule's traffic on one node: the counters of its conjunctions' action flows."""
+    """One rule's traffic on one node: the counters of its conjunctions' metric flows (every
+    packet of the connections the rule allowed)."""
 
     policy_name: str
     """The internal policy's name (the Kubernetes policy's UID)."""

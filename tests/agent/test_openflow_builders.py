@@ -11,10 +11,22 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 import pytest
 
 from agent.openflow import features
-from agent.openflow.builders import arp, classifier, conntrack, l2, l3, misses, policy, service, spoofguard
+from agent.openflow.builders import (
+    arp,
+    classifier,
+    conntrack,
+    l2,
+    l3,
+    metrics,
+    misses,
+    policy,
+    service,
+    spoofguard,
+)
 from agent.openflow.cookies import Category, Cookies
 from agent.openflow.pipeline import PIPELINE, Miss, Pipeline, Table
 from agent.openflow.registers import VIRTUAL_MAC
+from controlplane.compute.inputs import Direction
 from fastpath import parse_flow
 
 GW_MAC = "06:d1:bb:d3:bc:fa"
@@ -126,11 +138,36 @@ def test_l2():
 def test_policy_pass_through():
     assert lines(
         *policy.established_bypass_flows(cookie=C),
+        *policy.related_bypass_flows(cookie=C),
         policy.gateway_ingress_bypass_flow(IPv4Address("172.16.1.1"), cookie=C),
     ) == [
-        "cookie=0x5, table=50, priority=210,ct_state=-new+est,ip actions=resubmit(,70)",
-        "cookie=0x5, table=90, priority=210,ct_state=-new+est,ip actions=resubmit(,110)",
+        "cookie=0x5, table=50, priority=210,ct_state=-new+est,ip actions=resubmit(,61)",
+        "cookie=0x5, table=90, priority=210,ct_state=-new+est,ip actions=resubmit(,101)",
+        "cookie=0x5, table=50, priority=210,ct_state=-new+rel,ip actions=resubmit(,61)",
+        "cookie=0x5, table=90, priority=210,ct_state=-new+rel,ip actions=resubmit(,101)",
         "cookie=0x5, table=90, priority=210,ip,nw_src=172.16.1.1 actions=resubmit(,105)",
+    ]
+
+
+def test_rule_metric_flows_count_new_packets_by_register_and_later_ones_by_ct_label_and_direction():
+    assert lines(
+        policy.conjunction_action_flow(Direction.IN, 7, cookie=C),
+        *metrics.rule_metric_flows(Direction.IN, 7, cookie=C),
+        policy.conjunction_action_flow(Direction.OUT, 8, cookie=C),
+        *metrics.rule_metric_flows(Direction.OUT, 8, cookie=C),
+    ) == [
+        "cookie=0x5, table=90, priority=190,conj_id=7,ip actions=set_field:0x7->reg6,resubmit(,101)",
+        "cookie=0x5, table=101, priority=200,ct_state=+new+trk,ip,reg6=0x7 actions=resubmit(,105)",
+        "cookie=0x5, table=101, priority=200,ct_state=-new-rpl+trk,ct_label=0x7/0xffffffff,ip "
+        "actions=resubmit(,105)",
+        "cookie=0x5, table=61, priority=200,ct_state=+rpl+trk,ct_label=0x7/0xffffffff,ip "
+        "actions=resubmit(,70)",
+        "cookie=0x5, table=50, priority=190,conj_id=8,ip actions=set_field:0x8->reg5,resubmit(,61)",
+        "cookie=0x5, table=61, priority=200,ct_state=+new+trk,ip,reg5=0x8 actions=resubmit(,70)",
+        "cookie=0x5, table=61, priority=200,ct_state=-new-rpl+trk,ct_label=0x800000000/0xffffffff00000000,ip "
+        "actions=resubmit(,70)",
+        "cookie=0x5, table=101, priority=200,ct_state=+rpl+trk,ct_label=0x800000000/0xffffffff00000000,ip "
+        "actions=resubmit(,105)",
     ]
 
 
@@ -143,11 +180,13 @@ def test_table_misses():
         "table=31, priority=0 actions=resubmit(,40)",
         "table=40, priority=0 actions=resubmit(,50)",
         "table=50, priority=0 actions=resubmit(,60)",
-        "table=60, priority=0 actions=resubmit(,70)",
+        "table=60, priority=0 actions=resubmit(,61)",
+        "table=61, priority=0 actions=resubmit(,70)",
         "table=70, priority=0 actions=resubmit(,80)",
         "table=80, priority=0 actions=resubmit(,90)",
         "table=90, priority=0 actions=resubmit(,100)",
-        "table=100, priority=0 actions=resubmit(,105)",
+        "table=100, priority=0 actions=resubmit(,101)",
+        "table=101, priority=0 actions=resubmit(,105)",
         "table=105, priority=0 actions=resubmit(,110)",
         "table=110, priority=0 actions=drop",
     ]
@@ -157,8 +196,8 @@ def test_pipeline_keeps_the_design_numbers():
     assert [(t.id, t.name) for t in PIPELINE] == [
         (0, "Classifier"), (10, "SpoofGuard"), (20, "ARPResponder"), (30, "Conntrack"),
         (31, "ConntrackState"), (40, "DNAT"), (50, "EgressRule"), (60, "EgressDefault"),
-        (70, "L3Forwarding"), (80, "L2ForwardingCalc"), (90, "IngressRule"), (100, "IngressDefault"),
-        (105, "ConntrackCommit"), (110, "L2ForwardingOut"),
+        (61, "EgressMetric"), (70, "L3Forwarding"), (80, "L2ForwardingCalc"), (90, "IngressRule"),
+        (100, "IngressDefault"), (101, "IngressMetric"), (105, "ConntrackCommit"), (110, "L2ForwardingOut"),
     ]  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from agent.observe.appctl import Appctl, AppctlError
 from agent.observe.explain import Port, PortRole, RuleRef, Verdict, explain
 from agent.observe.tracer import Packet, TraceProtocol, flow_text
 from agent.observe.tracetext import TraceFormatError, parse
-from agent.openflow.builders import policy
+from agent.openflow.builders import metrics, policy
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Category, Cookies
 from agent.openflow.features import (
@@ -86,6 +86,7 @@ def _flows() -> dict[str, list]:
             policy.conjunctive_flow(RULES, policy.pod_match(IN, 4), [actions[1]], rule),
             policy.conjunctive_flow(RULES, policy.port_match(6, 80, 0xFFFF), [actions[2]], rule),
             policy.conjunction_action_flow(IN, CONJ_ID, cookie=COOKIES(Category.POLICY_RULE, CONJ_ID)),
+            *metrics.rule_metric_flows(IN, CONJ_ID, cookie=COOKIES(Category.POLICY_METRIC, CONJ_ID)),
             policy.isolation_flow(IN, 4, cookie=rule),
         ],
     }  # fmt: skip
@@ -142,8 +143,10 @@ def test_an_allowed_packet_names_its_rule_and_reaches_the_pod(switch: OvsInstanc
     assert result.reason == "delivered to pod web/server (port 4)"
     names = [step.table_name for step in result.steps]
     assert names[:3] == ["Classifier", "SpoofGuard", "Conntrack"]
-    assert "IngressRule" in names and names[-1] == "L2ForwardingOut"
-    assert "IngressDefault" not in names  # the rule's action flow went on to the commit
+    assert names[-4:] == ["IngressRule", "IngressMetric", "ConntrackCommit", "L2ForwardingOut"]
+    assert "IngressDefault" not in names  # the rule's action flow went on to its metric table
+    metric = result.steps[-3]
+    assert (metric.table, metric.priority) == (101, 200) and "reg6=0x7" in metric.match
     (decision,) = result.policies
     assert (decision.direction, decision.allowed, decision.rules) == (Direction.IN, True, (ALLOW,))
 

@@ -1,6 +1,7 @@
 """Random rules installed into a real Open vSwitch by the realizer: read back with `ovs-ofctl
-dump-flows`, each rule costs n + m + p + 1 flows (n peer networks, m local pods, p port
-matches; n + m + 1 without ports), shared matches are one flow each, and every isolated pod has
+dump-flows`, each rule costs n + m + p + 1 flows in its rule table (n peer networks, m local
+pods, p port matches; n + m + 1 without ports) and three in the metric tables (two in its
+direction's, one in the other's), shared matches are one flow each, and every isolated pod has
 one drop flow per direction."""
 
 from __future__ import annotations
@@ -141,11 +142,18 @@ def test_each_rule_costs_n_plus_m_plus_p_plus_one_flows(bridge, specs):
     dump, conj_ids = asyncio.run(install(bridge, specs))
     lines = dump.splitlines()
     uses = Counter(int(c) for c in re.findall(r"conjunction\((\d+),", dump))
+    metric_flows = Counter(
+        (int(table), int(cookie, 16) & 0xFFFFFFFF)
+        for cookie, table in re.findall(r"cookie=(0x[0-9a-f]+), table=(61|101), priority=200,", dump)
+    )
     for spec, conj_id in zip(specs, conj_ids, strict=True):
         n, m, p = spec.expected()
         action_flows = [x for x in lines if f"conj_id={conj_id}," in x]
         assert len(action_flows) == 1
         assert uses[conj_id] + 1 == n + m + p + 1, (spec, n, m, p)
+        own, other = (101, 61) if spec.direction is Direction.IN else (61, 101)
+        assert (metric_flows[(own, conj_id)], metric_flows[(other, conj_id)]) == (2, 1)
+    assert metric_flows.total() == 3 * len(specs)
     for table in (50, 90):
         matches = [x for x in lines if f"table={table}, priority=200," in x]
         assert len(matches) == len({x.split(" actions=")[0] for x in matches})

@@ -12,8 +12,28 @@ from typing import Any
 from tests.controlplane import k8s
 from tests.policy.node import PolicyNode, sort_lines
 
-ACTION_IN = "actions=set_field:{0:#x}->reg6,resubmit(,105)"
-ACTION_OUT = "actions=set_field:{0:#x}->reg5,resubmit(,70)"
+ACTION_IN = "actions=set_field:{0:#x}->reg6,resubmit(,101)"
+ACTION_OUT = "actions=set_field:{0:#x}->reg5,resubmit(,61)"
+
+
+def metrics_in(conj_id: int) -> list[str]:
+    """The metric flows counting an ingress conjunction (replies in EgressMetric)."""
+    label = f"{conj_id:#x}/0xffffffff"
+    return [
+        f"table=61, priority=200,ct_state=+rpl+trk,ct_label={label},ip actions=resubmit(,70)",
+        f"table=101, priority=200,ct_state=+new+trk,ip,reg6={conj_id:#x} actions=resubmit(,105)",
+        f"table=101, priority=200,ct_state=-new-rpl+trk,ct_label={label},ip actions=resubmit(,105)",
+    ]
+
+
+def metrics_out(conj_id: int) -> list[str]:
+    """The metric flows counting an egress conjunction (replies in IngressMetric)."""
+    label = f"{conj_id << 32:#x}/0xffffffff00000000"
+    return [
+        f"table=61, priority=200,ct_state=+new+trk,ip,reg5={conj_id:#x} actions=resubmit(,70)",
+        f"table=61, priority=200,ct_state=-new-rpl+trk,ct_label={label},ip actions=resubmit(,70)",
+        f"table=101, priority=200,ct_state=+rpl+trk,ct_label={label},ip actions=resubmit(,105)",
+    ]
 
 
 def port(name: str, number: int, protocol: str = "TCP") -> dict[str, Any]:
@@ -55,6 +75,7 @@ def test_ingress_from_pods_on_a_port():
             "table=90, priority=200,ip,reg1=0x3 actions=conjunction(1,2/3)",
             "table=90, priority=200,tcp,tp_dst=80 actions=conjunction(1,3/3)",
             f"table=90, priority=190,conj_id=1,ip {ACTION_IN.format(1)}",
+            *metrics_in(1),
             "table=100, priority=200,ip,reg1=0x3 actions=drop",
         ]
     )
@@ -76,7 +97,9 @@ def test_ingress_without_ports_has_two_clauses_and_an_empty_from_is_every_addres
             f"table=90, priority=200,ip,reg1=0x3 actions={pod_actions[1]},{pod_actions[2]}",
             f"table=90, priority=200,tcp,tp_dst=8080 actions=conjunction({every},3/3)",
             f"table=90, priority=190,conj_id=1,ip {ACTION_IN.format(1)}",
+            *metrics_in(1),
             f"table=90, priority=190,conj_id=2,ip {ACTION_IN.format(2)}",
+            *metrics_in(2),
             "table=100, priority=200,ip,reg1=0x3 actions=drop",
         ]
     )
@@ -106,6 +129,7 @@ def test_egress_to_an_ip_block_with_excepts():
             "table=50, priority=200,ip,nw_src=172.16.1.2 actions=conjunction(1,2/3)",
             "table=50, priority=200,udp,tp_dst=53 actions=conjunction(1,3/3)",
             f"table=50, priority=190,conj_id=1,ip {ACTION_OUT.format(1)}",
+            *metrics_out(1),
             "table=60, priority=200,ip,nw_src=172.16.1.2 actions=drop",
         ]
     )
@@ -135,6 +159,7 @@ def test_port_ranges_become_masks_and_sctp_is_matched():
             "table=90, priority=200,tcp,tp_dst=32768 actions=conjunction(1,3/3)",
             "table=90, priority=200,sctp,tp_dst=9999 actions=conjunction(1,3/3)",
             f"table=90, priority=190,conj_id=1,ip {ACTION_IN.format(1)}",
+            *metrics_in(1),
             "table=100, priority=200,ip,reg1=0x3 actions=drop",
         ]
     )
@@ -163,7 +188,9 @@ def test_a_named_port_resolving_differently_on_local_pods_splits_the_rule():
             "table=90, priority=200,tcp,tp_dst=80 actions=conjunction(1,3/3)",
             "table=90, priority=200,tcp,tp_dst=8080 actions=conjunction(2,3/3)",
             f"table=90, priority=190,conj_id=1,ip {ACTION_IN.format(1)}",
+            *metrics_in(1),
             f"table=90, priority=190,conj_id=2,ip {ACTION_IN.format(2)}",
+            *metrics_in(2),
             "table=100, priority=200,ip,reg1=0x3 actions=drop",
             "table=100, priority=200,ip,reg1=0x4 actions=drop",
             "table=100, priority=200,ip,reg1=0x5 actions=drop",
@@ -198,8 +225,11 @@ def test_an_egress_named_port_resolves_by_the_peers_and_ip_blocks_keep_the_numbe
             "table=50, priority=200,udp,tp_dst=53 actions=conjunction(2,3/3)",
             "table=50, priority=200,udp,tp_dst=5353 actions=conjunction(3,3/3)",
             f"table=50, priority=190,conj_id=1,ip {ACTION_OUT.format(1)}",
+            *metrics_out(1),
             f"table=50, priority=190,conj_id=2,ip {ACTION_OUT.format(2)}",
+            *metrics_out(2),
             f"table=50, priority=190,conj_id=3,ip {ACTION_OUT.format(3)}",
+            *metrics_out(3),
             "table=60, priority=200,ip,nw_src=172.16.1.2 actions=drop",
         ]
     )
@@ -223,7 +253,9 @@ def test_an_empty_egress_to_with_a_named_port_means_every_pod():
             "table=50, priority=200,udp,tp_dst=53 actions=conjunction(1,3/3)",
             "table=50, priority=200,udp,tp_dst=5353 actions=conjunction(2,3/3)",
             f"table=50, priority=190,conj_id=1,ip {ACTION_OUT.format(1)}",
+            *metrics_out(1),
             f"table=50, priority=190,conj_id=2,ip {ACTION_OUT.format(2)}",
+            *metrics_out(2),
             "table=60, priority=200,ip,nw_src=172.16.1.2 actions=drop",
         ]
     )
@@ -247,7 +279,9 @@ def test_a_peer_shared_by_rules_is_one_flow_with_each_rules_action():
             f"table=90, priority=200,ip,reg1=0x3 actions={actions(2)}",
             f"table=90, priority=200,tcp,tp_dst=80 actions=conjunction({two},3/3)",
             f"table=90, priority=190,conj_id=1,ip {ACTION_IN.format(1)}",
+            *metrics_in(1),
             f"table=90, priority=190,conj_id=2,ip {ACTION_IN.format(2)}",
+            *metrics_in(2),
             "table=100, priority=200,ip,reg1=0x3 actions=drop",
         ]
     )
@@ -281,9 +315,10 @@ def test_pods_elsewhere_and_unattached_pods_get_no_flows():
     assert node.lines() == ["table=100, priority=200,ip,reg1=0x9 actions=drop"]
 
 
-def test_flows_carry_policy_cookies_and_the_action_flow_names_its_conjunction():
+def test_flows_carry_policy_cookies_and_the_action_and_metric_flows_name_their_conjunction():
     node = world(k8s.policy("x", "web", k8s.labels(app="a"), ingress=[{"ports": [{"port": 80}]}]))
     cookies = {(flow.table, flow.priority): flow.cookie for flow in node.installed.values()}
     assert cookies[(90, 200)] == 0x0001_05_00_00000000
     assert cookies[(90, 190)] == 0x0001_06_00_00000001
+    assert cookies[(101, 200)] == 0x0001_07_00_00000001
     assert cookies[(100, 200)] == 0x0001_05_00_00000000

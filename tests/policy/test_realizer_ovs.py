@@ -161,13 +161,23 @@ def test_a_refused_bundle_is_reported_and_everything_is_installed_anew_once_the_
     assert len(flows) == 5 + 1 + 1 + 1  # peers, pod, port, action flow (ids anew after the resync)
 
 
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071)."""
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
 def tcp_packet(src: str, dst: str, port: int) -> str:
-    """An Ethernet/IPv4/TCP SYN, as hex for `ovs-ofctl packet-out`."""
+    """An Ethernet/IPv4/TCP SYN with valid checksums (conntrack finds a bad one invalid), as hex
+    for `ovs-ofctl packet-out`."""
+    source, destination = ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed
     tcp = struct.pack("!HHIIBBHHH", 40000, port, 0, 0, 5 << 4, 0x02, 1024, 0, 0)
-    ip = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
-        ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed,
-    )  # fmt: skip
+    pseudo = source + destination + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, source, destination)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
     ethernet = bytes.fromhex("0a58000000050a58000000010800")
     return (ethernet + ip + tcp).hex()
 
@@ -186,7 +196,8 @@ def test_rule_counters_count_what_each_rule_let_through(bridge):
                 for _ in range(times):
                     await asyncio.to_thread(
                         bridge.ofctl, "packet-out", BRIDGE, "LOCAL",
-                        "load:5->NXM_NX_REG1[],resubmit(,90)", tcp_packet("10.0.0.1", "172.16.1.5", port),
+                        "load:5->NXM_NX_REG1[],ct(table=90,zone=65520)",
+                        tcp_packet("10.0.0.1", "172.16.1.5", port),
                     )  # fmt: skip
             stats = await realizer.rule_stats()
             return {s.policy.name: (s.packets, s.bytes, len(s.conj_ids)) for s in stats}

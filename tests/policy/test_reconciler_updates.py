@@ -95,7 +95,7 @@ def test_a_group_left_without_peers_drops_the_conjunction_and_gets_it_back():
     assert len(node.allocator) == 0
     node.apply(b1)
     node.sync()
-    assert len(node.lines()) == 4  # peer, pod, action flow, isolation
+    assert len(node.lines()) == 7  # peer, pod, action flow, three metric flows, isolation
 
 
 def test_a_rule_waits_for_every_group_it_names():
@@ -116,7 +116,7 @@ def test_a_rule_waits_for_every_group_it_names():
     assert node.lines() == []
     node.cache.on_events(added(ObjectKind.ADDRESS_GROUP, "ag", AddressGroup("ag", (peer,))))
     node.sync()
-    assert len(node.lines()) == 5
+    assert len(node.lines()) == 8  # peer, pod, port, action flow, three metric flows, isolation
     node.cache.on_events([NodeEvent(EventType.DELETED, ObjectKind.ADDRESS_GROUP, 2, "ag", None)])
     node.sync()
     assert node.lines() == []
@@ -237,10 +237,16 @@ def canonical(node: PolicyNode) -> list[str]:
     def rename(match: re.Match[str]) -> str:
         return match.group(1) + names[int(match.group(2), 0)]
 
-    pattern = re.compile(r"(conjunction\(|conj_id=|set_field:)(0x[0-9a-f]+|\d+)(?=,|->reg[56]|\s)")
+    pattern = re.compile(r"(conjunction\(|conj_id=|set_field:|reg[56]=)(0x[0-9a-f]+|\d+)(?=,|->reg[56]|\s)")
+    label = re.compile(r"ct_label=(0x[0-9a-f]+)/(0x[0-9a-f]+)")
+
+    def rename_label(match: re.Match[str]) -> str:
+        value, mask = int(match.group(1), 0), int(match.group(2), 0)
+        shift = (mask & -mask).bit_length() - 1  # the half of the label the rule's id is in
+        return f"ct_label={names[value >> shift]}/{match.group(2)}"
 
     def canonical_line(text: str) -> str:
-        renamed = pattern.sub(rename, text)
+        renamed = label.sub(rename_label, pattern.sub(rename, text))
         head, _, actions = renamed.partition(" actions=")
         if actions.startswith("conjunction("):  # ordered by conj_id, which differ
             actions = ",".join(sorted(re.findall(r"conjunction\([^)]*\)", actions)))

@@ -30,9 +30,9 @@ def cluster(tmp_path) -> Iterator[PolicyCluster]:
 
 
 def policy_rounds(cluster: PolicyCluster) -> dict[int, int]:
-    """Policy flows (tables 50-100, priority 190 and up) on the node, by round."""
+    """Policy flows (tables 50-101, priority 190 and up) on the node, by round."""
     rounds: dict[int, int] = {}
-    for table in (50, 60, 90, 100):
+    for table in (50, 60, 61, 90, 100, 101):
         for line in cluster.nodes[0].ovs.ofctl("dump-flows", "br-int", f"table={table}").splitlines():
             if "priority=19" in line or "priority=200" in line:
                 cookie = int(line.split("cookie=")[1].split(",")[0], 16)
@@ -47,14 +47,14 @@ def test_initial_policies_in_one_batch_from_the_controller_then_from_the_saved_f
     )
     cluster.apply_policy(policy)
     first_round = cluster.agent(node).flows.cookies.round
-    assert policy_rounds(cluster) == {first_round: 4}  # peer, pod, action flow, isolation
+    assert policy_rounds(cluster) == {first_round: 7}  # peer, pod, action flow, 3 metric flows, isolation
 
     cluster.stop_agent(node)
     cluster.start_agent(node)  # returns once wait_initial did
     runtime, agent = cluster.runtimes[node.name], cluster.agent(node)
     assert runtime.client.source is StateSource.CONTROLLER
     assert runtime.realizer.batches == 1
-    assert wait_until(lambda: policy_rounds(cluster) == {agent.flows.cookies.round: 4})
+    assert wait_until(lambda: policy_rounds(cluster) == {agent.flows.cookies.round: 7})
 
     cluster.stop_controller()
     cluster.stop_agent(node)
@@ -62,7 +62,7 @@ def test_initial_policies_in_one_batch_from_the_controller_then_from_the_saved_f
     runtime, agent = cluster.runtimes[node.name], cluster.agent(node)
     assert runtime.client.source is StateSource.FILES
     assert runtime.realizer.batches == 1
-    assert wait_until(lambda: policy_rounds(cluster) == {agent.flows.cookies.round: 4})
+    assert wait_until(lambda: policy_rounds(cluster) == {agent.flows.cookies.round: 7})
     cluster.expect(lambda source, destination: True)  # one pod: it reaches itself
 
 

@@ -1,9 +1,10 @@
 """Tables 50, 60, 90, 100: the policy tables.
 
-Fixed flows: packets of established and related connections skip the rule tables at priority
-210, so a policy change never cuts a connection that was allowed (and replies and ICMP errors
-pass); traffic from the node's own gateway address skips the ingress rules (kubelet probes must
-reach every pod). The tables' NEXT misses let everything else through.
+Fixed flows: packets of established and related connections skip the rule and default tables at
+priority 210, to the metric table of the direction (61, 101), so a policy change never cuts a
+connection that was allowed (and replies and ICMP errors pass); traffic from the node's own
+gateway address skips the ingress rules (kubelet probes must reach every pod). The tables' NEXT
+misses let everything else through.
 
 Rule flows, Antrea's conjunctive match (a rule with n peers, m pods and p ports costs
 n + m + p + 1 flows, never n x m)::
@@ -11,13 +12,15 @@ n + m + p + 1 flows, never n x m)::
     table=90, priority=200,ip,nw_src=10.0.2.5 actions=conjunction(7,1/3),conjunction(9,1/2)
     table=90, priority=200,ip,reg1=0x5 actions=conjunction(7,2/3)
     table=90, priority=200,tcp,tp_dst=80 actions=conjunction(7,3/3)
-    table=90, priority=190,conj_id=7,ip actions=set_field:0x7->reg6,resubmit(,105)
+    table=90, priority=190,conj_id=7,ip actions=set_field:0x7->reg6,resubmit(,101)
 
 clause 1 is the peer (ingress `nw_src`, egress `nw_dst`), clause 2 the local pod (ingress the
 output port in reg1, egress `nw_src`), clause 3 the port; a match shared by several rules is
 one flow carrying each rule's conjunction() action. The action flow of a conjunction records its
-id (reg6 ingress, reg5 egress) and goes on: its counters are the rule's. Default isolation
-drops, in 60 and 100, what no rule allowed to or from a pod that some policy selects.
+id (reg6 ingress, reg5 egress) and goes on to the metric table, past the default table; the
+commit keeps the id in the connection's ct_label. Each rule also has three flows in the metric
+tables (`agent.openflow.builders.metrics`), which count its traffic. Default isolation drops, in
+60 and 100, what no rule allowed to or from a pod that some policy selects.
 """
 
 from __future__ import annotations
@@ -30,11 +33,11 @@ from agent.openflow import registers as R
 from agent.openflow.pipeline import (
     CONNTRACK_COMMIT,
     EGRESS_DEFAULT,
+    EGRESS_METRIC,
     EGRESS_RULE,
     INGRESS_DEFAULT,
+    INGRESS_METRIC,
     INGRESS_RULE,
-    L2_FORWARDING_OUT,
-    L3_FORWARDING,
     PRIORITY_HIGH,
     PRIORITY_LOW,
     PRIORITY_NORMAL,
@@ -48,9 +51,9 @@ _RELATED = Match(ip=True, ct_state="-new+rel")
 
 RULE_TABLE = {Direction.IN: INGRESS_RULE.id, Direction.OUT: EGRESS_RULE.id}
 DEFAULT_TABLE = {Direction.IN: INGRESS_DEFAULT.id, Direction.OUT: EGRESS_DEFAULT.id}
+METRIC_TABLE = {Direction.IN: INGRESS_METRIC.id, Direction.OUT: EGRESS_METRIC.id}
+"""Where an allowed packet goes, and an established or related one: past the default table."""
 CONJ_ID_FIELD = {Direction.IN: R.INGRESS_CONJ_ID, Direction.OUT: R.EGRESS_CONJ_ID}
-ALLOWED_NEXT = {Direction.IN: CONNTRACK_COMMIT.id, Direction.OUT: L3_FORWARDING.id}
-"""Where an allowed packet goes: ingress to the commit, egress on to forwarding."""
 
 PEER_FIELD = {Direction.IN: "nw_src", Direction.OUT: "nw_dst"}
 _PROTOCOL_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
@@ -61,17 +64,18 @@ CLAUSE_PORT = 3
 
 
 def established_bypass_flows(*, cookie: int) -> list[Flow]:
-    return [
-        Flow(EGRESS_RULE.id, PRIORITY_HIGH, _ESTABLISHED, [A.Resubmit(L3_FORWARDING.id)], cookie),
-        Flow(INGRESS_RULE.id, PRIORITY_HIGH, _ESTABLISHED, [A.Resubmit(L2_FORWARDING_OUT.id)], cookie),
-    ]
+    return _bypass_flows(_ESTABLISHED, cookie)
 
 
 def related_bypass_flows(*, cookie: int) -> list[Flow]:
     """Packets related to an allowed connection (ICMP errors, say) skip the rules too."""
+    return _bypass_flows(_RELATED, cookie)
+
+
+def _bypass_flows(match: Match, cookie: int) -> list[Flow]:
     return [
-        Flow(EGRESS_RULE.id, PRIORITY_HIGH, _RELATED, [A.Resubmit(L3_FORWARDING.id)], cookie),
-        Flow(INGRESS_RULE.id, PRIORITY_HIGH, _RELATED, [A.Resubmit(L2_FORWARDING_OUT.id)], cookie),
+        Flow(RULE_TABLE[direction], PRIORITY_HIGH, match, [A.Resubmit(METRIC_TABLE[direction])], cookie)
+        for direction in (Direction.OUT, Direction.IN)
     ]
 
 
@@ -111,7 +115,7 @@ def conjunctive_flow(table: int, match: Match, actions: Sequence[A.Conjunction],
 
 def conjunction_action_flow(direction: Direction, conj_id: int, *, cookie: int) -> Flow:
     """What a packet matching every clause of conjunction `conj_id` does: record it, go on."""
-    actions = [CONJ_ID_FIELD[direction].load(conj_id), A.Resubmit(ALLOWED_NEXT[direction])]
+    actions = [CONJ_ID_FIELD[direction].load(conj_id), A.Resubmit(METRIC_TABLE[direction])]
     return Flow(RULE_TABLE[direction], PRIORITY_LOW, Match(ip=True, conj_id=conj_id), actions, cookie)
 
 
