@@ -8,7 +8,8 @@ realized, and probes every pod from every pod until the matrix is the expected o
 always reaches itself: that traffic never leaves it). Cases cover the features of the
 Kubernetes NetworkPolicy documentation, ingress and egress, same-node and cross-node, and
 changes mid-test: a policy edit, pod and namespace relabels, a pod added, and an established
-connection that outlives a policy denying new ones.
+connection that outlives a policy denying new ones. Rules count every packet, both ways, of the
+connections they allowed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -322,18 +324,71 @@ def test_rules_count_their_packets_and_the_controller_shows_policies_realized(cl
         cluster.expect(everyone, port=80)
         node2 = cluster.nodes[1]
 
-        def action_flow() -> str:
-            dump = node2.ovs.ofctl("dump-flows", "br-int", "table=90")
-            [line] = [line for line in dump.splitlines() if "conj_id=" in line]
-            return line
+        def metric_flows() -> list[str]:
+            dump = node2.ovs.ofctl("dump-flows", "br-int", "table=101")
+            return [line for line in dump.splitlines() if "priority=200" in line]
 
         # ovs-vswitchd credits datapath flows' packets to the rules when it revalidates them.
-        assert wait_until(lambda: "n_packets=0," not in action_flow(), timeout=10), action_flow()
-        counted = action_flow()
+        assert wait_until(lambda: all("n_packets=0," not in x for x in metric_flows()), timeout=10), (
+            metric_flows()
+        )
         [stats] = cluster.loop.run(cluster.runtimes[node2.name].realizer.rule_stats())
         assert (stats.policy.name, len(stats.conj_ids)) == ("counted", 1)
-        assert f"conj_id={stats.conj_ids[0]}," in counted
+        [new, later] = sorted(metric_flows(), key=lambda line: "ct_label" in line)
+        assert f"reg6={stats.conj_ids[0]:#x} " in new and f"ct_label={stats.conj_ids[0]:#x}/" in later
         assert 0 < stats.packets < stats.bytes
+
+
+@pytest.mark.parametrize("server", ["y/b", "x/c"], ids=["cross-node", "same-node"])
+def test_a_rule_counts_every_packet_both_ways_of_the_connections_it_allowed(cluster, server):
+    """x/a talks to `server` over one TCP connection that an egress rule of x/a (counted on x/a's
+    node) and an ingress rule of the server (counted on its node) allow."""
+    server_pod, client_pod = cluster.policy_pods[server], cluster.policy_pods["x/a"]
+    into_server = k8s.policy(
+        server_pod.namespace, "server-from-a", k8s.labels(pod=server_pod.name),
+        ingress=[{"from": [{"namespaceSelector": k8s.labels(ns="x"), "podSelector": k8s.labels(pod="a")}],
+                  "ports": [{"port": 9000}]}],
+    )  # fmt: skip
+    out_of_a = k8s.policy(
+        "x", "a-to-server", k8s.labels(pod="a"), policy_types=["Egress"],
+        egress=[{"to": [{"namespaceSelector": k8s.labels(ns=server_pod.namespace),
+                         "podSelector": k8s.labels(pod=server_pod.name)}],
+                 "ports": [{"port": 9000}]}],
+    )  # fmt: skip
+    counted = {"server-from-a": server_pod.node, "a-to-server": client_pod.node}
+
+    def counters() -> dict[str, tuple[int, int]]:
+        """Each rule's (packets, bytes), from one dump of each node's flows."""
+        result = {}
+        for node in {node.name for node in counted.values()}:
+            for rule in cluster.loop.run(cluster.runtimes[node].realizer.rule_stats()):
+                if rule.policy.name in counted:
+                    result[rule.policy.name] = (rule.packets, rule.bytes)
+        return result
+
+    def grew(before: dict[str, tuple[int, int]], size: int) -> bool:
+        """Whether each rule counted the request and its echo since `before`: two packets and
+        both lines' bytes more, at least (the packet that opened the connection is 74 bytes)."""
+        now = counters()
+        return all(
+            now[name][0] >= packets + 2 and now[name][1] >= byte_count + 2 * size
+            for name, (packets, byte_count) in before.items()
+        )
+
+    with policies(cluster, into_server, out_of_a), running(server_pod, ECHO_SERVER, "9000") as server:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        with running(client_pod, ECHO_CLIENT, str(server_pod.ip.ip), "9000") as client:
+            seen = counters()
+            for number in range(4):
+                line = f"{number}:" + "x" * 3000  # three segments each way at MTU 1450
+                assert exchange(client, line) == line
+                # ovs-vswitchd credits packets to the flows when it revalidates its datapath flows.
+                assert wait_until(partial(grew, seen, len(line)), timeout=10), (number, seen, counters())
+                seen = counters()
+            if server_pod.node is client_pod.node:
+                # Every packet crossed the one switch once, counted once for each rule (the
+                # datapath flows that carried them credit both rules' flows together).
+                assert seen["server-from-a"] == seen["a-to-server"]
 
 
 def test_a_pod_added_later_is_isolated_and_becomes_a_peer(cluster):
