@@ -5,7 +5,8 @@ Antrea's `BenchmarkRealizeNetworkPolicy` shape (v1.0.0 e2e, issue #897: about 37
 CIDRs, end to end in a Kind cluster). A round is what the agent does with the one watch
 message that brings the policy and its AppliedToGroup: decode the protobuf batch into events,
 the rule cache splits and indexes them, the reconciler computes 5,000 + 100 + 1 + 1 flows plus
-3 metric flows and 100 isolation drops, and the realizer installs them in one bundle, committed by ovs-vswitchd.
+3 metric flows and 100 isolation drops, and the realizer installs them in one bundle, committed
+by ovs-vswitchd.
 The policy and group are deleted again between rounds, untimed. Target: <= 150 ms.
 """
 
