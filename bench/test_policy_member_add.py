@@ -112,7 +112,8 @@ def test_one_member_added_to_a_group_of_10000_used_by_10_rules(benchmark, bridge
             loop.run_until_complete(runner)
         loop.run_until_complete(flows.close())
         loop.close()
-    assert installed == MEMBERS + LOCAL_PODS + 2 * RULES + LOCAL_PODS
+    # peer and local pod flows, per rule a port, an action and three metric flows, isolation drops
+    assert installed == MEMBERS + LOCAL_PODS + 5 * RULES + LOCAL_PODS
     assert set(touched) == {1}, "every change must touch exactly one flow"
     assert dump.count("conjunction(") == RULES
     p50, p99 = percentile_ms(timings, 50), percentile_ms(timings, 99)
