@@ -71,6 +71,8 @@ def test_ports_and_probes_follow_the_configuration(manifest, agent_pod, controll
         spec = container(pod, name)
         assert spec["livenessProbe"]["httpGet"] == {"path": "/livez", "port": http_port}
         assert spec["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": http_port}
+    env = {e["name"]: e.get("value") for e in container(controller_pod, "pyantrea-controller")["env"]}
+    assert env["PYANTREA_SERVER"] == f"http://127.0.0.1:{CONTROLLER['httpPort']}"
     service = find(manifest, "Service", "pyantrea")
     (service_port,) = service["spec"]["ports"]
     assert service_port["targetPort"] == "api"
