@@ -8,13 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -26,10 +20,9 @@ from lab import netns
 from tests.agent.cluster import wait_until
 from tests.cni.runtime import cni, network_config, pod_args
 from tests.conftest import unique_name
+from tests.programs import AgentProcess
 
 pytestmark = pytest.mark.ovs
-
-T = TypeVar("T")
 
 
 def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_set, apiserver, tmp_path):
@@ -45,25 +38,12 @@ def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_s
 
     netns.call_in(netns.netns_path(node_set.underlay.name), register)
     config = node.write_agent_config(tmp_path / "agent.conf", kubeconfig=kubeconfig, tunnel_type="geneve")
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", node.netns, sys.executable, "-m", "agent.main", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    agent = AgentProcess(node, config, tmp_path / "agent.log")
     try:
-        running = _read_log_until(process, "agent running")
-        port = running["port"]
-
-        def get(path: str) -> tuple[int, str]:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-                    return response.status, response.read().decode()
-            except urllib.error.HTTPError as error:
-                return error.code, error.read().decode()
-
-        def http(path: str) -> tuple[int, str]:
-            return netns.call_in(node.netns_path, lambda: get(path))
+        agent.wait_running()
+        errors = [entry for entry in agent.entries() if entry["level"] in ("error", "critical")]
+        assert not errors, f"the agent logged an error: {errors}"
+        http = agent.request
 
         assert http("/livez")[0] == 200
         assert wait_until(lambda: http("/readyz")[0] == 200)
@@ -79,10 +59,9 @@ def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_s
         assert "inet 192.168.77.1/24" in netns.run(node.netns, "ip", "-4", "addr", "show", "br-phy").stdout
         _pod_gets_networking_through_the_cni_socket(node, config)
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=20)
-    assert process.returncode == 0, stderr[-2000:]
-    assert '"msg": "stopped"' in stderr
+        returncode = agent.stop()
+    assert returncode == 0, agent.log.read_text()[-2000:]
+    assert "stopped" in [entry["msg"] for entry in agent.entries()]
 
 
 def _pod_gets_networking_through_the_cni_socket(node, agent_config: Path) -> None:
@@ -101,18 +80,3 @@ def _pod_gets_networking_through_the_cni_socket(node, agent_config: Path) -> Non
         assert delete.status == 0, delete.stdout
     finally:
         netns.delete(pod)
-
-
-def _read_log_until(process: subprocess.Popen[str], message: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    assert process.stderr is not None
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            raise AssertionError(f"the agent exited ({process.wait()}) before logging {message!r}")
-        entry = json.loads(line)
-        if entry["level"] in ("error", "critical"):
-            raise AssertionError(f"the agent logged an error: {entry}")
-        if entry["msg"] == message:
-            return entry
-    raise AssertionError(f"the agent did not log {message!r} within {timeout}s")

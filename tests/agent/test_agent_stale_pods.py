@@ -7,16 +7,10 @@ API stand-in with real Pod objects on the underlay.
 
 from __future__ import annotations
 
-import json
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from kubernetes.client import ApiClient
@@ -31,65 +25,11 @@ from lab.apiserver import ApiServerThread
 from lab.nodes import NodeHost, NodeSet
 from tests.cni.runtime import cni, host_local, network_config, pod_args
 from tests.conftest import unique_name
+from tests.programs import AgentProcess
 
 pytestmark = pytest.mark.ovs
 
 T = TypeVar("T")
-
-_WAIT_SECONDS = 60.0
-
-
-class AgentProcess:
-    """`pyantrea-agent` in the node's namespace, logging to a file."""
-
-    def __init__(self, node: NodeHost, config: Path, log: Path) -> None:
-        self.node = node
-        self.log = log
-        argv = [
-            "ip",
-            "netns",
-            "exec",
-            node.netns,
-            sys.executable,
-            "-m",
-            "agent.main",
-            "--config",
-            str(config),
-        ]
-        with log.open("wb") as stderr:
-            self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
-        self.port = 0
-
-    def wait_running(self) -> None:
-        self.port = self.wait_for("agent running")["port"]
-
-    def entries(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
-
-    def wait_for(self, message: str) -> dict[str, Any]:
-        deadline = time.monotonic() + _WAIT_SECONDS
-        while time.monotonic() < deadline:
-            for entry in self.entries():
-                if entry["msg"] == message:
-                    return entry
-            if self._process.poll() is not None:
-                raise AssertionError(f"the agent exited before {message!r}: {self.log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        raise AssertionError(f"no {message!r} within {_WAIT_SECONDS:.0f}s: {self.log.read_text()[-3000:]}")
-
-    def get(self, path: str) -> str:
-        def fetch() -> str:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
-                return response.read().decode()
-
-        return netns.call_in(self.node.netns_path, fetch)
-
-    def stop(self) -> int:
-        """SIGTERM, then its exit status (once stopped, again)."""
-        if self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            self._process.wait(timeout=30)
-        return self._process.returncode
 
 
 @pytest.fixture
@@ -220,7 +160,7 @@ def test_a_pod_deleted_while_the_agent_is_down_leaves_nothing_behind(
     removed = [entry["msg"] for entry in agent.entries() if "no longer exists" in entry["msg"]]
     assert removed == [f"pod default/gone no longer exists on this node: removed its port {gone_host}, "
                        f"flows and veth (container c-gone)"]  # fmt: skip
-    metrics = agent.get("/metrics")
+    metrics = agent.request("/metrics")[1]
     assert 'pyantrea_agent_cni_stale_cleaned_total{kind="interface"} 1.0' in metrics
     assert 'pyantrea_agent_cni_stale_cleaned_total{kind="address"} 1.0' in metrics
     assert agent.stop() == 0, agent.log.read_text()[-3000:]

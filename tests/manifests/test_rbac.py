@@ -15,15 +15,9 @@ code for both (`publish_config_map`, `TokenReviewAuthenticator`) with the contro
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Interface
 from pathlib import Path
@@ -50,6 +44,7 @@ from tests.cni.runtime import cni, network_config, pod_args
 from tests.conftest import _require_root_and_ovs, unique_name
 from tests.manifests.conftest import container, find
 from tests.manifests.rbac import audit, describe, grants_of, service_account
+from tests.programs import AgentProcess, ProgramProcess
 
 T = TypeVar("T")
 API_ADDRESS = IPv4Interface("192.168.77.254/24")
@@ -122,39 +117,10 @@ def as_user(
     return netns.call_in(netns.netns_path(node_set.underlay.name), call)
 
 
-def wait_for_log(log: Path, process: subprocess.Popen[bytes], message: str) -> dict:
-    deadline = time.monotonic() + _WAIT_SECONDS
-    while time.monotonic() < deadline:
-        for line in log.read_text().splitlines():
-            entry = json.loads(line)
-            if entry["msg"] == message:
-                return entry
-        if process.poll() is not None:
-            raise AssertionError(
-                f"exited ({process.returncode}) before {message!r}: {log.read_text()[-3000:]}"
-            )
-        time.sleep(0.1)
-    raise AssertionError(f"no {message!r} within {_WAIT_SECONDS:.0f}s: {log.read_text()[-3000:]}")
-
-
 def wait_until(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + _WAIT_SECONDS
     while not condition():
         assert time.monotonic() < deadline, f"{what} within {_WAIT_SECONDS:.0f}s"
-        time.sleep(0.2)
-
-
-def wait_ready(netns_path: Path, port: int) -> None:
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
-                return response.status == 200
-        except urllib.error.HTTPError:
-            return False
-
-    deadline = time.monotonic() + _WAIT_SECONDS
-    while not netns.call_in(netns_path, ready):
-        assert time.monotonic() < deadline, "the agent did not become ready"
         time.sleep(0.2)
 
 
@@ -178,27 +144,11 @@ def test_the_agents_rights_are_exactly_what_it_uses(manifest, node_set, apiserve
     kubeconfig = write_kubeconfig(tmp_path / "agent.kubeconfig", apiserver.url, AGENT)
     local = node.agent_config(kubeconfig=kubeconfig)
     flags = [f"--{key}={value}" for key, value in local.items() if key != "nodeName"]
-    log = tmp_path / "agent.log"
-    argv = [
-        "ip",
-        "netns",
-        "exec",
-        node.netns,
-        sys.executable,
-        "-m",
-        "agent.main",
-        "--config",
-        str(conf),
-        *flags,
-    ]
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            argv, env={**os.environ, "NODE_NAME": node.name}, stdout=subprocess.DEVNULL, stderr=stderr
-        )
+    agent = AgentProcess(node, conf, tmp_path / "agent.log", flags=flags, env={"NODE_NAME": node.name})
     try:
         # Before its CNI server listens, it lists this node's pods (the stale pod clean-up).
-        port = wait_for_log(log, process, "agent running")["port"]
-        wait_ready(node.netns_path, port)
+        agent.wait_running()
+        agent.wait_ready()
         # A peer joins: the agent follows it (tunnel flows, routes) through its informer.
         as_admin(apiserver, node_set, tmp_path, lambda rest: rest.create(NODES, None, peer.node_object()))
         # A pod is set up and torn down through the agent's CNI socket, as the kubelet would.
@@ -217,9 +167,8 @@ def test_the_agents_rights_are_exactly_what_it_uses(manifest, node_set, apiserve
         finally:
             netns.delete(pod)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    assert process.returncode == 0, log.read_text()[-3000:]
+        returncode = agent.stop()
+    assert returncode == 0, agent.log.read_text()[-3000:]
 
     seen = recorder.of(AGENT)
     assert {request.verb for request in seen} >= {"list", "watch"}
@@ -270,15 +219,13 @@ def test_the_controllers_rights_are_exactly_what_it_uses(manifest, node_set, api
     kubeconfig = write_kubeconfig(tmp_path / "controller.kubeconfig", apiserver.url, CONTROLLER)
     flags = [f"--kubeconfig={kubeconfig}", "--apiPort=0", "--httpPort=0", "--apiBindAddress=127.0.0.1"]
     flags.append(f"--tlsCertDir={tmp_path / 'controller-tls'}")
-    log = tmp_path / "controller.log"
     deployment = find(manifest, "Deployment", "pyantrea-controller")
     security = container(deployment["spec"]["template"]["spec"], "pyantrea-controller")["securityContext"]
     argv = ["ip", "netns", "exec", node.netns, *confinement(security)]
     argv += [sys.executable, "-m", "controlplane.main", "--config", str(conf)]
-    with log.open("wb") as stderr:
-        process = subprocess.Popen([*argv, *flags], stdout=subprocess.DEVNULL, stderr=stderr)
+    controller = ProgramProcess([*argv, *flags], tmp_path / "controller.log")
     try:
-        wait_for_log(log, process, "controller running")
+        controller.wait_for("controller running")
 
         def realization_written() -> bool:
             def annotations(rest: RestClient) -> dict:
@@ -289,9 +236,8 @@ def test_the_controllers_rights_are_exactly_what_it_uses(manifest, node_set, api
 
         wait_until(realization_written, "the controller wrote the policy's realization")
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    assert process.returncode == 0, log.read_text()[-3000:]
+        returncode = controller.stop()
+    assert returncode == 0, controller.log.read_text()[-3000:]
 
     # Only in a cluster: the CA published to its ConfigMap, an agent's token reviewed. The
     # stand-in serves neither ConfigMaps nor TokenReviews: what counts here is what is asked.
