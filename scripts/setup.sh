@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything pyantrea needs on a fresh Debian 12 machine, as root:
-# system packages (Open vSwitch, iproute2, the CNI host-local plugin, a compiler),
+# the system packages of scripts/system-programs.txt (Open vSwitch, iproute2, the CNI plugins, a compiler, ...),
 # a virtual environment in .venv, and pyantrea installed into it with its Cython extensions built.
 # Safe to run again: each step skips what is already in place.
 set -euo pipefail
@@ -11,13 +11,9 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-# openvswitch-switch: ovsdb-server, ovs-vswitchd and the ovs-* tools; iproute2: ip netns for the lab;
-# containernetworking-plugins: the host-local IPAM plugin the agent delegates to; chromium: the
-# headless browser the dashboard's tests drive.
-APT_PACKAGES=(
-    openvswitch-switch iproute2 containernetworking-plugins iputils-ping procps
-    python3 python3-venv python3-dev gcc chromium
-)
+# The system packages: every program the tests, the lab and the demo run is declared, with its
+# Debian package, in scripts/system-programs.txt (the test suite checks the same list).
+mapfile -t APT_PACKAGES < <(grep -v '^#' scripts/system-programs.txt | awk 'NF >= 2 { print $2 }' | sort -u)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
