@@ -12,8 +12,9 @@ as in production and in `ip netns exec node1 pyantrea-agent`); Open vSwitch is r
 the unix sockets under `ovsRunDir`, which work from any namespace.
 
 Start-up, in order: watch Nodes and wait for this node's pod subnet; on the userspace datapath
-move the node address onto the uplink bridge; create or adopt br-int, tun0 and gw0 and start the
-next flow round; connect OpenFlow; give gw0 its address; install the pipeline, gateway and
+move the node address onto the uplink bridge (and fill OVS's tunnel neighbour cache with every
+peer's next hop, kept up to date); create or adopt br-int, tun0 and gw0 and start the next flow
+round; connect OpenFlow; give gw0 its address; install the pipeline, gateway and
 tunnel flows, the flows of every pod found in OVSDB and of every peer node, with the peers'
 host routes; clear flow-restore-wait. The stale-round cleanup runs once every convergence gate
 is open (the policy agent adds one for its initial policies). After an Open vSwitch restart,
@@ -33,8 +34,10 @@ from agent.netlink import NetlinkClient
 from agent.node.bridge import BridgeSettings, BridgeState, setup_bridge
 from agent.node.gateway import configure_gateway
 from agent.node.local import LocalNode, local_node
+from agent.node.neighbours import TunnelNeighbours
 from agent.node.peers import PeerContext, PeerNodes
 from agent.node.uplink import Uplink
+from agent.observe.appctl import Appctl
 from agent.openflow.client import FlowClient, FlowMetrics
 from agent.openflow.cookies import Cookies
 from agent.openflow.features import GatewayPort, gateway_flows, pipeline_flows, tunnel_flows
@@ -83,6 +86,7 @@ class Agent(Service):
         self._pods: OvsPodDatapath | None = None
         self._peers: PeerNodes | None = None
         self._uplink: Uplink | None = None
+        self._neighbours: TunnelNeighbours | None = None
         self._local: LocalNode | None = None
         self._bridge: BridgeState | None = None
 
@@ -173,6 +177,9 @@ class Agent(Service):
         if self.userspace:
             self._uplink = Uplink(self._ovsdb, self._netlink, self.netns)
             await self._uplink.attach(transport=config.transport_interface, node_ip=self._local.node_ip)
+            self._neighbours = TunnelNeighbours(
+                netlink=self._netlink, cache=Appctl(config.ovs_run_dir), bridge=self._uplink.bridge
+            )
 
         settings = BridgeSettings(
             bridge=config.ovs_bridge,
@@ -206,6 +213,8 @@ class Agent(Service):
         self._flows.add_replay_listener(self._after_replay)
         self._tasks.spawn(self._flows.run(), name="openflow-connection")
         self._tasks.spawn(self._peers.run(), name="peer-nodes")
+        if self._neighbours is not None:
+            self._tasks.spawn(self._neighbours.run(), name="tunnel-neighbours")
         self._tasks.spawn(self._delete_stale_rounds(), name="stale-flow-cleanup", finishable=True)
         self._started = True
         log.info("datapath ready")
@@ -242,6 +251,7 @@ class Agent(Service):
             gateway=self.config.host_gateway,
             gateway_mac=self.local.gateway_mac,
             tunnel_ofport=self.bridge.tunnel_ofport,
+            neighbours=self._neighbours,
         )
 
     async def _after_replay(self) -> None:
@@ -252,6 +262,8 @@ class Agent(Service):
             await self._uplink.restore()
         await configure_gateway(netlink, self.config.host_gateway, self.local.gateway)
         await self.peers.restore_routes()
+        if self._neighbours is not None:
+            self._neighbours.restore()
         log.info("node networking restored after the OpenFlow replay")
 
     async def _delete_stale_rounds(self) -> None:

@@ -11,7 +11,7 @@ this package (`nsenter`, used by the lab's command line) should not pay for it.
 from typing import TYPE_CHECKING, Any
 
 from agent.netlink.errors import LinkExistsError, LinkNotFoundError, NetnsNotFoundError, NetworkConfigError
-from agent.netlink.values import DEFAULT_ROUTE, IpConfig, LinkInfo, Route, VethPair
+from agent.netlink.values import DEFAULT_ROUTE, IpConfig, LinkInfo, NextHop, Route, VethPair
 
 if TYPE_CHECKING:
     from agent.netlink.client import NetlinkClient, NodeNetlink, PodNetlink
@@ -36,6 +36,7 @@ __all__ = [
     "NetlinkClient",
     "NetnsNotFoundError",
     "NetworkConfigError",
+    "NextHop",
     "NodeNetlink",
     "PodNetlink",
     "Route",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
-from ipaddress import IPv4Interface
+from collections.abc import Collection, Sequence
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Protocol, Self, TypeVar
 
 from pyroute2 import IPRoute
 
+from agent.netlink import arp
 from agent.netlink.errors import LinkNotFoundError
 from agent.netlink.links import (
     add_address,
@@ -30,10 +31,10 @@ from agent.netlink.links import (
 from agent.netlink.nsenter import open_netns
 from agent.netlink.pod import configure_interface
 from agent.netlink.rollback import Rollback
-from agent.netlink.routes import delete_route, list_routes, replace_route
+from agent.netlink.routes import delete_route, list_routes, next_hop, replace_route
 from agent.netlink.thread import Job, NetlinkThread
 from agent.netlink.uplink import move_ip_config
-from agent.netlink.values import IpConfig, LinkInfo, Route, VethPair
+from agent.netlink.values import IpConfig, LinkInfo, NextHop, Route, VethPair
 
 T = TypeVar("T")
 
@@ -65,7 +66,7 @@ class PodNetlink(Protocol):
 
 
 class NodeNetlink(Protocol):
-    """What the agent's datapath needs on the node: gateway, routes, the uplink move."""
+    """What the agent's datapath needs on the node: gateway, routes, the uplink move, neighbours."""
 
     async def link(self, ifname: str, *, netns: Path | None = None) -> LinkInfo | None: ...
 
@@ -99,6 +100,16 @@ class NodeNetlink(Protocol):
         """Move the addresses and routes of `src` to `dst`; returns what moved."""
         ...
 
+    async def next_hop(self, dst: IPv4Address) -> NextHop:
+        """How the kernel reaches `dst`: device, neighbour and source address (`ip route get`)."""
+        ...
+
+    async def resolve(
+        self, ifname: str, sender: IPv4Address, targets: Collection[IPv4Address], *, timeout: float
+    ) -> dict[IPv4Address, str]:
+        """The MAC of each of `targets` that answers ARP on `ifname` within `timeout` seconds."""
+        ...
+
 
 class NetlinkClient:
     """`PodNetlink` and `NodeNetlink` over pyroute2, on threads bound to namespaces.
@@ -108,9 +119,13 @@ class NetlinkClient:
 
     def __init__(self, netns: Path | None = None) -> None:
         self._node = NetlinkThread(netns, name="netlink node")
+        # ARP waits for answers for up to a second or so: on a thread of its own, it holds up no
+        # other netlink work of the node.
+        self._arp = NetlinkThread(netns, name="netlink arp")
 
     async def close(self) -> None:
         self._node.close()
+        self._arp.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -188,6 +203,14 @@ class NetlinkClient:
 
     async def move_ip_config(self, src: str, dst: str) -> IpConfig:
         return await self._node.call(lambda ipr: move_ip_config(ipr, src, dst))
+
+    async def next_hop(self, dst: IPv4Address) -> NextHop:
+        return await self._node.call(lambda ipr: next_hop(ipr, dst))
+
+    async def resolve(
+        self, ifname: str, sender: IPv4Address, targets: Collection[IPv4Address], *, timeout: float
+    ) -> dict[IPv4Address, str]:
+        return await self._arp.call(lambda _: arp.resolve(ifname, sender, targets, timeout=timeout))
 
 
 def _require(link: LinkInfo | None, ifname: str, netns: Path | None) -> LinkInfo:

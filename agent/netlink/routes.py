@@ -14,9 +14,9 @@ from typing import Any
 
 from pyroute2 import IPRoute
 
-from agent.netlink.errors import explained
+from agent.netlink.errors import NetworkConfigError, explained
 from agent.netlink.links import find_index, link_index
-from agent.netlink.values import Route
+from agent.netlink.values import NextHop, Route
 
 _MAIN_TABLE = 254
 _RTPROT_KERNEL = 2
@@ -79,3 +79,17 @@ def delete_route(ipr: IPRoute, route: Route) -> None:
         spec["priority"] = route.metric
     with explained(f"delete route {route}", ignore=(errno.ESRCH, errno.ENODEV)):
         ipr.route("del", **spec)
+
+
+def next_hop(ipr: IPRoute, dst: IPv4Address) -> NextHop:
+    """The device, neighbour and source address the kernel uses to reach `dst` (`ip route get`)."""
+    with explained(f"look up the route to {dst}"):
+        (message,) = ipr.route("get", dst=str(dst))
+    (link,) = ipr.link("get", index=message.get("oif"))
+    gateway, src = message.get("gateway"), message.get("prefsrc")
+    if src is None:
+        ifname = link.get("ifname")
+        raise NetworkConfigError(f"the route to {dst} has no source address (no address on {ifname})")
+    return NextHop(
+        dev=str(link.get("ifname")), address=IPv4Address(gateway) if gateway else dst, src=IPv4Address(src)
+    )

@@ -61,3 +61,13 @@ class IpConfig:
     addresses: tuple[IPv4Interface, ...]
     routes: tuple[Route, ...]
     """As they were on the source device."""
+
+
+@dataclass(frozen=True, slots=True)
+class NextHop:
+    """Where the kernel sends packets for an address: the device, the neighbour on it, the source."""
+
+    dev: str
+    address: IPv4Address
+    """The gateway of the route taken, or the destination itself when it is on the link."""
+    src: IPv4Address

@@ -2,7 +2,8 @@
 
 For every other node with a pod subnet and an InternalIP the agent installs the peer's flows
 (ARP responder for its gateway, L3 route into the tunnel with tun_dst = its address) and the
-host route `<subnet> via <its gateway> dev gw0 onlink`, so host processes reach its pods. Nodes
+host route `<subnet> via <its gateway> dev gw0 onlink`, so host processes reach its pods; on the
+userspace datapath OVS learns the peer's next hop before any pod talks to it (`neighbours`). Nodes
 come, go and change at runtime: informer callbacks only record the latest state of each node
 and wake the worker (`run`), which applies the changes in batches (one bundle per batch) and
 retries failures with backoff. After Open vSwitch restarts, `restore_routes` puts the routes back
@@ -15,9 +16,11 @@ import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 
 from agent.netlink import NodeNetlink, Route
 from agent.node.local import peer_node
+from agent.node.neighbours import TunnelNeighbours
 from agent.openflow.client import FlowClient
 from agent.openflow.features import PeerNode, peer_flows
 from fastpath import Flow
@@ -38,6 +41,8 @@ class PeerContext:
     """The gateway device (gw0)."""
     gateway_mac: str
     tunnel_ofport: int
+    neighbours: TunnelNeighbours | None = None
+    """On the userspace datapath: OVS's tunnel neighbour cache, kept holding every peer."""
 
 
 def flow_owner(node_name: str) -> str:
@@ -136,6 +141,8 @@ class PeerNodes:
                     self._applied.pop(name, None)
                 else:
                     self._applied[name] = peer
+            if context.neighbours is not None:
+                await context.neighbours.sync(self._transport_addresses())
         except BaseException:
             # Keep what is not applied for the next attempt, unless a newer state came meanwhile.
             for name, peer in changed.items():
@@ -149,6 +156,9 @@ class PeerNodes:
             await self._netlink.delete_route(host_route(old, context.gateway))
         if new is not None:
             await self._netlink.replace_route(host_route(new, context.gateway))
+
+    def _transport_addresses(self) -> set[IPv4Address]:
+        return {peer.node_ip for peer in self._applied.values()}
 
     def _flows_of(self, peer: PeerNode | None, context: PeerContext) -> list[Flow]:
         if peer is None:

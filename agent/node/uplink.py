@@ -3,11 +3,11 @@
 On the userspace (netdev) datapath Open vSwitch sends tunnel packets through its own native
 tunneling, which only works when the node's transport address sits on an OVS bridge's internal
 port: with the address left on a plain device the packets are silently lost. So the agent
-creates `br-phy` (standalone: a learning switch), attaches the transport interface to it and
-moves the node's addresses and routes onto br-phy's internal port. What moved is recorded in
-br-phy's external_ids first, which is how the agent restores it after ovs-vswitchd restarts
-(recreating the port's device without its address) and how `detach` puts it back. The system
-datapath needs none of this: the kernel routes tunnel packets itself.
+creates `br-phy` (standalone: a learning switch) with the transport interface's MAC, attaches
+the interface to it and moves the node's addresses and routes onto br-phy's internal port. What
+moved is recorded in br-phy's external_ids first, which is how the agent restores it after
+ovs-vswitchd restarts (recreating the port's device without its address) and how `detach` puts
+it back. The system datapath needs none of this: the kernel routes tunnel packets itself.
 """
 
 from __future__ import annotations
@@ -149,14 +149,18 @@ class Uplink:
             )
         if record is not None and record.interface != ifname:
             raise UplinkError(f"{self.bridge} carries {record.interface}, not transportInterface {ifname}")
-        await self._ovsdb.transact(
-            AddBridge(self.bridge, datapath_type=DatapathType.NETDEV, fail_mode=FailMode.STANDALONE),
-            AddSystemPort(self.bridge, ifname),
-        )
-        await wait_for_link(self._netlink, self.bridge, timeout=10.0)
         link = await self._netlink.link(ifname)
         if link is None:
             raise UplinkError(f"transport interface {ifname!r} does not exist")
+        # br-phy takes the transport interface's MAC, so the node's address keeps its MAC when it
+        # moves: peers' neighbour caches (their kernels', their OVS tunnels') stay right.
+        await self._ovsdb.transact(
+            AddBridge(
+                self.bridge, datapath_type=DatapathType.NETDEV, fail_mode=FailMode.STANDALONE, hwaddr=link.mac
+            ),
+            AddSystemPort(self.bridge, ifname),
+        )
+        await wait_for_link(self._netlink, self.bridge, timeout=10.0)
         routes = await self._netlink.routes(ifname)
         base = record or UplinkRecord(ifname, (), ())
         record = base.merged(link.addresses, routes)

@@ -1,4 +1,4 @@
-"""`ovs-appctl` against this node's ovs-vswitchd: its version and `ofproto/trace`.
+"""`ovs-appctl` against this node's ovs-vswitchd: its version, `ofproto/trace` and the tunnel neighbours.
 
 ovs-vswitchd listens for unixctl commands on a socket in its run directory: `ovs-vswitchd.ctl`
 when started with `--unixctl` (the lab, the tests), else its default `ovs-vswitchd.<pid>.ctl`,
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from ipaddress import IPv4Address
 from pathlib import Path
 
 DEFAULT_TIMEOUT = 10.0
@@ -65,3 +66,11 @@ class Appctl:
     async def trace(self, bridge: str, flow: str) -> str:
         """`ofproto/trace BRIDGE FLOW`: the flows a packet like `flow` meets, as OVS prints them."""
         return await self.run("ofproto/trace", bridge, flow)
+
+    async def set_tunnel_neighbour(self, bridge: str, address: IPv4Address, mac: str) -> None:
+        """`tnl/neigh/set`: native tunnels on `bridge` reach `address` at `mac` (15 min idle aging)."""
+        await self.run("tnl/neigh/set", bridge, str(address), mac)
+
+    async def flush_tunnel_neighbours(self) -> None:
+        """`tnl/neigh/flush`: forget every tunnel neighbour, of every bridge."""
+        await self.run("tnl/neigh/flush")

@@ -10,6 +10,7 @@ external_ids (`roundNum`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +20,7 @@ from agent.ovsdb.errors import RecordExistsError, RecordNotFoundError
 
 OPENFLOW_VERSIONS = ("OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15")
 DEFAULT_PROTOCOLS = ("OpenFlow10", "OpenFlow13", "OpenFlow15")
+_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 
 
 class DatapathType(StrEnum):
@@ -61,9 +63,13 @@ class AddBridge(Command[None]):
     """Keys to set; other keys already on an adopted bridge are kept."""
     may_exist: bool = True
     """Adopt an existing bridge instead of failing."""
+    hwaddr: str | None = None
+    """The MAC of the bridge's internal port (`other_config:hwaddr`); None: the one OVS picks."""
 
     def __post_init__(self) -> None:
         check_name("name", self.name)
+        if self.hwaddr is not None and not _MAC.fullmatch(self.hwaddr):
+            raise ValueError(f"hwaddr must be a MAC address like 0a:58:ac:10:01:01, got {self.hwaddr!r}")
         object.__setattr__(
             self, "datapath_type", check_choice("datapath_type", DatapathType, self.datapath_type)
         )
@@ -97,6 +103,8 @@ class AddBridge(Command[None]):
         bridge.fail_mode = [self.fail_mode.value]
         for key, value in self.external_ids.items():
             bridge.setkey("external_ids", key, value)
+        if self.hwaddr is not None:
+            bridge.setkey("other_config", "hwaddr", self.hwaddr)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ DATABASE = "Open_vSwitch"
 COLUMNS: dict[str, tuple[str, ...]] = {
     "Open_vSwitch": ("bridges", "other_config", "ovs_version"),
     "Bridge": (
-        "name", "ports", "datapath_type", "fail_mode", "protocols", "external_ids",
+        "name", "ports", "datapath_type", "fail_mode", "protocols", "external_ids", "other_config",
         "ipfix", "netflow", "sflow",
     ),
     "Port": ("name", "interfaces"),

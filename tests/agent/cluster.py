@@ -27,6 +27,7 @@ from agent.pods.api import PodAttachment, PodInterface
 from config.agent import AgentConfig
 from config.loader import load_document
 from kube.config import load_api_client
+from kube.resources import NODES
 from kube.rest import RestClient
 from lab import netns
 from lab.apiserver import ApiServerSettings, ApiServerThread
@@ -82,20 +83,25 @@ class Cluster:
         self.pods: list[Pod] = []
         self._pod_ips: dict[str, int] = {}
 
-    def start(self) -> Cluster:
+    def start(self, *, joined: int | None = None) -> Cluster:
+        """Start every node; the first `joined` (default: all) also get their Node and agent."""
         try:
             self.nodes.start()
             self.apiserver.start()
             self.kubeconfig = self.apiserver.write_kubeconfig(self.workdir / "kubeconfig")
             self.api = load_api_client(self.kubeconfig)
             self.rest = RestClient(self.api)
-            self.nodes.register(self.rest)
-            for node in self.nodes:
-                self.start_agent(node)
+            for node in list(self.nodes)[:joined]:
+                self.join(node)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def join(self, node: NodeHost) -> Agent:
+        """Create the node's Node object and start its agent, as a node joining the cluster."""
+        self.rest.create(NODES, None, node.node_object())
+        return self.start_agent(node)
 
     def config(self, node: NodeHost) -> AgentConfig:
         document = node.agent_config(kubeconfig=self.kubeconfig, tunnel_type=self.tunnel_type)
@@ -176,11 +182,6 @@ def ping(
     if source is not None:
         argv += ["-I", source]
     return netns.run(source_netns, *argv, str(address), check=False).returncode == 0
-
-
-def ping_eventually(source_netns: str, address: object, *, attempts: int = 20) -> bool:
-    """The first pings may be lost to ARP and learning; one must get through within `attempts`."""
-    return any(ping(source_netns, address, wait=1) for _ in range(attempts))
 
 
 def tcp_exchange(server: Pod, client: Pod, *, port: int = 5201) -> str:

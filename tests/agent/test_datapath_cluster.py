@@ -13,7 +13,7 @@ import pytest
 from agent.openflow.cookies import Category, category_of, round_of
 from kube.resources import NODES
 from lab import netns
-from tests.agent.cluster import Cluster, Pod, ping, ping_eventually, tcp_exchange, wait_until
+from tests.agent.cluster import Cluster, Pod, ping, tcp_exchange, wait_until
 from tests.conftest import _require_root_and_ovs, unique_name
 
 pytestmark = pytest.mark.ovs
@@ -37,35 +37,35 @@ def pods(cluster: Cluster) -> dict[str, Pod]:
 
 
 def test_same_node_pods_talk(pods):
-    assert ping_eventually(pods["a1"].netns, pods["b1"].ip.ip)
+    assert ping(pods["a1"].netns, pods["b1"].ip.ip)
     tcp_exchange(pods["b1"], pods["a1"])
 
 
 def test_cross_node_pods_talk_through_the_tunnel(pods):
-    assert ping_eventually(pods["a1"].netns, pods["a2"].ip.ip)
+    assert ping(pods["a1"].netns, pods["a2"].ip.ip)
     tcp_exchange(pods["a2"], pods["a1"])
     tcp_exchange(pods["a1"], pods["a2"], port=5202)
 
 
 def test_pod_reaches_its_gateway(pods):
-    assert ping_eventually(pods["a1"].netns, pods["a1"].interface.attachment.gateway)
+    assert ping(pods["a1"].netns, pods["a1"].interface.attachment.gateway)
 
 
 def test_host_reaches_local_and_remote_pods_through_routes(cluster, pods):
     n1 = cluster.nodes[0]
     routes = netns.run(n1.netns, "ip", "route").stdout
     assert "172.16.2.0/24 via 172.16.2.1 dev gw0 proto static onlink" in routes
-    assert ping_eventually(n1.netns, pods["a1"].ip.ip)
-    assert ping_eventually(n1.netns, pods["a2"].ip.ip)
+    assert ping(n1.netns, pods["a1"].ip.ip)
+    assert ping(n1.netns, pods["a2"].ip.ip)
 
 
 def test_arp_responder_answers_for_the_remote_gateway(cluster, pods):
     n1 = cluster.nodes[0]
-    assert ping_eventually(n1.netns, pods["a2"].ip.ip)  # the host resolves 172.16.2.1 on gw0
+    assert ping(n1.netns, pods["a2"].ip.ip)  # the host resolves 172.16.2.1 on gw0
     neighbours = netns.run(n1.netns, "ip", "neigh", "show", "172.16.2.1", "dev", "gw0").stdout
     assert "lladdr aa:bb:cc:dd:ee:ff" in neighbours
     # a pod reaches the remote gateway itself through its own gateway and the tunnel
-    assert ping_eventually(pods["a1"].netns, "172.16.2.1")
+    assert ping(pods["a1"].netns, "172.16.2.1")
 
 
 def _spoofguard_drops(cluster: Cluster, node_index: int) -> int:
@@ -77,7 +77,7 @@ def _spoofguard_drops(cluster: Cluster, node_index: int) -> int:
 
 def test_spoofed_source_ip_is_dropped(cluster, pods):
     a1, b1 = pods["a1"], pods["b1"]
-    assert ping_eventually(a1.netns, b1.ip.ip)  # b1's MAC is in a1's neighbour table now
+    assert ping(a1.netns, b1.ip.ip)  # b1's MAC is in a1's neighbour table now
     a1.run("ip", "addr", "add", "172.16.1.200/24", "dev", "eth0")
     try:
         before = _spoofguard_drops(cluster, 0)
@@ -85,7 +85,7 @@ def test_spoofed_source_ip_is_dropped(cluster, pods):
         assert _spoofguard_drops(cluster, 0) >= before + 2
     finally:
         a1.run("ip", "addr", "del", "172.16.1.200/24", "dev", "eth0")
-    assert ping_eventually(a1.netns, b1.ip.ip)
+    assert ping(a1.netns, b1.ip.ip)
 
 
 def test_spoofed_source_mac_is_dropped(cluster, pods):
@@ -98,7 +98,7 @@ def test_spoofed_source_mac_is_dropped(cluster, pods):
         assert _spoofguard_drops(cluster, 0) >= before + 2
     finally:
         a1.run("ip", "link", "set", "eth0", "address", real_mac)
-    assert ping_eventually(a1.netns, b1.ip.ip)
+    assert ping(a1.netns, b1.ip.ip)
 
 
 def test_ovs_vsctl_show_looks_like_the_article(cluster, pods):

@@ -29,6 +29,10 @@ def node(tmp_path) -> Iterator[NodeHost]:
         yield nodes[0]
 
 
+def mac(node: NodeHost, ifname: str) -> str:
+    return netns.run(node.netns, "cat", f"/sys/class/net/{ifname}/address").stdout.strip()
+
+
 def addresses(node: NodeHost, ifname: str) -> str:
     return netns.run(node.netns, "ip", "-4", "-o", "addr", "show", "dev", ifname, check=False).stdout
 
@@ -46,7 +50,10 @@ def test_attach_finds_the_transport_interface_by_the_node_address_and_moves_it(n
     async def attach(uplink):
         return await uplink.attach(transport=None, node_ip=node.address.ip)
 
+    transport_mac = mac(node, "eth0")
     record = run_uplink(node, attach)
+    # the node address keeps its MAC: other nodes' neighbour caches stay right
+    assert mac(node, "br-phy") == transport_mac
     assert record.interface == "eth0"
     assert [str(a) for a in record.addresses] == ["192.168.77.1/24"]
     assert record.routes == (
@@ -69,6 +76,7 @@ def test_attach_finds_the_transport_interface_by_the_node_address_and_moves_it(n
 
     run_uplink(node, restore)
     assert "192.168.77.1/24" in addresses(node, "br-phy")
+    assert mac(node, "br-phy") == transport_mac
     assert f"{EXTRA_ROUTE} br-phy" in netns.run(node.netns, "ip", "route").stdout
 
     async def detach(uplink):

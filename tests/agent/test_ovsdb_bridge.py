@@ -134,3 +134,8 @@ def test_delete_bridge_is_idempotent(ovs, ovsdb):
     assert ovs.vsctl("--columns=name", "list", "Interface").strip() == ""
     with pytest.raises(RecordNotFoundError, match="bridge 'br-int' does not exist"):
         run(ovsdb.execute(DeleteBridge("br-int", if_exists=False)))
+
+
+def test_a_bad_hwaddr_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"hwaddr must be a MAC address.*'0a:58'"):
+        AddBridge("br-phy", hwaddr="0a:58")

@@ -30,7 +30,7 @@ from config.loader import load_document
 from daemon.health import Readiness
 from lab import netns
 from lab.nodes import NodeHost
-from tests.agent.cluster import Cluster, ping_eventually, tcp_exchange
+from tests.agent.cluster import Cluster, ping, tcp_exchange
 from tests.conftest import _require_root_and_ovs, unique_name
 
 pytestmark = pytest.mark.ovs
@@ -138,7 +138,7 @@ def test_ipfix_records_of_a_probed_pod_pair_reach_the_collector(cluster: Exporti
         assert configured == FlowExport(ipfix=IpfixConfig(("127.0.0.1:4739",), sampling=1))
 
         client, server = cluster.add_pod(node1, "client"), cluster.add_pod(node2, "server")
-        assert ping_eventually(client.netns, server.ip.ip)
+        assert ping(client.netns, server.ip.ip)
         tcp_exchange(server, client)
         pair = (str(client.ip.ip), str(server.ip.ip))
         deadline = time.monotonic() + 30
