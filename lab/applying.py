@@ -68,7 +68,8 @@ def apply(rest: RestClient, manifest: Manifest) -> str:
 
 
 class LabelError(ValueError):
-    """A label argument that is neither KEY=VALUE nor KEY-."""
+    """A label argument that is neither KEY=VALUE nor KEY-, or that would change a label's value
+    without --overwrite."""
 
 
 def label_patch(changes: list[str]) -> dict[str, str | None]:
@@ -85,11 +86,28 @@ def label_patch(changes: list[str]) -> dict[str, str | None]:
     return labels
 
 
-def label(rest: RestClient, kind: Kind, namespace: str | None, name: str, changes: list[str]) -> bool:
-    """Set and remove labels; False when that changed nothing."""
+def label(
+    rest: RestClient,
+    kind: Kind,
+    namespace: str | None,
+    name: str,
+    changes: list[str],
+    *,
+    overwrite: bool = False,
+) -> bool:
+    """Set and remove labels; False when that changed nothing. As kubectl, a label that has
+    another value already is changed only with `overwrite` (else LabelError, nothing changed)."""
+    labels = label_patch(changes)
     live = rest.get(kind.resource, namespace, name)
-    patch = {
-        "metadata": {"labels": label_patch(changes), "resourceVersion": live["metadata"]["resourceVersion"]}
-    }
+    if not overwrite:
+        current = live["metadata"].get("labels") or {}
+        conflicts = [
+            f"'{key}' already has a value ({current[key]}), and --overwrite is false"
+            for key, value in labels.items()
+            if value is not None and key in current and current[key] != value
+        ]
+        if conflicts:
+            raise LabelError("; ".join(conflicts))
+    patch = {"metadata": {"labels": labels, "resourceVersion": live["metadata"]["resourceVersion"]}}
     patched = rest.patch(kind.resource, namespace, name, patch, patch_type=PatchType.MERGE)
     return patched["metadata"]["resourceVersion"] != live["metadata"]["resourceVersion"]

@@ -3,11 +3,13 @@
     ip netns exec <pod netns> python -m lab.prober --protocol TCP --port 80 --timeout 1 < targets.json
 
 Reads `[{"pod": "ns/name", "ip": "172.16.2.3"}, ...]` on stdin, probes every target at once
-(asyncio), and prints `{"ns/name": true, ...}`: true only when the target answered with its own
-`namespace/name` within the timeout (lab.podserver's answer), so reaching the wrong pod counts as
-not reaching it. TCP connects and reads the answer, starting a new connection every quarter
-second until one answers; UDP sends a datagram every quarter second until an answer comes or the
-time is up. A refused connection is an answer at once (nobody listens there).
+(asyncio), and prints `{"ns/name": "reachable", ...}`, one verdict per target:
+- `reachable`: the target answered with its own `namespace/name` (lab.podserver's answer);
+- `refused`: nothing listens there: a TCP reset, or an ICMP unreachable, came back;
+- `dropped`: no answer at all within the timeout (a NetworkPolicy drops silently);
+- `wrong`: another pod answered, which only a datapath bug can cause.
+TCP connects and reads the answer, starting a new connection every quarter second until one
+answers; UDP sends a datagram every quarter second until an answer comes or the time is up.
 """
 
 from __future__ import annotations
@@ -15,10 +17,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import sys
+from enum import StrEnum
 
 _RETRY_SECONDS = 0.25
+_UNREACHABLE = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
+"""What an ICMP unreachable or a TCP reset surfaces as."""
+
+
+class Verdict(StrEnum):
+    REACHABLE = "reachable"
+    REFUSED = "refused"
+    DROPPED = "dropped"
+    WRONG = "wrong"
+    """Another pod answered."""
+
+
+def _answered(answer: str, expected: str) -> Verdict:
+    """The pod server answers `namespace/name`, then what it saw of the client."""
+    return Verdict.REACHABLE if answer.split(maxsplit=1)[:1] == [expected] else Verdict.WRONG
+
+
+def _refused(error: BaseException | None) -> bool:
+    return isinstance(error, OSError) and error.errno in _UNREACHABLE
 
 
 async def _tcp_exchange(ip: str, port: int) -> str:
@@ -31,10 +54,9 @@ async def _tcp_exchange(ip: str, port: int) -> str:
             await writer.wait_closed()
 
 
-async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> bool:
+async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> Verdict:
     """Connect, read the answer. A new attempt starts every quarter second while none has
-    answered: the first packets to a node can be dropped while the userspace datapath resolves
-    the tunnel's next hop, and the kernel would only resend the SYN after a full second."""
+    answered: a SYN lost on the way would only be sent again by the kernel after a full second."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     attempts: set[asyncio.Task[str]] = set()
@@ -48,11 +70,11 @@ async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> bool:
                 if attempt.exception() is None:
                     answer = attempt.result()
                     if answer:  # an empty read is no answer: the connection closed before the pod spoke
-                        return answer == expected
-                elif isinstance(attempt.exception(), ConnectionRefusedError):
-                    return False
+                        return _answered(answer, expected)
+                elif _refused(attempt.exception()):
+                    return Verdict.REFUSED
             if loop.time() >= deadline:
-                return False
+                return Verdict.DROPPED
     finally:
         for attempt in attempts:
             attempt.cancel()
@@ -60,6 +82,8 @@ async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> bool:
 
 
 class _Reply(asyncio.DatagramProtocol):
+    """The first answer: a datagram, or the error an ICMP unreachable raised."""
+
     def __init__(self) -> None:
         self.answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
 
@@ -68,15 +92,16 @@ class _Reply(asyncio.DatagramProtocol):
             self.answer.set_result(data)
 
     def error_received(self, exc: Exception) -> None:
-        return  # ICMP unreachable: keep waiting, a later send may get through
+        if not self.answer.done():
+            self.answer.set_exception(exc)
 
 
-async def probe_udp(ip: str, port: int, expected: str, timeout: float) -> bool:
+async def probe_udp(ip: str, port: int, expected: str, timeout: float) -> Verdict:
     loop = asyncio.get_running_loop()
     try:
         transport, reply = await loop.create_datagram_endpoint(_Reply, remote_addr=(ip, port))
-    except OSError:
-        return False
+    except OSError as error:
+        return Verdict.REFUSED if _refused(error) else Verdict.DROPPED
     try:
         deadline = loop.time() + timeout
         while loop.time() < deadline:
@@ -85,15 +110,19 @@ async def probe_udp(ip: str, port: int, expected: str, timeout: float) -> bool:
                 answer = await asyncio.wait_for(
                     asyncio.shield(reply.answer), min(_RETRY_SECONDS, deadline - loop.time())
                 )
-                return answer.decode(errors="replace").strip() == expected
-        return False
+                return _answered(answer.decode(errors="replace").strip(), expected)
+        return Verdict.DROPPED
+    except OSError as error:
+        if _refused(error):
+            return Verdict.REFUSED
+        raise
     finally:
         transport.close()
 
 
 async def probe_all(
     targets: list[dict[str, str]], protocol: str, port: int, timeout: float
-) -> dict[str, bool]:
+) -> dict[str, Verdict]:
     probe = probe_tcp if protocol == "TCP" else probe_udp
     results = await asyncio.gather(*(probe(t["ip"], port, t["pod"], timeout) for t in targets))
     return {target["pod"]: result for target, result in zip(targets, results, strict=True)}

@@ -2,9 +2,13 @@
 
 One prober process per source pod runs inside that pod's network namespace (lab.prober) and
 probes all targets concurrently; the probers themselves run concurrently, so a probe of n pods
-takes about one timeout however large n is. The matrix prints in the style of the upstream
-Kubernetes NetworkPolicy e2e truth tables (`.` reachable, `X` not; rows are sources, columns
-destinations) or as JSON: `{"pods": [...], "reachable": {"ns/a": {"ns/b": true, ...}, ...}}`.
+takes about one timeout however large n is. Each probe ends in a verdict: reachable, refused
+(nothing listens: a reset or an ICMP unreachable came back), dropped (no answer before the
+timeout) or wrong (another pod answered). The matrix prints in the style of the upstream
+Kubernetes NetworkPolicy e2e truth tables (rows are sources, columns destinations; `.`
+reachable, `X` dropped, and marks of their own for the other verdicts, explained under the
+table) or as JSON: `{"pods": [...], "reachable": {"ns/a": {"ns/b": true, ...}, ...},
+"verdicts": {"ns/a": {"ns/b": "reachable", ...}, ...}}`.
 """
 
 from __future__ import annotations
@@ -15,9 +19,19 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lab.prober import Verdict
 from lab.tables import format_table
 
-Matrix = dict[str, dict[str, bool]]
+Matrix = dict[str, dict[str, Verdict]]
+"""source pod -> target pod -> verdict"""
+
+MARKS = {Verdict.REACHABLE: ".", Verdict.DROPPED: "X", Verdict.REFUSED: "R", Verdict.WRONG: "?"}
+_MEANINGS = {
+    Verdict.REACHABLE: "reachable",
+    Verdict.DROPPED: "dropped (no answer before the timeout)",
+    Verdict.REFUSED: "refused (nothing listens: a reset or ICMP unreachable came back)",
+    Verdict.WRONG: "another pod answered",
+}
 
 
 class ProbeError(Exception):
@@ -34,7 +48,7 @@ class ProbePod:
 
 async def _probe_from(
     source: ProbePod, targets: Sequence[ProbePod], protocol: str, port: int, timeout: float
-) -> dict[str, bool]:
+) -> dict[str, Verdict]:
     process = await asyncio.create_subprocess_exec(
         "ip", "netns", "exec", source.netns, sys.executable, "-m", "lab.prober",
         "--protocol", protocol, "--port", str(port), "--timeout", str(timeout),
@@ -46,7 +60,7 @@ async def _probe_from(
         raise ProbeError(
             f"probing from {source.pod} failed: {stderr.decode(errors='replace').strip()[-500:]}"
         )
-    return json.loads(stdout)
+    return {pod: Verdict(verdict) for pod, verdict in json.loads(stdout).items()}
 
 
 async def _probe(pods: Sequence[ProbePod], protocol: str, port: int, timeout: float) -> Matrix:
@@ -55,15 +69,24 @@ async def _probe(pods: Sequence[ProbePod], protocol: str, port: int, timeout: fl
 
 
 def probe(pods: Sequence[ProbePod], *, protocol: str, port: int, timeout: float) -> Matrix:
-    """Probe every pod from every pod; `reachable[a][b]`: a reached b and b answered as itself."""
+    """Probe every pod from every pod: `verdicts[a][b]` says how a's probe of b ended."""
     return asyncio.run(_probe(pods, protocol, port, timeout))
 
 
-def truth_table(pods: Sequence[str], reachable: Mapping[str, Mapping[str, bool]]) -> str:
+def reachable(verdicts: Mapping[str, Mapping[str, Verdict]]) -> dict[str, dict[str, bool]]:
+    """`reachable[a][b]`: a reached b and b answered as itself."""
+    return {a: {b: v is Verdict.REACHABLE for b, v in row.items()} for a, row in verdicts.items()}
+
+
+def truth_table(pods: Sequence[str], verdicts: Mapping[str, Mapping[str, Verdict]]) -> str:
+    """The matrix with a mark per verdict, and a legend of the marks it uses under it."""
     rows = [["-", *pods]]
-    rows += [[source, *("." if reachable[source][target] else "X" for target in pods)] for source in pods]
-    return format_table(rows)
+    rows += [[source, *(MARKS[verdicts[source][target]] for target in pods)] for source in pods]
+    used = {verdict for row in verdicts.values() for verdict in row.values()}
+    legend = "   ".join(f"{MARKS[v]} {_MEANINGS[v]}" for v in MARKS if v in used)
+    return f"{format_table(rows)}\n\n{legend}"
 
 
-def as_json(pods: Sequence[str], reachable: Matrix) -> str:
-    return json.dumps({"pods": list(pods), "reachable": reachable}, indent=2)
+def as_json(pods: Sequence[str], verdicts: Matrix) -> str:
+    document = {"pods": list(pods), "reachable": reachable(verdicts), "verdicts": verdicts}
+    return json.dumps(document, indent=2)

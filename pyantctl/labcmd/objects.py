@@ -67,6 +67,11 @@ def register(commands: Any) -> None:
     label.add_argument("name")
     label.add_argument("changes", nargs="+", metavar="KEY=VALUE|KEY-")
     label.add_argument("-n", "--namespace", default=DEFAULT_NAMESPACE, help="namespace (default: default)")
+    label.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="change labels that already have another value (without it, such a change is refused)",
+    )
     label.set_defaults(func=run_label)
 
     get = commands.add_parser(
@@ -183,7 +188,12 @@ def run_delete(args: argparse.Namespace) -> int:
 def run_label(args: argparse.Namespace) -> int:
     kind = kinds.by_name(args.kind)
     changed = applying.label(
-        _session().rest, kind, _namespace_of(kind, args.namespace), args.name, args.changes
+        _session().rest,
+        kind,
+        _namespace_of(kind, args.namespace),
+        args.name,
+        args.changes,
+        overwrite=args.overwrite,
     )
     print(f"{kind.qualified}/{args.name} {'labeled' if changed else 'not labeled'}")
     return 0

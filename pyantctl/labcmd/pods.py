@@ -32,8 +32,10 @@ def register(commands: Any) -> None:
         "probe",
         help="probe every pod from every pod: the reachability matrix",
         description="Connect from every running pod to every running pod on one port, all at once, and "
-        "print who reached whom: a truth table (`.` reachable, `X` not; rows are sources) or JSON. A "
-        "probe succeeds only when the pod that answers is the one probed.",
+        "print who reached whom: a truth table (rows are sources; `.` reachable, `X` dropped, `R` "
+        "refused: nothing listens, a reset or ICMP unreachable came back; a legend follows the table) "
+        "or JSON (`reachable`, and `verdicts`: reachable, refused, dropped or wrong). A probe succeeds "
+        "only when the pod that answers is the one probed.",
     )
     probe_.add_argument("--port", type=int, required=True, help="port to probe")
     probe_.add_argument("--protocol", choices=("TCP", "UDP"), default="TCP", type=str.upper)
@@ -83,7 +85,7 @@ def run_probe(args: argparse.Namespace) -> int:
         print(f"not probed, not running: {', '.join(skipped)}", file=sys.stderr)
     if not pods:
         raise CliError("no running pods to probe")
-    reachable = probe(pods, protocol=args.protocol, port=args.port, timeout=args.timeout)
+    verdicts = probe(pods, protocol=args.protocol, port=args.port, timeout=args.timeout)
     names = [pod.pod for pod in pods]
-    print(as_json(names, reachable) if args.output == "json" else truth_table(names, reachable))
+    print(as_json(names, verdicts) if args.output == "json" else truth_table(names, verdicts))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,6 +85,10 @@ class Lab:
         document = self.json("probe", "--port", str(port), "-o", "json", *options)
         return document["reachable"]
 
+    def verdicts(self, port: int, *options: str) -> dict[str, dict[str, str]]:
+        document = self.json("probe", "--port", str(port), "-o", "json", *options)
+        return document["verdicts"]
+
     def status(self) -> dict[str, Any]:
         return self.json("status", "-o", "json")
 
@@ -145,3 +150,23 @@ metadata:
 
 def all_reachable(matrix: dict[str, dict[str, bool]]) -> bool:
     return all(all(row.values()) for row in matrix.values())
+
+
+def assert_first_packets_arrive(lab: Lab, namespace: str) -> None:
+    """Every pod of `namespace` reaches every pod on another node with one single ping and one
+    single TCP connection whose first SYN got through (no segment sent again)."""
+    pods = lab.pods(namespace)
+    for name, pod in pods.items():
+        source = f"{namespace}/{name}"
+        for target in pods.values():
+            if target["spec"]["nodeName"] == pod["spec"]["nodeName"]:
+                continue
+            ip = target["status"]["podIP"]
+            ping = lab.run("exec", source, "--", "ping", "-c", "1", "-W", "2", ip, check=False)
+            assert ping.returncode == 0, f"{source} -> {ip}: {ping.stdout}{ping.stderr}"
+            answer = lab.run("exec", source, "--", "nc", "-w", "3", ip, "80", check=False).stdout
+            assert answer.startswith(f"{namespace}/{target['metadata']['name']}"), (
+                f"{source} -> {ip}: {answer!r}"
+            )
+        counters = lab.run("exec", source, "--", "nstat", "-saz", "TcpRetransSegs").stdout
+        assert re.search(r"TcpRetransSegs\s+0\b", counters), f"{source} sent segments again:\n{counters}"

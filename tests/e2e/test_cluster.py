@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.lab import Lab, all_reachable, namespace_manifest, pod_manifest
+from tests.e2e.lab import Lab, all_reachable, assert_first_packets_arrive, namespace_manifest, pod_manifest
 
 pytestmark = pytest.mark.ovs
 
@@ -77,17 +77,24 @@ def test_pods_on_every_node_reach_each_other_over_tcp_and_udp(lab3: Lab):
         index = int(pod["spec"]["nodeName"].removeprefix("node"))
         assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network(f"172.16.{index}.0/24")
         assert pod["status"]["hostIP"] == f"192.168.77.{index}"
+    assert_first_packets_arrive(lab3, "conn")
 
     tcp = lab3.probe(80, "-n", "conn")
     assert sorted(tcp) == ["conn/a", "conn/b", "conn/c", "conn/d"]
     assert all_reachable(tcp), tcp
     assert all_reachable(lab3.probe(81, "--protocol", "UDP", "-n", "conn"))
-    closed = lab3.probe(82, "-n", "conn", "--timeout", "0.5")
-    assert not any(any(row.values()) for row in closed.values())
+    # nothing listens on 82: every probe is refused at once (a reset, an ICMP unreachable), not dropped
+    for protocol in ("TCP", "UDP"):
+        closed = lab3.verdicts(82, "-n", "conn", "--protocol", protocol, "--timeout", "5")
+        assert {v for row in closed.values() for v in row.values()} == {"refused"}, closed
 
     table = lab3.run("probe", "--port", "80", "-n", "conn").stdout.splitlines()
     assert table[0].split() == ["-", "conn/a", "conn/b", "conn/c", "conn/d"]
-    assert [line.split() for line in table[1:]] == [[f"conn/{p}", ".", ".", ".", "."] for p in "abcd"]
+    assert [line.split() for line in table[1:5]] == [[f"conn/{p}", ".", ".", ".", "."] for p in "abcd"]
+    assert table[5:] == ["", ". reachable"]
+    table = lab3.run("probe", "--port", "82", "-n", "conn").stdout.splitlines()
+    assert [line.split()[1:] for line in table[1:5]] == [["R"] * 4] * 4
+    assert table[-1] == "R refused (nothing listens: a reset or ICMP unreachable came back)"
 
 
 def test_get_prints_kubectl_tables_and_kubernetes_lists(lab3: Lab):
@@ -133,7 +140,12 @@ def test_label_sets_and_removes_labels(lab3: Lab):
         "pod/p labeled"
     )
     assert lab3.pods("labels")["p"]["metadata"]["labels"] == {"pod": "p", "color": "blue", "tier": "web"}
-    lab3.run("label", "po", "p", "-n", "labels", "color-", "tier=db")
+    # as kubectl: a label that has another value changes only with --overwrite, else nothing changes
+    refused = lab3.run("label", "po", "p", "-n", "labels", "color-", "tier=db", check=False)
+    assert refused.returncode == 1
+    assert "'tier' already has a value (web), and --overwrite is false" in refused.stderr
+    assert lab3.pods("labels")["p"]["metadata"]["labels"] == {"pod": "p", "color": "blue", "tier": "web"}
+    lab3.run("label", "po", "p", "-n", "labels", "color-", "tier=db", "--overwrite")
     assert lab3.pods("labels")["p"]["metadata"]["labels"] == {"pod": "p", "tier": "db"}
     assert "not labeled" in lab3.run("label", "pod", "p", "-n", "labels", "tier=db").stdout
     lab3.run("label", "namespace", "labels", "team=blue")
@@ -184,10 +196,12 @@ def test_deployments_make_upstream_named_pods_spread_over_the_nodes(lab3: Lab):
         ["redis-master", "1/1", "1", "1"],
         ["redis-slave", "2/2", "2", "2"],
     ]
-    matrix = lab3.probe(6379, "-n", "development")
-    for source, row in matrix.items():
-        for target, reached in row.items():
-            assert reached == target.startswith("development/redis-"), (source, target)
+    # before any policy, Redis answers everyone and the frontends refuse 6379: nothing is dropped
+    verdicts = lab3.verdicts(6379, "-n", "development")
+    for source, row in verdicts.items():
+        for target, verdict in row.items():
+            redis = target.startswith("development/redis-")
+            assert verdict == ("reachable" if redis else "refused"), (source, target, verdict)
 
     # A deleted pod is replaced; scaling down removes pods; deleting the Deployment removes the rest.
     victim = frontends[0]["metadata"]["name"]

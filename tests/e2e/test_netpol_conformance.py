@@ -295,11 +295,11 @@ def test_updates_to_policies_and_labels_take_effect(lab: Lab):
     check(lab, 80, lambda src, dst: dst != "x/a" or src == "x/c")
 
     # A pod is relabelled into the peer selector, and out of it again.
-    lab.run("label", "pod", "b", "-n", "x", "pod=c")
+    lab.run("label", "pod", "b", "-n", "x", "pod=c", "--overwrite")
     try:
         check(lab, 80, lambda src, dst: dst != "x/a" or src in ("x/b", "x/c"), within=30)
     finally:
-        lab.run("label", "pod", "b", "-n", "x", "pod=b")
+        lab.run("label", "pod", "b", "-n", "x", "pod=b", "--overwrite")
     check(lab, 80, lambda src, dst: dst != "x/a" or src == "x/c", within=30)
 
     # A namespace gains the label a namespace selector wants.

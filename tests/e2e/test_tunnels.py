@@ -1,5 +1,5 @@
 """Geneve and GRE labs of two nodes: pods on different nodes reach each other through the tunnel
-the lab was started with (VXLAN is test_cluster's lab)."""
+the lab was started with, from the first packet (VXLAN is test_cluster's lab)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.lab import Lab, all_reachable, namespace_manifest, pod_manifest
+from tests.e2e.lab import Lab, all_reachable, assert_first_packets_arrive, namespace_manifest, pod_manifest
 
 pytestmark = pytest.mark.ovs
 
@@ -23,6 +23,7 @@ def test_pods_on_two_nodes_talk_through_the_tunnel(make_lab: Callable[[], Lab], 
         + pod_manifest("t", "two", node="node2")
     )
     lab.apply(manifest, "--wait")
+    assert_first_packets_arrive(lab, "t")
     pods = lab.pods("t")
     assert pods["one"]["status"]["podIP"].startswith("172.16.1.")
     assert pods["two"]["status"]["podIP"].startswith("172.16.2.")

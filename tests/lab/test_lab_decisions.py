@@ -13,7 +13,8 @@ from lab.applying import LabelError, label_patch, three_way_patch
 from lab.controllers import deployments
 from lab.controllers.objects import DeploymentView, NodeView, PodView, canonical
 from lab.controllers.scheduler import NoNodeAvailable, choose_node
-from lab.probing import truth_table
+from lab.prober import Verdict
+from lab.probing import as_json, truth_table
 from lab.tables import human_duration, render
 
 SAFE = set("bcdfghjklmnpqrstvwxz2456789")
@@ -149,10 +150,25 @@ def test_pods_print_with_ip_and_node_and_the_waiting_reason():
     assert wide[0].split()[:2] == ["NAMESPACE", "NAME"] and wide[0].endswith("READINESS GATES")
 
 
-def test_the_truth_table_marks_reachable_pairs_with_a_dot():
-    reachable = {"x/a": {"x/a": True, "x/b": False}, "x/b": {"x/a": True, "x/b": True}}
-    assert truth_table(["x/a", "x/b"], reachable).splitlines() == [
+def test_the_truth_table_marks_each_verdict_and_explains_the_marks_it_uses():
+    r, d, x = Verdict.REACHABLE, Verdict.DROPPED, Verdict.REFUSED
+    verdicts = {"x/a": {"x/a": r, "x/b": d}, "x/b": {"x/a": x, "x/b": r}}
+    assert truth_table(["x/a", "x/b"], verdicts).splitlines() == [
         "-     x/a   x/b",
         "x/a   .     X",
-        "x/b   .     .",
+        "x/b   R     .",
+        "",
+        ". reachable   X dropped (no answer before the timeout)   "
+        "R refused (nothing listens: a reset or ICMP unreachable came back)",
     ]
+    everything_reached = {"x/a": {"x/a": r}}
+    assert truth_table(["x/a"], everything_reached).splitlines()[-1] == ". reachable"
+
+
+def test_probe_json_keeps_reachable_and_adds_the_verdicts():
+    verdicts = {"x/a": {"x/a": Verdict.REACHABLE, "x/b": Verdict.REFUSED}}
+    assert json.loads(as_json(["x/a", "x/b"], verdicts)) == {
+        "pods": ["x/a", "x/b"],
+        "reachable": {"x/a": {"x/a": True, "x/b": False}},
+        "verdicts": {"x/a": {"x/a": "reachable", "x/b": "refused"}},
+    }

@@ -42,6 +42,7 @@ from controlplane.status.board import PolicyStatus
 from kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
 from lab import netns
 from lab.nodes import NodeHost
+from lab.prober import Verdict
 from lab.probing import ProbePod, probe, truth_table
 from tests.agent.cluster import Cluster, host_ifname
 
@@ -313,9 +314,11 @@ class PolicyCluster(Cluster):
         port: int = 80,
         attempts: int = 8,
     ) -> None:
-        """Probe until the matrix is `reachable(source, destination)` for every pair."""
+        """Probe until the matrix is `reachable(source, destination)` for every pair, and every
+        other pair is dropped (a policy drops silently: no reset, no ICMP)."""
         pods = list(self.policy_pods.values())
-        expected = {s.key: {d.key: reachable(s, d) for d in pods} for s in pods}
+        verdict = {True: Verdict.REACHABLE, False: Verdict.DROPPED}
+        expected = {s.key: {d.key: verdict[reachable(s, d)] for d in pods} for s in pods}
         got: Matrix = {}
         for _ in range(attempts):
             self.settle()

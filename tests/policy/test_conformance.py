@@ -111,10 +111,10 @@ def test_deny_all_ingress_isolates_a_namespace_but_not_its_egress_nor_kubelet_pr
         # The node's own gateway address (kubelet probes) still reaches the pods of its node.
         node1 = cluster.nodes[0]
         local = [cluster.policy_pods[k] for k in ("x/a", "x/c")]
-        assert probe_from_node(node1.netns, local) == {"x/a": True, "x/c": True}
+        assert probe_from_node(node1.netns, local) == {"x/a": "reachable", "x/c": "reachable"}
 
 
-def probe_from_node(node_netns: str, pods: list[PolicyPod]) -> dict[str, bool]:
+def probe_from_node(node_netns: str, pods: list[PolicyPod]) -> dict[str, str]:
     targets = json.dumps([{"pod": p.key, "ip": str(p.ip.ip)} for p in pods])
     result = subprocess.run(
         ["ip", "netns", "exec", node_netns, sys.executable, "-m", "lab.prober",
