@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything pyantrea needs on a fresh Debian 12 machine, as root:
 # the system packages of scripts/system-programs.txt (Open vSwitch, iproute2, the CNI plugins, a compiler, ...),
+# the real Kubernetes control plane built from the Go module proxy (scripts/build-kubernetes.sh),
 # a virtual environment in .venv, and pyantrea installed into it with its Cython extensions built.
 # Safe to run again: each step skips what is already in place.
 set -euo pipefail
@@ -23,6 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The real Kubernetes control plane of the lab and the tests (etcd, kube-apiserver, ...), built from
+# the Go module proxy at the release build/kubernetes/go.mod pins; about 7 minutes the first time,
+# nothing once built (cached under /var/cache/pyantrea). Needs Go >= 1.26.
+./scripts/build-kubernetes.sh
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
