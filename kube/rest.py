@@ -149,6 +149,12 @@ class RestClient:
     def create(self, resource: Resource, namespace: str | None, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._call("POST", resource.collection_path(namespace), body=body)
 
+    def create_subresource(
+        self, resource: Resource, namespace: str | None, name: str, subresource: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """POST to an object's subresource (a ServiceAccount's `token`, a Pod's `binding`, ...)."""
+        return self._call("POST", resource.object_path(namespace, name, subresource), body=body)
+
     def replace(
         self,
         resource: Resource,
@@ -174,8 +180,11 @@ class RestClient:
             "PATCH", resource.object_path(namespace, name, subresource), body=body, content_type=patch_type
         )
 
-    def delete(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any]:
-        return self._call("DELETE", resource.object_path(namespace, name))
+    def delete(
+        self, resource: Resource, namespace: str | None, name: str, *, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """DELETE, with DeleteOptions (`gracePeriodSeconds`, `preconditions`, ...) as `body` if given."""
+        return self._call("DELETE", resource.object_path(namespace, name), body=body)
 
     def _call(
         self,

@@ -8,9 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kube.resources import ENDPOINTS, NAMESPACES, NETWORK_POLICIES, NODES, PODS, SERVICES, Resource
+from kube.resources import (
+    CLUSTER_ROLE_BINDINGS,
+    CLUSTER_ROLES,
+    ENDPOINTS,
+    NAMESPACES,
+    NETWORK_POLICIES,
+    NODES,
+    PODS,
+    ROLE_BINDINGS,
+    ROLES,
+    SERVICE_ACCOUNTS,
+    SERVICES,
+    Resource,
+)
 
 DEPLOYMENTS = Resource("apps", "v1", "deployments", namespaced=True)
+REPLICA_SETS = Resource("apps", "v1", "replicasets", namespaced=True)
 
 
 class UnknownKind(ValueError):
@@ -53,8 +67,18 @@ SERVICE = Kind("Service", SERVICES, ("svc",))
 ENDPOINTS_KIND = Kind("Endpoints", ENDPOINTS, ("ep",))
 NETWORK_POLICY = Kind("NetworkPolicy", NETWORK_POLICIES, ("netpol",))
 DEPLOYMENT = Kind("Deployment", DEPLOYMENTS, ("deploy",))
+REPLICA_SET = Kind("ReplicaSet", REPLICA_SETS, ("rs",))
+SERVICE_ACCOUNT = Kind("ServiceAccount", SERVICE_ACCOUNTS, ("sa",))
+CLUSTER_ROLE = Kind("ClusterRole", CLUSTER_ROLES)
+CLUSTER_ROLE_BINDING = Kind("ClusterRoleBinding", CLUSTER_ROLE_BINDINGS)
+ROLE = Kind("Role", ROLES)
+ROLE_BINDING = Kind("RoleBinding", ROLE_BINDINGS)
+IDENTITY_KINDS = (SERVICE_ACCOUNT, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROLE_BINDING)
+"""What a program's identity in the cluster is made of: its ServiceAccount and RBAC."""
 
-ALL: tuple[Kind, ...] = (NAMESPACE, NODE, POD, SERVICE, ENDPOINTS_KIND, NETWORK_POLICY, DEPLOYMENT)
+ALL: tuple[Kind, ...] = (
+    NAMESPACE, NODE, POD, SERVICE, ENDPOINTS_KIND, NETWORK_POLICY, DEPLOYMENT, REPLICA_SET, *IDENTITY_KINDS,
+)  # fmt: skip
 
 
 def by_name(name: str) -> Kind:

@@ -8,13 +8,14 @@ labs with different directories and prefixes run side by side: everything else t
 directory.
 
     <dir>/lab.json                 the record of what `up` made (lab.record)
-    <dir>/kubeconfig, token        the API stand-in's client config and bearer token
-    <dir>/apiserver/               its state file and log
-    <dir>/controllers.log          the lab's scheduler and Deployment controller
-    <dir>/controller/              pyantrea-controller: config, log, TLS, CA, shared secret
+    <dir>/kubernetes/              the control plane: PKI, kubeconfigs (admin.kubeconfig is the
+                                   one `lab kubeconfig` prints), etcd's data, logs, audit log
+    <dir>/controller/              pyantrea-controller: config, log, TLS, CA, its ServiceAccount
+                                   token and kubeconfig
     <dir>/nodes/<node>/ovs/        that node's Open vSwitch run directory
     <dir>/nodes/<node>/agent*      the agent's config, log and state (CNI socket, IPAM)
-    <dir>/nodes/<node>/controller-token   the agent's token for the controller
+    <dir>/nodes/<node>/agent-token the agent's ServiceAccount token, bound to its Node, for the
+                                   API (agent.kubeconfig) and for the controller
     <dir>/nodes/<node>/root/       the node's /opt/cni/bin and /etc/cni/net.d
     <dir>/nodes/<node>/kubelet*    the lab kubelet's config and log
     <dir>/nodes/<node>/pods/<uid>/ one pod sandbox: its record and its server's log
@@ -71,9 +72,13 @@ class NodePaths:
         return self.root / "root"
 
     @property
-    def controller_token(self) -> Path:
-        """The node's token for the controller's API (derived from the lab's shared secret)."""
-        return self.root / "controller-token"
+    def agent_token(self) -> Path:
+        """The agent's ServiceAccount token, bound to the Node: for the API and the controller."""
+        return self.root / "agent-token"
+
+    @property
+    def agent_kubeconfig(self) -> Path:
+        return self.root / "agent.kubeconfig"
 
     @property
     def kubelet_config(self) -> Path:
@@ -103,24 +108,14 @@ class LabLayout:
         return self.root / "lab.json"
 
     @property
+    def kubernetes(self) -> Path:
+        """The control plane's directory (lab.kubernetes.ControlPlane)."""
+        return self.root / "kubernetes"
+
+    @property
     def kubeconfig(self) -> Path:
-        return self.root / "kubeconfig"
-
-    @property
-    def token(self) -> Path:
-        return self.root / "token"
-
-    @property
-    def apiserver_state(self) -> Path:
-        return self.root / "apiserver" / "state.json"
-
-    @property
-    def apiserver_log(self) -> Path:
-        return self.root / "apiserver" / "apiserver.log"
-
-    @property
-    def controllers_log(self) -> Path:
-        return self.root / "controllers.log"
+        """The admin's kubeconfig (system:masters), for the lab's own commands and for kubectl."""
+        return self.kubernetes / "admin.kubeconfig"
 
     @property
     def controller(self) -> Path:
@@ -135,9 +130,13 @@ class LabLayout:
         return self.controller / "controller.log"
 
     @property
-    def controller_secret(self) -> Path:
-        """The shared secret the controller checks node tokens with (its authTokenFile)."""
-        return self.controller / "secret"
+    def controller_token(self) -> Path:
+        """The controller's ServiceAccount token."""
+        return self.controller / "token"
+
+    @property
+    def controller_kubeconfig(self) -> Path:
+        return self.controller / "controller.kubeconfig"
 
     @property
     def controller_ca(self) -> Path:

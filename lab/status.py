@@ -17,6 +17,8 @@ from lab.tables import format_table
 from lab.up import CONTROLLER_API_PORT, controller_progress
 from lab.waiting import progress_of_node
 
+CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
 
 def _process(record: ProcessRecord | None) -> dict[str, Any] | None:
     if record is None:
@@ -56,9 +58,9 @@ def lab_status(
             "url": record.api_url,
             "kubeconfig": str(layout.kubeconfig),
             "netns": record.underlay,
-            "process": _process(record.process("apiserver")),
+            "process": _process(record.process("kube-apiserver")),
         },
-        "controllers": _process(record.process("controllers")),
+        "controlPlane": {role: _process(record.process(role)) for role in CONTROL_PLANE},
         "controller": _controller(record),
         "nodes": [],
     }
@@ -98,10 +100,10 @@ def render_status(document: dict[str, Any]) -> str:
     lines = [
         f"Lab {document['prefix']!r} in {document['directory']}: {len(document['nodes'])} nodes, "
         f"{document['tunnel']} tunnels, {document['state']}",
-        f"API server    {document['api']['url']} (the lab's kube-apiserver stand-in, in namespace "
+        f"API server    {document['api']['url']} (kube-apiserver, in namespace "
         f"{document['api']['netns']}): {_state(document['api']['process'])}",
         f"              kubeconfig {document['api']['kubeconfig']}",
-        f"controllers   lab scheduler and Deployment controller: {_state(document['controllers'])}",
+        *(f"{role:<24}{_state(process)}" for role, process in document["controlPlane"].items()),
         f"controller    pyantrea-controller on {controller['node']} at {controller['address']}: "
         f"{_state(controller['process'])}, {controller['condition']}",
     ]

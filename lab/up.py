@@ -1,27 +1,29 @@
 """`pyantctl lab up`: a whole cluster on this machine, built one recorded step at a time.
 
-    underlay namespace <prefix>-ul (bridge, 192.168.77.254: the API stand-in and the lab's
-    scheduler and Deployment controller run here)
-      ├─ node1  <prefix>-n1  192.168.77.1   pods 172.16.1.0/24   ovsdb-server, ovs-vswitchd,
-      │                                                           pyantrea-agent, kubelet,
-      │                                                           pyantrea-controller
-      ├─ node2  <prefix>-n2  192.168.77.2   pods 172.16.2.0/24   ...
+    underlay namespace <prefix>-ul (bridge, 192.168.77.254: the Kubernetes control plane runs
+    here: etcd, kube-apiserver, kube-controller-manager, kube-scheduler)
+      ├─ node1  <prefix>-n1  192.168.77.1   ovsdb-server, ovs-vswitchd, pyantrea-agent, kubelet,
+      │                                     pyantrea-controller
+      ├─ node2  <prefix>-n2  192.168.77.2   ...
       └─ ...
 
 Each step is written to the lab's record before (namespaces) or right after (processes) it
-happens, so `down` can undo a lab that failed or was killed half-way. Node objects carry the
-pod subnets, as the node IPAM controller would set them; the first node is the control plane
-and runs pyantrea-controller, which agents reach over the underlay with TLS (the CA it
-publishes) and node tokens of a shared secret. Each node gets the CNI install step's files
-(plugin and conflist) under its own root, the agent's configuration (userspace datapath, the
-chosen tunnel, the controller), and a kubelet. `up` returns when the controller is ready and
-every node is Ready; a process that dies on the way fails it at once with its last log lines.
+happens, so `down` can undo a lab that failed or was killed half-way. The control plane is the
+real one (lab.kubernetes), with the ServiceAccounts and RBAC of manifests/pyantrea.yml. The
+nodes join one after the other: each kubelet registers its Node with the node's own
+certificate and the controller manager's node IPAM gives it a pod subnet (172.16.0.0/24 for
+the first). The first node is the control plane and runs pyantrea-controller, which agents
+reach over the underlay with TLS (the CA it publishes) and their ServiceAccount tokens, bound
+to their Node, which the controller checks with TokenReview. Each node gets the CNI install
+step's files (plugin and conflist) under its own root, the agent's configuration (userspace
+datapath, the chosen tunnel, the controller), and a kubelet. `up` returns when the controller
+is ready and every node is Ready; a process that dies on the way fails it at once with its
+last log lines.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -31,16 +33,20 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 
 import yaml
-from kubernetes.client import ApiClient
+from kubernetes.client import ApiClient, ApiException
 
 from cni.install import install
-from controlplane.auth.shared import node_token, read_secret
 from kube.config import load_api_client
 from kube.resources import NODES
-from kube.rest import RestClient
+from kube.rest import PatchType, RestClient
 from lab import netns
 from lab.health import get_in_netns
+from lab.identities import AGENT_ACCOUNT, CONTROLLER_ACCOUNT, install_identities, request_token, write_token
 from lab.kubelet.settings import KubeletSettings
+from lab.kubernetes.binaries import PROGRAMS, BinariesMissing, program
+from lab.kubernetes.components import ClusterSettings
+from lab.kubernetes.controlplane import ControlPlane, ControlPlaneFailed
+from lab.kubernetes.kubeconfigs import write_kubeconfig
 from lab.layout import LabLayout
 from lab.nodes import UNDERLAY, NodeHost, NodeSet
 from lab.processes import ProcessId, identify, is_running, spawn
@@ -57,7 +63,7 @@ TUNNELS = ("vxlan", "geneve", "gre")
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 CNI_PLUGIN_DIR = Path("/usr/lib/cni")
 _BIN = Path(sys.executable).parent
-_API_START_SECONDS = 30.0
+_REGISTER_SECONDS = 30.0
 _LOG_LINES = 15
 
 
@@ -78,12 +84,6 @@ def log_tail(path: str | Path, lines: int = _LOG_LINES) -> str:
     except OSError:
         return f"(no log at {path})"
     return "\n".join(text.rstrip().splitlines()[-lines:]) or f"(empty log {path})"
-
-
-def _write_secret(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text + "\n")
 
 
 def controller_progress(record: LabRecord) -> Progress:
@@ -118,15 +118,20 @@ class LabStarter:
         self.options = options
         self._report = report
         self._api: ApiClient | None = None
+        self._plane = ControlPlane(
+            layout.kubernetes,
+            ClusterSettings(API_ADDRESS.ip, api_port=API_PORT),
+            netns=self._nodes.underlay.name,
+        )
         self.claimed = False
         """Whether this start made the lab's record (only then may it undo the lab)."""
         self.record = LabRecord(
             prefix=prefix,
             tunnel=options.tunnel,
             underlay=self._nodes.underlay.name,
-            api_url=f"http://{API_ADDRESS.ip}:{API_PORT}",
+            api_url=self._plane.settings.api_url,
             nodes=tuple(
-                NodeRecord(name=n.name, netns=n.netns, address=str(n.address), pod_cidr=str(n.pod_cidr))
+                NodeRecord(name=n.name, netns=n.netns, address=str(n.address), pod_cidr="")
                 for n in self._nodes
             ),
             made_dir=not layout.root.exists(),
@@ -145,23 +150,13 @@ class LabStarter:
             self.record = self.record.with_namespace(name)
         self._save()
         self._start_nodes()
-        self._start_api()
+        self._start_control_plane()
         rest = self._api_client()
-        self._register_nodes(rest)
-        self._start_controller()
+        applied = install_identities(rest)
+        self._report(f"applied the ServiceAccounts and RBAC of manifests/pyantrea.yml: {', '.join(applied)}")
+        self._start_controller(rest)
         for node in self._nodes:
-            self._start_node_programs(node)
-        self._started(
-            "controllers",
-            "",
-            spawn(
-                [sys.executable, "-m", "lab.controllers", "--kubeconfig", str(self.layout.kubeconfig)],
-                log=self.layout.controllers_log,
-                netns=self._nodes.underlay.name,
-            ),
-            self.layout.controllers_log,
-        )
-        self._report("lab scheduler and Deployment controller started")
+            self._start_node_programs(node, rest)
         self._wait_for_nodes(rest)
         self.record = replace(self.record, state=RUNNING)
         self._save()
@@ -175,6 +170,11 @@ class LabStarter:
         for tool in ("ip", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl"):
             if shutil.which(tool) is None:
                 raise UpFailed(f"{tool} is not installed: run ./scripts/setup.sh")
+        try:
+            for name in PROGRAMS:
+                program(name)
+        except BinariesMissing as exc:
+            raise UpFailed(str(exc)) from exc
         if not (CNI_PLUGIN_DIR / "host-local").exists():
             raise UpFailed(f"the host-local IPAM plugin is not in {CNI_PLUGIN_DIR}: run ./scripts/setup.sh")
         taken = [name for name in self._namespace_names() if netns.exists(name)]
@@ -199,30 +199,22 @@ class LabStarter:
                     raise UpFailed(f"{daemon} on {node.name} is not running")
                 self._started(daemon, node.name, process, node.ovs.paths.log_file(daemon))
             self._report(
-                f"{node.name}: namespace {node.netns}, address {node.address}, pod subnet {node.pod_cidr}, "
+                f"{node.name}: namespace {node.netns}, address {node.address}, "
                 f"Open vSwitch {node.ovs.paths.rundir}"
             )
         self._nodes.underlay.set_address(API_ADDRESS)
         self._report(f"underlay {self._nodes.underlay.name}: bridge with {UNDERLAY}")
 
-    def _start_api(self) -> None:
-        _write_secret(self.layout.token, secrets.token_urlsafe(32))
-        log = self.layout.apiserver_log
-        argv = [
-            sys.executable, "-m", "lab.apiserver", "--listen", f"{API_ADDRESS.ip}:{API_PORT}",
-            "--state-file", str(self.layout.apiserver_state), "--kubeconfig", str(self.layout.kubeconfig),
-            "--token-file", str(self.layout.token), "--bookmark-interval", "10",
-        ]  # fmt: skip
-        process = spawn(argv, log=log, netns=self._nodes.underlay.name)
-        self._started("apiserver", "", process, log)
-        deadline = time.monotonic() + _API_START_SECONDS
-        while not self.layout.kubeconfig.exists():
-            if not is_running(process):
-                raise UpFailed(f"the API server exited; the end of {log}:\n{log_tail(log)}")
-            if time.monotonic() > deadline:
-                raise UpFailed(f"the API server did not listen within {_API_START_SECONDS:.0f}s")
-            time.sleep(0.05)
-        self._report(f"API server (the lab's stand-in for kube-apiserver) at {self.record.api_url}")
+    def _start_control_plane(self) -> None:
+        self._plane.prepare(nodes=[node.name for node in self._nodes])
+        try:
+            self._plane.start(lambda role, process, log: self._started(role, "", process, log))
+        except ControlPlaneFailed as exc:
+            raise UpFailed(str(exc)) from exc
+        self._report(
+            f"Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) "
+            f"in {self._nodes.underlay.name}, API server at {self.record.api_url}"
+        )
 
     def _api_client(self) -> RestClient:
         netns.enter(self._nodes.underlay.name)
@@ -233,30 +225,24 @@ class LabStarter:
         if self._api is not None:
             self._api.close()
 
-    def _register_nodes(self, rest: RestClient) -> None:
-        for node in self._nodes:
-            body = node.node_object()
-            if node.index == 1:
-                body["metadata"]["labels"][CONTROL_PLANE_LABEL] = ""
-            rest.create(NODES, None, body)
-        self._report(f"registered {len(self._nodes)} nodes")
-
-    def _start_controller(self) -> None:
-        """pyantrea-controller on the first node, as on the article's master; agents prove who they
-        are with node tokens of a shared secret (there is no cluster to review tokens)."""
+    def _start_controller(self, rest: RestClient) -> None:
+        """pyantrea-controller on the first node, as on the article's master, with its
+        ServiceAccount's token; it checks the agents' tokens with TokenReview."""
         layout, node = self.layout, self._nodes[0]
         layout.controller.mkdir(mode=0o700)
-        _write_secret(layout.controller_secret, secrets.token_hex(32))
+        write_token(layout.controller_token, request_token(rest, CONTROLLER_ACCOUNT))
+        self._write_token_kubeconfig(
+            layout.controller_kubeconfig, CONTROLLER_ACCOUNT, layout.controller_token
+        )
         config = {
-            "kubeconfig": str(layout.kubeconfig),
+            "kubeconfig": str(layout.controller_kubeconfig),
             "apiPort": CONTROLLER_API_PORT,
             "apiBindAddress": "0.0.0.0",
             "httpPort": CONTROLLER_HTTP_PORT,
             "selfSignedCert": True,
             "tlsCertDir": str(layout.controller / "tls"),
             "caPublishFile": str(layout.controller_ca),
-            "authTokenFile": str(layout.controller_secret),
-            "statusWriteMode": "status",
+            "statusWriteMode": "annotation",
         }
         layout.controller_config.write_text(yaml.safe_dump(config, sort_keys=False))
         argv = [str(_BIN / "pyantrea-controller"), "--config", str(layout.controller_config)]
@@ -264,30 +250,18 @@ class LabStarter:
         self._started("controller", node.name, process, layout.controller_log)
         self._report(f"{node.name}: pyantrea-controller (pid {process.pid}) started")
 
-    def _start_node_programs(self, node: NodeHost) -> None:
+    def _start_node_programs(self, node: NodeHost, rest: RestClient) -> None:
+        """The node joins: its kubelet registers the Node, then its agent starts with a token
+        bound to that Node."""
         paths = self.layout.node(node.name)
-        secret = read_secret(self.layout.controller_secret)
-        _write_secret(paths.controller_token, node_token(secret, node.name))
-        config = node.agent_config(
-            kubeconfig=self.layout.kubeconfig, tunnel_type=self.options.tunnel, api_port=AGENT_API_PORT
-        )
-        config.update(
-            controllerAddress=f"{self._nodes[0].address.ip}:{CONTROLLER_API_PORT}",
-            controllerCAFile=str(self.layout.controller_ca),
-            controllerTokenFile=str(paths.controller_token),
-        )
-        paths.agent_config.write_text(yaml.safe_dump(config, sort_keys=False))
         installed = install(
             paths.host_root, plugin=_BIN / "pyantrea-cni", mtu=MTU, socket=str(paths.cni_socket)
         )
-        agent_argv = [str(_BIN / "pyantrea-agent"), "--config", str(paths.agent_config)]
-        agent = spawn(agent_argv, log=paths.agent_log, netns=node.netns)
-        self._started("agent", node.name, agent, paths.agent_log)
         settings = KubeletSettings(
             node_name=node.name,
             node_netns=node.netns,
             node_ip=str(node.address.ip),
-            kubeconfig=str(self.layout.kubeconfig),
+            kubeconfig=str(self._plane.node_kubeconfig(node.name)),
             cni_conf_dir=str(installed.conflist.parent),
             cni_bin_dirs=(str(installed.plugin.parent), str(CNI_PLUGIN_DIR)),
             netns_prefix=self.record.prefix,
@@ -298,7 +272,51 @@ class LabStarter:
         kubelet_argv = [sys.executable, "-m", "lab.kubelet", "--config", str(paths.kubelet_config)]
         kubelet = spawn(kubelet_argv, log=paths.kubelet_log)  # it enters the node's namespace itself
         self._started("kubelet", node.name, kubelet, paths.kubelet_log)
-        self._report(f"{node.name}: pyantrea-agent (pid {agent.pid}) and kubelet (pid {kubelet.pid}) started")
+        uid = self._registered(rest, node, kubelet, paths.kubelet_log)
+        if node.index == 1:
+            rest.patch(NODES, None, node.name, {"metadata": {"labels": {CONTROL_PLANE_LABEL: ""}}},
+                       patch_type=PatchType.MERGE)  # fmt: skip
+        write_token(paths.agent_token, request_token(rest, AGENT_ACCOUNT, node=(node.name, uid)))
+        self._write_token_kubeconfig(paths.agent_kubeconfig, AGENT_ACCOUNT, paths.agent_token)
+        config = node.agent_config(
+            kubeconfig=paths.agent_kubeconfig, tunnel_type=self.options.tunnel, api_port=AGENT_API_PORT
+        )
+        config.update(
+            controllerAddress=f"{self._nodes[0].address.ip}:{CONTROLLER_API_PORT}",
+            controllerCAFile=str(self.layout.controller_ca),
+            controllerTokenFile=str(paths.agent_token),
+        )
+        paths.agent_config.write_text(yaml.safe_dump(config, sort_keys=False))
+        agent_argv = [str(_BIN / "pyantrea-agent"), "--config", str(paths.agent_config)]
+        agent = spawn(agent_argv, log=paths.agent_log, netns=node.netns)
+        self._started("agent", node.name, agent, paths.agent_log)
+        self._report(
+            f"{node.name}: kubelet (pid {kubelet.pid}) registered the node, "
+            f"pyantrea-agent (pid {agent.pid}) started"
+        )
+
+    def _registered(self, rest: RestClient, node: NodeHost, kubelet: ProcessId, log: Path) -> str:
+        """The uid of the Node the kubelet registered, once it has."""
+        deadline = time.monotonic() + _REGISTER_SECONDS
+        while True:
+            try:
+                return str(rest.get(NODES, None, node.name)["metadata"]["uid"])
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+            if not is_running(kubelet):
+                raise UpFailed(f"the kubelet of {node.name} exited; the end of {log}:\n{log_tail(log)}")
+            if time.monotonic() > deadline:
+                raise UpFailed(
+                    f"the kubelet of {node.name} did not register the node within {_REGISTER_SECONDS:.0f}s"
+                )
+            time.sleep(0.1)
+
+    def _write_token_kubeconfig(self, path: Path, account: str, token: Path) -> None:
+        write_kubeconfig(
+            path, server=self.record.api_url, ca=self._plane.pki.ca.cert,
+            user=f"system:serviceaccount:kube-system:{account}", token_file=token,
+        )  # fmt: skip
 
     def _wait_for_nodes(self, rest: RestClient) -> None:
         started = time.monotonic()
@@ -318,6 +336,12 @@ class LabStarter:
             )
         except WaitFailed as failed:
             raise UpFailed(str(failed)) from failed
+        subnets = {
+            node["metadata"]["name"]: node["spec"].get("podCIDR", "") for node in rest.list(NODES).items
+        }
+        self.record = replace(
+            self.record, nodes=tuple(replace(n, pod_cidr=subnets.get(n.name, "")) for n in self.record.nodes)
+        )
         self._report(
             f"controller ready, all {len(self._nodes)} nodes Ready after {time.monotonic() - started:.1f}s"
         )

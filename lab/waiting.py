@@ -8,11 +8,13 @@ done, failed (and why), or still on its way (and where it is).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from controlplane.status.writer import ANNOTATION as REALIZATION_ANNOTATION
 from lab.apiserver.selectors import selector_from_object
 from lab.kubelet.status import FAILURE_REASONS
 from lab.tables import pod_status
@@ -79,11 +81,25 @@ def policy_span(policy: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) ->
     return span
 
 
+def realization(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """pyantrea-controller's realization status of a NetworkPolicy: its annotation (Kubernetes'
+    NetworkPolicy has no status), or the status an API server with one holds."""
+    text = ((policy.get("metadata") or {}).get("annotations") or {}).get(REALIZATION_ANNOTATION)
+    if text:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            return document
+    return dict(policy.get("status") or {})
+
+
 def progress_of_policy(policy: Mapping[str, Any], span: set[str]) -> Progress:
     """Realized once the controller says the policy's current generation is installed on as many
     nodes as its `span` holds (pyantrea-controller's status: phase, nodes realized / desired). A
     Realized status for fewer nodes predates pods that arrived since: not done yet."""
-    status = policy.get("status") or {}
+    status = realization(policy)
     generation = int(policy["metadata"].get("generation") or 0)
     phase = status.get("phase") or "Pending"
     if phase == "Failed":

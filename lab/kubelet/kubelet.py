@@ -1,7 +1,8 @@
 """The lab kubelet: the pods of one node, from the API to running sandboxes and back.
 
-It watches the pods bound to its node (`spec.nodeName`), runs one `PodWorker` per pod, writes
-their status, and keeps the Node's Ready condition. At start it tears down every sandbox a
+It registers its Node, watches the pods bound to it (`spec.nodeName`), runs one `PodWorker` per
+pod, writes their status, confirms their deletion once stopped, and keeps the Node's Ready
+condition. At start it tears down every sandbox a
 previous kubelet of this node left behind (their pods are made again from the API).
 """
 
@@ -21,7 +22,7 @@ from kube.informer import Informer
 from kube.resources import PODS
 from kube.rest import PatchType, RestClient
 from lab.kubelet.cni import CniRuntime
-from lab.kubelet.nodestatus import report_node_status
+from lab.kubelet.nodestatus import register_node, report_node_status
 from lab.kubelet.pods import PodView, trim_pod
 from lab.kubelet.sandbox import Sandboxes, read_records
 from lab.kubelet.settings import KubeletSettings
@@ -72,6 +73,7 @@ class Kubelet:
             host_ip=settings.node_ip,
             desired=self._informer.get,
             write_status=self._write_status,
+            confirm_deletion=self._confirm_deletion,
         )
         self._workers: dict[str, PodWorker] = {}
 
@@ -81,6 +83,7 @@ class Kubelet:
                 "removing the sandbox of %s/%s left by an earlier kubelet", record.namespace, record.name
             )
             await self._sandboxes.destroy(record)
+        await register_node(self._rest, self.settings.node_name, self.settings.node_ip)
         self._tasks.spawn(self._informer.run(), name="pod-informer")
         self._tasks.spawn(
             report_node_status(
@@ -103,6 +106,21 @@ class Kubelet:
     def _forget(self, worker: PodWorker) -> None:
         if self._workers.get(worker.key) is worker:
             del self._workers[worker.key]
+
+    async def _confirm_deletion(self, pod: PodView) -> bool:
+        body = {"gracePeriodSeconds": 0, "preconditions": {"uid": pod.uid}}
+        try:
+            await asyncio.to_thread(self._rest.delete, PODS, pod.namespace, pod.name, body=body)
+        except ApiException as exc:
+            if exc.status in (404, 409):
+                return True  # gone already, or a new pod of that name: its worker hears of it next
+            log.warning("cannot delete pod %s: %s %s", pod.key, exc.status, exc.reason)
+            return False
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("cannot delete pod %s: %s", pod.key, exc)
+            return False
+        log.info("pod %s: stopped and deleted", pod.key)
+        return True
 
     async def _write_status(self, pod: PodView, pod_status: dict[str, Any]) -> bool:
         # The uid makes the write a precondition: a pod re-created under the same name is left alone.

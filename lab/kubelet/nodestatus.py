@@ -1,4 +1,5 @@
-"""The Node's Ready condition, as a kubelet reports it: the network plugin decides.
+"""The Node, as a kubelet keeps it: registered at start, then its Ready condition, which the
+network plugin decides.
 
 The node is Ready once a CNI network configuration is installed and the pyantrea agent answers
 its `/readyz` with 200; until then NotReady with the reason. The condition is written when it
@@ -40,6 +41,17 @@ async def network_ready(cni: CniRuntime, session: aiohttp.ClientSession, agent_h
             return f"pyantrea-agent not ready: {body or response.status}"
     except (aiohttp.ClientError, TimeoutError) as exc:
         return f"pyantrea-agent not reachable at {agent_health_url}: {exc or type(exc).__name__}"
+
+
+async def register_node(rest: RestClient, node_name: str, node_ip: str) -> None:
+    """Create this node's Node object, as a kubelet registers its node; one already there is kept."""
+    try:
+        await asyncio.to_thread(rest.create, NODES, None, status.node_object(node_name, node_ip))
+        log.info("node %s registered", node_name)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        log.info("node %s was registered before", node_name)
 
 
 async def report_node_status(

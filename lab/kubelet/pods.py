@@ -22,6 +22,9 @@ class PodView:
     uid: str
     host_network: bool
     containers: tuple[ContainerView, ...]
+    deleting: bool = False
+    """The API server marked it for deletion (deletionTimestamp): the kubelet stops it, then
+    confirms the deletion."""
 
     @property
     def key(self) -> str:
@@ -53,4 +56,5 @@ def trim_pod(obj: Mapping[str, Any]) -> PodView:
         uid=metadata.get("uid", ""),
         host_network=bool(spec.get("hostNetwork")),
         containers=containers,
+        deleting=metadata.get("deletionTimestamp") is not None,
     )

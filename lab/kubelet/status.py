@@ -120,6 +120,30 @@ def waiting(pod: PodView, *, host_ip: str, reason: str, message: str, restarts: 
     }
 
 
+def node_object(name: str, ip: str) -> dict[str, Any]:
+    """The Node a kubelet registers: its name, addresses and what pods may use of the machine.
+    Its pod subnet comes later, from the controller manager's node IPAM."""
+    capacity = {"cpu": str(os.cpu_count() or 1), "memory": f"{_memory_kib()}Ki", "pods": "110"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+            "capacity": capacity,
+            "allocatable": capacity,
+            **node(ready=False, message="kubelet is starting"),
+        },
+    }
+
+
+def _memory_kib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1])
+    return 0
+
+
 def node(*, ready: bool, message: str) -> dict[str, Any]:
     """The Node's Ready condition and what the kubelet knows of the machine."""
     at = now()

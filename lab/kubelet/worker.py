@@ -34,6 +34,11 @@ class StatusWriter(Protocol):
         """Merge `pod_status` into the pod's status; False when that failed (it is retried)."""
 
 
+class DeletionConfirmer(Protocol):
+    async def __call__(self, pod: PodView) -> bool:
+        """Delete the stopped pod for good (grace period 0, this uid only); False when that failed."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerContext:
     """What every worker of one kubelet shares."""
@@ -43,6 +48,7 @@ class WorkerContext:
     desired: Callable[[str], PodView | None]
     """The pod as the informer has it now, or None once deleted."""
     write_status: StatusWriter
+    confirm_deletion: DeletionConfirmer
 
 
 class _Failed(Exception):
@@ -84,11 +90,21 @@ class PodWorker:
                     await self._teardown()
                 if pod is None:
                     return
+                if pod.deleting:
+                    retry = await self._terminate(pod)
+                    continue
                 retry = await self._step(pod)
         finally:
             # Cancelled (the kubelet stops): the pod's server keeps running, as containers do.
             if self._server_ended is not None:
                 self._server_ended.cancel()
+
+    async def _terminate(self, pod: PodView) -> float | None:
+        """A pod being deleted: its server stops and its sandbox goes (CNI DEL), then the kubelet
+        tells the API server it is done, which removes the pod; its informer's delete ends the worker."""
+        if self._sandbox is not None:
+            await self._teardown()
+        return None if await self._context.confirm_deletion(pod) else _TRY_AGAIN_SECONDS
 
     async def _step(self, pod: PodView) -> float | None:
         """One convergence step; returns when to try again (None: when something changes)."""

@@ -134,11 +134,14 @@ def _wait_for_file(rest: RestClient, manifests: list[Manifest], timeout: float) 
             progress[f"pod {manifest.namespace}/{manifest.name}"] = progress_of_pod(pod)
         for manifest in deployments:
             deployment = rest.get(manifest.kind.resource, manifest.namespace, manifest.name)
-            uid = deployment["metadata"]["uid"]
+            # A Deployment owns ReplicaSets, which own its pods.
+            owners = {deployment["metadata"]["uid"]} | {
+                replica_set["metadata"]["uid"]
+                for replica_set in rest.list(kinds.REPLICA_SETS, namespace=manifest.namespace).items
+                if _owned_by(replica_set, {deployment["metadata"]["uid"]})
+            }
             owned = [
-                pod
-                for pod in rest.list(PODS, namespace=manifest.namespace).items
-                if any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or ())
+                pod for pod in rest.list(PODS, namespace=manifest.namespace).items if _owned_by(pod, owners)
             ]
             progress[f"deployment {manifest.namespace}/{manifest.name}"] = progress_of_deployment(
                 deployment, owned
@@ -183,6 +186,10 @@ def run_delete(args: argparse.Namespace) -> int:
             continue
         print(f'{kind.qualified} "{name}" deleted', flush=True)
     return 1 if failed else 0
+
+
+def _owned_by(obj: dict[str, Any], owners: set[str]) -> bool:
+    return any(ref.get("uid") in owners for ref in obj["metadata"].get("ownerReferences") or ())
 
 
 def run_label(args: argparse.Namespace) -> int:
