@@ -9,7 +9,6 @@ render its documented defaults with ``python -m config.render controller``.
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,6 @@ from config.kinds import IPAddress, ObjectName
 from config.schema import setting
 
 _PORTS = (0, 65535)
-
-
-class StatusWriteMode(enum.StrEnum):
-    STATUS = "status"
-    ANNOTATION = "annotation"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,12 +85,6 @@ class ControllerConfig:
         doc="Events buffered for one agent's watch; an agent that falls this far behind is disconnected "
         "and resyncs, so it never slows the others.",
         bounds=(1, 1_000_000),
-    )
-    status_write_mode: StatusWriteMode = setting(
-        "statusWriteMode",
-        StatusWriteMode.STATUS,
-        doc="Where a NetworkPolicy's realization status goes: its status subresource, or an annotation "
-        "for API servers that have no status for NetworkPolicy.",
     )
 
     def __post_init__(self) -> None:

@@ -159,7 +159,6 @@ class Controller(Service):
         writer = StatusWriter(
             self.board,
             rest,
-            mode=config.status_write_mode,
             metrics=self._metrics,
             interval=self._status_interval,
         )

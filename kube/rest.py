@@ -31,6 +31,8 @@ class PatchType(StrEnum):
     MERGE = "application/merge-patch+json"
     STRATEGIC = "application/strategic-merge-patch+json"
     JSON = "application/json-patch+json"
+    APPLY = "application/apply-patch+yaml"
+    """Server-side apply: the body is the caller's whole intent (JSON is YAML); needs a field manager."""
 
 
 class StreamError(Exception):
@@ -175,9 +177,19 @@ class RestClient:
         *,
         patch_type: PatchType = PatchType.MERGE,
         subresource: str | None = None,
+        field_manager: str | None = None,
+        force: bool = False,
     ) -> dict[str, Any]:
+        """PATCH; `field_manager` (and `force`, to take over fields others manage) for server-side apply."""
+        query = [("fieldManager", field_manager)] if field_manager else []
+        if force:
+            query.append(("force", "true"))
         return self._call(
-            "PATCH", resource.object_path(namespace, name, subresource), body=body, content_type=patch_type
+            "PATCH",
+            resource.object_path(namespace, name, subresource),
+            query,
+            body=body,
+            content_type=patch_type,
         )
 
     def delete(

@@ -3,8 +3,7 @@
 Each call runs the blocking client in a worker thread and returns the object as the server
 stored it. Merge patches need no schema knowledge, so they work the same on every kind, on a
 real kube-apiserver and on the lab's stand-in. `None` as a label or annotation value removes it.
-On a real cluster NetworkPolicy has no `/status` subresource: report realization there with
-`set_annotations`.
+NetworkPolicy has no `/status` subresource: pyantrea reports realization with `set_annotations`.
 """
 
 from __future__ import annotations

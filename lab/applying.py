@@ -1,16 +1,15 @@
 """`apply`, `delete` and `label`, as kubectl does them, on the lab's API.
 
-`apply` keeps kubectl's contract: the object as applied is kept in the
-`kubectl.kubernetes.io/last-applied-configuration` annotation, and a re-apply sends a JSON merge
-patch that sets everything the file says and removes what the previous apply said and this one
-no longer does (`three_way_patch`), so fields others set (a pod's node, labels added with
-`label`, status) stay. Lists are replaced whole, as merge patches do.
+`apply` is `kubectl apply --server-side`: the file's object is sent whole as the field manager
+`pyantctl`'s intent and the API server merges it as it merges any apply, by the schemas of the
+kinds (a pod's containers by name, ...): fields the file sets are taken over (`--force-conflicts`),
+fields others set (the scheduler's node, the kubelet's status, labels set with `label`, what
+admission added) stay, and a field an earlier apply set and this file no longer has is removed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from kubernetes.client import ApiException
@@ -19,51 +18,26 @@ from kube.rest import PatchType, RestClient
 from lab.kinds import Kind
 from lab.manifests import Manifest
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def three_way_patch(last: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> dict[str, Any]:
-    """The merge patch that makes an object match `desired`, deleting keys only `last` had."""
-    patch: dict[str, Any] = {}
-    for key, value in desired.items():
-        previous = last.get(key) if last is not None else None
-        if isinstance(value, Mapping):
-            patch[key] = three_way_patch(previous if isinstance(previous, Mapping) else None, value)
-        else:
-            patch[key] = value
-    if last is not None:
-        for key in last:
-            if key not in desired:
-                patch[key] = None
-    return patch
-
-
-def _last_applied(live: Mapping[str, Any]) -> dict[str, Any] | None:
-    text = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
-    try:
-        value = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+FIELD_MANAGER = "pyantctl"
 
 
 def apply(rest: RestClient, manifest: Manifest) -> str:
     """Create or update the object; returns what happened: created, configured or unchanged."""
-    desired = json.loads(json.dumps(manifest.body))
-    record = json.dumps(desired, sort_keys=True, separators=(",", ":"))
-    metadata = desired.setdefault("metadata", {})
-    metadata.setdefault("annotations", {})[LAST_APPLIED] = record
     resource = manifest.kind.resource
     try:
-        live = rest.get(resource, manifest.namespace, manifest.name)
+        live: dict[str, Any] | None = rest.get(resource, manifest.namespace, manifest.name)
     except ApiException as exc:
         if exc.status != 404:
             raise
-        rest.create(resource, manifest.namespace, desired)
+        live = None
+    body = json.loads(json.dumps(manifest.body))
+    applied = rest.patch(
+        resource, manifest.namespace, manifest.name, body,
+        patch_type=PatchType.APPLY, field_manager=FIELD_MANAGER, force=True,
+    )  # fmt: skip
+    if live is None:
         return "created"
-    patch = three_way_patch(_last_applied(live), desired)
-    patched = rest.patch(resource, manifest.namespace, manifest.name, patch, patch_type=PatchType.MERGE)
-    same = patched["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
+    same = applied["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
     return "unchanged" if same else "configured"
 
 

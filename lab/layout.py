@@ -8,8 +8,8 @@ labs with different directories and prefixes run side by side: everything else t
 directory.
 
     <dir>/lab.json                 the record of what `up` made (lab.record)
-    <dir>/kubernetes/              the control plane: PKI, kubeconfigs (admin.kubeconfig is the
-                                   one `lab kubeconfig` prints), etcd's data, logs, audit log
+    <dir>/kubeconfig               the admin's kubeconfig for kubectl (`lab kubeconfig`)
+    <dir>/kubernetes/              the control plane: PKI, kubeconfigs, etcd's data, logs, audit log
     <dir>/controller/              pyantrea-controller: config, log, TLS, CA, its ServiceAccount
                                    token and kubeconfig
     <dir>/nodes/<node>/ovs/        that node's Open vSwitch run directory
@@ -114,8 +114,18 @@ class LabLayout:
 
     @property
     def kubeconfig(self) -> Path:
-        """The admin's kubeconfig (system:masters), for the lab's own commands and for kubectl."""
+        """The admin's kubeconfig (system:masters) for the lab's own commands, which reach the API
+        server from inside the underlay namespace."""
         return self.kubernetes / "admin.kubeconfig"
+
+    @property
+    def kubectl_kubeconfig(self) -> Path:
+        """The admin's kubeconfig for kubectl on the host: the API server through lab.apiforward."""
+        return self.root / "kubeconfig"
+
+    @property
+    def apiforward_log(self) -> Path:
+        return self.kubernetes / "apiforward.log"
 
     @property
     def controller(self) -> Path:

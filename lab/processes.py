@@ -90,7 +90,9 @@ def kill_all_in_netns(name: str) -> None:
     """SIGKILL every process inside the network namespace `name` (one the lab made, so every
     process in it is the lab's: a pod's server, a prober, an `exec`), and wait until they are gone."""
     found = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False)
-    members = [identified for pid in found.stdout.split() if (identified := identify(int(pid)))]
+    # Not the caller: `pyantctl lab` enters the underlay namespace to reach the API server.
+    pids = [int(pid) for pid in found.stdout.split() if int(pid) != os.getpid()]
+    members = [identified for pid in pids if (identified := identify(pid))]
     for process in members:
         _signal(process, signal.SIGKILL)
     while any(is_running(process) for process in members):

@@ -61,6 +61,8 @@ def lab_status(
             "process": _process(record.process("kube-apiserver")),
         },
         "controlPlane": {role: _process(record.process(role)) for role in CONTROL_PLANE},
+        "apiForward": _process(record.process("apiforward")),
+        "kubectlKubeconfig": str(layout.kubectl_kubeconfig),
         "controller": _controller(record),
         "nodes": [],
     }
@@ -104,6 +106,8 @@ def render_status(document: dict[str, Any]) -> str:
         f"{document['api']['netns']}): {_state(document['api']['process'])}",
         f"              kubeconfig {document['api']['kubeconfig']}",
         *(f"{role:<24}{_state(process)}" for role, process in document["controlPlane"].items()),
+        f"kubectl       KUBECONFIG={document['kubectlKubeconfig']} (through the forwarder on the host's "
+        f"loopback: {_state(document['apiForward'])})",
         f"controller    pyantrea-controller on {controller['node']} at {controller['address']}: "
         f"{_state(controller['process'])}, {controller['condition']}",
     ]

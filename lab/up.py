@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -84,6 +85,12 @@ def log_tail(path: str | Path, lines: int = _LOG_LINES) -> str:
     except OSError:
         return f"(no log at {path})"
     return "\n".join(text.rstrip().splitlines()[-lines:]) or f"(empty log {path})"
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def controller_progress(record: LabRecord) -> Progress:
@@ -215,6 +222,19 @@ class LabStarter:
             f"Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) "
             f"in {self._nodes.underlay.name}, API server at {self.record.api_url}"
         )
+        port = free_loopback_port()
+        target = f"{API_ADDRESS.ip}:{API_PORT}"
+        argv = [sys.executable, "-m", "lab.apiforward", "--listen-port", str(port),
+                "--netns", self._nodes.underlay.name, "--target", target]  # fmt: skip
+        self._started(
+            "apiforward", "", spawn(argv, log=self.layout.apiforward_log), self.layout.apiforward_log
+        )
+        pair = self._plane.pki.pair("admin")
+        write_kubeconfig(
+            self.layout.kubectl_kubeconfig, server=f"https://127.0.0.1:{port}", ca=self._plane.pki.ca.cert,
+            user="kubernetes-admin", cert=pair.cert, key=pair.key,
+        )  # fmt: skip
+        self._report(f"kubectl: KUBECONFIG={self.layout.kubectl_kubeconfig} (API server on 127.0.0.1:{port})")
 
     def _api_client(self) -> RestClient:
         netns.enter(self._nodes.underlay.name)
@@ -242,7 +262,6 @@ class LabStarter:
             "selfSignedCert": True,
             "tlsCertDir": str(layout.controller / "tls"),
             "caPublishFile": str(layout.controller_ca),
-            "statusWriteMode": "annotation",
         }
         layout.controller_config.write_text(yaml.safe_dump(config, sort_keys=False))
         argv = [str(_BIN / "pyantrea-controller"), "--config", str(layout.controller_config)]

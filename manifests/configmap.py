@@ -2,16 +2,13 @@
 
 The two configuration files are ``config.render``'s documented defaults of the very schemas the
 programs load, so the manifest offers no key the programs do not know and no default they do not
-have. Where a cluster needs another value than the default, ``CLUSTER_SETTINGS`` replaces that
-key's line and says why. The conflist names the agent's CNI socket from the same schema and
+have: every default suits a cluster. The conflist names the agent's CNI socket from the same schema and
 leaves out ``mtu``, so that the agent's ``defaultMTU`` alone decides the pods' MTU.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
 from typing import Any
 
 from cni.install import NETWORK_NAME, PLUGIN_TYPE
@@ -25,14 +22,6 @@ NAME = "pyantrea-config"
 NAMESPACE = "kube-system"
 CONFLIST_KEY = "10-pyantrea.conflist"
 
-CLUSTER_SETTINGS: Mapping[str, Mapping[str, tuple[str, str]]] = {
-    "pyantrea-controller.conf": {
-        "statusWriteMode": ("annotation", "Kubernetes' NetworkPolicy has no status subresource"),
-    },
-}
-"""Per file: top-level key → (value, why), where the schema's default does not suit a cluster."""
-
-
 def conflist() -> str:
     """The network configuration list install-cni writes to the node's /etc/cni/net.d."""
     socket = str(leaves(AgentConfig)["cniSocket"].default)
@@ -41,20 +30,9 @@ def conflist() -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def config_file(title: str, schema: type) -> str:
-    """The rendered defaults of `schema` with this file's cluster settings in place."""
-    text = render_yaml(schema, title=title)
-    for key, (value, why) in CLUSTER_SETTINGS.get(title, {}).items():
-        line = re.compile(rf"^{re.escape(key)}: .*$", re.MULTILINE)
-        text, count = line.subn(f"{key}: {value}  # in a cluster: {why}", text)
-        if count != 1:
-            raise ValueError(f"{title}: {count} lines set {key}, expected 1")
-    return text
-
-
 def config_map() -> dict[str, Any]:
     """The ConfigMap object; its keys are the file names the pods see under /etc/pyantrea."""
-    data = {title: config_file(title, schema) for title, schema in PROGRAMS.values()}
+    data = {title: render_yaml(schema, title=title) for title, schema in PROGRAMS.values()}
     data[CONFLIST_KEY] = conflist()
     return {
         "apiVersion": "v1",

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from ipaddress import IPv4Address
 from pathlib import Path
 
 from lab import netns as netnses
@@ -72,7 +73,9 @@ class ControlPlane:
             "scheduler": Identity("system:kube-scheduler"),
             **{f"node-{node}": Identity(node_user(node), ("system:nodes",)) for node in nodes},
         }
-        self.pki.create(server_addresses=[self.settings.api_address], clients=clients)
+        # 127.0.0.1 too: kubectl on the host reaches the API server through lab.apiforward
+        addresses = dict.fromkeys([self.settings.api_address, IPv4Address("127.0.0.1")])
+        self.pki.create(server_addresses=list(addresses), clients=clients)
         for name, identity in clients.items():
             pair = self.pki.pair(name)
             write_kubeconfig(

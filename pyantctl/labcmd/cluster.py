@@ -45,6 +45,14 @@ def register(commands: Any) -> None:
     )
     down.set_defaults(func=run_down)
 
+    kubeconfig = commands.add_parser(
+        "kubeconfig",
+        help="print the path of the lab's admin kubeconfig, for kubectl",
+        description="Print the path of the lab's admin kubeconfig: "
+        "`export KUBECONFIG=$(pyantctl lab kubeconfig)`, then kubectl works against the lab.",
+    )
+    kubeconfig.set_defaults(func=run_kubeconfig)
+
     status = commands.add_parser("status", help="nodes, pod subnets, agents, controller",
                                  description="Show the lab's processes and nodes.")  # fmt: skip
     status.add_argument("-o", "--output", choices=("json",), help="print JSON")
@@ -109,6 +117,14 @@ def _found_running(layout: LabLayout, args: argparse.Namespace) -> int:
         )
     print(f"A lab of {len(record.nodes)} nodes with {record.tunnel} tunnels is running in {layout.root}\n")
     _print_nodes(session)
+    return 0
+
+
+def run_kubeconfig(args: argparse.Namespace) -> int:
+    layout = LabLayout.from_environment()
+    if not layout.record.exists() or not layout.kubectl_kubeconfig.exists():
+        raise CliError(f"no lab in {layout.root}: start one with `pyantctl lab up`")
+    print(layout.kubectl_kubeconfig)
     return 0
 
 

@@ -214,6 +214,9 @@ def run_get(args: argparse.Namespace) -> int:
         items = [rest.get(kind.resource, namespace, args.name)]
     else:
         listed = rest.list(kind.resource, namespace=namespace).items
+        # A list's items carry no kind; kubectl names each one, as `get NAME` returns it.
+        identity = {"apiVersion": kind.api_version, "kind": kind.kind}
+        listed = [{**identity, **item} for item in listed]
         items = sorted(listed, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
     if args.output == "json":
         document = items[0] if args.name else {"apiVersion": "v1", "kind": "List", "items": items,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.agent import AgentConfig, FlowExportConfig, FlowExportProtocol, OvsDatapathType, TunnelType
-from config.controller import ControllerConfig, StatusWriteMode
+from config.controller import ControllerConfig
 from config.errors import ConfigError
 from config.kinds import HostPort
 from config.loader import load_document, load_file, load_text
@@ -150,9 +150,9 @@ def test_bad_agent_config_names_the_key(text: str, message: str) -> None:
     ("text", "message"),
     [
         pytest.param(
-            "statusWriteMode: patch",
-            "controller.conf: statusWriteMode: 'patch' is not allowed (allowed: status, annotation)",
-            id="not-allowed",
+            "statusWriteMode: status",
+            "controller.conf: statusWriteMode: unknown key 'statusWriteMode'",
+            id="removed-key",  # NetworkPolicy has no status: realization is an annotation and Events
         ),
         pytest.param(
             "httpPort: 10349",
@@ -243,11 +243,6 @@ def test_bad_environment_value_names_the_variable() -> None:
 def test_empty_document_gives_the_defaults() -> None:
     assert load_document(ControllerConfig, None) == ControllerConfig()
     assert load_text(ControllerConfig, "") == ControllerConfig()
-
-
-def test_statuswritemode_annotation() -> None:
-    config = load_text(ControllerConfig, "statusWriteMode: annotation")
-    assert config.status_write_mode is StatusWriteMode.ANNOTATION
 
 
 def test_load_file(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_the_controller_program_serves_and_stops_on_sigterm(cluster: Cluster) ->
         )
     )
     process = subprocess.Popen(
-        [str(PROGRAM), "--config", str(config), "--statusWriteMode=annotation"],
+        [str(PROGRAM), "--config", str(config), "--watcherQueueSize=500"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -13,7 +13,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from config.controller import StatusWriteMode
 from controlplane.app import Controller
 from controlplane.httpapi import add_routes
 from controlplane.status.writer import ANNOTATION
@@ -60,13 +59,11 @@ BAD_OPERATOR = k8s.policy(
 BAD_PORT = k8s.policy("prod", "bad-port", k8s.labels(app="web"), ingress=[{"ports": [{"port": 70000}]}])
 
 
-def status_of(cluster: Cluster, name: str, mode: StatusWriteMode = StatusWriteMode.STATUS):
-    """A fetch of the policy's realization status as the controller wrote it."""
+def status_of(cluster: Cluster, name: str):
+    """A fetch of the policy's realization status as the controller wrote it (its annotation)."""
 
     async def fetch() -> dict[str, Any]:
         obj = await cluster.get(NETWORK_POLICIES, "prod", name)
-        if mode is StatusWriteMode.STATUS:
-            return obj.get("status") or {}
         annotations = obj["metadata"].get("annotations") or {}
         return json.loads(annotations[ANNOTATION]) if ANNOTATION in annotations else {}
 
@@ -77,15 +74,14 @@ def phase(name: str):
     return lambda status: status.get("phase") == name
 
 
-@pytest.mark.parametrize("mode", list(StatusWriteMode))
-def test_status_reaches_realized_and_is_written(cluster: Cluster, mode: StatusWriteMode) -> None:
+def test_status_reaches_realized_and_is_written(cluster: Cluster) -> None:
     async def scenario() -> None:
         await cluster.create(*OBJECTS)
-        config = cluster.controller_config(status_write_mode=mode)
+        config = cluster.controller_config()
         async with Controller(config, status_interval=0.1) as controller:
             agent1 = cluster.agent("n1", controller.api_port, Realizer())
             agent2 = cluster.agent("n2", controller.api_port, Realizer())
-            web, nobody = status_of(cluster, "web", mode), status_of(cluster, "nobody", mode)
+            web, nobody = status_of(cluster, "web"), status_of(cluster, "nobody")
             async with running(agent1):
                 # Only n1 of the two nodes of the span reports (Realizing 0/2 comes before that).
                 status = await eventually(

@@ -61,11 +61,8 @@ def alive(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
 
 
 def recorded_pids(status: dict) -> set[int]:
-    pids = {
-        status["api"]["process"]["pid"],
-        status["controllers"]["pid"],
-        status["controller"]["process"]["pid"],
-    }
+    pids = {process["pid"] for process in status["controlPlane"].values()}
+    pids |= {status["apiForward"]["pid"], status["controller"]["process"]["pid"]}
     for node in status["nodes"]:
         pids |= {node["agent"]["pid"], node["kubelet"]["pid"], *(p["pid"] for p in node["ovs"].values())}
     return pids
@@ -84,8 +81,11 @@ def test_down_leaves_the_machine_as_it_found_it(make_lab: Callable[[], Lab]):
     running = processes_in(namespaces)
     status = lab.status()
     recorded = recorded_pids(status)
-    in_underlay = {status["api"]["process"]["pid"], status["controllers"]["pid"]}
-    assert in_underlay | {pid for pid, _ in running} >= recorded
+    # the control plane runs in the underlay namespace; the kubectl forwarder on the host's loopback
+    outside_nodes = {process["pid"] for process in status["controlPlane"].values()} | {
+        status["apiForward"]["pid"]
+    }
+    assert outside_nodes | {pid for pid, _ in running} >= recorded
     down = lab.run("down")
     assert "nothing of it is left" in down.stdout
     assert lab.namespaces() == []

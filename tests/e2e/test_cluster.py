@@ -5,12 +5,16 @@ works in namespaces of its own."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
+import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
+from lab.kubernetes import binaries
 from tests.e2e.lab import Lab, all_reachable, assert_first_packets_arrive, namespace_manifest, pod_manifest
 
 pytestmark = pytest.mark.ovs
@@ -47,20 +51,21 @@ def test_status_lists_nodes_subnets_and_running_processes(lab3: Lab):
     assert status["tunnel"] == "vxlan"
     assert status["state"] == "running"
     assert status["api"]["process"]["running"]
-    assert status["controllers"]["running"]
+    assert all(process["running"] for process in status["controlPlane"].values())
+    assert status["apiForward"]["running"]
     assert status["controller"]["node"] == "node1" and status["controller"]["ready"]
     assert status["controller"]["process"]["running"]
     assert status["controller"]["address"] == "192.168.77.1:10349"
     nodes = {node["name"]: node for node in status["nodes"]}
     for index in (1, 2, 3):
         node = nodes[f"node{index}"]
-        assert node["podCIDR"] == f"172.16.{index}.0/24"
+        assert node["podCIDR"] == f"172.16.{index - 1}.0/24"  # node IPAM, in the order nodes joined
         assert node["address"] == f"192.168.77.{index}/24"
         assert node["ready"] is True
         assert node["agent"]["running"] and node["kubelet"]["running"]
         assert all(daemon["running"] for daemon in node["ovs"].values())
     text = lab3.run("status").stdout
-    assert re.search(r"node2\s+Ready\s+192\.168\.77\.2/24\s+172\.16\.2\.0/24", text)
+    assert re.search(r"node2\s+Ready\s+192\.168\.77\.2/24\s+172\.16\.1\.0/24", text)
 
 
 def test_pods_on_every_node_reach_each_other_over_tcp_and_udp(lab3: Lab):
@@ -75,7 +80,9 @@ def test_pods_on_every_node_reach_each_other_over_tcp_and_udp(lab3: Lab):
         assert pods[name]["status"]["phase"] == "Running"
     for pod in pods.values():
         index = int(pod["spec"]["nodeName"].removeprefix("node"))
-        assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network(f"172.16.{index}.0/24")
+        assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network(
+            f"172.16.{index - 1}.0/24"
+        )
         assert pod["status"]["hostIP"] == f"192.168.77.{index}"
     assert_first_packets_arrive(lab3, "conn")
 
@@ -115,7 +122,7 @@ def test_get_prints_kubectl_tables_and_kubernetes_lists(lab3: Lab):
     assert (
         pod["kind"] == "Pod" and pod["metadata"]["uid"] and pod["spec"]["containers"][0]["name"] == "server"
     )
-    assert pod["status"]["podIP"].startswith("172.16.2.")
+    assert pod["status"]["podIP"].startswith("172.16.1.")
     single = lab3.json("get", "pod", "web", "-n", "listing", "-o", "json")
     assert single["metadata"]["name"] == "web" and single["kind"] == "Pod"
     namespaces = lab3.json("get", "ns", "-o", "json")["items"]
@@ -130,7 +137,7 @@ def test_exec_runs_a_command_inside_the_pod(lab3: Lab):
     ip = lab3.pods("shell")["sh"]["status"]["podIP"]
     addresses = lab3.run("exec", "shell/sh", "--", "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout
     assert f"inet {ip}/24" in addresses
-    assert lab3.run("exec", "shell/sh", "--", "ping", "-c", "1", "-W", "2", "172.16.1.1").returncode == 0
+    assert lab3.run("exec", "shell/sh", "--", "ping", "-c", "1", "-W", "2", "172.16.0.1").returncode == 0
     assert lab3.run("exec", "shell/sh", "--", "sh", "-c", "exit 3", check=False).returncode == 3
 
 
@@ -280,4 +287,75 @@ def test_a_policy_is_stored_shown_and_reported_by_the_controller(lab3: Lab):
     assert row[:2] == ["deny-all", "<none>"]
     stored = lab3.json("get", "networkpolicy", "deny-all", "-n", "quiet", "-o", "json")
     assert stored["spec"]["policyTypes"] == ["Ingress"]
-    assert stored["status"]["phase"] == "Realized" and stored["status"]["desiredNodesRealized"] == 0
+    realization = json.loads(stored["metadata"]["annotations"]["pyantrea.io/realization"])
+    assert realization["phase"] == "Realized" and realization["desiredNodesRealized"] == 0
+    assert "status" not in stored  # Kubernetes' NetworkPolicy has none
+
+
+def kubectl(lab: Lab, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The real kubectl of the pinned release, on the host, with `pyantctl lab kubeconfig`."""
+    kubeconfig = lab.run("kubeconfig").stdout.strip()
+    return subprocess.run(
+        [str(binaries.program("kubectl")), "--kubeconfig", kubeconfig, *args],
+        capture_output=True, text=True, timeout=60, check=check,
+    )  # fmt: skip
+
+
+def test_kubectl_works_against_the_lab(lab3: Lab):
+    version = json.loads(kubectl(lab3, "version", "-o", "json").stdout)
+    assert version["serverVersion"]["gitVersion"] == binaries.kubernetes_version()
+    lab3.apply(namespace_manifest("kc") + pod_manifest("kc", "a", node="node2"), "--wait")
+    wide = kubectl(lab3, "get", "pods", "-A", "-o", "wide").stdout.splitlines()
+    row = next(line.split() for line in wide if line.split()[:2] == ["kc", "a"])
+    assert row[3] == "Running" and row[7] == "node2" and row[6].startswith("172.16.1.")
+    policy = """\
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: only-a, namespace: kc}
+        spec:
+          podSelector: {matchLabels: {pod: a}}
+          policyTypes: [Ingress]
+        """
+    applied = kubectl(lab3, "apply", "-f", str(lab3.write(policy)))
+    assert "networkpolicy.networking.k8s.io/only-a created" in applied.stdout
+    # the controller's realization, in the policy's description (its annotations) and as Events
+    deadline = time.monotonic() + 30
+    while "Realized on 1/1 nodes" not in (
+        described := kubectl(lab3, "describe", "networkpolicy", "only-a", "-n", "kc").stdout
+    ):
+        assert time.monotonic() < deadline, described
+        time.sleep(0.5)
+    assert "pyantrea.io/realized: Realized on 1/1 nodes (generation 1)" in described
+    events = kubectl(lab3, "events", "-n", "kc", "--for", "networkpolicy/only-a").stdout
+    assert "Realized on 1/1 nodes" in events
+
+
+@pytest.mark.parametrize(
+    ("account", "allowed", "denied"),
+    [
+        ("pyantrea-agent", [("list", "nodes"), ("watch", "nodes"), ("list", "pods")],
+         [("get", "secrets"), ("list", "networkpolicies"), ("create", "pods")]),
+        ("pyantrea-controller", [("watch", "networkpolicies"), ("patch", "networkpolicies"),
+                                 ("create", "events"), ("create", "tokenreviews")],
+         [("get", "secrets"), ("delete", "pods"), ("update", "nodes")]),
+    ],
+)  # fmt: skip
+def test_the_service_accounts_may_do_what_they_need_and_no_more(lab3: Lab, account, allowed, denied):
+    user = f"system:serviceaccount:kube-system:{account}"
+    for verb, resource in allowed:
+        answer = kubectl(
+            lab3, "auth", "can-i", verb, resource, "-A", "--as", user, check=False
+        ).stdout.strip()
+        assert answer == "yes", (account, verb, resource)
+    for verb, resource in denied:
+        answer = kubectl(lab3, "auth", "can-i", verb, resource, "-n", "default", "--as", user, check=False)
+        assert answer.stdout.strip() == "no", (account, verb, resource)
+
+
+def test_the_release_manifest_applies_to_the_lab_api_server(lab3: Lab):
+    """manifests/pyantrea.yml as a cluster operator applies it: a server-side dry run passes
+    the real API server's validation and admission."""
+    manifest = Path(__file__).parents[2] / "manifests" / "pyantrea.yml"
+    done = kubectl(lab3, "apply", "--dry-run=server", "-f", str(manifest))
+    assert "daemonset.apps/pyantrea-agent created (server dry run)" in done.stdout
+    assert "deployment.apps/pyantrea-controller created (server dry run)" in done.stdout

@@ -12,10 +12,10 @@ import pytest
 from cni.netconf import decode_config
 from cni.versions import allows_check
 from config.agent import AgentConfig
-from config.controller import ControllerConfig, StatusWriteMode
+from config.controller import ControllerConfig
 from config.errors import ConfigError
 from config.loader import load_document, load_text
-from manifests.configmap import CLUSTER_SETTINGS, CONFLIST_KEY
+from manifests.configmap import CONFLIST_KEY
 from tests.manifests.conftest import find
 
 NODE = {"NODE_NAME": "worker-1"}
@@ -38,12 +38,9 @@ def test_the_agent_file_needs_the_node_name_from_the_environment(data):
     assert error.value.key == "nodeName"
 
 
-def test_the_controller_file_loads_to_the_defaults_with_the_cluster_settings(data):
+def test_the_controller_file_loads_to_the_defaults(data):
     title = "pyantrea-controller.conf"
-    loaded = load_text(ControllerConfig, data[title], source=title, environ={})
-    cluster = {key: value for key, (value, _) in CLUSTER_SETTINGS[title].items()}
-    assert loaded == load_document(ControllerConfig, cluster, environ={})
-    assert loaded.status_write_mode is StatusWriteMode.ANNOTATION
+    assert load_text(ControllerConfig, data[title], source=title, environ={}) == ControllerConfig()
 
 
 def test_the_conflist_is_a_cni_network_list_for_the_agents_socket(data):

@@ -210,8 +210,8 @@ def test_the_controllers_rights_are_exactly_what_it_uses(manifest, node_set, api
 
     as_admin(apiserver, node_set, tmp_path, populate)
 
-    # The controller as its Deployment runs it (the ConfigMap's file, with statusWriteMode:
-    # annotation; the container's security context), on the node's network; flags for this
+    # The controller as its Deployment runs it (the ConfigMap's file, the container's security
+    # context), on the node's network; flags for this
     # machine's ports, directories and API server.
     text = find(manifest, "ConfigMap", NAME)["data"]["pyantrea-controller.conf"]
     conf = tmp_path / "pyantrea-controller.conf"
