@@ -22,6 +22,7 @@ NAME = "pyantrea-config"
 NAMESPACE = "kube-system"
 CONFLIST_KEY = "10-pyantrea.conflist"
 
+
 def conflist() -> str:
     """The network configuration list install-cni writes to the node's /etc/cni/net.d."""
     socket = str(leaves(AgentConfig)["cniSocket"].default)
