@@ -5,11 +5,16 @@ process stopped by pid when the block ends, also on failure."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 from types import TracebackType
 
+from kubernetes.client import ApiException
+
+from kube.resources import SERVICE_ACCOUNTS
+from kube.rest import RestClient
 from lab.kubernetes.components import ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane
 from lab.processes import ProcessId, stop
@@ -43,7 +48,7 @@ class LoopbackCluster:
     def node_kubeconfig(self, node: str) -> Path:
         return self.plane.node_kubeconfig(node)
 
-    def __enter__(self) -> LoopbackCluster:
+    def start(self) -> LoopbackCluster:
         self.plane.prepare(nodes=self.nodes)
         try:
             self.plane.start(lambda role, process, _log: self.processes.__setitem__(role, process))
@@ -51,6 +56,23 @@ class LoopbackCluster:
             self.stop()
             raise
         return self
+
+    def __enter__(self) -> LoopbackCluster:
+        return self.start()
+
+    @staticmethod
+    def wait_for_default_account(rest: RestClient, namespace: str, *, timeout: float = 30.0) -> None:
+        """Until the controller manager has made the namespace's `default` ServiceAccount, without
+        which the ServiceAccount admission refuses pods."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                rest.get(SERVICE_ACCOUNTS, namespace, "default")
+                return
+            except ApiException as exc:
+                if exc.status != 404 or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None

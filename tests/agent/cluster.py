@@ -1,6 +1,7 @@
 """Test helpers for multi-node datapath tests: agents in-process on a loop thread, and pods.
 
-A `Cluster` is a `lab.nodes.NodeSet` plus the API stand-in and one in-process `Agent` per node,
+A `Cluster` is a `lab.nodes.NodeSet` plus a real Kubernetes control plane on the host's loopback
+(tests.kubecluster) and one in-process `Agent` per node,
 all agents running on one background event loop (`LoopThread`) so that they keep serving while
 a test blocks on `ping`. Pods are network namespaces wired the way the CNI service wires them:
 a veth pair made with `agent.netlink`, the host end attached through the agent's
@@ -30,8 +31,8 @@ from kube.config import load_api_client
 from kube.resources import NODES
 from kube.rest import RestClient
 from lab import netns
-from lab.apiserver import ApiServerSettings, ApiServerThread
 from lab.nodes import NodeHost, NodeSet
+from tests.kubecluster import LoopbackCluster
 
 T = TypeVar("T")
 
@@ -70,14 +71,14 @@ def host_ifname(namespace: str, name: str) -> str:
 
 
 class Cluster:
-    """Nodes, the API stand-in, and an agent per node; `stop()` undoes everything."""
+    """Nodes, a real control plane, and an agent per node; `stop()` undoes everything."""
 
     def __init__(self, workdir: Path, *, prefix: str, count: int, tunnel_type: str = "vxlan") -> None:
         self.workdir = workdir
         self.prefix = prefix
         self.tunnel_type = tunnel_type
         self.nodes = NodeSet(workdir, prefix=prefix, count=count)
-        self.apiserver = ApiServerThread(ApiServerSettings(bookmark_interval=1.0))
+        self.kubernetes = LoopbackCluster(workdir / "kubernetes")
         self.loop = LoopThread()
         self.agents: dict[str, Agent] = {}
         self.pods: list[Pod] = []
@@ -87,8 +88,8 @@ class Cluster:
         """Start every node; the first `joined` (default: all) also get their Node and agent."""
         try:
             self.nodes.start()
-            self.apiserver.start()
-            self.kubeconfig = self.apiserver.write_kubeconfig(self.workdir / "kubeconfig")
+            self.kubernetes.start()
+            self.kubeconfig = self.kubernetes.admin_kubeconfig
             self.api = load_api_client(self.kubeconfig)
             self.rest = RestClient(self.api)
             for node in list(self.nodes)[:joined]:
@@ -130,7 +131,7 @@ class Cluster:
         for pod in self.pods:
             netns.delete(pod.netns)
         self.loop.stop()
-        self.apiserver.stop()
+        self.kubernetes.stop()
         self.nodes.stop()
 
     def add_pod(self, node: NodeHost, name: str) -> Pod:

@@ -157,14 +157,15 @@ def test_peers_follow_the_node_objects(cluster):
 
     cluster.rest.create(NODES, None, node3)
     assert wait_until(lambda: state() == (True, True))
-    cluster.rest.patch(
-        NODES, None, "node-extra", {"spec": {"podCIDR": "172.16.51.0/24", "podCIDRs": ["172.16.51.0/24"]}}
-    )
-    assert wait_until(lambda: "nw_dst=172.16.51.0/24" in n1.ovs.ofctl("dump-flows", "br-int", "table=70"))
-    assert state() == (False, False)
+    # A node's subnet never changes (the API server refuses it); its address may.
+    moved = {"status": {"addresses": [{"type": "InternalIP", "address": "192.168.77.51"}]}}
+    cluster.rest.patch(NODES, None, "node-extra", moved, subresource="status")
+    assert wait_until(lambda: "192.168.77.51->tun_dst" in n1.ovs.ofctl("dump-flows", "br-int", "table=70"))
+    assert "192.168.77.50" not in n1.ovs.ofctl("dump-flows", "br-int")
+    assert state() == (True, True)
     cluster.rest.delete(NODES, None, "node-extra")
-    assert wait_until(lambda: "172.16.51" not in n1.ovs.ofctl("dump-flows", "br-int"))
-    assert "172.16.51" not in netns.run(n1.netns, "ip", "route").stdout
+    assert wait_until(lambda: "172.16.50" not in n1.ovs.ofctl("dump-flows", "br-int"))
+    assert "172.16.50" not in netns.run(n1.netns, "ip", "route").stdout
 
 
 def test_detach_removes_the_port_and_every_flow(cluster):

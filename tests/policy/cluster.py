@@ -179,6 +179,9 @@ class PolicyCluster(Cluster):
             NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
         )
         self.label_namespace(name, **labels)
+        # The ServiceAccount admission refuses pods until the namespace's `default` account
+        # exists, which the controller manager makes a moment after the namespace.
+        self.kubernetes.wait_for_default_account(self.rest, name)
 
     def label_namespace(self, name: str, /, **labels: str | None) -> None:
         self.rest.patch(NAMESPACES, None, name, {"metadata": {"labels": labels}})
