@@ -33,9 +33,9 @@ from kube.config import load_api_client
 from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
 from kube.rest import RestClient
 from kube.writes import patch_status
-from lab.apiserver import ApiServerSettings, ApiServerThread
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+from tests.kubecluster import LoopbackCluster
 
 T = TypeVar("T")
 
@@ -83,9 +83,9 @@ async def running(*agents: ControllerClient) -> AsyncIterator[None]:
 
 @dataclass
 class Cluster:
-    """The API stand-in, a client of it, and where a controller keeps its files."""
+    """A real control plane, an admin's client of it, and where a controller keeps its files."""
 
-    apiserver: ApiServerThread
+    kubernetes: LoopbackCluster
     kubeconfig: Path
     api_client: ApiClient
     rest: RestClient
@@ -165,11 +165,14 @@ class Cluster:
                 self.rest.create(NETWORK_POLICIES, meta["namespace"], obj)
             elif kind == "Namespace":
                 self.rest.create(NAMESPACES, None, obj)
+                self.kubernetes.wait_for_default_account(self.rest, meta["name"])
             else:
                 self.rest.create(NODES, None, obj)
 
     async def delete(self, resource: Any, namespace: str | None, name: str) -> None:
-        await asyncio.to_thread(self.rest.delete, resource, namespace, name)
+        """Delete at once: no kubelet runs here to confirm a pod's graceful deletion."""
+        body = {"gracePeriodSeconds": 0}
+        await asyncio.to_thread(self.rest.delete, resource, namespace, name, body=body)
 
     async def patch(self, resource: Any, namespace: str | None, name: str, body: dict[str, Any]) -> None:
         await asyncio.to_thread(self.rest.patch, resource, namespace, name, body)
@@ -183,17 +186,13 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    server = ApiServerThread(ApiServerSettings(state_file=tmp_path / "state.json", bookmark_interval=0.5))
-    server.start()
-    try:
-        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
-        client = load_api_client(kubeconfig)
+    """A real control plane on loopback, and an admin's client of it."""
+    with LoopbackCluster(tmp_path / "kubernetes") as kubernetes:
+        client = load_api_client(kubernetes.admin_kubeconfig)
         try:
-            yield Cluster(server, kubeconfig, client, RestClient(client), tmp_path)
+            yield Cluster(kubernetes, kubernetes.admin_kubeconfig, client, RestClient(client), tmp_path)
         finally:
             client.close()
-    finally:
-        server.stop()
 
 
 def raw_watch(channel: grpc.aio.Channel, node: str, token: str | None) -> grpc.aio.UnaryStreamCall:
