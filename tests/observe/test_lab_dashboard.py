@@ -83,7 +83,9 @@ def test_dashboard_shows_components_realization_and_a_trace(lab: Lab, artifacts:
             row = page.locator(f'#components tr[data-node="{node}"]')
             expect(row.locator(".connection")).to_contain_text("Connected")
             expect(row.locator(".health")).to_contain_text("Healthy")
-            expect(page.locator(f'#nodes tr[data-node="{node}"]')).to_contain_text(f"172.16.{node[-1]}.0/24")
+            expect(page.locator(f'#nodes tr[data-node="{node}"]')).to_contain_text(
+                f"172.16.{int(node[-1]) - 1}.0/24"
+            )
         page.screenshot(path=artifacts / "dashboard-components.png", full_page=True)
 
         lab.apply(POLICY)  # no --wait: the page shows it get there

@@ -46,7 +46,7 @@ def test_get_agents_lists_every_node_connected_with_its_heartbeat(traced: Lab):
         agent = agents[name]
         assert agent["connected"] and agent["lastHeartbeat"]
         assert agent["apiAddress"] == f"192.168.77.{index}:10350"
-        assert agent["nodeIP"] == f"192.168.77.{index}" and agent["podCIDR"] == f"172.16.{index}.0/24"
+        assert agent["nodeIP"] == f"192.168.77.{index}" and agent["podCIDR"] == f"172.16.{index - 1}.0/24"
         assert agent["ovsVersion"][0].isdigit() and agent["flows"] > 0
     header = pyantctl(traced, "get", "agents").stdout.splitlines()[0].split()
     assert header == ["NODE", "CONNECTED", "HEARTBEAT", "VERSION", "OVS", "FLOWS", "PODS", "HEALTHY", "API"]
@@ -103,7 +103,7 @@ def test_get_flows_by_table_name_or_number_and_pod_interfaces(traced: Lab):
         for i in pyantctl_json(traced, "get", "podinterfaces", "--node", "node1")
     }
     assert {(NS, "client"), (NS, "other")} <= set(pods)
-    assert pods[NS, "client"]["ip"].startswith("172.16.1.") and pods[NS, "client"]["ofport"] > 2
+    assert pods[NS, "client"]["ip"].startswith("172.16.0.") and pods[NS, "client"]["ofport"] > 2
 
 
 def test_trace_names_the_rule_that_allows_and_the_rule_whose_isolation_drops(traced: Lab):
@@ -134,7 +134,7 @@ def test_trace_names_the_rule_that_allows_and_the_rule_whose_isolation_drops(tra
 
 
 def test_trace_to_an_address_and_the_errors_a_user_meets(traced: Lab):
-    local = pyantctl_json(traced, "trace", f"{NS}/client", "172.16.1.1", "--protocol", "icmp")
+    local = pyantctl_json(traced, "trace", f"{NS}/client", "172.16.0.1", "--protocol", "icmp")
     assert local["verdict"] == "ToGateway" and local["hops"][0]["output"]["name"] == "gw0"
     udp = pyantctl_json(traced, "trace", f"{NS}/other", f"{NS}/client", "--protocol", "udp", "--port", "81")
     assert udp["verdict"] == "Delivered" and len(udp["hops"]) == 1
@@ -142,8 +142,8 @@ def test_trace_to_an_address_and_the_errors_a_user_meets(traced: Lab):
     assert missing.returncode == 1 and f"source pod {NS}/nobody not found" in missing.stderr
     no_port = pyantctl(traced, "trace", f"{NS}/client", f"{NS}/server", check=False)
     assert "port is required for TCP" in no_port.stderr
-    nobody = pyantctl(traced, "trace", f"{NS}/client", "172.16.1.250", "--port", "80", check=False)
-    assert "no pod on node node1 has address 172.16.1.250" in nobody.stderr
+    nobody = pyantctl(traced, "trace", f"{NS}/client", "172.16.0.250", "--port", "80", check=False)
+    assert "no pod on node node1 has address 172.16.0.250" in nobody.stderr
 
 
 def test_rule_traffic_reaches_the_controller(traced: Lab):
