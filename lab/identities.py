@@ -1,7 +1,8 @@
 """The lab's programs as the cluster knows them: the ServiceAccounts and RBAC of
 manifests/pyantrea.yml, applied as they are, and ServiceAccount tokens from the TokenRequest API,
-as the kubelet projects them into pods (an agent's bound to its Node, so the controller's
-TokenReview learns which node it speaks for).
+mounted where a pod finds them, as the kubelet projects them (an agent's bound to its Node, so
+the controller's TokenReview learns which node it speaks for). With KUBERNETES_SERVICE_HOST and
+_PORT set, the programs take the same in-cluster path as in a pod.
 """
 
 from __future__ import annotations
@@ -48,8 +49,29 @@ def request_token(
     return str(answer["status"]["token"])
 
 
-def write_token(path: Path, token: str) -> Path:
+SERVICE_ACCOUNT_MOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+"""Where a pod finds its ServiceAccount's token, the cluster's CA and its namespace."""
+
+
+def write_service_account_dir(directory: Path, *, token: str, ca: Path, namespace: str = NAMESPACE) -> Path:
+    """What the kubelet projects into a pod at SERVICE_ACCOUNT_MOUNT: token, ca.crt, namespace."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write_private(directory / "token", token)
+    _write_private(directory / "ca.crt", ca.read_text())
+    _write_private(directory / "namespace", namespace)
+    return directory
+
+
+def in_pod(service_account_dir: Path, argv: list[str]) -> list[str]:
+    """`argv` as a pod would run it: with `service_account_dir` mounted at SERVICE_ACCOUNT_MOUNT.
+    For a program started with `ip netns exec`, which gives it a mount namespace of its own (a
+    slave of the host's), so the bind mount is seen by that program alone."""
+    SERVICE_ACCOUNT_MOUNT.mkdir(parents=True, exist_ok=True)
+    script = f'mount --bind "$0" {SERVICE_ACCOUNT_MOUNT} && exec "$@"'
+    return ["sh", "-c", script, str(service_account_dir), *argv]
+
+
+def _write_private(path: Path, text: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
-        file.write(token)
-    return path
+        file.write(text)

@@ -11,11 +11,11 @@ directory.
     <dir>/kubeconfig               the admin's kubeconfig for kubectl (`lab kubeconfig`)
     <dir>/kubernetes/              the control plane: PKI, kubeconfigs, etcd's data, logs, audit log
     <dir>/controller/              pyantrea-controller: config, log, TLS, CA, its ServiceAccount
-                                   token and kubeconfig
+                                   (mounted where a pod has it)
     <dir>/nodes/<node>/ovs/        that node's Open vSwitch run directory
     <dir>/nodes/<node>/agent*      the agent's config, log and state (CNI socket, IPAM)
-    <dir>/nodes/<node>/agent-token the agent's ServiceAccount token, bound to its Node, for the
-                                   API (agent.kubeconfig) and for the controller
+    <dir>/nodes/<node>/serviceaccount/  the agent's ServiceAccount (token bound to its Node, for
+                                   the API and the controller), mounted where a pod has it
     <dir>/nodes/<node>/root/       the node's /opt/cni/bin and /etc/cni/net.d
     <dir>/nodes/<node>/kubelet*    the lab kubelet's config and log
     <dir>/nodes/<node>/pods/<uid>/ one pod sandbox: its record and its server's log
@@ -72,13 +72,10 @@ class NodePaths:
         return self.root / "root"
 
     @property
-    def agent_token(self) -> Path:
-        """The agent's ServiceAccount token, bound to the Node: for the API and the controller."""
-        return self.root / "agent-token"
-
-    @property
-    def agent_kubeconfig(self) -> Path:
-        return self.root / "agent.kubeconfig"
+    def agent_service_account(self) -> Path:
+        """What the agent's pod would have mounted: its ServiceAccount's token (bound to the
+        Node; for the API and the controller), the cluster's CA, its namespace."""
+        return self.root / "serviceaccount"
 
     @property
     def kubelet_config(self) -> Path:
@@ -140,13 +137,9 @@ class LabLayout:
         return self.controller / "controller.log"
 
     @property
-    def controller_token(self) -> Path:
-        """The controller's ServiceAccount token."""
-        return self.controller / "token"
-
-    @property
-    def controller_kubeconfig(self) -> Path:
-        return self.controller / "controller.kubeconfig"
+    def controller_service_account(self) -> Path:
+        """What the controller's pod would have mounted: its ServiceAccount's token, the CA."""
+        return self.controller / "serviceaccount"
 
     @property
     def controller_ca(self) -> Path:

@@ -72,13 +72,14 @@ class NodeHost:
         }
 
     def agent_config(
-        self, *, kubeconfig: Path, tunnel_type: str = "vxlan", api_port: int = 0
+        self, *, kubeconfig: Path | None, tunnel_type: str = "vxlan", api_port: int = 0
     ) -> dict[str, Any]:
-        """The agent's configuration document for this node (userspace datapath)."""
+        """The agent's configuration document for this node (userspace datapath); without a
+        kubeconfig, the agent takes the in-cluster configuration, as in a pod."""
         state = self.ovs.paths.rundir.parent / "agent"
-        return {
+        document: dict[str, Any] = {} if kubeconfig is None else {"kubeconfig": str(kubeconfig)}
+        return document | {
             "nodeName": self.name,
-            "kubeconfig": str(kubeconfig),
             "ovsBridge": "br-int",
             "ovsDatapathType": "netdev",
             "ovsRunDir": str(self.ovs.paths.rundir),

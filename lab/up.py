@@ -42,7 +42,15 @@ from kube.resources import NODES
 from kube.rest import PatchType, RestClient
 from lab import netns
 from lab.health import get_in_netns
-from lab.identities import AGENT_ACCOUNT, CONTROLLER_ACCOUNT, install_identities, request_token, write_token
+from lab.identities import (
+    AGENT_ACCOUNT,
+    CONTROLLER_ACCOUNT,
+    SERVICE_ACCOUNT_MOUNT,
+    in_pod,
+    install_identities,
+    request_token,
+    write_service_account_dir,
+)
 from lab.kubelet.settings import KubeletSettings
 from lab.kubernetes.binaries import PROGRAMS, BinariesMissing, program
 from lab.kubernetes.components import ClusterSettings
@@ -250,12 +258,12 @@ class LabStarter:
         ServiceAccount's token; it checks the agents' tokens with TokenReview."""
         layout, node = self.layout, self._nodes[0]
         layout.controller.mkdir(mode=0o700)
-        write_token(layout.controller_token, request_token(rest, CONTROLLER_ACCOUNT))
-        self._write_token_kubeconfig(
-            layout.controller_kubeconfig, CONTROLLER_ACCOUNT, layout.controller_token
+        account = write_service_account_dir(
+            layout.controller_service_account,
+            token=request_token(rest, CONTROLLER_ACCOUNT),
+            ca=self._plane.pki.ca.cert,
         )
         config = {
-            "kubeconfig": str(layout.controller_kubeconfig),
             "apiPort": CONTROLLER_API_PORT,
             "apiBindAddress": "0.0.0.0",
             "httpPort": CONTROLLER_HTTP_PORT,
@@ -264,8 +272,9 @@ class LabStarter:
             "caPublishFile": str(layout.controller_ca),
         }
         layout.controller_config.write_text(yaml.safe_dump(config, sort_keys=False))
-        argv = [str(_BIN / "pyantrea-controller"), "--config", str(layout.controller_config)]
-        process = spawn(argv, log=layout.controller_log, netns=node.netns, env={"NODE_NAME": node.name})
+        argv = in_pod(account, [str(_BIN / "pyantrea-controller"), "--config", str(layout.controller_config)])
+        env = {"NODE_NAME": node.name, **self._in_cluster_env()}
+        process = spawn(argv, log=layout.controller_log, netns=node.netns, env=env)
         self._started("controller", node.name, process, layout.controller_log)
         self._report(f"{node.name}: pyantrea-controller (pid {process.pid}) started")
 
@@ -295,19 +304,19 @@ class LabStarter:
         if node.index == 1:
             rest.patch(NODES, None, node.name, {"metadata": {"labels": {CONTROL_PLANE_LABEL: ""}}},
                        patch_type=PatchType.MERGE)  # fmt: skip
-        write_token(paths.agent_token, request_token(rest, AGENT_ACCOUNT, node=(node.name, uid)))
-        self._write_token_kubeconfig(paths.agent_kubeconfig, AGENT_ACCOUNT, paths.agent_token)
-        config = node.agent_config(
-            kubeconfig=paths.agent_kubeconfig, tunnel_type=self.options.tunnel, api_port=AGENT_API_PORT
+        token = request_token(rest, AGENT_ACCOUNT, node=(node.name, uid))
+        account = write_service_account_dir(
+            paths.agent_service_account, token=token, ca=self._plane.pki.ca.cert
         )
+        config = node.agent_config(kubeconfig=None, tunnel_type=self.options.tunnel, api_port=AGENT_API_PORT)
         config.update(
             controllerAddress=f"{self._nodes[0].address.ip}:{CONTROLLER_API_PORT}",
             controllerCAFile=str(self.layout.controller_ca),
-            controllerTokenFile=str(paths.agent_token),
+            controllerTokenFile=str(SERVICE_ACCOUNT_MOUNT / "token"),
         )
         paths.agent_config.write_text(yaml.safe_dump(config, sort_keys=False))
-        agent_argv = [str(_BIN / "pyantrea-agent"), "--config", str(paths.agent_config)]
-        agent = spawn(agent_argv, log=paths.agent_log, netns=node.netns)
+        agent_argv = in_pod(account, [str(_BIN / "pyantrea-agent"), "--config", str(paths.agent_config)])
+        agent = spawn(agent_argv, log=paths.agent_log, netns=node.netns, env=self._in_cluster_env())
         self._started("agent", node.name, agent, paths.agent_log)
         self._report(
             f"{node.name}: kubelet (pid {kubelet.pid}) registered the node, "
@@ -331,11 +340,9 @@ class LabStarter:
                 )
             time.sleep(0.1)
 
-    def _write_token_kubeconfig(self, path: Path, account: str, token: Path) -> None:
-        write_kubeconfig(
-            path, server=self.record.api_url, ca=self._plane.pki.ca.cert,
-            user=f"system:serviceaccount:kube-system:{account}", token_file=token,
-        )  # fmt: skip
+    def _in_cluster_env(self) -> dict[str, str]:
+        """What the kubelet tells a pod about the API server (the in-cluster configuration)."""
+        return {"KUBERNETES_SERVICE_HOST": str(API_ADDRESS.ip), "KUBERNETES_SERVICE_PORT": str(API_PORT)}
 
     def _wait_for_nodes(self, rest: RestClient) -> None:
         started = time.monotonic()

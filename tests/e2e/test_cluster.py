@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+from lab.apiserver.audit import ApiRequest
 from lab.kubernetes import binaries
 from tests.e2e.lab import Lab, all_reachable, assert_first_packets_arrive, namespace_manifest, pod_manifest
+from tests.manifests.rbac import audit, describe, grants_of, service_account
 
 pytestmark = pytest.mark.ovs
 
@@ -359,3 +362,32 @@ def test_the_release_manifest_applies_to_the_lab_api_server(lab3: Lab):
     done = kubectl(lab3, "apply", "--dry-run=server", "-f", str(manifest))
     assert "daemonset.apps/pyantrea-agent created (server dry run)" in done.stdout
     assert "deployment.apps/pyantrea-controller created (server dry run)" in done.stdout
+
+
+def test_rbac_is_what_the_programs_asked_for_in_this_whole_run(lab3: Lab):
+    """Last in this module: after everything the tests above did on the lab, the API server's
+    audit log holds every request the agents and the controller made with their ServiceAccounts.
+    The manifest's roles allowed each of them (none was refused), and every grant was used."""
+    manifest = list(
+        yaml.safe_load_all((Path(__file__).parents[2] / "manifests" / "pyantrea.yml").read_text())
+    )
+    requests: dict[str, list[ApiRequest]] = {}
+    refused = []
+    for line in (lab3.directory / "kubernetes" / "audit.log").read_text().splitlines():
+        entry = json.loads(line)
+        user, ref = entry["user"]["username"], entry.get("objectRef")
+        if not user.startswith("system:serviceaccount:kube-system:pyantrea-") or ref is None:
+            continue
+        request = ApiRequest(
+            user, entry["verb"], ref.get("apiGroup", ""), ref["resource"], ref.get("subresource"),
+            ref.get("namespace"), ref.get("name"),
+        )  # fmt: skip
+        requests.setdefault(user, []).append(request)
+        if entry.get("responseStatus", {}).get("code") == 403:
+            refused.append(describe(request))
+    assert refused == []
+    for account in ("pyantrea-agent", "pyantrea-controller"):
+        user = service_account("kube-system", account)
+        found = audit(grants_of(manifest, user), requests.get(user, []))
+        assert [describe(r) for r in found.refused] == [], account
+        assert [str(g) for g in found.unused] == [], account
