@@ -10,11 +10,41 @@ resourceNames matches only requests naming one of them, which list, watch and cr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lab.apiserver.audit import ApiRequest
+
+@dataclass(frozen=True, slots=True)
+class ApiRequest:
+    """One resource request as an authorizer sees it (an entry of the API server's audit log);
+    `name` None for a collection."""
+
+    user: str | None
+    verb: str
+    group: str
+    resource: str
+    subresource: str | None
+    namespace: str | None
+    name: str | None
+
+
+def audit_log_requests(lines: Iterable[str], user_prefix: str) -> list[tuple[ApiRequest, int]]:
+    """The resource requests of users named `user_prefix...` in a kube-apiserver JSON audit
+    log, each with the status code it got."""
+    found = []
+    for line in lines:
+        entry = json.loads(line)
+        user, ref = entry["user"]["username"], entry.get("objectRef")
+        if not user.startswith(user_prefix) or ref is None:
+            continue
+        request = ApiRequest(
+            user, entry["verb"], ref.get("apiGroup", ""), ref["resource"], ref.get("subresource"),
+            ref.get("namespace"), ref.get("name"),
+        )  # fmt: skip
+        found.append((request, int(entry.get("responseStatus", {}).get("code", 0))))
+    return found
 
 
 @dataclass(frozen=True, slots=True)

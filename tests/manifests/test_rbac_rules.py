@@ -1,12 +1,12 @@
 """The RBAC evaluator the manifest checks rely on, against the authorizer's rules: binding scope,
-subresources, resource names, wildcards, and which grants go unused."""
+subresources, resource names, wildcards, and which grants go unused. (What each program needs is
+derived from the API server's audit log of a whole lab run: tests/e2e/test_cluster.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from lab.apiserver.audit import ApiRequest
-from tests.manifests.rbac import audit, grants_of, service_account
+from tests.manifests.rbac import ApiRequest, audit, grants_of, service_account
 
 USER = service_account("kube-system", "c")
 SUBJECT = {"kind": "ServiceAccount", "name": "c", "namespace": "kube-system"}
@@ -118,3 +118,8 @@ def test_audit_names_refused_requests_and_unused_grants():
         "list pods (ClusterRole r)",
         "watch pods (ClusterRole r)",
     ]
+
+
+def test_pyantctl_has_no_rights_while_it_makes_no_api_calls(manifest):
+    # pyantctl talks to the controller's JSON API, not to Kubernetes: its account is bound to nothing.
+    assert grants_of(manifest, service_account("kube-system", "pyantctl")) == []
