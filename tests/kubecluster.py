@@ -26,6 +26,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_for_default_account(rest: RestClient, namespace: str, *, timeout: float = 30.0) -> None:
+    """Until the controller manager has made the namespace's `default` ServiceAccount, without
+    which the ServiceAccount admission refuses pods."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            rest.get(SERVICE_ACCOUNTS, namespace, "default")
+            return
+        except ApiException as exc:
+            if exc.status != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
 class LoopbackCluster:
     """`with LoopbackCluster(tmp_path, nodes=["node1"]) as cluster:` ... `cluster.admin_kubeconfig`."""
 
@@ -59,20 +73,6 @@ class LoopbackCluster:
 
     def __enter__(self) -> LoopbackCluster:
         return self.start()
-
-    @staticmethod
-    def wait_for_default_account(rest: RestClient, namespace: str, *, timeout: float = 30.0) -> None:
-        """Until the controller manager has made the namespace's `default` ServiceAccount, without
-        which the ServiceAccount admission refuses pods."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                rest.get(SERVICE_ACCOUNTS, namespace, "default")
-                return
-            except ApiException as exc:
-                if exc.status != 404 or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.05)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None

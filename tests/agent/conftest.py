@@ -1,5 +1,5 @@
 """Fixtures for the agent's tests: an OVSDB client on the test's own Open vSwitch; a lab node
-with the API stand-in on its underlay, for the agent program as a process."""
+with a real control plane on its underlay, for the agent program as a process."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from agent.ovsdb import OvsdbClient
-from lab import netns
-from lab.apiserver import ApiServerSettings, ApiServerThread
+from lab.kubernetes.components import ClusterSettings
+from lab.kubernetes.controlplane import ControlPlane
 from lab.nodes import NodeSet
 from lab.ovs import OvsInstance
+from lab.processes import ProcessId, stop
 from tests.conftest import _require_root_and_ovs, unique_name
 
 API_ADDRESS = IPv4Interface("192.168.77.254/24")
-"""The API stand-in's address on the underlay, reachable from the nodes."""
+"""The API server's address on the underlay, reachable from the nodes."""
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def ovsdb(ovs: OvsInstance) -> Iterator[OvsdbClient]:
 
 @pytest.fixture
 def node_set(tmp_path: Path) -> Iterator[NodeSet]:
-    """One lab node; the underlay holds the API stand-in's address."""
+    """One lab node; the underlay holds the API server's address."""
     _require_root_and_ovs()
     with NodeSet(tmp_path, prefix=unique_name("ap"), count=1) as nodes:
         nodes.underlay.set_address(API_ADDRESS)
@@ -45,12 +46,16 @@ def node_set(tmp_path: Path) -> Iterator[NodeSet]:
 
 
 @pytest.fixture
-def apiserver(node_set: NodeSet) -> Iterator[ApiServerThread]:
-    """The API stand-in on the underlay of `node_set`."""
-    underlay = netns.netns_path(node_set.underlay.name)
-    server = ApiServerThread(ApiServerSettings(host=str(API_ADDRESS.ip), bookmark_interval=1.0))
-    netns.call_in(underlay, server.start)
+def kubernetes(node_set: NodeSet, tmp_path: Path) -> Iterator[ControlPlane]:
+    """The real control plane in the underlay namespace of `node_set`, as in the lab; its
+    `admin_kubeconfig` reaches it from the nodes' namespaces and the underlay's."""
+    plane = ControlPlane(
+        tmp_path / "kubernetes", ClusterSettings(API_ADDRESS.ip), netns=node_set.underlay.name
+    )
+    plane.prepare(nodes=[node.name for node in node_set])
+    processes: list[ProcessId] = []
     try:
-        yield server
+        plane.start(lambda _role, process, _log: processes.append(process))
+        yield plane
     finally:
-        server.stop()
+        stop(processes)

@@ -25,9 +25,9 @@ from tests.programs import AgentProcess
 pytestmark = pytest.mark.ovs
 
 
-def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_set, apiserver, tmp_path):
+def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_set, kubernetes, tmp_path):
     node = node_set[0]
-    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig")
+    kubeconfig = kubernetes.admin_kubeconfig
 
     def register() -> None:
         api = load_api_client(kubeconfig)

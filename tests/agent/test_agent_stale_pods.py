@@ -21,10 +21,11 @@ from kube.config import load_api_client
 from kube.resources import NODES, PODS
 from kube.rest import RestClient
 from lab import netns
-from lab.apiserver import ApiServerThread
+from lab.kubernetes.controlplane import ControlPlane
 from lab.nodes import NodeHost, NodeSet
 from tests.cni.runtime import cni, host_local, network_config, pod_args
 from tests.conftest import unique_name
+from tests.kubecluster import wait_for_default_account
 from tests.programs import AgentProcess
 
 pytestmark = pytest.mark.ovs
@@ -79,6 +80,7 @@ class Admin:
             "metadata": {"name": name, "namespace": "default"},
             "spec": {"nodeName": node.name, "containers": [{"name": "app", "image": "app"}]},
         }
+        self._call(lambda: wait_for_default_account(self._rest, "default"))
         return self._call(lambda: self._rest.create(PODS, "default", body))["metadata"]["uid"]
 
     def write_pod_ip(self, name: str, ip: str) -> None:
@@ -86,15 +88,16 @@ class Admin:
         self._call(lambda: self._rest.patch(PODS, "default", name, status, subresource="status"))
 
     def delete_pod(self, name: str) -> None:
-        self._call(lambda: self._rest.delete(PODS, "default", name))
+        # at once, as a kubelet confirms a graceful deletion (none runs here)
+        self._call(lambda: self._rest.delete(PODS, "default", name, body={"gracePeriodSeconds": 0}))
 
     def _call(self, job: Callable[[], T]) -> T:
         return netns.call_in(self._underlay, job)
 
 
 @pytest.fixture
-def admin(node_set: NodeSet, apiserver: ApiServerThread, tmp_path: Path) -> Iterator[Admin]:
-    api = load_api_client(apiserver.write_kubeconfig(tmp_path / "admin.kubeconfig"))
+def admin(node_set: NodeSet, kubernetes: ControlPlane) -> Iterator[Admin]:
+    api = load_api_client(kubernetes.admin_kubeconfig)
     try:
         yield Admin(node_set, api)
     finally:
@@ -122,12 +125,11 @@ def add_pod(socket: Path, name: str, uid: str, sandbox: str) -> tuple[str, str, 
 
 
 def test_a_pod_deleted_while_the_agent_is_down_leaves_nothing_behind(
-    node_set, apiserver, admin, start_agent, sandboxes, tmp_path
+    node_set, kubernetes, admin, start_agent, sandboxes, tmp_path
 ):
     node = node_set[0]
     admin.create_node(node)
-    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig")
-    config_path = node.write_agent_config(tmp_path / "agent.conf", kubeconfig=kubeconfig)
+    config_path = node.write_agent_config(tmp_path / "agent.conf", kubeconfig=kubernetes.admin_kubeconfig)
     config = load_file(AgentConfig, config_path)
     agent = start_agent(node, config_path)
     added = {}

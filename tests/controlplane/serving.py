@@ -35,7 +35,7 @@ from kube.rest import RestClient
 from kube.writes import patch_status
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
-from tests.kubecluster import LoopbackCluster
+from tests.kubecluster import LoopbackCluster, wait_for_default_account
 
 T = TypeVar("T")
 
@@ -165,7 +165,7 @@ class Cluster:
                 self.rest.create(NETWORK_POLICIES, meta["namespace"], obj)
             elif kind == "Namespace":
                 self.rest.create(NAMESPACES, None, obj)
-                self.kubernetes.wait_for_default_account(self.rest, meta["name"])
+                wait_for_default_account(self.rest, meta["name"])
             else:
                 self.rest.create(NODES, None, obj)
 

@@ -45,6 +45,7 @@ from lab.nodes import NodeHost
 from lab.prober import Verdict
 from lab.probing import ProbePod, probe, truth_table
 from tests.agent.cluster import Cluster, host_ifname
+from tests.kubecluster import wait_for_default_account
 
 SECRET = b"policy-cluster-secret"
 CLIENT_SETTINGS = ClientSettings(
@@ -181,7 +182,7 @@ class PolicyCluster(Cluster):
         self.label_namespace(name, **labels)
         # The ServiceAccount admission refuses pods until the namespace's `default` account
         # exists, which the controller manager makes a moment after the namespace.
-        self.kubernetes.wait_for_default_account(self.rest, name)
+        wait_for_default_account(self.rest, name)
 
     def label_namespace(self, name: str, /, **labels: str | None) -> None:
         self.rest.patch(NAMESPACES, None, name, {"metadata": {"labels": labels}})
