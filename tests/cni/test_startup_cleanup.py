@@ -16,25 +16,27 @@ from kube.config import load_api_client
 from kube.resources import PODS
 from kube.rest import RestClient
 from lab import netns
-from lab.apiserver import ApiServerSettings, ApiServerThread
 from tests.cni.inspect import NETWORK, links, pod_link, reservations
 from tests.cni.node import BRIDGE, Node, NodeSettings
 from tests.cni.runtime import Sandbox, host_local
+from tests.kubecluster import LoopbackCluster, wait_for_default_account
 
 pytestmark = pytest.mark.ovs
 
 NODE = "node1"
+AT_ONCE = {"gracePeriodSeconds": 0}
+"""How a kubelet confirms a deletion; none runs here."""
 
 
 @pytest.fixture
-def apiserver() -> Iterator[ApiServerThread]:
-    with ApiServerThread(ApiServerSettings()) as server:
-        yield server
+def kubernetes(tmp_path: Path) -> Iterator[LoopbackCluster]:
+    with LoopbackCluster(tmp_path / "kubernetes") as cluster:
+        yield cluster
 
 
 @pytest.fixture
-def api(apiserver: ApiServerThread, tmp_path: Path) -> Iterator[ApiClient]:
-    client = load_api_client(apiserver.write_kubeconfig(tmp_path / "kubeconfig"))
+def api(kubernetes: LoopbackCluster) -> Iterator[ApiClient]:
+    client = load_api_client(kubernetes.admin_kubeconfig)
     try:
         yield client
     finally:
@@ -57,6 +59,7 @@ def create_pod(rest: RestClient, name: str, *, node: str = NODE) -> str:
         "metadata": {"name": name, "namespace": "default"},
         "spec": {"nodeName": node, "containers": [{"name": "app", "image": "app"}]},
     }
+    wait_for_default_account(rest, "default")
     return rest.create(PODS, "default", body)["metadata"]["uid"]
 
 
@@ -110,8 +113,8 @@ def test_pods_deleted_or_created_again_while_down_lose_everything_and_the_others
     again_host, again_ip, again_mac = added(again)
 
     node.stop()
-    rest.delete(PODS, "default", "gone")  # its sandbox (netns) is still there: the veth too
-    rest.delete(PODS, "default", "again")
+    rest.delete(PODS, "default", "gone", body=AT_ONCE)  # its sandbox (netns) is still there: the veth too
+    rest.delete(PODS, "default", "again", body=AT_ONCE)
     new_uid = create_pod(rest, "again")
     node.start()
 
