@@ -6,6 +6,15 @@ benchmarks (and the processes they start) keep only its errors.
 
 import os
 
+import pytest
+
+from bench.targets import Figures
 from tests.conftest import module_ovs, namespace, ovs  # noqa: F401
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+@pytest.fixture
+def figures(benchmark) -> Figures:
+    """The benchmark's figures and targets (`bench.targets`)."""
+    return Figures(benchmark)
