@@ -11,10 +11,10 @@ workqueues drained by `syncAppliedToGroup`, `syncInternalNetworkPolicy` and `syn
 
 from __future__ import annotations
 
-from controlplane.compute.changes import Change
+from controlplane.compute.changes import Change, Span
 from controlplane.compute.grouping import Grouping
 from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
-from controlplane.compute.outputs import GroupMember, PodKey
+from controlplane.compute.outputs import AddressGroup, GroupMember, PodKey
 from controlplane.compute.publisher import ActivePolicy, Pending, Publisher
 from controlplane.compute.translate import translate
 
@@ -89,6 +89,11 @@ class PolicyEngine:
         key = (namespace, name)
         self._remove_policy(key)
         self._invalid.pop(key, None)
+
+    def full_address_group(self, name: str) -> tuple[AddressGroup, Span] | None:
+        """AddressGroup `name` and its span recomputed from scratch, as Antrea's `syncAddressGroup`
+        does (None if it is not published); between syncs it equals what the store holds."""
+        return self._publisher.full_address_group(name, self._members)
 
     def invalid_policies(self) -> tuple[InvalidNetworkPolicy, ...]:
         """Policies that are not enforced because the computation cannot use them."""

@@ -12,6 +12,10 @@ A Kubernetes NetworkPolicy has exactly one AppliedToGroup, so a policy's span *i
 span (the same frozenset). An AddressGroup's span is kept as a count per node over the distinct
 AppliedToGroups linked to it through policies, so a policy or span change costs the size of the
 span delta, not the number of policies.
+
+`full_address_group` recomputes one AddressGroup from scratch instead (Antrea's
+`syncAddressGroup`): all its members, and its span as the union of the spans of the
+AppliedToGroups linked to it. Between syncs it must agree with what the patches built.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from controlplane.compute.changes import (
     Span,
 )
 from controlplane.compute.grouping import GroupingChanges, SelectorGroup
-from controlplane.compute.outputs import GroupMember, InternalNetworkPolicy, PodKey
+from controlplane.compute.outputs import AddressGroup, GroupMember, InternalNetworkPolicy, PodKey
 from controlplane.compute.values import value
 
 
@@ -78,11 +82,13 @@ class _AppliedToGroup:
 class _AddressGroup:
     """An AddressGroup as published: for each node, how many linked AppliedToGroups span it."""
 
-    __slots__ = ("fresh", "group", "name", "node_counts", "published", "span", "users")
+    __slots__ = ("atgs", "fresh", "group", "name", "node_counts", "published", "span", "users")
 
     def __init__(self, group: SelectorGroup) -> None:
         self.group = group
         self.name = group.selector.name
+        self.atgs: set[_AppliedToGroup] = set()
+        """The AppliedToGroups linked to this group (the reverse of their `links`)."""
         self.node_counts: dict[str, int] = {}
         self.span: Span = EMPTY_SPAN
         self.users = 0
@@ -117,6 +123,7 @@ class Publisher:
         self._published: dict[str, _Published] = {}
         self._applied_to_groups: dict[str, _AppliedToGroup] = {}
         self._address_groups: dict[str, _AddressGroup] = {}
+        self._address_groups_by_name: dict[str, _AddressGroup] = {}
 
     def set_node(self, name: str, exists: bool) -> None:
         """A Node appeared or disappeared; spans follow at the next `publish`."""
@@ -130,6 +137,19 @@ class Publisher:
     def publish(self, pending: Pending) -> list[Change]:
         """The output changes for `pending`, additions before the deletions they allow."""
         return _Run(self, pending).run()
+
+    def full_address_group(
+        self, name: str, members: Mapping[PodKey, GroupMember]
+    ) -> tuple[AddressGroup, Span] | None:
+        """The published AddressGroup `name` recomputed from scratch (None if not published):
+        every member's value from `members`, and the union of its linked AppliedToGroups' spans."""
+        ag = self._address_groups_by_name.get(name)
+        if ag is None or not ag.published:
+            return None
+        group = AddressGroup(name, tuple([members[pod] for pod in ag.group.members]))
+        spans = [atg.span for atg in ag.atgs]
+        span = spans[0] if len(spans) == 1 else EMPTY_SPAN.union(*spans)
+        return group, span
 
 
 class _Run:
@@ -206,6 +226,7 @@ class _Run:
         state = states.get(group.selector.normalized)
         if state is None:
             state = states[group.selector.normalized] = _AddressGroup(group)
+            self.publisher._address_groups_by_name[state.name] = state
             self.touched_ags.add(state)
         state.users += 1
         return state
@@ -311,6 +332,7 @@ class _Run:
         count = atg.links.get(ag, 0)
         atg.links[ag] = count + 1
         if not count:
+            ag.atgs.add(atg)
             self._move_span(ag, EMPTY_SPAN, atg.span)
 
     def _unlink(self, atg: _AppliedToGroup, ag: _AddressGroup) -> None:
@@ -319,6 +341,7 @@ class _Run:
             atg.links[ag] = count
             return
         del atg.links[ag]
+        ag.atgs.discard(atg)
         self._move_span(ag, atg.span, EMPTY_SPAN)
 
     def _move_span(self, ag: _AddressGroup, old: Span, new: Span) -> None:
@@ -344,6 +367,7 @@ class _Run:
     def _address_group_change(self, ag: _AddressGroup, changes: list[Change]) -> None:
         if ag.users == 0:
             del self.publisher._address_groups[ag.group.selector.normalized]
+            del self.publisher._address_groups_by_name[ag.name]
             self.dead_ags.append(ag)
             return
         span_changed = False

@@ -64,15 +64,20 @@ class _AddressGroup:
         """The materialized group, while it is current."""
 
     def patch(self, added: Iterable[GroupMember], removed: Iterable[GroupMember]) -> None:
-        members = self.members
-        if members is None:
-            assert self.whole is not None
-            members = self.members = {(m.namespace, m.name): m for m in self.whole.members}
+        members = self.current()
         self.whole = None
         for member in removed:
             del members[member.namespace, member.name]
         for member in added:
             members[member.namespace, member.name] = member
+
+    def current(self) -> dict[PodKey, GroupMember]:
+        """Members by pod (made from the group once; patches keep it)."""
+        members = self.members
+        if members is None:
+            assert self.whole is not None
+            members = self.members = {(m.namespace, m.name): m for m in self.whole.members}
+        return members
 
     def materialize(self, name: str) -> AddressGroup:
         if self.whole is None:
@@ -157,6 +162,28 @@ class Store:
             for listener in tuple(self._listeners):
                 listener(events)
         return events
+
+    def sync_address_group(self, group: AddressGroup, span: Span) -> list[StoreEvent]:
+        """A whole AddressGroup as recomputed (`PolicyEngine.full_address_group`): the difference
+        to the group held, as one event, or none if they agree (Antrea's store `Update`)."""
+        entry = self._address_groups.get(group.name)
+        if entry is None:
+            return self.apply([AddressGroupChange(group.name, span, group.members, (), False)])
+        held = entry.current()
+        members = {(m.namespace, m.name): m for m in group.members}
+        added = []
+        removed = []
+        for key, member in members.items():
+            old = held.get(key)
+            if old is not member and old != member:
+                added.append(member)
+                if old is not None:
+                    removed.append(old)
+        if len(members) - len(added) + len(removed) != len(held):
+            removed.extend(m for key, m in held.items() if key not in members)
+        if not added and not removed and (span is entry.span or span == entry.span):
+            return []
+        return self.apply([AddressGroupChange(group.name, span, tuple(added), tuple(removed), False)])
 
     def snapshot(self, node: str) -> Snapshot:
         """Every object whose span holds `node`, at the current resource version."""

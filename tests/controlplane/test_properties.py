@@ -258,6 +258,11 @@ def test_incremental_equals_from_scratch(data: st.DataObject) -> None:
         assert oracle.store_outputs(store) == outputs
         # Snapshots from the first sync on, so the node index is also kept up to date, not only built.
         check_snapshots_follow_spans(store, outputs)
+        # Each AddressGroup recomputed from scratch (Antrea's syncAddressGroup) agrees with the patches.
+        for name in store.address_groups():
+            full = engine.full_address_group(name)
+            assert full is not None, name
+            assert store.sync_address_group(*full) == [], name
 
     for state in sequence:
         keys = sorted(set(current) | set(state))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controlplane.compute.outputs import AddressGroup, AppliedToGroup, GroupPatch, InternalNetworkPolicy
+from controlplane.compute.outputs import (
+    AddressGroup,
+    AppliedToGroup,
+    GroupMember,
+    GroupPatch,
+    InternalNetworkPolicy,
+)
 from controlplane.store.events import EventType, NodeEvent, ObjectKind, StoreEvent
 from tests.controlplane import k8s
 from tests.controlplane.cluster import Cluster, pod_names
@@ -194,3 +200,28 @@ def test_member_ip_change_is_a_remove_and_an_add():
     assert isinstance(view.obj, GroupPatch)
     assert [m.ips for m in view.obj.removed] == [(bytes([10, 0, 0, 3]),)]
     assert [m.ips for m in view.obj.added] == [(bytes([10, 0, 0, 9]),)]
+
+
+def test_full_address_group_sync_sends_nothing_when_the_store_agrees():
+    cluster = started()
+    (name,) = cluster.store.address_groups()
+    full = cluster.engine.full_address_group(name)
+    assert full is not None
+    group, span = full
+    assert pod_names(group.members) == {"prod/db"}
+    assert span == {"n1"}
+    assert cluster.store.sync_address_group(group, span) == []
+    assert cluster.engine.full_address_group("no-such-group") is None
+
+
+def test_full_address_group_sync_sends_the_difference_to_what_the_store_holds():
+    cluster = started()
+    (name,) = cluster.store.address_groups()
+    group, span = cluster.engine.full_address_group(name)
+    # What the store would hold had it missed a patch: db gone, db2 there, and n2 in the span.
+    db2 = GroupMember("prod", "db2", (bytes([10, 0, 0, 4]),), (), "n3")
+    cluster.store.sync_address_group(AddressGroup(name, (db2,)), span | {"n2"})
+    events = cluster.store.sync_address_group(group, span)
+    assert seen_by(events, "n1") == [("MODIFIED", "AddressGroup", ("+", {"prod/db"}, "-", {"prod/db2"}))]
+    assert seen_by(events, "n2") == [("DELETED", "AddressGroup", None)]
+    assert cluster.store.sync_address_group(group, span) == []
