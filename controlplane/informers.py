@@ -1,6 +1,7 @@
 """The Kubernetes objects the computation reads: Namespace, Node, Pod and NetworkPolicy informers.
 
-Each informer trims objects with the computation's own converters (`compute.kubeparse`), so
+Each informer lists in pages, decoding only the fields the converters read
+(`compute.kubefields`), and trims objects with the computation's own converters (`compute.kubeparse`), so
 its cache holds only the typed inputs; a Pod or Node the converter refuses is logged and left
 out, and a NetworkPolicy the computation cannot use becomes an `InvalidNetworkPolicy`, which
 the engine skips and the status board reports. Every event goes to the engine and marks the
@@ -18,6 +19,7 @@ from kubernetes.client import ApiClient
 from controlplane.computation import Computation
 from controlplane.compute.engine import PolicyEngine
 from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
+from controlplane.compute.kubefields import NamespaceFields, NetworkPolicyFields, NodeFields, PodFields
 from controlplane.compute.kubeparse import (
     namespace_from_k8s,
     network_policy_or_invalid,
@@ -25,7 +27,7 @@ from controlplane.compute.kubeparse import (
     pod_from_k8s,
 )
 from controlplane.status.board import StatusBoard
-from kube.informer import Informer
+from kube.informer import Informer, InformerSettings
 from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 AnyPolicy = NetworkPolicy | InvalidNetworkPolicy
+
+LIST_PAGE_SIZE = 500
+"""Objects per list page, as client-go's reflector: a cluster's hundred thousand pods are never
+decoded at once."""
 
 
 class _Feed(Generic[T]):
@@ -66,6 +72,7 @@ class ClusterInformers:
 
     def __init__(self, api_client: ApiClient, computation: Computation, board: StatusBoard) -> None:
         engine: PolicyEngine = computation.engine
+        settings = InformerSettings(page_size=LIST_PAGE_SIZE)
         dirty = computation.mark_dirty
 
         def upsert_policy(policy: AnyPolicy) -> None:
@@ -84,24 +91,32 @@ class ClusterInformers:
             api_client,
             NAMESPACES,
             namespace_from_k8s,
+            settings=settings,
+            item_fields=NamespaceFields,
             handler=_Feed(engine.upsert_namespace, lambda ns: engine.delete_namespace(ns.name), dirty),
         )
         self.nodes: Informer[Node] = Informer(
             api_client,
             NODES,
             node_from_k8s,
+            settings=settings,
+            item_fields=NodeFields,
             handler=_Feed(engine.upsert_node, lambda node: engine.delete_node(node.name), dirty),
         )
         self.pods: Informer[Pod] = Informer(
             api_client,
             PODS,
             pod_from_k8s,
+            settings=settings,
+            item_fields=PodFields,
             handler=_Feed(engine.upsert_pod, lambda pod: engine.delete_pod(pod.namespace, pod.name), dirty),
         )
         self.policies: Informer[AnyPolicy] = Informer(
             api_client,
             NETWORK_POLICIES,
             network_policy_or_invalid,
+            settings=settings,
+            item_fields=NetworkPolicyFields,
             handler=_Feed(upsert_policy, delete_policy, dirty),
         )
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+import msgspec
 import urllib3
 from kubernetes.client import ApiClient, ApiException
 
@@ -70,6 +71,8 @@ class InformerSettings:
     backoff_max: float = 30.0
     request_timeout: float = 60.0
     queue_capacity: int = 10000
+    page_size: int | None = None
+    """List in pages of this many objects (client-go's reflector: 500); None lists at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,9 @@ class _WatchFailed(Exception):
 class Informer(Generic[T]):
     """Lists and watches one resource (optionally narrowed by namespace and selectors).
 
+    With `item_fields` (a `msgspec.Struct` naming the fields `trim` reads) listed objects are
+    decoded with only those fields (`kube.listdecode`); watch events are decoded whole.
+
     `await run()` until cancelled; it owns one worker thread and stops it on the way out.
     """
 
@@ -119,11 +125,13 @@ class Informer(Generic[T]):
         field_selector: str | None = None,
         name: str | None = None,
         settings: InformerSettings | None = None,
+        item_fields: type[msgspec.Struct] | None = None,
     ) -> None:
         self._settings = settings or InformerSettings()
         self._rest = RestClient(api_client, timeout=self._settings.request_timeout)
         self._resource = resource
         self._trim = trim
+        self._item_fields = item_fields
         self._handler = handler
         self._namespace = namespace
         self._label_selector = label_selector
@@ -250,20 +258,26 @@ class Informer(Generic[T]):
                 delay = min(delay * 2, settings.backoff_max)
 
     def _list(self, channel: BatchChannel[Any]) -> str:
-        listing = self._rest.list(
+        pages = self._rest.list_pages(
             self._resource,
+            page_size=self._settings.page_size,
+            item_fields=self._item_fields,
             namespace=self._namespace,
             label_selector=self._label_selector,
             field_selector=self._field_selector,
         )
         objects: dict[str, T] = {}
-        for obj in listing.items:
-            key = object_key(obj)
-            trimmed = self._trimmed(key, obj)
-            if trimmed is not None:
-                objects[key] = trimmed
+        resource_version = ""
+        # Page by page: only one page of raw objects is alive at a time.
+        for page in pages:
+            for obj in page.items:
+                key = object_key(obj)
+                trimmed = self._trimmed(key, obj)
+                if trimmed is not None:
+                    objects[key] = trimmed
+            resource_version = page.resource_version
         channel.put(_Replace(objects))
-        return listing.resource_version
+        return resource_version
 
     def _trimmed(self, key: str, obj: dict[str, Any]) -> T | None:
         try:

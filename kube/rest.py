@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import msgspec
 import urllib3
 from kubernetes.client import ApiClient, ApiException
 
+from kube.listdecode import ListPage, decode_list
 from kube.resources import Resource
 
 _AUTH = ["BearerToken"]
@@ -117,6 +119,32 @@ class RestClient:
         query = _selectors(label_selector, field_selector)
         document = self._call("GET", resource.collection_path(namespace), query)
         return ObjectList(document.get("items") or [], document["metadata"]["resourceVersion"])
+
+    def list_pages(
+        self,
+        resource: Resource,
+        *,
+        page_size: int | None = None,
+        item_fields: type[msgspec.Struct] | None = None,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Iterator[ListPage]:
+        """The list in pages of at most `page_size` items (limit and continue, as client-go's
+        pager), so only one page is ever decoded at once; with `item_fields`, items keep only
+        those fields (`kube.listdecode`). The last page carries the resourceVersion to watch from."""
+        path = resource.collection_path(namespace)
+        query = _selectors(label_selector, field_selector)
+        if page_size is not None:
+            query.append(("limit", str(page_size)))
+        token: str | None = None
+        while True:
+            page_query = query if token is None else [*query, ("continue", token)]
+            page = decode_list(self._send("GET", path, page_query).read(), item_fields)
+            yield page
+            token = page.continue_token
+            if token is None:
+                return
 
     def watch(
         self,
