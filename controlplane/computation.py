@@ -53,7 +53,7 @@ class Computation:
         self._dirty.clear()
         with gcsettings.paused():
             self._sync("initial")
-        gcsettings.freeze()
+        gcsettings.freeze(collect=False)
         self._published.set()
         log.info("initial computation published at resource version %d", self.store.resource_version)
         while True:
