@@ -3,8 +3,9 @@
 Informer handlers feed the engine (`upsert_*`/`delete_*` only mark what is dirty) and call
 `mark_dirty`; the computation then waits `delay` seconds, so a burst of events costs one
 `sync`, and applies the changes to the store, whose listeners (the dispatcher, the status
-board) see one batch. The first sync runs once every informer has listed, with the garbage
-collector paused, and the caches are frozen after it (`controlplane.gcsettings`).
+board) see one batch. The first sync runs once every informer has listed; the garbage collector
+is paused from start-up to the end of that sync, and the objects are frozen after it
+(`controlplane.gcsettings`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from controlplane.store.versioned import Store
 log = logging.getLogger(__name__)
 
 DEFAULT_DELAY = 0.02
+SLOW_START = 60.0
+"""Seconds of initial listing after which the start-up collects garbage before freezing."""
 
 
 class Computation:
@@ -49,11 +52,16 @@ class Computation:
 
     async def run(self, inputs_synced: Callable[[], Awaitable[None]]) -> None:
         """Sync once `inputs_synced` returns, then after every burst of events."""
-        await inputs_synced()
-        self._dirty.clear()
+        # The initial list and sync make millions of objects and no cyclic garbage: no collection
+        # until they are done (at xlarge scale collections cost about half a second), and none
+        # before the freeze either, unless listing took long enough (an API server down, retried
+        # with back-off) for the garbage of failed attempts to be worth collecting first.
+        started = time.monotonic()
         with gcsettings.paused():
+            await inputs_synced()
+            self._dirty.clear()
             self._sync("initial")
-        gcsettings.freeze(collect=False)
+        gcsettings.freeze(collect=time.monotonic() - started > SLOW_START)
         self._published.set()
         log.info("initial computation published at resource version %d", self.store.resource_version)
         while True:

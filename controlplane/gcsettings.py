@@ -3,8 +3,8 @@
 The controller holds millions of long-lived objects (informer caches, groups, members, events)
 and makes few reference cycles. With CPython's defaults a young-generation pass runs every 700
 allocations, and a bulk computation spends about a third of its time in the collector. So the
-controller calls `configure` at start, runs its initial sync inside `paused` (nothing it makes
-there is cyclic garbage), and calls `freeze` right after it, so that later passes scan only
+controller calls `configure` at start, runs its initial list and sync inside `paused` (nothing
+they make is cyclic garbage), and calls `freeze` right after, so that later passes scan only
 objects made after that.
 """
 
