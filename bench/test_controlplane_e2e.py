@@ -96,6 +96,7 @@ def test_initial_computation_end_to_end(benchmark, figures, scenario) -> None:
         "peak_rss_mb", own["peak_rss_mb"], "MB", "peak RSS of the controller process", target=megabytes
     )
     figures.info(
+        cpu_seconds=own["cpu_seconds"],
         list_seconds=own["list_seconds"],
         compute_seconds=own["compute_seconds"],
         events=own["events"],
