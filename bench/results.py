@@ -88,7 +88,11 @@ def latest(directory: Path = RESULTS) -> Path:
 
 def _commit() -> str:
     done = subprocess.run(
-        ["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=False, cwd=RESULTS
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=RESULTS.parent,
     )
     return done.stdout.strip() or "unknown"
 
