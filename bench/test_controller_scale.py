@@ -9,21 +9,17 @@ agents'. The simulated agents are bare gRPC clients in the benchmark process, on
 (connection) each, that decode every WatchBatch as a real agent does, and note when the events
 they wait for arrive.
 
-Targets and figures measured here (2 shared cores, Python 3.11, 100 agents, several runs; the
-wall times vary with the other load on the machine; the agents' decoding, in one process, is
-most of the fan-out latency):
+Targets (in the code; the figures measured are in `bench/results/`; the agents' decoding, in one
+process, is most of the fan-out latency):
 
-| benchmark          | what                                       | target        | measured              |
-| ------------------ | ------------------------------------------ | ------------- | --------------------- |
-| fanout_10k_members | 10,000 pods join an AddressGroup that 100  | p99 <= 1 s,   | p99 0.45-0.61 s,      |
-|                    | nodes need: the patch (10,000 members      | <= 1 core     | 0.13 s controller CPU |
-|                    | added) reaches every agent                 |               | (0.2-0.4 core)        |
-| fanout_one_member  | one more pod joins that 10,000-member group | (same)       | p99 0.02-0.05 s       |
-| resync_dense       | dense_one_namespace (10k pods, 10k         | <= 10 s       | 1.7-2.3 s (1.2-1.8 s  |
-|                    | policies each selecting every pod) to 100  |               | controller CPU)       |
-|                    | agents connecting at once to a fresh one   |               |                       |
-| memory_per_watcher | controller RSS growth from 50 to 100       | <= 2 MB each  | 0.56-0.63 MB          |
-|                    | synced, idle watchers of the dense state   |               |                       |
+| benchmark          | what                                                          | target              |
+| ------------------ | ------------------------------------------------------------- | ------------------- |
+| fanout_10k_members | 10,000 pods join an AddressGroup that 100 nodes need: the     | p99 <= 1 s,         |
+|                    | patch (10,000 members added) reaches every agent              | <= 1 core           |
+| fanout_one_member  | one more pod joins that 10,000-member group                   | (same)              |
+| resync_dense       | dense_one_namespace (10k pods, 10k policies each selecting    | <= 10 s             |
+|                    | every pod) to 100 agents connecting at once to a fresh one    |                     |
+| memory_per_watcher | controller RSS growth from 50 to 100 synced, idle watchers    | <= 2 MB each        |
 
 Run alone: `python -m bench.test_controller_scale fanout_10k_members` prints the figures.
 `PYANTREA_BENCH_AGENTS` sets the number of agents (default 100).

@@ -12,6 +12,13 @@ the figures; the engine-only row is `bench/test_controlplane_scale.py`.
 Targets: xlarge_small_namespaces <= 6 s and <= 1.2 GB; dense_one_namespace <= 8 s and <= 1.2 GB
 (Antrea: 5.84-6.42 s and 1.5-1.7 GB; 10.66 s and 1.16 GB).
 
+What limits xlarge: it is one core's worth of Python (the informer threads and the event loop
+share the GIL, so the second core only serves the stand-in); a profile splits its CPU time
+into reading the 420 MB of list bodies, decoding them (`kube.listdecode`, msgspec with field
+schemas), converting them (`compute.kubeparse`), feeding the engine, and the initial sync with
+the store and its listeners, none of them more than about a quarter. The list, decoded whole
+with `json`, would take over a gigabyte and several seconds more.
+
 Against a real API server: load the objects (`python -m bench.apiserver_bodies <scenario> <scale>
 DIR` writes them as lists) and set `PYANTREA_BENCH_KUBECONFIG` to its kubeconfig; the benchmark
 then lists from that server instead of the stand-in (`PYANTREA_BENCH_SCENARIO` and
