@@ -9,8 +9,8 @@ so the decoding cost is the real one.
 
     python -m bench.apiserver_bodies xlarge_small_namespaces 0.1 DIR
 
-writes the scenario (here a tenth of it) as `DIR/<resource>.json` lists: the same objects, for
-loading into a real API server.
+writes the scenario (here a tenth of it) as `DIR/<resource>.json`, a `v1` List of the same
+objects as a client creates them (`manifests`), for loading into a real API server.
 """
 
 from __future__ import annotations
@@ -432,10 +432,30 @@ def scenario_objects(scenario: str, scale: float = 1.0) -> ApiObjects:
     return api_objects(SCENARIOS[scenario](scale=scale))
 
 
+_SERVER_SET = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
+
+
+def manifests(inputs: Inputs) -> dict[str, dict[str, Any]]:
+    """The objects as a client creates them (a `v1` List per resource): each with its apiVersion
+    and kind, without what the API server sets; a pod keeps the status the kubelet would report,
+    which the API server ignores on create (a loader writes it with the status subresource)."""
+    lists = {}
+    for resource, objects in _items(inputs):
+        api_version, list_kind = _KINDS[resource]
+        items = []
+        for obj in objects:
+            meta = {k: v for k, v in obj["metadata"].items() if k not in _SERVER_SET}
+            items.append(
+                {"apiVersion": api_version, "kind": list_kind[: -len("List")], **obj, "metadata": meta}
+            )
+        lists[resource] = {"apiVersion": "v1", "kind": "List", "items": items}
+    return lists
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
-    made = scenario_objects(sys.argv[1], float(sys.argv[2]))
-    for resource, path in PATHS.items():
-        (out / f"{resource}.json").write_bytes(made.page(path, 0, None))
-    print(json.dumps(made.counts()))
+    written = manifests(SCENARIOS[sys.argv[1]](scale=float(sys.argv[2])))
+    for resource, document in written.items():
+        (out / f"{resource}.json").write_text(json.dumps(document))
+    print(json.dumps({resource: len(document["items"]) for resource, document in written.items()}))
