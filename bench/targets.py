@@ -17,8 +17,6 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pytest
-
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -69,6 +67,10 @@ class Figures:
     def check(self) -> None:
         """Fails a timed run that missed a target; a smoke run passes whatever it measured."""
         if self._misses and self.timing:
+            # Imported here: scenario modules import this one, and their fresh processes
+            # (`bench.isolated`) should not carry pytest in their memory.
+            import pytest
+
             pytest.fail("missed targets: " + "; ".join(self._misses))
 
 
