@@ -4,7 +4,7 @@ only: the second row beside the end-to-end figure of `bench/test_controlplane_e2
 Each scenario hands every Namespace, Node, Pod and NetworkPolicy, already typed, to a fresh
 engine, syncs once, versions the changes in a store, and computes every node's view of every
 event (what a server dispatches to its watchers: each distinct view once, with the nodes that get
-it). It runs in a fresh process (`bench.isolated`), whose peak RSS is reported beside its time.
+it). It runs in three fresh processes (`bench.isolated`): the best time, the highest peak RSS.
 The garbage collector is set up as the controller sets it up for its initial sync
 (`controlplane.gcsettings`): the inputs, like informer caches, are frozen before, and collection
 is paused during, the computation.
@@ -167,9 +167,15 @@ SMOKE_SCALE = {"xlarge_small_namespaces": 0.01, "dense_one_namespace": 0.05}
 
 def _bench(benchmark, figures, scenario: str) -> None:
     scale = 1.0 if figures.timing else SMOKE_SCALE[scenario]
-    own = benchmark.pedantic(
-        isolated.run, args=("bench.test_controlplane_scale:measure", scenario, scale), rounds=1, iterations=1
-    )
+    runs = 3 if figures.timing else 1
+
+    def measure_runs() -> list[dict]:
+        return [isolated.run("bench.test_controlplane_scale:measure", scenario, scale) for _ in range(runs)]
+
+    all_runs = benchmark.pedantic(measure_runs, rounds=1, iterations=1)
+    # The best time of three fresh processes (the machine is shared), the highest peak.
+    own = min(all_runs, key=lambda run: run["seconds"])
+    own["peak_rss_mb"] = max(run["peak_rss_mb"] for run in all_runs)
     seconds, megabytes = TARGETS[scenario]
     figures.record(
         "engine_seconds",
