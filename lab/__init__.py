@@ -9,8 +9,7 @@
   ServiceAccounts and RBAC of manifests/, tokens), `apiforward` (the API server on the host's
   loopback, for kubectl), `kubelet/` (the one role the lab plays itself: node registration,
   sandboxes through the real pyantrea-cni, the pods' servers, pod and node status, graceful
-  deletion), `podserver` (the stand-in for a pod's containers); `apiserver/` is an API server
-  stand-in that tests not yet moved to the real control plane still use;
+  deletion), `podserver` (the stand-in for a pod's containers);
 - bringing it up and down: `layout` (the state directory and names), `record` (what `up` made),
   `processes` (detached programs known by pid and start time), `up`, `down`, `status`, `health`;
 - using it: `session` (a command's view of the running lab and its API), `kinds`, `manifests`,

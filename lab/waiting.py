@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from controlplane.compute.kubeparse import network_policy_from_k8s
 from controlplane.status.writer import ANNOTATION as REALIZATION_ANNOTATION
-from lab.apiserver.selectors import selector_from_object
 from lab.kubelet.status import FAILURE_REASONS
 from lab.tables import pod_status
 
@@ -66,7 +66,7 @@ def policy_span(policy: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) ->
     """The nodes that need the policy: those of the pods it applies to (`pods`: the pods of its
     namespace), counted as the controller counts group members (scheduled, with an IP, not
     hostNetwork, not finished)."""
-    selector = selector_from_object((policy.get("spec") or {}).get("podSelector") or {})
+    selector = network_policy_from_k8s(policy).pod_selector  # as the controller reads it
     span = set()
     for pod in pods:
         spec, status = pod.get("spec") or {}, pod.get("status") or {}

@@ -4,7 +4,9 @@ process stopped by pid when the block ends, also on failure."""
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
 import time
 from collections.abc import Sequence
 from ipaddress import IPv4Address
@@ -15,8 +17,10 @@ from kubernetes.client import ApiException
 
 from kube.resources import SERVICE_ACCOUNTS
 from kube.rest import RestClient
+from lab.kubernetes import binaries
 from lab.kubernetes.components import ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane
+from lab.kubernetes.kubeconfigs import write_kubeconfig
 from lab.processes import ProcessId, stop
 
 
@@ -81,3 +85,46 @@ class LoopbackCluster:
 
     def stop(self) -> None:
         stop(list(self.processes.values()))
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def stop_apiserver(self, role: str = "kube-apiserver") -> None:
+        stop([self.processes.pop(role)])
+
+    def start_apiserver(self, role: str = "kube-apiserver", *, port: int | None = None) -> int:
+        """Start `role`'s kube-apiserver again (its command line as before), or with `port` a
+        second one on the same etcd under that role; returns its port."""
+        argv = list(self.plane.commands["kube-apiserver"])
+        if port is not None:
+            argv = [f"--secure-port={port}" if arg.startswith("--secure-port=") else arg for arg in argv]
+            argv = [
+                f"--audit-log-path={self.plane.log(role)}.audit"
+                if arg.startswith("--audit-log-path=")
+                else arg
+                for arg in argv
+            ]
+        self.plane.start_apiserver(
+            argv, lambda r, process, _log: self.processes.__setitem__(r, process), role=role
+        )
+        return port or self.plane.settings.api_port
+
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to its current revision (as its auto-compaction does in time);
+        returns that revision."""
+        endpoint = f"--endpoints={self.plane.settings.etcd_url}"
+        etcdctl = str(binaries.bin_dir() / "etcdctl")
+        status = subprocess.run([etcdctl, endpoint, "endpoint", "status", "-w", "json"],
+                                capture_output=True, text=True, check=True, timeout=30)  # fmt: skip
+        revision = int(json.loads(status.stdout)[0]["Status"]["header"]["revision"])
+        subprocess.run(
+            [etcdctl, endpoint, "compact", str(revision)], capture_output=True, check=True, timeout=30
+        )
+        return revision
+
+    def kubeconfig_for(self, path: Path, *, port: int) -> Path:
+        """The admin's kubeconfig, for the API server on `port`."""
+        pair = self.plane.pki.pair("admin")
+        return write_kubeconfig(
+            path, server=f"https://127.0.0.1:{port}", ca=self.plane.pki.ca.cert,
+            user="kubernetes-admin", cert=pair.cert, key=pair.key,
+        )  # fmt: skip

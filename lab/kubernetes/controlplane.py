@@ -47,6 +47,8 @@ class ControlPlane:
         self.settings = settings
         self.netns = netns
         self.pki = Pki(directory / "pki")
+        self.commands: dict[str, list[str]] = {}
+        """Each started program's command line, by role (to start one again)."""
 
     # -- files -------------------------------------------------------------------------------
 
@@ -101,9 +103,7 @@ class ControlPlane:
             binaries.program("kube-apiserver"), self.pki, settings,
             audit_policy=directory / "audit-policy.yaml", audit_log=self.audit_log,
         )  # fmt: skip
-        api = self._spawn("kube-apiserver", argv, started)
-        context = ssl.create_default_context(cafile=str(self.pki.ca.cert))
-        self._wait("kube-apiserver", api, lambda: _get(f"{settings.api_url}/readyz", context)[0] == 200)
+        self.start_apiserver(argv, started)
         argv = components.controller_manager(
             binaries.program("kube-controller-manager"), self.pki, settings,
             directory / "controller-manager.kubeconfig",
@@ -117,7 +117,20 @@ class ControlPlane:
         )
         self._spawn("kube-scheduler", argv, started)
 
+    def start_apiserver(
+        self, argv: list[str], started: Started, *, role: str = "kube-apiserver"
+    ) -> ProcessId:
+        """Start a kube-apiserver with `argv` (again, or another one on other flags) and wait
+        until it answers /readyz on the port its flags give."""
+        port = next(int(arg.split("=", 1)[1]) for arg in argv if arg.startswith("--secure-port="))
+        url = f"https://{self.settings.api_address}:{port}/readyz"
+        process = self._spawn(role, argv, started)
+        context = ssl.create_default_context(cafile=str(self.pki.ca.cert))
+        self._wait(role, process, lambda: _get(url, context)[0] == 200)
+        return process
+
     def _spawn(self, role: str, argv: list[str], started: Started) -> ProcessId:
+        self.commands[role] = argv
         process = spawn(argv, log=self.log(role), netns=self.netns)
         started(role, process, self.log(role))
         return process

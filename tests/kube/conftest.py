@@ -1,6 +1,6 @@
-"""Fixtures for the Kubernetes edge: the lab's API stand-in in a thread, and clients of it.
+"""Fixtures for the Kubernetes edge: a real control plane on loopback, and an admin's clients.
 
-Every server and client a fixture starts is stopped or closed in its finalizer.
+Every process and client a fixture starts is stopped or closed in its finalizer.
 """
 
 from __future__ import annotations
@@ -13,23 +13,18 @@ from kubernetes.client import ApiClient
 
 from kube.config import load_api_client
 from kube.rest import RestClient
-from lab.apiserver import ApiServerSettings, ApiServerThread
+from tests.kubecluster import LoopbackCluster
 
 
 @pytest.fixture
-def apiserver(tmp_path: Path) -> Iterator[ApiServerThread]:
-    """A running API stand-in that keeps its objects in `tmp_path/state.json` (to survive restarts)."""
-    server = ApiServerThread(ApiServerSettings(state_file=tmp_path / "state.json", bookmark_interval=0.2))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def kubernetes(tmp_path: Path) -> Iterator[LoopbackCluster]:
+    with LoopbackCluster(tmp_path / "kubernetes") as cluster:
+        yield cluster
 
 
 @pytest.fixture
-def kubeconfig(apiserver: ApiServerThread, tmp_path: Path) -> Path:
-    return apiserver.write_kubeconfig(tmp_path / "kubeconfig")
+def kubeconfig(kubernetes: LoopbackCluster) -> Path:
+    return kubernetes.admin_kubeconfig
 
 
 @pytest.fixture

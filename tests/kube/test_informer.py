@@ -1,8 +1,8 @@
-"""kube.informer against the lab's API stand-in: sync, live events, re-list after 410 Gone, a
-server restart, a server replaced by an empty one, selectors, and clean shutdown.
+"""kube.informer against a real kube-apiserver: sync, live events, re-list after 410 Gone (etcd
+compacted while the informer was cut off), a server restart, selectors, and clean shutdown.
 
-Each test runs its own event loop (`asyncio.run`); the server runs in its own thread, and the
-test restarts it through `asyncio.to_thread` so the informer keeps running meanwhile.
+Each test runs its own event loop (`asyncio.run`); the control plane runs as processes, which
+the test stops and starts through `asyncio.to_thread` so the informer keeps running meanwhile.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from kube.informer import Informer, InformerSettings
 from kube.objects import Pod, trim_pod
 from kube.resources import NAMESPACES, PODS
 from kube.rest import RestClient
-from lab.apiserver import ApiServer, ApiServerSettings, ApiServerThread
-from lab.apiserver.kubeconfig import write_kubeconfig
+from tests.kubecluster import LoopbackCluster, free_port, wait_for_default_account
 
 FAST = InformerSettings(backoff_initial=0.05, backoff_max=0.2, request_timeout=5.0)
+AT_ONCE = {"gracePeriodSeconds": 0}
+"""How a kubelet confirms a pod's deletion; none runs here."""
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:
@@ -35,7 +36,10 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
 def pod(name: str, node: str = "node-1", **labels: str) -> dict:
     return {
         "metadata": {"name": name, "labels": labels},
-        "spec": {"nodeName": node, "containers": [{"name": "main", "ports": [{"containerPort": 80}]}]},
+        "spec": {
+            "nodeName": node,
+            "containers": [{"name": "main", "image": "lab", "ports": [{"containerPort": 80}]}],
+        },
     }
 
 
@@ -90,6 +94,7 @@ class Running:
 @pytest.fixture
 def shop(rest: RestClient) -> str:
     rest.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
+    wait_for_default_account(rest, "shop")
     return "shop"
 
 
@@ -111,7 +116,7 @@ def test_initial_sync_then_live_events(api_client: ApiClient, rest: RestClient, 
 
         await asyncio.to_thread(rest.create, PODS, shop, pod("c"))
         await asyncio.to_thread(rest.patch, PODS, shop, "a", {"metadata": {"labels": {"app": "shop"}}})
-        await asyncio.to_thread(rest.delete, PODS, shop, "b")
+        await asyncio.to_thread(lambda: rest.delete(PODS, shop, "b", body=AT_ONCE))
         await recorder.wait_event("delete", "shop/b")
         assert recorder.events[2:] == [("add", "shop/c"), ("update", "shop/a"), ("delete", "shop/b")]
         assert set(running.informer.store) == {"shop/a", "shop/c"}
@@ -190,14 +195,13 @@ def test_object_leaving_a_label_selector_is_deleted(api_client: ApiClient, rest:
 
 
 def test_relist_after_410_gone_reports_what_changed_meanwhile(
-    api_client: ApiClient, rest: RestClient, shop: str, apiserver: ApiServerThread, tmp_path: Path, caplog
+    api_client: ApiClient, rest: RestClient, shop: str, kubernetes: LoopbackCluster, tmp_path: Path, caplog
 ):
-    """While the informer is cut off, the server moves on past its watch history: the informer's
-    watch gets 410 Gone, it re-lists, and deletes that happened meanwhile surface as deletes."""
+    """While the informer is cut off, another API server of the cluster takes changes and etcd
+    compacts its history past them: the informer's watch gets 410 Gone, it re-lists, and the
+    deletes that happened meanwhile surface as deletes."""
     for name in ("keep", "change", "remove"):
         rest.create(PODS, shop, pod(name))
-    port = apiserver.port
-    state = apiserver.settings.state_file
     caplog.set_level(logging.INFO, logger="kube.informer")
 
     async def scenario() -> None:
@@ -205,91 +209,54 @@ def test_relist_after_410_gone_reports_what_changed_meanwhile(
         running = Running(Informer(api_client, PODS, trim_pod, handler=recorder, settings=FAST))
         await running.informer.wait_synced()
 
-        # Cut the informer off: the same state served on another port, where a second client works.
-        await asyncio.to_thread(apiserver.stop)
-        elsewhere = ApiServerThread(ApiServerSettings(state_file=state))
-        await asyncio.to_thread(elsewhere.start)
-        other = load_api_client(elsewhere.write_kubeconfig(tmp_path / "elsewhere"))
+        # Cut the informer off: its API server stops; another one, on the same etcd, works.
+        await asyncio.to_thread(kubernetes.stop_apiserver)
+        port = await asyncio.to_thread(kubernetes.start_apiserver, "kube-apiserver-2", port=free_port())
+        other = load_api_client(kubernetes.kubeconfig_for(tmp_path / "elsewhere", port=port))
         try:
             other_rest = RestClient(other)
-            await asyncio.to_thread(other_rest.delete, PODS, shop, "remove")
+            await asyncio.to_thread(lambda: other_rest.delete(PODS, shop, "remove", body=AT_ONCE))
             await asyncio.to_thread(
                 other_rest.patch, PODS, shop, "change", {"metadata": {"labels": {"v": "2"}}}
             )
             await asyncio.to_thread(other_rest.create, PODS, shop, pod("new"))
         finally:
             other.close()
-            await asyncio.to_thread(elsewhere.stop)
+            await asyncio.to_thread(kubernetes.stop_apiserver, "kube-apiserver-2")
+        await asyncio.to_thread(kubernetes.compact_etcd)
 
-        # Back on the informer's port; a restarted server keeps no history, so its old rv is Gone.
-        back = ApiServerThread(ApiServerSettings(port=port, state_file=state))
-        await asyncio.to_thread(back.start)
-        try:
-            await recorder.wait_event("delete", "shop/remove")
-            await recorder.wait_for(lambda: ("add", "shop/new") in recorder.events)
-            await recorder.wait_for(lambda: ("update", "shop/change") in recorder.events)
-            assert set(running.informer.store) == {"shop/keep", "shop/change", "shop/new"}
-            assert running.informer.store["shop/change"].labels == {"v": "2"}
-            assert ("update", "shop/keep") not in recorder.events
-            assert recorder.synced == 1
-            await running.stop()
-        finally:
-            await asyncio.to_thread(back.stop)
+        # Back on the informer's port: its resourceVersion is compacted away, Gone.
+        await asyncio.to_thread(kubernetes.start_apiserver)
+        await recorder.wait_event("delete", "shop/remove")
+        await recorder.wait_for(lambda: ("add", "shop/new") in recorder.events)
+        await recorder.wait_for(lambda: ("update", "shop/change") in recorder.events)
+        assert set(running.informer.store) == {"shop/keep", "shop/change", "shop/new"}
+        assert running.informer.store["shop/change"].labels == {"v": "2"}
+        assert ("update", "shop/keep") not in recorder.events
+        assert recorder.synced == 1
+        await running.stop()
 
     run(scenario())
-    assert "too old resource version" in caplog.text
+    assert "re-listing" in caplog.text
 
 
-def test_broken_stream_resumes_after_a_server_restart(
-    api_client: ApiClient, rest: RestClient, shop: str, apiserver: ApiServerThread, caplog
+def test_a_restarted_server_loses_nothing(
+    api_client: ApiClient, rest: RestClient, shop: str, kubernetes: LoopbackCluster
 ):
-    """The restarted server has the same objects at the same resourceVersion: the informer
-    resumes its watch where it was, without a re-list."""
+    """The informer rides out its API server's restart: what it knew stays, no event is made up,
+    and what happens after the restart arrives."""
     rest.create(PODS, shop, pod("before"))
-    caplog.set_level(logging.INFO, logger="kube.informer")
-    settings = ApiServerSettings(port=apiserver.port, state_file=apiserver.settings.state_file)
 
     async def scenario() -> None:
         recorder = Recorder()
         running = Running(Informer(api_client, PODS, trim_pod, handler=recorder, settings=FAST))
         await running.informer.wait_synced()
-        await asyncio.to_thread(apiserver.stop)
-        restarted = ApiServerThread(settings)
-        await asyncio.to_thread(restarted.start)
-        try:
-            await asyncio.to_thread(rest.create, PODS, shop, pod("after"))
-            await recorder.wait_event("add", "shop/after")
-            assert recorder.events == [("add", "shop/before"), ("add", "shop/after")]
-            await running.stop()
-        finally:
-            await asyncio.to_thread(restarted.stop)
-
-    run(scenario())
-    assert "re-listing" not in caplog.text
-
-
-def test_server_replaced_by_an_empty_one(
-    api_client: ApiClient, rest: RestClient, shop: str, apiserver: ApiServerThread, caplog
-):
-    """A fresh server's resourceVersions are behind the informer's ("too large"): it re-lists and
-    everything it knew is deleted."""
-    rest.create(PODS, shop, pod("a"))
-    rest.create(PODS, shop, pod("b"))
-    caplog.set_level(logging.WARNING, logger="kube.informer")
-
-    async def scenario() -> None:
-        recorder = Recorder()
-        running = Running(Informer(api_client, PODS, trim_pod, handler=recorder, settings=FAST))
-        await running.informer.wait_synced()
-        await asyncio.to_thread(apiserver.stop)
-        empty = ApiServerThread(ApiServerSettings(port=apiserver.port))
-        await asyncio.to_thread(empty.start)
-        try:
-            await recorder.wait_for(lambda: not running.informer.store)
-            assert sorted(recorder.events[2:]) == [("delete", "shop/a"), ("delete", "shop/b")]
-            await running.stop()
-        finally:
-            await asyncio.to_thread(empty.stop)
+        await asyncio.to_thread(kubernetes.stop_apiserver)
+        await asyncio.to_thread(kubernetes.start_apiserver)
+        await asyncio.to_thread(rest.create, PODS, shop, pod("after"))
+        await recorder.wait_event("add", "shop/after")
+        assert recorder.events == [("add", "shop/before"), ("add", "shop/after")]
+        await running.stop()
 
     run(scenario())
 
@@ -381,46 +348,15 @@ def test_a_failing_trim_function_ends_run(api_client: ApiClient, rest: RestClien
     assert informer_threads() == []
 
 
-def test_cancel_while_the_server_is_down(api_client: ApiClient, apiserver: ApiServerThread):
+def test_cancel_while_the_server_is_down(api_client: ApiClient, kubernetes: LoopbackCluster):
     async def scenario() -> None:
         running = Running(
             Informer(api_client, NAMESPACES, lambda obj: obj["metadata"]["name"], settings=FAST)
         )
         await running.informer.wait_synced()
-        await asyncio.to_thread(apiserver.stop)
+        await asyncio.to_thread(kubernetes.stop_apiserver)
         await asyncio.sleep(0.3)  # let it fail and back off at least once
         await running.stop()
 
     run(scenario())
     assert informer_threads() == []
-
-
-def test_server_and_informer_on_one_loop(tmp_path: Path):
-    """The stand-in can also run on the test's own loop: the informer's blocking client is in its
-    worker thread, so both share the loop without blocking each other."""
-
-    async def scenario() -> None:
-        server = ApiServer(ApiServerSettings())
-        await server.start()
-        api = load_api_client(write_kubeconfig(tmp_path / "kubeconfig", server.url))
-        try:
-            recorder = Recorder()
-            running = Running(
-                Informer(api, NAMESPACES, lambda obj: obj["metadata"]["name"], handler=recorder)
-            )
-            await running.informer.wait_synced()
-            await asyncio.to_thread(RestClient(api).create, NAMESPACES, None, {"metadata": {"name": "shop"}})
-            await recorder.wait_event("add", "shop")
-            assert set(running.informer.store) == {
-                "default",
-                "kube-system",
-                "kube-public",
-                "kube-node-lease",
-                "shop",
-            }
-            await running.stop()
-        finally:
-            api.close()
-            await server.stop()
-
-    run(scenario())

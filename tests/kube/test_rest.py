@@ -1,4 +1,4 @@
-"""kube.rest: raw-JSON calls through the official ApiClient against the lab's API stand-in."""
+"""kube.rest: raw-JSON calls through the official ApiClient against a real kube-apiserver."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from kubernetes.client import ApiException
 
 from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
 from kube.rest import PatchType, RestClient
+from tests.kubecluster import wait_for_default_account
 
 
 def pod(name: str, node: str = "node-1", **labels: str) -> dict:
@@ -19,6 +20,7 @@ def pod(name: str, node: str = "node-1", **labels: str) -> dict:
 @pytest.fixture
 def namespace(rest: RestClient) -> str:
     rest.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
+    wait_for_default_account(rest, "shop")
     return "shop"
 
 
@@ -31,7 +33,7 @@ def test_create_get_replace_delete(rest: RestClient, namespace: str):
     replaced = rest.replace(PODS, namespace, "web", fetched)
     assert replaced["metadata"]["labels"] == {"app": "web", "tier": "front"}
     assert int(replaced["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
-    rest.delete(PODS, namespace, "web")
+    rest.delete(PODS, namespace, "web", body={"gracePeriodSeconds": 0})  # no kubelet confirms here
     with pytest.raises(ApiException) as error:
         rest.get(PODS, namespace, "web")
     assert error.value.status == 404
@@ -54,14 +56,22 @@ def test_patch_types(rest: RestClient, namespace: str):
     rest.create(PODS, namespace, pod("web", app="web", tier="front"))
     merged = rest.patch(PODS, namespace, "web", {"metadata": {"labels": {"tier": None, "v": "2"}}})
     assert merged["metadata"]["labels"] == {"app": "web", "v": "2"}
+    # strategic: the containers merge by name (a pod may only change their images)
     strategic = rest.patch(
         PODS,
         namespace,
         "web",
-        {"spec": {"containers": [{"name": "side", "image": "helper"}]}},
+        {"spec": {"containers": [{"name": "main", "image": "lab:2"}]}},
         patch_type=PatchType.STRATEGIC,
     )
-    assert [c["name"] for c in strategic["spec"]["containers"]] == ["main", "side"]
+    assert [(c["name"], c["image"]) for c in strategic["spec"]["containers"]] == [("main", "lab:2")]
+    assert strategic["spec"]["containers"][0]["terminationMessagePath"]  # the defaults stay
+    intent = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"by": "apply"}}}
+    applied = rest.patch(
+        PODS, namespace, "web", intent, patch_type=PatchType.APPLY, field_manager="test", force=True
+    )
+    assert applied["metadata"]["labels"]["by"] == "apply"
+    assert any(entry["manager"] == "test" for entry in applied["metadata"]["managedFields"])
     json_patched = rest.patch(
         PODS,
         namespace,
@@ -82,11 +92,11 @@ def test_status_subresource(rest: RestClient, namespace: str):
         subresource="status",
     )
     assert node["status"]["addresses"][0]["address"] == "10.0.0.1"
-    rest.create(NETWORK_POLICIES, namespace, {"metadata": {"name": "deny"}, "spec": {}})
-    policy = rest.get(NETWORK_POLICIES, namespace, "deny")
-    policy["status"] = {"conditions": [{"type": "Realized", "status": "True"}]}
-    stored = rest.replace(NETWORK_POLICIES, namespace, "deny", policy, subresource="status")
-    assert stored["status"]["conditions"][0]["type"] == "Realized"
+    # Kubernetes' NetworkPolicy has no status: its subresource is not found
+    rest.create(NETWORK_POLICIES, namespace, {"metadata": {"name": "deny"}, "spec": {"podSelector": {}}})
+    with pytest.raises(ApiException) as missing:
+        rest.patch(NETWORK_POLICIES, namespace, "deny", {"status": {}}, subresource="status")
+    assert missing.value.status == 404
 
 
 def test_errors_are_the_clients_exceptions(rest: RestClient, namespace: str):
