@@ -65,6 +65,8 @@ show "$PYANTCTL" lab probe --port 6379 -n development
 step "The lab keeps running"
 cat <<EOF
   $PYANTCTL lab status                                  processes, nodes, subnets
+  export KUBECONFIG=\$($PYANTCTL lab kubeconfig)         then the real kubectl works against the lab:
+  /var/cache/pyantrea/kubernetes/v1.37.2/bin/kubectl get pods -A -o wide
   $PYANTCTL lab get pods -A -o wide                     every pod with its IP and node
   $PYANTCTL lab exec development/$FRONTEND -- ip addr   a shell command in a pod
   OVS_RUNDIR=$LAB_DIR/nodes/node2/ovs ovs-ofctl dump-flows br-int
