@@ -43,15 +43,15 @@ from agent.openflow.cookies import Cookies
 from agent.openflow.features import GatewayPort, gateway_flows, pipeline_flows, tunnel_flows
 from agent.ovsdb import DatapathType, OvsdbClient, SetFlowRestoreWait, TunnelType
 from agent.pods.datapath import OvsPodDatapath
-from config.agent import AgentConfig, OvsDatapathType
-from daemon.health import Readiness
-from daemon.metrics import Metrics
-from daemon.service import Service
 from fastpath import Flow
-from kube.config import load_api_client
-from kube.informer import Informer
-from kube.objects import Node, trim_node
-from kube.resources import NODES
+from pyantrea_config.agent import AgentConfig, OvsDatapathType
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_daemon.service import Service
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.informer import Informer
+from pyantrea_kube.objects import Node, trim_node
+from pyantrea_kube.resources import NODES
 
 log = logging.getLogger(__name__)
 

@@ -31,14 +31,14 @@ from agent.cniserver.server import CniServer
 from agent.controller.client import ClientMetrics
 from agent.observe.runtime import Observability
 from agent.policy.runtime import PolicyRuntime
-from config.agent import AgentConfig
-from daemon.health import Readiness
-from daemon.http import HttpServer
-from daemon.logs import setup_logging
-from daemon.metrics import Metrics
-from daemon.program import parse_command_line
-from daemon.runner import run
-from daemon.tasks import first_of
+from pyantrea_config.agent import AgentConfig
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
+from pyantrea_daemon.logs import setup_logging
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_daemon.program import parse_command_line
+from pyantrea_daemon.runner import run
+from pyantrea_daemon.tasks import first_of
 
 log = logging.getLogger("agent")
 

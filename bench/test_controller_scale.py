@@ -73,9 +73,9 @@ from controlplane.server.grpcserver import ControlplaneServer
 from controlplane.server.service import ControlplaneService
 from controlplane.server.watchers import Dispatcher
 from controlplane.store.versioned import Store
-from daemon.metrics import Metrics
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+from pyantrea_daemon.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"bench-secret"

@@ -1,6 +1,6 @@
 """The ``pyantrea-config`` ConfigMap: both programs' configuration files and the CNI conflist.
 
-The two configuration files are ``config.render``'s documented defaults of the very schemas the
+The two configuration files are ``pyantrea_config.render``'s documented defaults of the very schemas the
 programs load, so the manifest offers no key the programs do not know and no default they do not
 have: every default suits a cluster. The conflist names the agent's CNI socket from the same schema and
 leaves out ``mtu``, so that the agent's ``defaultMTU`` alone decides the pods' MTU.
@@ -14,9 +14,9 @@ from typing import Any
 from cni.install import NETWORK_NAME, PLUGIN_TYPE
 from cni.netconf import IPAM_TYPE
 from cni.versions import LATEST
-from config.agent import AgentConfig
-from config.render import PROGRAMS, render_yaml
-from config.schema import leaves
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.render import PROGRAMS, render_yaml
+from pyantrea_config.schema import leaves
 
 NAME = "pyantrea-config"
 NAMESPACE = "kube-system"

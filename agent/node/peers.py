@@ -24,7 +24,7 @@ from agent.node.neighbours import TunnelNeighbours
 from agent.openflow.client import FlowClient
 from agent.openflow.features import PeerNode, peer_flows
 from fastpath import Flow
-from kube.objects import Node
+from pyantrea_kube.objects import Node
 
 log = logging.getLogger(__name__)
 

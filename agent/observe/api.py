@@ -38,8 +38,8 @@ from agent.observe.tracetext import TraceFormatError
 from agent.openflow.client import FlowClient
 from agent.openflow.pipeline import PIPELINE
 from controlplane.compute.inputs import Direction
-from daemon.http import HttpServer
 from fastpath.text import render_actions, render_match
+from pyantrea_daemon.http import HttpServer
 
 Json = dict[str, Any]
 _WIRE_FIELDS = ("dl_src", "dl_dst", "nw_ttl", "tun_id")

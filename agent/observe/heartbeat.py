@@ -18,8 +18,8 @@ from agent.agent import Agent
 from agent.observe.appctl import Appctl, AppctlError
 from agent.observe.explain import table_name
 from controlplane.status.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
-from daemon.health import Readiness
-from daemon.version import version
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.version import version
 
 log = logging.getLogger(__name__)
 

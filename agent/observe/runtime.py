@@ -23,11 +23,11 @@ from agent.observe.heartbeat import AgentHeartbeat
 from agent.observe.rules import RealizedRules
 from agent.observe.tracer import Tracer
 from agent.policy.realizer import PolicyRealizer
-from config.agent import AgentConfig
 from controlplane.compute.inputs import Direction
 from controlplane.status.reports import RuleTraffic
-from daemon.health import Readiness
-from daemon.http import HttpServer
+from pyantrea_config.agent import AgentConfig
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
 
 
 class _LateRules:

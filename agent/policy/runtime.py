@@ -33,11 +33,11 @@ from agent.controller.client import (
 )
 from agent.controller.filestore import DIRECTORIES
 from agent.policy.realizer import PolicyRealizer
-from config.agent import AgentConfig
-from daemon.health import Readiness
-from daemon.http import HttpServer
-from daemon.service import Service
-from daemon.tasks import first_of
+from pyantrea_config.agent import AgentConfig
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
+from pyantrea_daemon.service import Service
+from pyantrea_daemon.tasks import first_of
 
 log = logging.getLogger(__name__)
 

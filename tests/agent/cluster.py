@@ -25,13 +25,13 @@ from typing import Any, TypeVar
 from agent.agent import Agent
 from agent.netlink import DEFAULT_ROUTE, NetlinkClient, Route
 from agent.pods.api import PodAttachment, PodInterface
-from config.agent import AgentConfig
-from config.loader import load_document
-from kube.config import load_api_client
-from kube.resources import NODES
-from kube.rest import RestClient
 from lab import netns
 from lab.nodes import NodeHost, NodeSet
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.loader import load_document
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.resources import NODES
+from pyantrea_kube.rest import RestClient
 from tests.kubecluster import LoopbackCluster
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from dataclasses import replace
 from agent.controller.client import StateSource
 from controlplane.app import Controller
 from controlplane.store.events import NodeEvent
-from kube.resources import NETWORK_POLICIES, PODS
+from pyantrea_kube.resources import NETWORK_POLICIES, PODS
 from tests.controlplane import k8s
 from tests.controlplane.serving import (
     FAST,

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from agent.openflow.cookies import Category, category_of, round_of
-from kube.resources import NODES
 from lab import netns
+from pyantrea_kube.resources import NODES
 from tests.agent.cluster import Cluster, Pod, ping, tcp_exchange, wait_until
 from tests.conftest import _require_root_and_ovs, unique_name
 

@@ -12,7 +12,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from kube.resources import NODES
+from pyantrea_kube.resources import NODES
 from tests.agent.cluster import Cluster, Pod, ping, tcp_exchange, wait_until
 from tests.conftest import _require_root_and_ovs, unique_name
 

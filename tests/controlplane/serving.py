@@ -23,18 +23,18 @@ from kubernetes.client import ApiClient
 
 from agent.controller.client import ClientSettings, ControllerClient, StateSource
 from agent.controller.state import PolicySnapshot
-from config.controller import ControllerConfig
 from controlplane.auth import SERVER_NAME
 from controlplane.auth.shared import node_token
 from controlplane.compute.ipnet import format_ip
 from controlplane.compute.outputs import InternalNetworkPolicy
 from controlplane.store.events import NodeEvent
-from kube.config import load_api_client
-from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
-from kube.rest import RestClient
-from kube.writes import patch_status
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
+from pyantrea_kube.rest import RestClient
+from pyantrea_kube.writes import patch_status
 from tests.kubecluster import LoopbackCluster, wait_for_default_account
 
 T = TypeVar("T")

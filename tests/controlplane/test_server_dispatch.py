@@ -23,8 +23,8 @@ from controlplane.server.framing import messages
 from controlplane.server.watchers import Dispatcher, Watcher
 from controlplane.store.events import EventType
 from controlplane.store.versioned import Snapshot, Store
-from daemon.metrics import Metrics
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_daemon.metrics import Metrics
 from tests.controlplane.test_properties import ALL_NODES, Key, send, states
 
 

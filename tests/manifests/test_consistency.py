@@ -10,12 +10,12 @@ import pytest
 
 from agent.controller.client import DEFAULT_PORT, SERVER_NAME
 from agent.main import DEFAULT_CONFIG as AGENT_DEFAULT_CONFIG
-from config.agent import AgentConfig
-from config.controller import ControllerConfig
-from config.schema import leaves
 from controlplane.auth.tokenreview import AGENT_USER
 from controlplane.main import DEFAULT_CONFIG as CONTROLLER_DEFAULT_CONFIG
 from manifests.configmap import CONFLIST_KEY, NAME
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.schema import leaves
 from tests.manifests.conftest import container, find, mount_for, volume
 from tests.manifests.images import INSTALL_CNI, START_OVS, load_script
 from tests.manifests.rbac import service_account

@@ -24,12 +24,12 @@ from agent.observe.flowexport import flow_export
 from agent.observe.runtime import Observability
 from agent.ovsdb import FlowExport, GetFlowExport, IpfixConfig, NetflowConfig, SflowConfig
 from agent.policy.realizer import PolicyRealizer
-from config.agent import AgentConfig, FlowExportConfig, FlowExportProtocol
-from config.kinds import HostPort
-from config.loader import load_document
-from daemon.health import Readiness
 from lab import netns
 from lab.nodes import NodeHost
+from pyantrea_config.agent import AgentConfig, FlowExportConfig, FlowExportProtocol
+from pyantrea_config.kinds import HostPort
+from pyantrea_config.loader import load_document
+from pyantrea_daemon.health import Readiness
 from tests.agent.cluster import Cluster, ping, tcp_exchange
 from tests.conftest import _require_root_and_ovs, unique_name
 

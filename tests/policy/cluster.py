@@ -33,17 +33,17 @@ from agent.controller.client import ClientSettings
 from agent.netlink import DEFAULT_ROUTE, NetlinkClient, Route
 from agent.pods.api import PodAttachment
 from agent.policy.runtime import PolicyRuntime
-from config.agent import AgentConfig
-from config.controller import ControllerConfig
-from config.loader import load_document
 from controlplane.app import Controller
 from controlplane.auth.shared import node_token
 from controlplane.status.board import PolicyStatus
-from kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
 from lab import netns
 from lab.nodes import NodeHost
 from lab.prober import Verdict
 from lab.probing import ProbePod, probe, truth_table
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.loader import load_document
+from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
 from tests.agent.cluster import Cluster, host_ifname
 from tests.kubecluster import wait_for_default_account
 

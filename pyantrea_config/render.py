@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import yaml
 
-from config.agent import AgentConfig
-from config.controller import ControllerConfig
-from config.schema import Section, Setting, entries, leaves
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.schema import Section, Setting, entries, leaves
 
 PROGRAMS: dict[str, tuple[str, type]] = {
     "agent": ("pyantrea-agent.conf", AgentConfig),
@@ -90,7 +90,9 @@ def _scalar(entry: Setting) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m config.render", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pyantrea_config.render", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("program", choices=sorted(PROGRAMS))
     parser.add_argument("--format", choices=["yaml", "markdown"], default="yaml")
     args = parser.parse_args(argv)

@@ -22,8 +22,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from daemon.health import Readiness
-from daemon.metrics import Metrics
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.metrics import Metrics
 
 JsonHandler = Callable[[web.Request], Awaitable[Any]]
 """Returns a JSON-serializable value (dicts, lists, strings, numbers, booleans, None)."""

@@ -9,8 +9,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from kube.resources import EVENTS
-from kube.rest import RestClient
+from pyantrea_kube.resources import EVENTS
+from pyantrea_kube.rest import RestClient
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,11 @@
 """What every long-running pyantrea program shares: logging, named tasks, health and metrics HTTP.
 
-- ``daemon.logs``: JSON-lines logging (``setup_logging``, ``--log-level``).
-- ``daemon.tasks``: ``Supervisor``, which names, watches and stops long-running tasks.
-- ``daemon.health``: ``Readiness``, the named checks behind ``/readyz``.
-- ``daemon.metrics``: ``Metrics``, a program's own Prometheus registry (``pyantrea_<program>_*``).
-- ``daemon.http``: ``HttpServer`` with ``/livez``, ``/readyz``, ``/metrics`` and program routes.
-- ``daemon.runner``: ``run``, the async main on uvloop, stopped by SIGTERM or SIGINT.
+- ``pyantrea_daemon.logs``: JSON-lines logging (``setup_logging``, ``--log-level``).
+- ``pyantrea_daemon.tasks``: ``Supervisor``, which names, watches and stops long-running tasks.
+- ``pyantrea_daemon.health``: ``Readiness``, the named checks behind ``/readyz``.
+- ``pyantrea_daemon.metrics``: ``Metrics``, a program's own Prometheus registry (``pyantrea_<program>_*``).
+- ``pyantrea_daemon.http``: ``HttpServer`` with ``/livez``, ``/readyz``, ``/metrics`` and program routes.
+- ``pyantrea_daemon.runner``: ``run``, the async main on uvloop, stopped by SIGTERM or SIGINT.
 
 A program puts them together like this::
 

@@ -1,7 +1,7 @@
 """The schema of ``pyantrea-agent.conf``, the node agent's configuration file.
 
-Keys follow Antrea's ``antrea-agent.conf``. Load it with ``config.loader`` or
-``config.flags.config_from_args(AgentConfig, args)``; render its documented defaults with
+Keys follow Antrea's ``antrea-agent.conf``. Load it with ``pyantrea_config.loader`` or
+``pyantrea_config.flags.config_from_args(AgentConfig, args)``; render its documented defaults with
 ``python -m config.render agent``.
 """
 
@@ -15,9 +15,9 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.errors import ConfigError
-from config.kinds import HostPort, InterfaceName, IPAddress, IPNetwork, ObjectName
-from config.schema import section, setting
+from pyantrea_config.errors import ConfigError
+from pyantrea_config.kinds import HostPort, InterfaceName, IPAddress, IPNetwork, ObjectName
+from pyantrea_config.schema import section, setting
 
 _PORTS = (0, 65535)
 

@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from kube.resources import Resource
-from kube.rest import PatchType, RestClient
+from pyantrea_kube.resources import Resource
+from pyantrea_kube.rest import PatchType, RestClient
 
 
 async def patch_status(

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from config.errors import ConfigError
-from config.kinds import describe
-from config.schema import Section, Setting, entries, leaves
+from pyantrea_config.errors import ConfigError
+from pyantrea_config.kinds import describe
+from pyantrea_config.schema import Section, Setting, entries, leaves
 
 T = TypeVar("T")
 

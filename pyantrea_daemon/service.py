@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
-from daemon.tasks import Supervisor
+from pyantrea_daemon.tasks import Supervisor
 
 
 class Service(ABC):

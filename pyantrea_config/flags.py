@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from config.loader import load_document, load_file
-from config.schema import leaves
+from pyantrea_config.loader import load_document, load_file
+from pyantrea_config.schema import leaves
 
 T = TypeVar("T")
 

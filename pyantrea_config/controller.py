@@ -1,6 +1,6 @@
 """The schema of ``pyantrea-controller.conf``, the controller's configuration file.
 
-Load it with ``config.loader`` or ``config.flags.config_from_args(ControllerConfig, args)``;
+Load it with ``pyantrea_config.loader`` or ``pyantrea_config.flags.config_from_args(ControllerConfig, args)``;
 render its documented defaults with ``python -m config.render controller``.
 """
 
@@ -13,9 +13,9 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.errors import ConfigError
-from config.kinds import IPAddress, ObjectName
-from config.schema import setting
+from pyantrea_config.errors import ConfigError
+from pyantrea_config.kinds import IPAddress, ObjectName
+from pyantrea_config.schema import setting
 
 _PORTS = (0, 65535)
 

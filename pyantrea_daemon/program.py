@@ -14,9 +14,9 @@ import argparse
 from pathlib import Path
 from typing import TypeVar
 
-from config.errors import ConfigError
-from config.flags import add_config_flags, config_from_args
-from daemon.logs import add_logging_flags
+from pyantrea_config.errors import ConfigError
+from pyantrea_config.flags import add_config_flags, config_from_args
+from pyantrea_daemon.logs import add_logging_flags
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ with ``setting()`` (one key) or ``section()`` (a nested mapping, itself a schema
         enable: bool = setting("enable", False, doc="Export flow records from br-int.")
         sampling: int = setting("sampling", 400, doc="Sample one packet in N.", bounds=(1, 2**32 - 1))
 
-The attribute's annotation gives the key's kind (``config.kinds``); ``X | None`` makes the key
+The attribute's annotation gives the key's kind (``pyantrea_config.kinds``); ``X | None`` makes the key
 optional (``null`` unsets it). A setting without a default is required; ``env=`` names an
 environment variable that supplies it when neither the file nor a flag does. Relations between
 keys are checked in the schema's ``__post_init__``, which raises ``ConfigError``.
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from config.kinds import Kind, kind_of
+from pyantrea_config.kinds import Kind, kind_of
 
 _METADATA_KEY = "pyantrea.config"
 

@@ -33,10 +33,10 @@ from typing import Any, Generic, Protocol, TypeVar
 import urllib3
 from kubernetes.client import ApiClient, ApiException
 
-from kube.channel import BatchChannel, ChannelClosed
-from kube.objects import object_key
-from kube.resources import Resource
-from kube.rest import RestClient, StreamError, WatchStream
+from pyantrea_kube.channel import BatchChannel, ChannelClosed
+from pyantrea_kube.objects import object_key
+from pyantrea_kube.resources import Resource
+from pyantrea_kube.rest import RestClient, StreamError, WatchStream
 
 log = logging.getLogger(__name__)
 

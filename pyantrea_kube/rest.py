@@ -20,7 +20,7 @@ from typing import Any
 import urllib3
 from kubernetes.client import ApiClient, ApiException
 
-from kube.resources import Resource
+from pyantrea_kube.resources import Resource
 
 _AUTH = ["BearerToken"]
 

@@ -1,6 +1,6 @@
 """Value kinds of configuration keys: how a YAML value or a flag's text becomes a typed value, and back.
 
-A key's kind follows from its type annotation in the schema dataclass (see ``config.schema``):
+A key's kind follows from its type annotation in the schema dataclass (see ``pyantrea_config.schema``):
 ``str``, ``int``, ``bool``, ``pathlib.Path``, a ``StrEnum``, or one of the value types declared
 here (``InterfaceName``, ``ObjectName``, ``IPNetwork``, ``IPAddress``, ``HostPort``). Parsers
 raise ``ValueError`` with a reason that reads well after the key name, e.g. ``expected an
