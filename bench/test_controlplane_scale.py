@@ -39,18 +39,10 @@ from pathlib import Path
 
 from controlplane import gcsettings
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.inputs import (
-    Direction,
-    Namespace,
-    NetworkPolicy,
-    Node,
-    Pod,
-    PodPhase,
-    PolicyPeer,
-    PolicyRule,
-)
+from controlplane.compute.inputs import Namespace, NetworkPolicy, Node, Pod, PodPhase, PolicyPeer, PolicyRule
 from controlplane.compute.labels import EVERYTHING, LabelSelector, make_labels
 from controlplane.store.versioned import Store
+from pyantrea_api.objects import Direction
 
 ROOT = Path(__file__).resolve().parent.parent
 BOTH = frozenset((Direction.IN, Direction.OUT))

@@ -25,19 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.inputs import (
-    Direction,
-    Namespace,
-    NetworkPolicy,
-    Node,
-    Pod,
-    PodPhase,
-    PolicyPeer,
-    PolicyRule,
-)
+from controlplane.compute.inputs import Namespace, NetworkPolicy, Node, Pod, PodPhase, PolicyPeer, PolicyRule
 from controlplane.compute.labels import LabelSelector, make_labels
 from controlplane.store.events import StoreEvent
 from controlplane.store.versioned import Store
+from pyantrea_api.objects import Direction
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = {"app-1": "scale-1"}

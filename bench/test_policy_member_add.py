@@ -25,19 +25,20 @@ from agent.openflow.cookies import Cookies
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
 from bench.percentiles import percentile_ms
-from controlplane.compute.inputs import Direction, Protocol
-from controlplane.compute.outputs import (
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     GroupPatch,
     InternalNetworkPolicy,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
 
 MEMBERS, RULES, LOCAL_PODS, ROUNDS = 10_000, 10, 5, 300
 TARGET_P99_MS = 20.0

@@ -26,20 +26,22 @@ from agent.openflow.cookies import Cookies
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
 from bench.percentiles import percentile_ms
-from controlplane.compute.inputs import Direction, IPBlock, Protocol
-from controlplane.compute.ipnet import IPNet
-from controlplane.compute.outputs import (
+from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.convert import event_from_proto, event_to_proto
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.ipnet import IPNet
+from pyantrea_api.objects import (
     AppliedToGroup,
+    Direction,
     GroupMember,
     InternalNetworkPolicy,
+    IPBlock,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.convert import event_from_proto, event_to_proto
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
-from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 
 PEERS, LOCAL_PODS, ROUNDS = 5_000, 100, 20
 TARGET_MS = 150.0

@@ -42,9 +42,9 @@ from controlplane.server.service import ControlplaneService
 from controlplane.server.watchers import Dispatcher, Watcher
 from controlplane.status.agents import AgentBoard
 from controlplane.status.board import PolicyStatus, StatusBoard
-from controlplane.status.reports import StatusReport
 from controlplane.status.writer import StatusWriter
 from controlplane.store.versioned import Store
+from pyantrea_api.reports import StatusReport
 from pyantrea_config.controller import ControllerConfig
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.metrics import Metrics

@@ -47,13 +47,13 @@ from agent.controller.filestore import FileStore
 from agent.controller.reporter import RealizationReporter
 from agent.controller.saver import StateSaver
 from agent.controller.state import PolicySnapshot, PolicyState
-from controlplane.auth import SERVER_NAME
-from controlplane.compute.outputs import InternalNetworkPolicy
-from controlplane.convert import event_from_proto, report_to_proto
-from controlplane.status.reports import AgentInfo, Realization
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+from pyantrea_api.convert import event_from_proto, report_to_proto
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import InternalNetworkPolicy
+from pyantrea_api.reports import AgentInfo, Realization
+from pyantrea_api.server import SERVER_NAME
 from pyantrea_config.agent import AgentConfig
 from pyantrea_daemon.metrics import Metrics
 

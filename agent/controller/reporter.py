@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from controlplane.status.reports import Realization, StatusReport
+from pyantrea_api.reports import Realization, StatusReport
 
 
 class RealizationReporter:

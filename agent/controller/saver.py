@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from agent.controller.filestore import FileStore
 from agent.controller.state import PolicyState
-from controlplane.store.events import ObjectKind
+from pyantrea_api.events import ObjectKind
 
 log = logging.getLogger(__name__)
 

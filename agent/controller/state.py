@@ -12,7 +12,8 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 
-from controlplane.compute.outputs import (
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
     GroupMember,
@@ -20,8 +21,7 @@ from controlplane.compute.outputs import (
     InternalNetworkPolicy,
     PodKey,
 )
-from controlplane.compute.values import value
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.values import value
 
 Members = dict[PodKey, GroupMember]
 StateObject = InternalNetworkPolicy | AddressGroup | AppliedToGroup

@@ -37,8 +37,8 @@ from agent.observe.tracer import FromPod, FromTunnel, Packet, TraceError, TraceP
 from agent.observe.tracetext import TraceFormatError
 from agent.openflow.client import FlowClient
 from agent.openflow.pipeline import PIPELINE
-from controlplane.compute.inputs import Direction
 from fastpath.text import render_actions, render_match
+from pyantrea_api.objects import Direction
 from pyantrea_daemon.http import HttpServer
 
 Json = dict[str, Any]

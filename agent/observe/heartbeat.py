@@ -17,7 +17,7 @@ from ipaddress import ip_address
 from agent.agent import Agent
 from agent.observe.appctl import Appctl, AppctlError
 from agent.observe.explain import table_name
-from controlplane.status.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
+from pyantrea_api.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.version import version
 

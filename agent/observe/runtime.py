@@ -23,8 +23,8 @@ from agent.observe.heartbeat import AgentHeartbeat
 from agent.observe.rules import RealizedRules
 from agent.observe.tracer import Tracer
 from agent.policy.realizer import PolicyRealizer
-from controlplane.compute.inputs import Direction
-from controlplane.status.reports import RuleTraffic
+from pyantrea_api.objects import Direction
+from pyantrea_api.reports import RuleTraffic
 from pyantrea_config.agent import AgentConfig
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.http import HttpServer

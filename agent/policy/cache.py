@@ -26,7 +26,8 @@ from agent.controller.client import StateSource
 from agent.controller.state import PolicySnapshot
 from agent.policy.addresses import HOST, PeerAddress
 from agent.policy.rules import CachedRule, RuleId, rules_of
-from controlplane.compute.outputs import (
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
     GroupMember,
@@ -34,7 +35,6 @@ from controlplane.compute.outputs import (
     InternalNetworkPolicy,
     PodKey,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
 
 
 class CacheError(Exception):

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from agent.controller.client import StateSource
 from controlplane.app import Controller
-from controlplane.store.events import NodeEvent
+from pyantrea_api.events import NodeEvent
 from pyantrea_kube.resources import NETWORK_POLICIES, PODS
 from tests.controlplane import k8s
 from tests.controlplane.serving import (

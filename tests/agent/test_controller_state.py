@@ -9,21 +9,24 @@ import pytest
 from agent.controller.filestore import DIRECTORIES, FileStore
 from agent.controller.reporter import RealizationReporter
 from agent.controller.state import PolicyState, StateError
-from controlplane.compute.inputs import Direction, IPBlock, NamedPort, Protocol
-from controlplane.compute.ipnet import parse_cidr, parse_ip
-from controlplane.compute.outputs import (
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.ipnet import parse_cidr, parse_ip
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     GroupPatch,
     InternalNetworkPolicy,
+    IPBlock,
+    NamedPort,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.status.reports import Realization, StatusReport
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.reports import Realization, StatusReport
 
 ADDED, MODIFIED, DELETED = EventType.ADDED, EventType.MODIFIED, EventType.DELETED
 NP, AG, ATG = ObjectKind.NETWORK_POLICY, ObjectKind.ADDRESS_GROUP, ObjectKind.APPLIED_TO_GROUP

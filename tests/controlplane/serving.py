@@ -23,13 +23,13 @@ from kubernetes.client import ApiClient
 
 from agent.controller.client import ClientSettings, ControllerClient, StateSource
 from agent.controller.state import PolicySnapshot
-from controlplane.auth import SERVER_NAME
 from controlplane.auth.shared import node_token
-from controlplane.compute.ipnet import format_ip
-from controlplane.compute.outputs import InternalNetworkPolicy
-from controlplane.store.events import NodeEvent
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+from pyantrea_api.events import NodeEvent
+from pyantrea_api.ipnet import format_ip
+from pyantrea_api.objects import InternalNetworkPolicy
+from pyantrea_api.server import SERVER_NAME
 from pyantrea_config.controller import ControllerConfig
 from pyantrea_kube.config import load_api_client
 from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS

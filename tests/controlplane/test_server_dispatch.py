@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 
 from agent.controller.state import PolicySnapshot, PolicyState
 from controlplane.compute.engine import PolicyEngine
-from controlplane.convert import event_from_proto
 from controlplane.metrics import ControllerMetrics
 from controlplane.server.framing import messages
 from controlplane.server.watchers import Dispatcher, Watcher
-from controlplane.store.events import EventType
 from controlplane.store.versioned import Snapshot, Store
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.convert import event_from_proto
+from pyantrea_api.events import EventType
 from pyantrea_daemon.metrics import Metrics
 from tests.controlplane.test_properties import ALL_NODES, Key, send, states
 

@@ -17,7 +17,7 @@ from agent.controller.client import StateSource
 from agent.controller.filestore import DIRECTORIES
 from controlplane.app import Controller
 from controlplane.auth.shared import node_token
-from controlplane.store.events import ObjectKind
+from pyantrea_api.events import ObjectKind
 from pyantrea_daemon.metrics import Metrics
 from pyantrea_kube.resources import NETWORK_POLICIES
 from tests.controlplane import k8s

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from agent.controller.client import ControllerClient
 from controlplane.app import Controller
-from controlplane.compute.outputs import GroupPatch, InternalNetworkPolicy
-from controlplane.store.events import EventType, ObjectKind
+from pyantrea_api.events import EventType, ObjectKind
+from pyantrea_api.objects import GroupPatch, InternalNetworkPolicy
 from pyantrea_kube.resources import NETWORK_POLICIES, PODS
 from tests.controlplane import k8s
 from tests.controlplane.serving import Cluster, Recorder, cluster, members, policy_refs, run, running, until

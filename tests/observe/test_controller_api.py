@@ -21,7 +21,7 @@ from agent.controller.client import ControllerClient
 from controlplane.app import Controller
 from controlplane.dashboard.routes import add_dashboard
 from controlplane.httpapi import add_routes
-from controlplane.status.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
+from pyantrea_api.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.http import HttpServer
 from pyantrea_daemon.metrics import Metrics

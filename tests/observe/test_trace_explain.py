@@ -32,9 +32,9 @@ from agent.openflow.features import (
     pod_flows,
     tunnel_flows,
 )
-from controlplane.compute.inputs import Direction
 from fastpath import actions as A
 from lab.ovs import OvsInstance
+from pyantrea_api.objects import Direction
 
 pytestmark = pytest.mark.ovs
 

@@ -20,8 +20,8 @@ from controlplane.compute.kubeparse import (
     node_from_k8s,
     pod_from_k8s,
 )
-from controlplane.store.events import NodeEvent
 from controlplane.store.versioned import Store
+from pyantrea_api.events import NodeEvent
 
 
 class NodeFeed:

@@ -25,15 +25,17 @@ from agent.policy.addresses import block_addresses
 from agent.policy.cache import LocalPod
 from agent.policy.ports import static_ports
 from agent.policy.realizer import OWNER, PolicyRealizer
-from controlplane.compute.inputs import Direction, IPBlock, Protocol
-from controlplane.compute.ipnet import parse_cidr
-from controlplane.compute.outputs import (
+from pyantrea_api.ipnet import parse_cidr
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     InternalNetworkPolicy,
+    IPBlock,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )

@@ -20,19 +20,20 @@ from agent.openflow.cookies import Cookies
 from agent.pods.api import PodAttachment, PodInterface
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
-from controlplane.compute.inputs import Direction, Protocol
-from controlplane.compute.outputs import (
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     GroupPatch,
     InternalNetworkPolicy,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
 
 pytestmark = pytest.mark.ovs
 

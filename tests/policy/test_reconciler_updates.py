@@ -15,18 +15,19 @@ from hypothesis import strategies as st
 
 from agent.controller.client import StateSource
 from agent.controller.state import PolicySnapshot
-from controlplane.compute.inputs import Direction, Protocol
-from controlplane.compute.outputs import (
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     InternalNetworkPolicy,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
 from tests.controlplane import k8s
 from tests.policy.node import PolicyNode, line
 

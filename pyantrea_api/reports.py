@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from controlplane.compute.values import value
+from pyantrea_api.values import value
 
 
 @value

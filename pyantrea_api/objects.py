@@ -1,15 +1,53 @@
-"""What the computation produces, Antrea's three-object model: internal NetworkPolicies whose
-rules name groups, AddressGroups (who a rule talks to) and AppliedToGroups (whom a policy
-protects), plus the member patches that carry group changes.
+"""The controlplane API's policy objects, Antrea's three-object model: internal NetworkPolicies
+whose rules name groups, AddressGroups (who a rule talks to) and AppliedToGroups (whom a policy
+protects), the member patches that carry group changes, and the values they are built from
+(protocols, directions, ipBlocks, named ports).
 
-These mirror the controlplane proto messages; spans are kept beside them by the store.
+The controller computes them (`controlplane.compute`) and agents enforce them; they mirror the
+controlplane proto messages (`pyantrea_api.convert`). The controller keeps spans beside them in
+its store.
 """
 
 from __future__ import annotations
 
-from controlplane.compute.inputs import Direction, IPBlock, NamedPort, Protocol
-from controlplane.compute.ipnet import PackedIP
-from controlplane.compute.values import value
+import enum
+from dataclasses import dataclass
+
+from pyantrea_api.ipnet import IPNet, PackedIP
+from pyantrea_api.values import value
+
+
+class Protocol(enum.Enum):
+    """An L4 protocol a NetworkPolicy port can name."""
+
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+class Direction(enum.Enum):
+    """A policy direction; `IN` is Kubernetes' Ingress, `OUT` its Egress."""
+
+    IN = "In"
+    OUT = "Out"
+
+
+@value
+class NamedPort:
+    """A named container port; agents resolve policy ports given by name with these."""
+
+    name: str
+    port: int
+    protocol: Protocol
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class IPBlock:
+    """`ipBlock`: a CIDR minus some CIDRs inside it."""
+
+    cidr: IPNet
+    excepts: tuple[IPNet, ...]
+
 
 PodKey = tuple[str, str]
 """(namespace, name) of a pod: the identity of a group member."""

@@ -8,8 +8,7 @@ rule with an empty peer for a policyType that has no rules; so the i-th rule of 
 
 from __future__ import annotations
 
-from controlplane.compute.inputs import Direction
-from controlplane.compute.outputs import InternalNetworkPolicy, Rule
+from pyantrea_api.objects import Direction, InternalNetworkPolicy, Rule
 
 _PREFIX = {Direction.IN: "ingress", Direction.OUT: "egress"}
 

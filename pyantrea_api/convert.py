@@ -1,7 +1,7 @@
 """Every conversion between the controlplane values and the `pyantrea.controlplane.v1beta1`
 protobuf messages, in both directions: the controller encodes what it sends, the agent decodes
-what it receives, and both use the same values (`controlplane.compute.outputs`,
-`controlplane.store.events.NodeEvent`, `controlplane.status.reports`).
+what it receives, and both use the same values (`pyantrea_api.objects`,
+`pyantrea_api.events`, `pyantrea_api.reports`).
 
 Decoding raises `ConversionError` naming the message field and the bad value, so an agent
 treats a message it cannot read like any other stream error (it watches again).
@@ -12,29 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from controlplane.compute.inputs import Direction, IPBlock, NamedPort, Protocol
-from controlplane.compute.ipnet import IPNet
-from controlplane.compute.outputs import (
+from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind, Payload
+from pyantrea_api.ipnet import IPNet
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     GroupPatch,
     InternalNetworkPolicy,
+    IPBlock,
+    NamedPort,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.status.reports import (
-    AgentInfo,
-    HealthCheck,
-    Realization,
-    RuleTraffic,
-    StatusReport,
-    TableFlows,
-)
-from controlplane.store.events import EventType, NodeEvent, ObjectKind, Payload
-from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.reports import AgentInfo, HealthCheck, Realization, RuleTraffic, StatusReport, TableFlows
 
 E = TypeVar("E")
 
