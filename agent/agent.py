@@ -30,7 +30,6 @@ from typing import TypeVar
 
 from kubernetes.client import ApiClient
 
-from agent.netlink import NetlinkClient
 from agent.node.bridge import BridgeSettings, BridgeState, setup_bridge
 from agent.node.gateway import configure_gateway
 from agent.node.local import LocalNode, local_node
@@ -41,7 +40,6 @@ from agent.observe.appctl import Appctl
 from agent.openflow.client import FlowClient, FlowMetrics
 from agent.openflow.cookies import Cookies
 from agent.openflow.features import GatewayPort, gateway_flows, pipeline_flows, tunnel_flows
-from agent.ovsdb import DatapathType, OvsdbClient, SetFlowRestoreWait, TunnelType
 from agent.pods.datapath import OvsPodDatapath
 from fastpath import Flow
 from pyantrea_config.agent import AgentConfig, OvsDatapathType
@@ -52,6 +50,8 @@ from pyantrea_kube.config import load_api_client
 from pyantrea_kube.informer import Informer
 from pyantrea_kube.objects import Node, trim_node
 from pyantrea_kube.resources import NODES
+from pyantrea_netlink import NetlinkClient
+from pyantrea_ovsdb import DatapathType, OvsdbClient, SetFlowRestoreWait, TunnelType
 
 log = logging.getLogger(__name__)
 

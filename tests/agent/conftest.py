@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.ovsdb import OvsdbClient
 from lab.kubernetes.components import ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane
 from lab.nodes import NodeSet
 from lab.ovs import OvsInstance
 from lab.processes import ProcessId, stop
+from pyantrea_ovsdb import OvsdbClient
 from tests.conftest import _require_root_and_ovs, unique_name
 
 API_ADDRESS = IPv4Interface("192.168.77.254/24")

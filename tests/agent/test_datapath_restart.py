@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from agent.openflow.cookies import round_of
-from agent.ovsdb import SetFlowRestoreWait
 from lab import netns
+from pyantrea_ovsdb import SetFlowRestoreWait
 from tests.agent.cluster import Cluster, Pod, ping, tcp_exchange, wait_until
 from tests.conftest import _require_root_and_ovs, unique_name
 

@@ -13,7 +13,8 @@ import grpc
 import pytest
 import uvloop
 
-from agent.netlink import (
+from lab import netns
+from pyantrea_netlink import (
     DEFAULT_ROUTE,
     LinkExistsError,
     NetlinkClient,
@@ -21,8 +22,7 @@ from agent.netlink import (
     NetworkConfigError,
     Route,
 )
-from agent.netlink.nsenter import enter_netns
-from lab import netns
+from pyantrea_netlink.nsenter import enter_netns
 from tests.conftest import unique_name
 
 run = asyncio.run

@@ -9,11 +9,11 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from agent.netlink import NetlinkClient, Route
 from agent.node.uplink import Uplink, UplinkError
-from agent.ovsdb import OvsdbClient
 from lab import netns
 from lab.nodes import NodeHost, NodeSet
+from pyantrea_netlink import NetlinkClient, Route
+from pyantrea_ovsdb import OvsdbClient
 from tests.conftest import _require_root_and_ovs, unique_name
 
 pytestmark = pytest.mark.ovs

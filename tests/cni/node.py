@@ -18,18 +18,18 @@ import uvloop
 
 from agent.cniserver import CniServer, StartupGate
 from agent.cniserver.nodepods import NodePods
-from agent.netlink import NetlinkClient
 from agent.node.bridge import BridgeSettings, setup_bridge
 from agent.node.gateway import configure_gateway
 from agent.node.local import gateway_mac
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.openflow.features import GatewayPort, gateway_flows, pipeline_flows
-from agent.ovsdb import DatapathType, OvsdbClient, TunnelType
 from agent.pods.api import PodDatapath
 from agent.pods.datapath import OvsPodDatapath
 from lab import netns
 from lab.ovs import OvsInstance
+from pyantrea_netlink import NetlinkClient
+from pyantrea_ovsdb import DatapathType, OvsdbClient, TunnelType
 
 T = TypeVar("T")
 

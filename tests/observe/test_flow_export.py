@@ -22,7 +22,6 @@ import pytest
 
 from agent.observe.flowexport import flow_export
 from agent.observe.runtime import Observability
-from agent.ovsdb import FlowExport, GetFlowExport, IpfixConfig, NetflowConfig, SflowConfig
 from agent.policy.realizer import PolicyRealizer
 from lab import netns
 from lab.nodes import NodeHost
@@ -30,6 +29,7 @@ from pyantrea_config.agent import AgentConfig, FlowExportConfig, FlowExportProto
 from pyantrea_config.kinds import HostPort
 from pyantrea_config.loader import load_document
 from pyantrea_daemon.health import Readiness
+from pyantrea_ovsdb import FlowExport, GetFlowExport, IpfixConfig, NetflowConfig, SflowConfig
 from tests.agent.cluster import Cluster, ping, tcp_exchange
 from tests.conftest import _require_root_and_ovs, unique_name
 

@@ -30,7 +30,6 @@ from kubernetes.client import ApiException
 
 from agent.agent import Agent
 from agent.controller.client import ClientSettings
-from agent.netlink import DEFAULT_ROUTE, NetlinkClient, Route
 from agent.pods.api import PodAttachment
 from agent.policy.runtime import PolicyRuntime
 from controlplane.app import Controller
@@ -44,6 +43,7 @@ from pyantrea_config.agent import AgentConfig
 from pyantrea_config.controller import ControllerConfig
 from pyantrea_config.loader import load_document
 from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
+from pyantrea_netlink import DEFAULT_ROUTE, NetlinkClient, Route
 from tests.agent.cluster import Cluster, host_ifname
 from tests.kubecluster import wait_for_default_account
 

@@ -12,12 +12,12 @@ from ipaddress import IPv4Interface
 
 from pyroute2 import IPRoute
 
-from agent.netlink.arp import send_gratuitous_arp
-from agent.netlink.errors import LinkNotFoundError
-from agent.netlink.links import add_address, delete_address, get_link, list_addresses, set_link
-from agent.netlink.rollback import Rollback
-from agent.netlink.routes import delete_route, replace_route
-from agent.netlink.values import LinkInfo, Route
+from pyantrea_netlink.arp import send_gratuitous_arp
+from pyantrea_netlink.errors import LinkNotFoundError
+from pyantrea_netlink.links import add_address, delete_address, get_link, list_addresses, set_link
+from pyantrea_netlink.rollback import Rollback
+from pyantrea_netlink.routes import delete_route, replace_route
+from pyantrea_netlink.values import LinkInfo, Route
 
 log = logging.getLogger(__name__)
 

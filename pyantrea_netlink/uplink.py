@@ -13,10 +13,10 @@ import dataclasses
 
 from pyroute2 import IPRoute
 
-from agent.netlink.links import add_address, delete_address, list_addresses, set_link
-from agent.netlink.rollback import Rollback
-from agent.netlink.routes import delete_route, list_routes, replace_route
-from agent.netlink.values import IpConfig
+from pyantrea_netlink.links import add_address, delete_address, list_addresses, set_link
+from pyantrea_netlink.rollback import Rollback
+from pyantrea_netlink.routes import delete_route, list_routes, replace_route
+from pyantrea_netlink.values import IpConfig
 
 
 def move_ip_config(ipr: IPRoute, src: str, dst: str) -> IpConfig:

@@ -33,15 +33,15 @@ from typing import Any, TypeVar
 import ovs.poller
 from ovs.db.idl import Idl, SchemaHelper, Transaction
 
-from agent.ovsdb.command import Command, Replica, TxnContext
-from agent.ovsdb.errors import (
+from pyantrea_ovsdb.command import Command, Replica, TxnContext
+from pyantrea_ovsdb.errors import (
     OvsdbClosedError,
     OvsdbConnectionError,
     OvsdbError,
     OvsdbTimeoutError,
     OvsdbTransactionError,
 )
-from agent.ovsdb.schema import fetch_schema
+from pyantrea_ovsdb.schema import fetch_schema
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.ovsdb.command import Command, TxnContext, optional
+from pyantrea_ovsdb.command import Command, TxnContext, optional
 
 FLOW_RESTORE_WAIT = "flow-restore-wait"
 

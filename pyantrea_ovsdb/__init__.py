@@ -1,11 +1,12 @@
-"""The agent's OVSDB edge: bridges, ports and switch settings over python-ovs.
+"""pyantrea's OVSDB library: bridges, ports and switch settings over python-ovs, used by the agent (its
+OVSDB edge) and by anything else that drives an Open vSwitch (the lab, tests).
 
-Operations are lazy command values (`agent.ovsdb.bridge`, `ports`, `system`, `flowexport`)
-run in transactions through the `Ovsdb` protocol (`agent.ovsdb.client`), whose implementation
-keeps all python-ovs work on one worker thread (`agent.ovsdb.worker`).
+Operations are lazy command values (`pyantrea_ovsdb.bridge`, `ports`, `system`, `flowexport`)
+run in transactions through the `Ovsdb` protocol (`pyantrea_ovsdb.client`), whose implementation
+keeps all python-ovs work on one worker thread (`pyantrea_ovsdb.worker`).
 """
 
-from agent.ovsdb.bridge import (
+from pyantrea_ovsdb.bridge import (
     AddBridge,
     BridgeInfo,
     DatapathType,
@@ -14,9 +15,9 @@ from agent.ovsdb.bridge import (
     GetBridge,
     SetBridgeExternalIds,
 )
-from agent.ovsdb.client import Ovsdb, OvsdbClient
-from agent.ovsdb.command import Command
-from agent.ovsdb.errors import (
+from pyantrea_ovsdb.client import Ovsdb, OvsdbClient
+from pyantrea_ovsdb.command import Command
+from pyantrea_ovsdb.errors import (
     OfportError,
     OvsdbClosedError,
     OvsdbConnectionError,
@@ -27,7 +28,7 @@ from agent.ovsdb.errors import (
     RecordNotFoundError,
     UnsupportedTunnelError,
 )
-from agent.ovsdb.flowexport import (
+from pyantrea_ovsdb.flowexport import (
     FlowExport,
     GetFlowExport,
     IpfixConfig,
@@ -35,8 +36,7 @@ from agent.ovsdb.flowexport import (
     SetFlowExport,
     SflowConfig,
 )
-from agent.ovsdb.podports import PodPortIds
-from agent.ovsdb.ports import (
+from pyantrea_ovsdb.ports import (
     AddInternalPort,
     AddSystemPort,
     AddTunnelPort,
@@ -46,7 +46,7 @@ from agent.ovsdb.ports import (
     PortInfo,
     TunnelType,
 )
-from agent.ovsdb.system import GetOvsVersion, SetFlowRestoreWait
+from pyantrea_ovsdb.system import GetOvsVersion, SetFlowRestoreWait
 
 __all__ = [
     "AddBridge",
@@ -75,7 +75,6 @@ __all__ = [
     "OvsdbError",
     "OvsdbTimeoutError",
     "OvsdbTransactionError",
-    "PodPortIds",
     "PortInfo",
     "RecordExistsError",
     "RecordNotFoundError",

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from agent.ovsdb.command import Command, TxnContext, check_choice, check_name, freeze, optional
-from agent.ovsdb.errors import RecordExistsError, RecordNotFoundError
+from pyantrea_ovsdb.command import Command, TxnContext, check_choice, check_name, freeze, optional
+from pyantrea_ovsdb.errors import RecordExistsError, RecordNotFoundError
 
 OPENFLOW_VERSIONS = ("OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15")
 DEFAULT_PROTOCOLS = ("OpenFlow10", "OpenFlow13", "OpenFlow15")

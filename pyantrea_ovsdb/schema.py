@@ -1,4 +1,4 @@
-"""Which parts of the Open_vSwitch database the agent replicates, and fetching their schema.
+"""Which parts of the Open_vSwitch database a client replicates, and fetching their schema.
 
 The schema comes from the server itself (`get_schema`), so the client always matches the
 ovsdb-server it talks to. Only the tables and columns below are monitored: the IDL keeps a
@@ -12,7 +12,7 @@ import ovs.stream
 import ovs.util
 from ovs.db.idl import SchemaHelper
 
-from agent.ovsdb.errors import OvsdbConnectionError
+from pyantrea_ovsdb.errors import OvsdbConnectionError
 
 DATABASE = "Open_vSwitch"
 

@@ -2,7 +2,7 @@
 
 Python 3.11 has no `os.setns`. setns(2) with CLONE_NEWNET moves only the calling thread, and a
 netlink or packet socket stays bound to the namespace it was opened in, which is what
-`agent.netlink.thread` builds on. pyroute2's own `NetNS` and `netns=` arguments are never used:
+`pyantrea_netlink.thread` builds on. pyroute2's own `NetNS` and `netns=` arguments are never used:
 they fork a helper process, and a forked child can crash in a process that runs gRPC.
 """
 
@@ -13,7 +13,7 @@ import errno
 import os
 from pathlib import Path
 
-from agent.netlink.errors import NetnsNotFoundError
+from pyantrea_netlink.errors import NetnsNotFoundError
 
 CLONE_NEWNET = 0x40000000
 

@@ -1,7 +1,7 @@
 """Port commands: the tunnel port, internal ports, system (veth) ports; listing and finding them.
 
 Every port here has exactly one interface of the same name. Pod data lives in the interface's
-external_ids (see `agent.ovsdb.podports`), which is what the agent reads back after a restart.
+external_ids (see `agent.pods.portids`), which is what the agent reads back after a restart.
 With `may_exist` (the default) adding a port that is already on the bridge updates its
 interface to the requested type, options, MTU, MAC and ofport request, and sets the requested
 external_ids keys: the same call both creates and repairs.
@@ -19,8 +19,8 @@ from enum import StrEnum
 
 from ovs.db.idl import Row
 
-from agent.ovsdb.bridge import DatapathType
-from agent.ovsdb.command import (
+from pyantrea_ovsdb.bridge import DatapathType
+from pyantrea_ovsdb.command import (
     Command,
     Replica,
     TxnContext,
@@ -29,7 +29,7 @@ from agent.ovsdb.command import (
     freeze,
     optional,
 )
-from agent.ovsdb.errors import (
+from pyantrea_ovsdb.errors import (
     OfportError,
     RecordExistsError,
     RecordNotFoundError,

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
 
-from agent.netlink.errors import NetworkConfigError
-from agent.netlink.nsenter import enter_netns
+from pyantrea_netlink.errors import NetworkConfigError
+from pyantrea_netlink.nsenter import enter_netns
 
 T = TypeVar("T")
 Job = Callable[[IPRoute], T]

@@ -14,9 +14,9 @@ from typing import Any
 
 from pyroute2 import IPRoute
 
-from agent.netlink.errors import NetworkConfigError, explained
-from agent.netlink.links import find_index, link_index
-from agent.netlink.values import NextHop, Route
+from pyantrea_netlink.errors import NetworkConfigError, explained
+from pyantrea_netlink.links import find_index, link_index
+from pyantrea_netlink.values import NextHop, Route
 
 _MAIN_TABLE = 254
 _RTPROT_KERNEL = 2

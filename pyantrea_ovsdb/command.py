@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from ovs.db.idl import Idl, Row, Transaction
 
-from agent.ovsdb.errors import OvsdbError, RecordNotFoundError
+from pyantrea_ovsdb.errors import OvsdbError, RecordNotFoundError
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)

@@ -1,10 +1,10 @@
-"""The exceptions of the OVSDB edge: every failure the agent can see from ovsdb-server."""
+"""The exceptions of the OVSDB library: every failure a client can see from ovsdb-server."""
 
 from __future__ import annotations
 
 
 class OvsdbError(Exception):
-    """Base of every error raised by `agent.ovsdb`."""
+    """Base of every error raised by `pyantrea_ovsdb`."""
 
 
 class OvsdbConnectionError(OvsdbError):

@@ -1,4 +1,5 @@
-"""The agent's netlink edge: veth pairs, addresses, routes and the uplink move, over pyroute2.
+"""pyantrea's netlink library: veth pairs, addresses, routes, the uplink move and TX checksum offload,
+over pyroute2; the agent's netlink edge, also used by the lab and tests.
 
 Every call runs on a thread that lives inside the target network namespace (entered with
 setns, never with pyroute2's forking `NetNS`); `NetlinkClient` exposes it to asyncio through
@@ -10,18 +11,18 @@ this package (`nsenter`, used by the lab's command line) should not pay for it.
 
 from typing import TYPE_CHECKING, Any
 
-from agent.netlink.errors import LinkExistsError, LinkNotFoundError, NetnsNotFoundError, NetworkConfigError
-from agent.netlink.values import DEFAULT_ROUTE, IpConfig, LinkInfo, NextHop, Route, VethPair
+from pyantrea_netlink.errors import LinkExistsError, LinkNotFoundError, NetnsNotFoundError, NetworkConfigError
+from pyantrea_netlink.values import DEFAULT_ROUTE, IpConfig, LinkInfo, NextHop, Route, VethPair
 
 if TYPE_CHECKING:
-    from agent.netlink.client import NetlinkClient, NodeNetlink, PodNetlink
+    from pyantrea_netlink.client import NetlinkClient, NodeNetlink, PodNetlink
 
 _CLIENT_NAMES = frozenset({"NetlinkClient", "NodeNetlink", "PodNetlink"})
 
 
 def __getattr__(name: str) -> Any:
     if name in _CLIENT_NAMES:
-        from agent.netlink import client
+        from pyantrea_netlink import client
 
         return getattr(client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

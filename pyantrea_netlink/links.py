@@ -13,8 +13,8 @@ from ipaddress import IPv4Interface
 
 from pyroute2 import IPRoute, NetlinkError
 
-from agent.netlink.errors import LinkExistsError, LinkNotFoundError, NetworkConfigError, explained
-from agent.netlink.values import LinkInfo
+from pyantrea_netlink.errors import LinkExistsError, LinkNotFoundError, NetworkConfigError, explained
+from pyantrea_netlink.values import LinkInfo
 
 _IFF_UP = 0x1
 

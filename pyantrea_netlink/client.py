@@ -18,9 +18,9 @@ from typing import Protocol, Self, TypeVar
 
 from pyroute2 import IPRoute
 
-from agent.netlink import arp
-from agent.netlink.errors import LinkNotFoundError
-from agent.netlink.links import (
+from pyantrea_netlink import arp
+from pyantrea_netlink.errors import LinkNotFoundError
+from pyantrea_netlink.links import (
     add_address,
     create_veth,
     delete_address,
@@ -28,13 +28,13 @@ from agent.netlink.links import (
     get_link,
     set_link,
 )
-from agent.netlink.nsenter import open_netns
-from agent.netlink.pod import configure_interface
-from agent.netlink.rollback import Rollback
-from agent.netlink.routes import delete_route, list_routes, next_hop, replace_route
-from agent.netlink.thread import Job, NetlinkThread
-from agent.netlink.uplink import move_ip_config
-from agent.netlink.values import IpConfig, LinkInfo, NextHop, Route, VethPair
+from pyantrea_netlink.nsenter import open_netns
+from pyantrea_netlink.pod import configure_interface
+from pyantrea_netlink.rollback import Rollback
+from pyantrea_netlink.routes import delete_route, list_routes, next_hop, replace_route
+from pyantrea_netlink.thread import Job, NetlinkThread
+from pyantrea_netlink.uplink import move_ip_config
+from pyantrea_netlink.values import IpConfig, LinkInfo, NextHop, Route, VethPair
 
 T = TypeVar("T")
 

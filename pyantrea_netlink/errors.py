@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 
 class NetworkConfigError(Exception):
-    """Base of every error raised by `agent.netlink`: a kernel refusal, with what was asked."""
+    """Base of every error raised by `pyantrea_netlink`: a kernel refusal, with what was asked."""
 
 
 class NetnsNotFoundError(NetworkConfigError, FileNotFoundError):

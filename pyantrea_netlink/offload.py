@@ -16,7 +16,7 @@ import socket
 import struct
 from pathlib import Path
 
-from agent.netlink.thread import NetlinkThread
+from pyantrea_netlink.thread import NetlinkThread
 
 _SIOCETHTOOL = 0x8946
 _ETHTOOL_STXCSUM = 0x17

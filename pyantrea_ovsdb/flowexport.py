@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ovs.db.idl import Row
 
-from agent.ovsdb.command import Command, TxnContext, optional
+from pyantrea_ovsdb.command import Command, TxnContext, optional
 
 _U32_MAX = 2**32 - 1
 

@@ -1,6 +1,6 @@
 """The asyncio face of the OVSDB edge: the `Ovsdb` protocol and its python-ovs implementation.
 
-Coroutines hand commands to the IDL worker thread (`agent.ovsdb.worker`) and await the
+Coroutines hand commands to the IDL worker thread (`pyantrea_ovsdb.worker`) and await the
 result, so no OVSDB work ever runs on the event loop:
 
     async with await OvsdbClient.connect("unix:/var/run/openvswitch/db.sock") as ovsdb:
@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol, Self, TypeVar
 
-from agent.ovsdb.command import Command
-from agent.ovsdb.errors import OvsdbConnectionError
-from agent.ovsdb.ports import ofport_probe
-from agent.ovsdb.worker import IdlWorker
+from pyantrea_ovsdb.command import Command
+from pyantrea_ovsdb.errors import OvsdbConnectionError
+from pyantrea_ovsdb.ports import ofport_probe
+from pyantrea_ovsdb.worker import IdlWorker
 
 T = TypeVar("T")
 
