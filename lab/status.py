@@ -11,9 +11,9 @@ from typing import Any
 from lab.layout import LabLayout
 from lab.processes import is_running
 from lab.record import LabRecord, ProcessRecord
-from lab.tables import format_table
 from lab.up import CONTROLLER_API_PORT, controller_progress
 from lab.waiting import progress_of_node
+from pyantrea_kube.printing import format_table
 from pyantrea_kube.resources import NODES, PODS
 from pyantrea_kube.rest import RestClient
 
