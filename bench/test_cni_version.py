@@ -9,7 +9,7 @@ import sys
 import time
 
 from bench.percentiles import percentile_ms
-from tests.cni.runtime import PLUGIN
+from pyantrea_testing.cniruntime import PLUGIN
 
 ROUNDS = 100
 TARGET_MS = 60

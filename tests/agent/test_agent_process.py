@@ -17,9 +17,9 @@ from pyantrea_config.agent import AgentConfig
 from pyantrea_config.loader import load_file
 from pyantrea_kube.config import load_api_client
 from pyantrea_kube.rest import RestClient
+from pyantrea_testing.cniruntime import cni, network_config, pod_args
+from pyantrea_testing.names import unique_name
 from tests.agent.cluster import wait_until
-from tests.cni.runtime import cni, network_config, pod_args
-from tests.conftest import unique_name
 from tests.programs import AgentProcess
 
 pytestmark = pytest.mark.ovs

@@ -23,8 +23,8 @@ from pyantrea_config.loader import load_file
 from pyantrea_kube.config import load_api_client
 from pyantrea_kube.resources import NODES, PODS
 from pyantrea_kube.rest import RestClient
-from tests.cni.runtime import cni, host_local, network_config, pod_args
-from tests.conftest import unique_name
+from pyantrea_testing.cniruntime import cni, host_local, network_config, pod_args
+from pyantrea_testing.names import unique_name
 from tests.kubecluster import wait_for_default_account
 from tests.programs import AgentProcess
 

@@ -23,7 +23,7 @@ from pyantrea_netlink import (
     Route,
 )
 from pyantrea_netlink.nsenter import enter_netns
-from tests.conftest import unique_name
+from pyantrea_testing.names import unique_name
 
 run = asyncio.run
 

@@ -7,7 +7,7 @@ import sys
 
 from cni.install import CONFLIST_PATH, PLUGIN_PATH, install
 from cni.netconf import decode_config
-from tests.cni.runtime import PLUGIN
+from pyantrea_testing.cniruntime import PLUGIN
 
 
 def test_install_copies_the_plugin_and_writes_the_conflist(tmp_path):

@@ -19,7 +19,7 @@ import pytest
 
 from cni.versions import version_answer
 from manifests.configmap import CONFLIST_KEY, config_map
-from tests.cni.runtime import pod_args
+from pyantrea_testing.cniruntime import pod_args
 from tests.manifests.images import BUNDLE_SCRIPT, INSTALL_CNI, load_script
 
 pytestmark = pytest.mark.slow

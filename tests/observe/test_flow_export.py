@@ -30,8 +30,9 @@ from pyantrea_config.kinds import HostPort
 from pyantrea_config.loader import load_document
 from pyantrea_daemon.health import Readiness
 from pyantrea_ovsdb import FlowExport, GetFlowExport, IpfixConfig, NetflowConfig, SflowConfig
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 from tests.agent.cluster import Cluster, ping, tcp_exchange
-from tests.conftest import _require_root_and_ovs, unique_name
 
 pytestmark = pytest.mark.ovs
 
@@ -115,7 +116,7 @@ def ports_by_pair(records: list[dict[str, Any]]) -> dict[tuple[str, str], set[st
 
 @pytest.fixture
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExportingCluster]:
-    _require_root_and_ovs()
+    require_root_and_ovs()
     with ExportingCluster(
         tmp_path_factory.mktemp("export"), prefix=unique_name("fx"), count=2
     ).start() as made:

@@ -1,4 +1,4 @@
-"""A pyantrea node for the CNI tests: br-int with gw0 and the pipeline's flows, the real
+"""A pyantrea node for the CNI tests and benchmarks: br-int with gw0 and the pipeline's flows, the real
 `OvsPodDatapath`, and the agent's `CniServer` on a unix socket, wired the way the agent wires
 them and run on an event loop (uvloop, as in the agent) of a thread of its own, so a test can
 exec the plugin synchronously while the server answers."""
