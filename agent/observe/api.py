@@ -3,42 +3,34 @@
 * `GET /api/v1/flows[?table=T]`: the flows br-int holds (every round), with their counters;
   `T` is a pipeline table by name (`IngressRule`) or number (`90`);
 * `POST /api/v1/trace`: run a packet through br-int (`agent.observe.tracer`) and explain it.
-  The body names where the packet comes from and what it is::
-
-      {"source": {"pod": {"namespace": "web", "name": "client"}},
-       "packet": {"protocol": "TCP", "dstIP": "172.16.2.3", "srcPort": 40000, "dstPort": 80}}
-
-      {"source": {"tunnel": {"src": "192.168.77.1", "tunId": 0, "dlSrc": "0a:58:ac:10:01:01",
-                             "dlDst": "aa:bb:cc:dd:ee:ff", "ttl": 63}},
-       "packet": {"protocol": "TCP", "srcIP": "172.16.1.2", "dstIP": "172.16.2.3", ...}}
-
-  The answer: `node`, `flow` (as handed to ofproto/trace), `ovsTrace` (its text), `steps`
-  (table, tableName, priority, match, actions, notes), `policies` (direction, allowed, rules
-  as namespace/name/rule), `verdict`, `reason`, `output`, `tunnelDestination` and `packet`
+  The body is a `pyantrea_api.trace.TraceRequest`: a packet from a local pod or from the
+  tunnel. The answer: `node`, `flow` (as handed to ofproto/trace), `ovsTrace` (its text),
+  `steps` (table, tableName, priority, match, actions, notes), `policies` (direction, allowed,
+  rules as namespace/name/rule), `verdict`, `reason`, `output`, `tunnelDestination` and `packet`
   (dl_src, dl_dst, nw_ttl, tun_id as the packet leaves). Bad requests answer 400 with
   `{"error": "..."}` naming the field; an Open vSwitch that cannot trace answers 503.
 
-The controller's trace (`controlplane.dashboard.trace`) calls the second form for the node at
-the far end of the tunnel.
+The controller's trace (`controlplane.dashboard.trace`) asks the agent of each node the packet
+crosses: the source pod's, then, with a tunnel source, the one at the far end of the tunnel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from ipaddress import IPv4Address
 from typing import Any
 
 from aiohttp import web
 
 from agent.observe.appctl import AppctlError
 from agent.observe.explain import Explanation, table_name
-from agent.observe.tracer import FromPod, FromTunnel, Packet, TraceError, TraceProtocol, Tracer, TraceResult
+from agent.observe.tracer import Tracer, TraceResult
 from agent.observe.tracetext import TraceFormatError
 from agent.openflow.client import FlowClient
 from agent.openflow.pipeline import PIPELINE
 from fastpath.text import render_actions, render_match
 from pyantrea_api.objects import Direction
+from pyantrea_api.trace import TRACE_PATH, TraceRequest
 from pyantrea_daemon.http import HttpServer
 
 Json = dict[str, Any]
@@ -52,57 +44,6 @@ def table_id(text: str) -> int:
             return table.id
     choices = ", ".join(f"{t.id} {t.name}" for t in PIPELINE)
     raise ValueError(f"table {text!r} is not in the pipeline: {choices}")
-
-
-def _field(body: Any, path: str, kind: type) -> Any:
-    value: Any = body
-    for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
-            raise TraceError(f"{path} is required")
-        value = value[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TraceError(f"{path} must be a {kind.__name__}, got {value!r}")
-    return value
-
-
-def _address(body: Any, path: str) -> IPv4Address:
-    text = _field(body, path, str)
-    try:
-        return IPv4Address(text)
-    except ValueError:
-        raise TraceError(f"{path} must be an IPv4 address, got {text!r}") from None
-
-
-def parse_request(body: Any) -> tuple[FromPod | FromTunnel, Packet]:
-    """The source and packet of a trace request; raises TraceError naming the bad field."""
-    protocol_text = _field(body, "packet.protocol", str)
-    try:
-        protocol = TraceProtocol(protocol_text.upper())
-    except ValueError:
-        raise TraceError(
-            f"packet.protocol must be one of {', '.join(TraceProtocol)}, got {protocol_text!r}"
-        ) from None
-    ports = (0, 0)
-    if protocol is not TraceProtocol.ICMP:
-        ports = (_field(body, "packet.srcPort", int), _field(body, "packet.dstPort", int))
-    source = _field(body, "source", dict)
-    if "pod" in source:
-        origin: FromPod | FromTunnel = FromPod(
-            _field(body, "source.pod.namespace", str), _field(body, "source.pod.name", str)
-        )
-        src_ip = None
-    elif "tunnel" in source:
-        origin = FromTunnel(
-            _address(body, "source.tunnel.src"),
-            _field(body, "source.tunnel.tunId", int),
-            _field(body, "source.tunnel.dlSrc", str),
-            _field(body, "source.tunnel.dlDst", str),
-            _field(body, "source.tunnel.ttl", int),
-        )
-        src_ip = _address(body, "packet.srcIP")
-    else:
-        raise TraceError("source must have a pod or a tunnel")
-    return origin, Packet(protocol, src_ip, _address(body, "packet.dstIP"), *ports)
 
 
 def explanation_json(explanation: Explanation) -> Json:
@@ -172,8 +113,8 @@ def add_routes(server: HttpServer, flows: Callable[[], FlowClient], tracer: Trac
 
     async def trace(request: web.Request) -> web.Response:
         try:
-            source, packet = parse_request(await request.json())
-            result = await tracer.trace(source, packet)
+            asked = TraceRequest.from_json(await request.json())
+            result = await tracer.trace(asked.source, asked.packet)
         except (AppctlError, TraceFormatError) as error:
             return web.json_response({"error": str(error)}, status=503)
         except ValueError as error:  # TraceError, and a body that is not JSON
@@ -181,4 +122,4 @@ def add_routes(server: HttpServer, flows: Callable[[], FlowClient], tracer: Trac
         return web.json_response(result_json(result))
 
     server.add_route("GET", "/api/v1/flows", dump)
-    server.add_route("POST", "/api/v1/trace", trace)
+    server.add_route("POST", TRACE_PATH, trace)
