@@ -23,13 +23,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.cookies import Cookies
 from agent.policy.allocator import ConjIdAllocator
 from agent.policy.cache import LocalPod, RuleCache
 from agent.policy.flowtable import FlowChange
 from agent.policy.reconciler import Reconciler
+from agent.policy.store import PolicySnapshot, StateSource
 from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,

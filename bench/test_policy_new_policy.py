@@ -19,12 +19,11 @@ import time
 import pytest
 import uvloop
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
+from agent.policy.store import PolicySnapshot
 from bench.percentiles import percentile_ms
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from pyantrea_api.convert import event_from_proto, event_to_proto
@@ -42,6 +41,7 @@ from pyantrea_api.objects import (
     Rule,
     Service,
 )
+from pyantrea_testing.policyfeed import StoreFeed
 
 PEERS, LOCAL_PODS, ROUNDS = 5_000, 100, 20
 TARGET_MS = 150.0
@@ -75,6 +75,7 @@ def test_a_new_policy_of_5000_cidrs_selecting_100_pods(benchmark, bridge):
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     loop.run_until_complete(flows.connect())
     realizer = PolicyRealizer(flows)
+    feed = StoreFeed(realizer.cache)
     for j in range(LOCAL_PODS):
         realizer.cache.set_local_pod(("bench", f"local{j}"), LocalPod(f"c{j}", 10 + j, 0xAC100102 + j))
     runner = loop.create_task(realizer.run())
@@ -86,13 +87,13 @@ def test_a_new_policy_of_5000_cidrs_selecting_100_pods(benchmark, bridge):
         before = realizer.flow_mods
         start = time.perf_counter()
         batch = pb.WatchBatch.FromString(data)
-        realizer.cache.on_events([event_from_proto(event) for event in batch.events])
+        feed.events([event_from_proto(event) for event in batch.events])
         await realizer.flushed()
         timings.append(time.perf_counter() - start)
         installed.append(realizer.flow_mods - before)
 
     async def forget() -> None:
-        realizer.cache.on_replace(PolicySnapshot({}, {}, {}), StateSource.CONTROLLER)
+        feed.replace(PolicySnapshot({}, {}, {}))
         await realizer.flushed()
 
     try:

@@ -3,9 +3,9 @@
 - `client.ControllerClient`: watches the node's share of the controlplane over TLS with a
   bearer token, replaces its state after each (re)connect, applies the changes, reconnects with
   backoff, falls back to the saved state at start, and reports realization;
-- `client.PolicyListener`: what it calls, `on_replace(snapshot, source)` and `on_events(events)`,
-  on the event loop (the policy rule cache implements it);
-- `state`: the node's policies and groups, and how events change them;
+- it writes the node's policies and groups into the agent's policy store (`agent.policy.store`)
+  and tells its `PolicyListener` (the rule cache), on the event loop, `on_replace(snapshot,
+  source)` and `on_changes(changes)`, the store's typed changes;
 - `filestore` and `saver`: the state saved under `policyStateDir`;
 - `reporter`: the realization reports sent to the controller.
 

@@ -10,7 +10,8 @@
 Each connection (`_session`) reads the CA and the token afresh, watches with the node's name,
 buffers the initial events until INITIAL_EVENTS_END, then *replaces* the whole state (objects
 deleted while the agent was away disappear) and hands it to `listener.on_replace`; every later
-stream message becomes one `listener.on_events` call. Any error (the stream breaking, the
+stream message is applied to the policy store (`agent.policy.store`), whose typed changes become
+one `listener.on_changes` call. Any error (the stream breaking, the
 controller ending a slow watch, a patch of an unknown group, a listener failing) ends the
 connection; the client waits with exponential backoff and watches again, which resyncs.
 
@@ -30,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import enum
 import logging
 import os
 import random
@@ -46,7 +46,7 @@ from prometheus_client import Histogram
 from agent.controller.filestore import FileStore
 from agent.controller.reporter import RealizationReporter
 from agent.controller.saver import StateSaver
-from agent.controller.state import PolicySnapshot, PolicyState
+from agent.policy.store import PolicyListener, PolicySnapshot, PolicyStore, StateSource
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
 from pyantrea_api.convert import event_from_proto, report_to_proto
@@ -60,24 +60,6 @@ from pyantrea_daemon.metrics import Metrics
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 10349
-
-
-class StateSource(enum.Enum):
-    """Where the state handed to `on_replace` comes from."""
-
-    CONTROLLER = "controller"
-    FILES = "files"
-
-
-class PolicyListener(Protocol):
-    """Receives the node's policies and groups, on the event loop, in order."""
-
-    def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
-        """The whole state: forget everything before it."""
-
-    def on_events(self, events: Sequence[NodeEvent]) -> None:
-        """Changes after the last replace, as one stream message carried them: ADDED (whole
-        object), MODIFIED (a policy whole, a group as a `GroupPatch`), DELETED (name only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +141,7 @@ class ControllerClient:
         self._token_file = token_file
         self._listener = listener
         self._settings = settings or ClientSettings()
-        self._state = PolicyState()
+        self._state = PolicyStore()
         self._files = FileStore(state_dir) if state_dir is not None else None
         self._saver = (
             StateSaver(self._files, lambda: self._state, delay=self._settings.save_delay)
@@ -263,7 +245,7 @@ class ControllerClient:
         async with grpc.aio.secure_channel(self._target, credentials, options=options) as channel:
             stub = pb_grpc.ControlplaneStub(channel)
             call = stub.Watch(pb.WatchRequest(node_name=self.node_name), metadata=metadata)
-            initial: PolicyState | None = PolicyState()
+            initial: PolicyStore | None = PolicyStore()
             reports: asyncio.Task[None] | None = None
             try:
                 async for batch in call:
@@ -290,7 +272,7 @@ class ControllerClient:
                     await asyncio.gather(reports, return_exceptions=True)
         raise SessionEnded("the controller closed the watch")
 
-    def _replace(self, state: PolicyState) -> None:
+    def _replace(self, state: PolicyStore) -> None:
         self._state = state
         self._source = StateSource.CONTROLLER
         self._connected = True
@@ -306,15 +288,16 @@ class ControllerClient:
 
     def _apply(self, events: list[NodeEvent]) -> None:
         state, saver = self._state, self._saver
+        changes = []
         for event in events:
-            state.apply(event)
+            changes.append(state.apply(event))
             if saver is not None:
                 saver.changed(event.kind, event.name)
             if event.kind is ObjectKind.NETWORK_POLICY and event.type is EventType.DELETED:
                 self._reporter.forget(event.name)
                 self._received.pop(event.name, None)
         self._note_received(e.obj for e in events if isinstance(e.obj, InternalNetworkPolicy))
-        self._listener.on_events(events)
+        self._listener.on_changes(changes)
 
     def _note_received(self, policies: Iterable[InternalNetworkPolicy]) -> None:
         """Start the realization clock of policies whose generation is not realized yet; a
@@ -378,7 +361,7 @@ class ControllerClient:
                 "the controller is not reachable and no policies were saved in %s", self._files.directory
             )
             return
-        self._state = PolicyState.of(saved)
+        self._state = PolicyStore.of(saved)
         self._source = StateSource.FILES
         self._reporter.retain(saved.policies)
         log.warning(

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from google.protobuf.message import DecodeError
 
-from agent.controller.state import PolicySnapshot, StateObject
+from agent.policy.store import PolicySnapshot, StateObject
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from pyantrea_api.convert import (
     ConversionError,

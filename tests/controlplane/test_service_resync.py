@@ -13,8 +13,8 @@ from dataclasses import replace
 import grpc
 import pytest
 
-from agent.controller.client import StateSource
 from agent.controller.filestore import DIRECTORIES
+from agent.policy.store import StateSource
 from controlplane.app import Controller
 from controlplane.auth.shared import node_token
 from pyantrea_api.events import ObjectKind

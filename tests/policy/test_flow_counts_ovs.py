@@ -17,14 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.policy.addresses import block_addresses
 from agent.policy.cache import LocalPod
 from agent.policy.ports import static_ports
 from agent.policy.realizer import OWNER, PolicyRealizer
+from agent.policy.store import PolicySnapshot, StateSource
 from pyantrea_api.ipnet import parse_cidr
 from pyantrea_api.objects import (
     AddressGroup,

@@ -13,13 +13,12 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.pods.api import PodAttachment, PodInterface
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
+from agent.policy.store import PolicySnapshot
 from pyantrea_api.events import EventType, NodeEvent, ObjectKind
 from pyantrea_api.objects import (
     AddressGroup,
@@ -34,6 +33,7 @@ from pyantrea_api.objects import (
     Rule,
     Service,
 )
+from pyantrea_testing.policyfeed import StoreFeed
 
 pytestmark = pytest.mark.ovs
 
@@ -108,14 +108,15 @@ def test_policies_are_reported_realized_once_every_group_is_in(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
             first = list(reports.reports)
-            realizer.cache.on_events([event(ObjectKind.ADDRESS_GROUP, "g2", AddressGroup("g2", ()))])
+            feed.events([event(ObjectKind.ADDRESS_GROUP, "g2", AddressGroup("g2", ()))])
             await realizer.flushed()
             second = reports.reports[len(first) :]
             edited = policy("a", 2, ingress("g1", 443))
-            realizer.cache.on_events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
+            feed.events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
             await realizer.flushed()
             third = reports.reports[len(first) + len(second) :]
             return first, second, third, table(bridge, 90)
@@ -142,7 +143,8 @@ def test_a_refused_bundle_is_reported_and_everything_is_installed_anew_once_the_
                 {"g1": AddressGroup("g1", peers)},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
             refused = list(reports.reports)
             in_table = table(bridge, 90)
@@ -191,7 +193,8 @@ def test_rule_counters_count_what_each_rule_let_through(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
             for port, times in ((80, 3), (443, 1), (22, 2)):
                 for _ in range(times):
@@ -226,7 +229,8 @@ def test_a_pod_attached_later_gets_its_rules_before_the_attach_returns(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL, late))},
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
             before = table(bridge, 100)
             await realizer.pod_attached(interface("late", 9, "172.16.1.9", "c-late"))
@@ -235,7 +239,7 @@ def test_a_pod_attached_later_gets_its_rules_before_the_attach_returns(bridge):
             kept = table(bridge, 100)
             await realizer.pod_detached(interface("late", 9, "172.16.1.9", "c-late"))
             patch = GroupPatch("atg", (), (LOCAL,))
-            realizer.cache.on_events([event(ObjectKind.APPLIED_TO_GROUP, "atg", patch, EventType.MODIFIED)])
+            feed.events([event(ObjectKind.APPLIED_TO_GROUP, "atg", patch, EventType.MODIFIED)])
             await realizer.flushed()
             return before, attached, kept, table(bridge, 100), table(bridge, 90)
 
@@ -262,14 +266,13 @@ def test_a_generation_is_reported_only_once_its_own_flows_are_in_the_switch(brid
             state = PolicySnapshot(
                 {}, {"g1": AddressGroup("g1", peers)}, {"atg": AppliedToGroup("atg", (LOCAL,))}
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
-            realizer.cache.on_events(
-                [event(ObjectKind.NETWORK_POLICY, "a", policy("a", 1, ingress("g1", 80)))]
-            )
+            feed.events([event(ObjectKind.NETWORK_POLICY, "a", policy("a", 1, ingress("g1", 80)))])
             await asyncio.sleep(0.02)  # the realizer is sending generation 1's 20,000 flows
             edited = policy("a", 2, ingress("g1", 443))
-            realizer.cache.on_events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
+            feed.events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
             await realizer.flushed()
 
     asyncio.run(main())

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.controller.client import StateSource
 from agent.openflow.cookies import ROUND_SHIFT
+from agent.policy.store import StateSource
 from pyantrea_testing.names import unique_name
 from pyantrea_testing.ovs import require_root_and_ovs
 from tests.agent.cluster import wait_until

@@ -1,4 +1,5 @@
-"""The agent's policy state, its files, and its realization reports, without a controller."""
+"""The agent's policy store and the typed changes it makes of events, the files it is saved in,
+and the realization reports, without a controller."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import pytest
 
 from agent.controller.filestore import DIRECTORIES, FileStore
 from agent.controller.reporter import RealizationReporter
-from agent.controller.state import PolicyState, StateError
+from agent.policy.store import (
+    AddressGroupDeleted,
+    AddressGroupPatched,
+    AddressGroupSet,
+    AppliedToGroupDeleted,
+    AppliedToGroupSet,
+    PolicyDeleted,
+    PolicySet,
+    PolicyStore,
+    StateError,
+)
 from pyantrea_api.events import EventType, NodeEvent, ObjectKind
 from pyantrea_api.ipnet import parse_cidr, parse_ip
 from pyantrea_api.objects import (
@@ -58,8 +69,8 @@ def event(kind_type: EventType, kind: ObjectKind, name: str, obj: object = None)
     return NodeEvent(kind_type, kind, 7, name, obj)  # type: ignore[arg-type]
 
 
-def populated() -> PolicyState:
-    state = PolicyState()
+def populated() -> PolicyStore:
+    state = PolicyStore()
     state.apply(event(ADDED, AG, "ag", AddressGroup("ag", (DB,))))
     state.apply(event(ADDED, ATG, "atg", AppliedToGroup("atg", (WEB,))))
     state.apply(event(ADDED, NP, "uid-1", POLICY))
@@ -73,6 +84,26 @@ def test_patches_replace_members_by_identity() -> None:
     assert set(state.snapshot().address_groups["ag"].members) == {moved, WEB}
     state.apply(event(DELETED, NP, "uid-1"))
     assert dict(state.snapshot().policies) == {}
+
+
+def test_each_event_becomes_one_typed_change():
+    store = PolicyStore()
+    assert store.apply(event(ADDED, NP, "uid-1", POLICY)) == PolicySet(POLICY)
+    assert store.apply(event(ADDED, AG, "ag", AddressGroup("ag", (WEB,)))) == AddressGroupSet(
+        AddressGroup("ag", (WEB,))
+    )
+    assert store.apply(event(ADDED, ATG, "atg", AppliedToGroup("atg", (WEB,)))) == AppliedToGroupSet(
+        AppliedToGroup("atg", (WEB,))
+    )
+    patch = GroupPatch("ag", (DB,), (WEB,))
+    assert store.apply(event(MODIFIED, AG, "ag", patch)) == AddressGroupPatched("ag", patch)
+    # An AppliedToGroup's change is told as its members after the patch.
+    changed = store.apply(event(MODIFIED, ATG, "atg", GroupPatch("atg", (DB,), ())))
+    assert changed == AppliedToGroupSet(AppliedToGroup("atg", (WEB, DB)))
+    assert store.apply(event(DELETED, AG, "ag")) == AddressGroupDeleted("ag")
+    assert store.apply(event(DELETED, ATG, "atg")) == AppliedToGroupDeleted("atg")
+    assert store.apply(event(DELETED, NP, "uid-1")) == PolicyDeleted("uid-1")
+    assert len(store) == 0
 
 
 @pytest.mark.parametrize(
@@ -108,7 +139,7 @@ def test_files_round_trip_and_follow_changes(tmp_path: Path) -> None:
     store.save([(NP, "uid-1", None), (AG, "ag", AddressGroup("ag", ()))])
     loaded = store.load()
     assert loaded is not None and dict(loaded.policies) == {} and loaded.address_groups["ag"].members == ()
-    store.save_all(PolicyState().snapshot())
+    store.save_all(PolicyStore().snapshot())
     assert store.load() is None
 
 
