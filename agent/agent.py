@@ -1,4 +1,5 @@
-"""The agent's datapath, put together: the composition root shared by the program and the tests.
+"""The agent's datapath, put together: the first part of the agent's composition (`agent.main`),
+shared by the program and the tests.
 
 `Agent` wires the edges (OVSDB, OpenFlow, netlink, the Node informer) to the node's networking
 and the pod datapath, and owns every long-running task it starts:

@@ -1,5 +1,7 @@
-"""The agent's local JSON API for looking into the node: flows and traces.
+"""The agent's local JSON API for looking into the node: flows, traces, pods, rule statistics.
 
+* `GET /api/v1/podinterfaces`: the pods attached on this node;
+* `GET /api/v1/networkpolicies/stats`: each rule's counters;
 * `GET /api/v1/flows[?table=T]`: the flows br-int holds (every round), with their counters;
   `T` is a pipeline table by name (`IngressRule`) or number (`90`);
 * `POST /api/v1/trace`: run a packet through br-int (`agent.observe.tracer`) and explain it.
@@ -16,9 +18,8 @@ crosses: the source pod's, then, with a tunnel source, the one at the far end of
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -28,12 +29,15 @@ from agent.observe.tracer import Tracer, TraceResult
 from agent.observe.tracetext import TraceFormatError
 from agent.openflow.client import FlowClient
 from agent.openflow.pipeline import PIPELINE
+from agent.pods.api import PodInterface
+from agent.policy.stats import RuleStats
 from fastpath.text import render_actions, render_match
 from pyantrea_api.objects import Direction
 from pyantrea_api.trace import TRACE_PATH, TraceRequest
 from pyantrea_daemon.http import HttpServer
 
 Json = dict[str, Any]
+STATS_PATH = "/api/v1/networkpolicies/stats"
 _WIRE_FIELDS = ("dl_src", "dl_dst", "nw_ttl", "tun_id")
 
 
@@ -84,16 +88,50 @@ def result_json(result: TraceResult) -> Json:
     }
 
 
-def add_routes(server: HttpServer, flows: Callable[[], FlowClient], tracer: Tracer) -> None:
-    """Serve the flows of `flows()` (the started agent's client) and traces by `tracer`."""
+class PodInterfaces(Protocol):
+    def interfaces(self) -> list[PodInterface]: ...
 
-    async def dump(request: web.Request) -> web.Response:
+
+class RuleStatsSource(Protocol):
+    async def rule_stats(self) -> list[RuleStats]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    flows: FlowClient
+    tracer: Tracer
+    pods: PodInterfaces
+    stats: RuleStatsSource
+
+
+class AgentApi:
+    """The agent's local JSON API. Its routes are registered before the HTTP server starts (which
+    serves `/readyz` while the datapath is set up); it answers once `serve` has given it the
+    started agent's parts, and with 503 before (the rule statistics: none yet)."""
+
+    def __init__(self) -> None:
+        self._parts: _Parts | None = None
+
+    def serve(
+        self, *, flows: FlowClient, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource
+    ) -> None:
+        self._parts = _Parts(flows, tracer, pods, stats)
+
+    def add_routes(self, server: HttpServer) -> None:
+        server.add_route("GET", "/api/v1/flows", self._flows)
+        server.add_route("POST", TRACE_PATH, self._trace)
+        server.add_json_route("GET", "/api/v1/podinterfaces", self._pod_interfaces)
+        server.add_json_route("GET", STATS_PATH, self._stats)
+
+    async def _flows(self, request: web.Request) -> web.Response:
+        if self._parts is None:
+            return _starting()
         table = request.query.get("table")
         try:
             selected = table_id(table) if table is not None else None
         except ValueError as error:
             return web.json_response({"error": str(error)}, status=400)
-        dumped = await flows().dump_flows(table=selected)
+        dumped = await self._parts.flows.dump_flows(table=selected)
         return web.json_response(
             [
                 {
@@ -111,15 +149,42 @@ def add_routes(server: HttpServer, flows: Callable[[], FlowClient], tracer: Trac
             ]
         )
 
-    async def trace(request: web.Request) -> web.Response:
+    async def _trace(self, request: web.Request) -> web.Response:
+        if self._parts is None:
+            return _starting()
         try:
             asked = TraceRequest.from_json(await request.json())
-            result = await tracer.trace(asked.source, asked.packet)
+            result = await self._parts.tracer.trace(asked.source, asked.packet)
         except (AppctlError, TraceFormatError) as error:
             return web.json_response({"error": str(error)}, status=503)
         except ValueError as error:  # TraceError, and a body that is not JSON
             return web.json_response({"error": str(error)}, status=400)
         return web.json_response(result_json(result))
 
-    server.add_route("GET", "/api/v1/flows", dump)
-    server.add_route("POST", TRACE_PATH, trace)
+    async def _pod_interfaces(self, request: web.Request) -> list[Json]:
+        if self._parts is None:
+            raise web.HTTPServiceUnavailable(text=_STARTING)
+        return [
+            {
+                "containerID": i.attachment.container_id,
+                "podNamespace": i.attachment.pod_namespace,
+                "podName": i.attachment.pod_name,
+                "interface": i.attachment.host_ifname,
+                "ofport": i.ofport,
+                "ip": str(i.attachment.ip.ip),
+                "mac": i.attachment.mac,
+            }
+            for i in self._parts.pods.interfaces()
+        ]
+
+    async def _stats(self, request: web.Request) -> list[Json]:
+        if self._parts is None:
+            return []
+        return [stats.to_json() for stats in await self._parts.stats.rule_stats()]
+
+
+_STARTING = "the agent is setting up its datapath"
+
+
+def _starting() -> web.Response:
+    return web.json_response({"error": _STARTING}, status=503)

@@ -237,7 +237,7 @@ class Realizer(Recorder):
     def _realize(self, policy: InternalNetworkPolicy) -> None:
         assert self.client is not None
         error = "no flows for you" if policy.source_ref.name in self._failing else None
-        self.client.report_realized(policy.name, policy.generation, error)
+        self.client.reporter.report_realized(policy.name, policy.generation, error)
 
 
 def policy_refs(snapshot: PolicySnapshot) -> set[str]:

@@ -29,9 +29,11 @@ from typing import Any
 from kubernetes.client import ApiException
 
 from agent.agent import Agent
-from agent.controller.client import ClientSettings
+from agent.controller.client import ClientSettings, ControllerClient
+from agent.controller.reporter import RealizationReporter
 from agent.pods.api import PodAttachment
-from agent.policy.runtime import PolicyRuntime
+from agent.policy.realizer import PolicyRealizer
+from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime
 from controlplane.app import Controller
 from controlplane.auth.shared import node_token
 from controlplane.status.board import PolicyStatus
@@ -132,9 +134,22 @@ class PolicyCluster(Cluster):
 
     def start_agent(self, node: NodeHost) -> Agent:
         agent = Agent(self.config(node), netns=node.netns_path, api_client=self.api)
-        runtime = PolicyRuntime(agent.config, agent, settings=CLIENT_SETTINGS)
+        converged = agent.add_convergence_gate(CONVERGENCE_GATE)
         self.loop.run(agent.start())
         self.agents[node.name] = agent
+        # As the agent program composes its policy side (agent.main), without a heartbeat.
+        reporter = RealizationReporter(node.name)
+        realizer = PolicyRealizer(agent.flows, reporter=reporter)
+        client = ControllerClient.from_config(
+            agent.config, listener=realizer.cache, reporter=reporter, settings=CLIENT_SETTINGS
+        )
+        runtime = PolicyRuntime(
+            realizer=realizer,
+            client=client,
+            pods=agent.pods,
+            converged=converged,
+            state_dir=agent.config.policy_state_dir,
+        )
         self.loop.run(runtime.start())
         self.runtimes[node.name] = runtime
         self.loop.run(runtime.wait_initial())

@@ -77,12 +77,13 @@ def event(kind: ObjectKind, name: str, obj: object, type_: EventType = EventType
 
 
 @asynccontextmanager
-async def realizing(bridge, **options) -> AsyncIterator[tuple[PolicyRealizer, Reports]]:
+async def realizing(
+    bridge, reports: Reports | None = None, **options
+) -> AsyncIterator[tuple[PolicyRealizer, Reports]]:
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     await flows.connect()
-    realizer = PolicyRealizer(flows, **options)
-    reports = Reports()
-    realizer.report_to(reports)
+    reports = reports if reports is not None else Reports()
+    realizer = PolicyRealizer(flows, reporter=reports, **options)
     web = LocalPod("c-web", 5, int(ipaddress.IPv4Address("172.16.1.5")))
     realizer.cache.set_local_pod(("ns", "web"), web)
     runner = asyncio.create_task(realizer.run())
@@ -260,8 +261,7 @@ def test_a_generation_is_reported_only_once_its_own_flows_are_in_the_switch(brid
             seen.append((generation, any(f"tp_dst={port} " in line for line in table(bridge, 90))))
 
     async def main():
-        async with realizing(bridge) as (realizer, _):
-            realizer.report_to(Checking())
+        async with realizing(bridge, Checking()) as (realizer, _):
             peers = tuple(member(f"p{i}", f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}") for i in range(20_000))
             state = PolicySnapshot(
                 {}, {"g1": AddressGroup("g1", peers)}, {"atg": AppliedToGroup("atg", (LOCAL,))}
