@@ -120,7 +120,7 @@ class AgentApi:
     def add_routes(self, server: HttpServer) -> None:
         server.add_route("GET", "/api/v1/flows", self._flows)
         server.add_route("POST", TRACE_PATH, self._trace)
-        server.add_json_route("GET", "/api/v1/podinterfaces", self._pod_interfaces)
+        server.add_route("GET", "/api/v1/podinterfaces", self._pod_interfaces)
         server.add_json_route("GET", STATS_PATH, self._stats)
 
     async def _flows(self, request: web.Request) -> web.Response:
@@ -161,21 +161,23 @@ class AgentApi:
             return web.json_response({"error": str(error)}, status=400)
         return web.json_response(result_json(result))
 
-    async def _pod_interfaces(self, request: web.Request) -> list[Json]:
+    async def _pod_interfaces(self, request: web.Request) -> web.Response:
         if self._parts is None:
-            raise web.HTTPServiceUnavailable(text=_STARTING)
-        return [
-            {
-                "containerID": i.attachment.container_id,
-                "podNamespace": i.attachment.pod_namespace,
-                "podName": i.attachment.pod_name,
-                "interface": i.attachment.host_ifname,
-                "ofport": i.ofport,
-                "ip": str(i.attachment.ip.ip),
-                "mac": i.attachment.mac,
-            }
-            for i in self._parts.pods.interfaces()
-        ]
+            return _starting()
+        return web.json_response(
+            [
+                {
+                    "containerID": i.attachment.container_id,
+                    "podNamespace": i.attachment.pod_namespace,
+                    "podName": i.attachment.pod_name,
+                    "interface": i.attachment.host_ifname,
+                    "ofport": i.ofport,
+                    "ip": str(i.attachment.ip.ip),
+                    "mac": i.attachment.mac,
+                }
+                for i in self._parts.pods.interfaces()
+            ]
+        )
 
     async def _stats(self, request: web.Request) -> list[Json]:
         if self._parts is None:
