@@ -1,4 +1,5 @@
-"""The agent's datapath, put together: the composition root shared by the program and the tests.
+"""The agent's datapath, put together: the first part of the agent's composition (`agent.main`),
+shared by the program and the tests.
 
 `Agent` wires the edges (OVSDB, OpenFlow, netlink, the Node informer) to the node's networking
 and the pod datapath, and owns every long-running task it starts:
@@ -30,7 +31,6 @@ from typing import TypeVar
 
 from kubernetes.client import ApiClient
 
-from agent.netlink import NetlinkClient
 from agent.node.bridge import BridgeSettings, BridgeState, setup_bridge
 from agent.node.gateway import configure_gateway
 from agent.node.local import LocalNode, local_node
@@ -41,17 +41,18 @@ from agent.observe.appctl import Appctl
 from agent.openflow.client import FlowClient, FlowMetrics
 from agent.openflow.cookies import Cookies
 from agent.openflow.features import GatewayPort, gateway_flows, pipeline_flows, tunnel_flows
-from agent.ovsdb import DatapathType, OvsdbClient, SetFlowRestoreWait, TunnelType
 from agent.pods.datapath import OvsPodDatapath
-from config.agent import AgentConfig, OvsDatapathType
-from daemon.health import Readiness
-from daemon.metrics import Metrics
-from daemon.service import Service
 from fastpath import Flow
-from kube.config import load_api_client
-from kube.informer import Informer
-from kube.objects import Node, trim_node
-from kube.resources import NODES
+from pyantrea_config.agent import AgentConfig, OvsDatapathType
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_daemon.service import Service
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.informer import Informer
+from pyantrea_kube.objects import Node, trim_node
+from pyantrea_kube.resources import NODES
+from pyantrea_netlink import NetlinkClient
+from pyantrea_ovsdb import DatapathType, OvsdbClient, SetFlowRestoreWait, TunnelType
 
 log = logging.getLogger(__name__)
 

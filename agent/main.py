@@ -8,7 +8,8 @@ pyantrea-agent ...` in the lab), logs JSON lines on stderr, serves `/livez`, `/r
 operation latency and errors), `/api/v1/podinterfaces`, `/api/v1/networkpolicies/stats`,
 `/api/v1/flows` and `/api/v1/trace` (agent.observe.api) on `apiPort`, and runs the `Agent`
 (agent.agent), its NetworkPolicy side (agent.policy.runtime, whose controller client also sends
-the heartbeats) and its flow export (agent.observe) on uvloop until SIGTERM or a task fails. The
+the heartbeats) and its flow export (agent.observe) on uvloop until SIGTERM or a task fails.
+`agent_main` is where the agent is composed, in order, each part given what it uses. The
 CNI service on `cniSocket` serves once the datapath is up and the stale pod clean-up has removed
 what pods deleted while the agent was down left behind (`pyantrea_agent_cni_stale_cleaned_total`),
 but ADDs wait until the initial policies are installed.
@@ -19,26 +20,30 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
-
-from aiohttp import web
 
 from agent.agent import Agent
 from agent.cniserver.gate import StartupGate
 from agent.cniserver.metrics import CniMetrics
 from agent.cniserver.nodepods import ApiNodePods
 from agent.cniserver.server import CniServer
-from agent.controller.client import ClientMetrics
-from agent.observe.runtime import Observability
-from agent.policy.runtime import PolicyRuntime
-from config.agent import AgentConfig
-from daemon.health import Readiness
-from daemon.http import HttpServer
-from daemon.logs import setup_logging
-from daemon.metrics import Metrics
-from daemon.program import parse_command_line
-from daemon.runner import run
-from daemon.tasks import first_of
+from agent.controller.client import ControllerClient
+from agent.controller.reporter import RealizationMetrics, RealizationReporter
+from agent.observe.api import AgentApi
+from agent.observe.appctl import Appctl
+from agent.observe.flowexport import configure_flow_export
+from agent.observe.heartbeat import AgentHeartbeat
+from agent.observe.rules import RealizedRules
+from agent.observe.tracer import Tracer
+from agent.policy.realizer import PolicyRealizer
+from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime, add_readiness_check
+from pyantrea_config.agent import AgentConfig
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
+from pyantrea_daemon.logs import setup_logging
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_daemon.program import parse_command_line
+from pyantrea_daemon.runner import run
+from pyantrea_daemon.tasks import first_of
 
 log = logging.getLogger("agent")
 
@@ -46,6 +51,9 @@ DEFAULT_CONFIG = Path("/etc/pyantrea/pyantrea-agent.conf")
 
 
 async def agent_main(config: AgentConfig) -> None:
+    """The agent, composed in order: health and API endpoints; the edges and the datapath (with
+    its flow client and pod datapath); the realizer; the controller client; observability; the
+    CNI server; then the policies' start-up, after which pod networking opens."""
     readiness, metrics = Readiness(logger=log), Metrics("agent")
     server = HttpServer(
         host=str(config.api_bind_address),
@@ -54,36 +62,39 @@ async def agent_main(config: AgentConfig) -> None:
         metrics=metrics if config.enable_prometheus_metrics else None,
         logger=log,
     )
-    agent = Agent(config, metrics=metrics)
-    agent.add_readiness_checks(readiness)
-    observe = Observability(config, agent, readiness, policies=lambda: policies.realizer)
-    observe.add_routes(server)
-    heartbeat, client_metrics = observe.heartbeat(lambda: server.port), ClientMetrics.declare(metrics)
-    policies = PolicyRuntime(config, agent, heartbeat=heartbeat, client_metrics=client_metrics)
-    policies.add_readiness_checks(readiness)
-    policies.add_routes(server)
-
-    async def pod_interfaces(request: web.Request) -> list[dict[str, Any]]:
-        return [
-            {
-                "containerID": i.attachment.container_id,
-                "podNamespace": i.attachment.pod_namespace,
-                "podName": i.attachment.pod_name,
-                "interface": i.attachment.host_ifname,
-                "ofport": i.ofport,
-                "ip": str(i.attachment.ip.ip),
-                "mac": i.attachment.mac,
-            }
-            for i in agent.pods.interfaces()
-        ]
-
-    server.add_json_route("GET", "/api/v1/podinterfaces", pod_interfaces)
-    gate, cni_metrics = StartupGate(), CniMetrics.declare(metrics)
-    async with server, agent, observe, cni_server(config, agent, gate, cni_metrics), policies:
-        await first_of(policies.wait_initial(), agent.wait())
-        gate.open()
-        log.info("agent running", extra={"port": server.port, "round": agent.flows.cookies.round})
-        await first_of(agent.wait(), policies.wait())
+    api = AgentApi()  # routes before the server starts; it answers once the datapath is up
+    api.add_routes(server)
+    datapath = Agent(config, metrics=metrics)  # OVSDB, netlink, Nodes; bridge, flows, pods
+    datapath.add_readiness_checks(readiness)
+    converged = datapath.add_convergence_gate(CONVERGENCE_GATE)
+    add_readiness_check(readiness, converged)
+    async with server, datapath:
+        reporter = RealizationReporter(config.node_name, metrics=RealizationMetrics.declare(metrics))
+        realizer = PolicyRealizer(datapath.flows, reporter=reporter)
+        rules, appctl = RealizedRules(realizer), Appctl(config.ovs_run_dir)
+        heartbeat = AgentHeartbeat(
+            datapath, readiness, appctl, api_port=server.port, rule_traffic=rules.traffic
+        )
+        client = ControllerClient.from_config(
+            config, listener=realizer.cache, reporter=reporter, heartbeat=heartbeat
+        )
+        policies = PolicyRuntime(
+            realizer=realizer,
+            client=client,
+            pods=datapath.pods,
+            converged=converged,
+            state_dir=config.policy_state_dir,
+        )
+        api.serve(
+            flows=datapath.flows, tracer=Tracer(datapath, appctl, rules), pods=datapath.pods, stats=realizer
+        )
+        await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
+        gate = StartupGate()
+        async with cni_server(config, datapath, gate, CniMetrics.declare(metrics)), policies:
+            await first_of(policies.wait_initial(), datapath.wait())
+            gate.open()
+            log.info("agent running", extra={"port": server.port, "round": datapath.flows.cookies.round})
+            await first_of(datapath.wait(), policies.wait())
 
 
 def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate, metrics: CniMetrics) -> CniServer:

@@ -24,8 +24,8 @@ from typing import Any
 
 from bench.test_controlplane_scale import SCENARIOS, Inputs
 from controlplane.compute.inputs import Direction, NetworkPolicy, Pod, PolicyPeer
-from controlplane.compute.ipnet import format_ip
 from controlplane.compute.labels import LabelSelector, Operator
+from pyantrea_api.ipnet import format_ip
 
 CREATED = "2026-12-01T09:00:00Z"
 STARTED = "2026-12-01T09:00:04Z"

@@ -27,8 +27,8 @@ from controlplane.inventory import ObjectCounter
 from controlplane.metrics import ControllerMetrics
 from controlplane.status.board import StatusBoard
 from controlplane.store.events import StoreEvent
-from daemon.metrics import Metrics
-from kube.config import load_api_client
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_kube.config import load_api_client
 
 
 class _Views:

@@ -11,9 +11,9 @@ import pytest
 from bench.percentiles import percentile_ms
 from bench.targets import at_most
 from lab import netns
-from tests.cni.node import Node
-from tests.cni.runtime import Sandbox
-from tests.conftest import unique_name
+from pyantrea_testing.cninode import Node
+from pyantrea_testing.cniruntime import Sandbox
+from pyantrea_testing.names import unique_name
 
 ROUNDS = 40
 WARMUP = 2

@@ -10,7 +10,7 @@ import time
 
 from bench.percentiles import percentile_ms
 from bench.targets import at_most
-from tests.cni.runtime import PLUGIN
+from pyantrea_testing.cniruntime import PLUGIN
 
 ROUNDS = 100
 TARGET_MS = 60

@@ -50,29 +50,21 @@ import uvloop
 from bench.targets import at_most
 from bench.test_controlplane_scale import Inputs, dense_one_namespace
 from controlplane import gcsettings
-from controlplane.auth import SERVER_NAME
 from controlplane.auth.certs import load_or_create
 from controlplane.auth.shared import SharedSecretAuthenticator, node_token
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.inputs import (
-    Direction,
-    Namespace,
-    NetworkPolicy,
-    Node,
-    Pod,
-    PodPhase,
-    PolicyPeer,
-    PolicyRule,
-)
+from controlplane.compute.inputs import Namespace, NetworkPolicy, Node, Pod, PodPhase, PolicyPeer, PolicyRule
 from controlplane.compute.labels import LabelSelector, make_labels
 from controlplane.metrics import ControllerMetrics
 from controlplane.server.grpcserver import ControlplaneServer
 from controlplane.server.service import ControlplaneService
 from controlplane.server.watchers import Dispatcher
 from controlplane.store.versioned import Store
-from daemon.metrics import Metrics
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+from pyantrea_api.objects import Direction
+from pyantrea_api.server import SERVER_NAME
+from pyantrea_daemon.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"bench-secret"

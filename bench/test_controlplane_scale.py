@@ -30,18 +30,10 @@ from bench.isolated import status_mb
 from bench.targets import at_most
 from controlplane import gcsettings
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.inputs import (
-    Direction,
-    Namespace,
-    NetworkPolicy,
-    Node,
-    Pod,
-    PodPhase,
-    PolicyPeer,
-    PolicyRule,
-)
+from controlplane.compute.inputs import Namespace, NetworkPolicy, Node, Pod, PodPhase, PolicyPeer, PolicyRule
 from controlplane.compute.labels import EVERYTHING, LabelSelector, make_labels
 from controlplane.store.versioned import Store
+from pyantrea_api.objects import Direction
 
 BOTH = frozenset((Direction.IN, Direction.OUT))
 

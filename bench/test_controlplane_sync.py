@@ -30,19 +30,11 @@ from collections.abc import Callable
 from bench import isolated
 from bench.targets import at_most
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.inputs import (
-    Direction,
-    Namespace,
-    NetworkPolicy,
-    Node,
-    Pod,
-    PodPhase,
-    PolicyPeer,
-    PolicyRule,
-)
+from controlplane.compute.inputs import Namespace, NetworkPolicy, Node, Pod, PodPhase, PolicyPeer, PolicyRule
 from controlplane.compute.labels import LabelSelector, make_labels
 from controlplane.store.events import StoreEvent
 from controlplane.store.versioned import Store
+from pyantrea_api.objects import Direction
 
 LABELS = {"app-1": "scale-1"}
 SELECTOR = LabelSelector.from_match_labels(LABELS)

@@ -18,23 +18,23 @@ from __future__ import annotations
 import time
 import tracemalloc
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.cookies import Cookies
 from agent.policy.allocator import ConjIdAllocator
 from agent.policy.cache import LocalPod, RuleCache
 from agent.policy.flowtable import FlowChange
 from agent.policy.reconciler import Reconciler
+from agent.policy.store import PolicySnapshot, StateSource
 from bench import isolated
 from bench.targets import at_most
-from controlplane.compute.inputs import Direction, Protocol
-from controlplane.compute.outputs import (
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     InternalNetworkPolicy,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )

@@ -18,27 +18,28 @@ import time
 import pytest
 import uvloop
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
+from agent.policy.store import PolicySnapshot
 from bench.percentiles import percentile_ms
 from bench.targets import at_most
-from controlplane.compute.inputs import Direction, Protocol
-from controlplane.compute.outputs import (
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     GroupPatch,
     InternalNetworkPolicy,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
+from pyantrea_testing.policyfeed import StoreFeed
 
 MEMBERS, RULES, LOCAL_PODS, ROUNDS = 10_000, 10, 5, 300
 TARGET_P99_MS = 20.0
@@ -72,6 +73,7 @@ def test_one_member_added_to_a_group_of_10000_used_by_10_rules(benchmark, figure
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     loop.run_until_complete(flows.connect())
     realizer = PolicyRealizer(flows)
+    feed = StoreFeed(realizer.cache)
     for j in range(LOCAL_PODS):
         realizer.cache.set_local_pod(("bench", f"local{j}"), LocalPod(f"c{j}", 10 + j, 0xAC100102 + j))
     runner = loop.create_task(realizer.run())
@@ -89,7 +91,7 @@ def test_one_member_added_to_a_group_of_10000_used_by_10_rules(benchmark, figure
     async def change(events: list[NodeEvent]) -> tuple[float, int]:
         before = realizer.flow_mods
         start = time.perf_counter()
-        realizer.cache.on_events(events)
+        feed.events(events)
         await realizer.flushed()
         return time.perf_counter() - start, realizer.flow_mods - before
 
@@ -102,7 +104,7 @@ def test_one_member_added_to_a_group_of_10000_used_by_10_rules(benchmark, figure
         loop.run_until_complete(change(patch((), (extra,))))
 
     try:
-        realizer.cache.on_replace(scenario(), StateSource.CONTROLLER)
+        feed.replace(scenario())
         loop.run_until_complete(realizer.flushed())
         installed = realizer.flow_mods
         benchmark.pedantic(add, setup=remove, rounds=ROUNDS if benchmark.enabled else 30)

@@ -19,28 +19,30 @@ import time
 import pytest
 import uvloop
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
+from agent.policy.store import PolicySnapshot
 from bench.percentiles import percentile_ms
 from bench.targets import at_most
-from controlplane.compute.inputs import Direction, IPBlock, Protocol
-from controlplane.compute.ipnet import IPNet
-from controlplane.compute.outputs import (
+from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.convert import event_from_proto, event_to_proto
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.ipnet import IPNet
+from pyantrea_api.objects import (
     AppliedToGroup,
+    Direction,
     GroupMember,
     InternalNetworkPolicy,
+    IPBlock,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.convert import event_from_proto, event_to_proto
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
-from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_testing.policyfeed import StoreFeed
 
 PEERS, LOCAL_PODS, ROUNDS = 5_000, 100, 20
 TARGET_MS = 150.0
@@ -74,6 +76,7 @@ def test_a_new_policy_of_5000_cidrs_selecting_100_pods(benchmark, figures, bridg
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     loop.run_until_complete(flows.connect())
     realizer = PolicyRealizer(flows)
+    feed = StoreFeed(realizer.cache)
     for j in range(LOCAL_PODS):
         realizer.cache.set_local_pod(("bench", f"local{j}"), LocalPod(f"c{j}", 10 + j, 0xAC100102 + j))
     runner = loop.create_task(realizer.run())
@@ -85,13 +88,13 @@ def test_a_new_policy_of_5000_cidrs_selecting_100_pods(benchmark, figures, bridg
         before = realizer.flow_mods
         start = time.perf_counter()
         batch = pb.WatchBatch.FromString(data)
-        realizer.cache.on_events([event_from_proto(event) for event in batch.events])
+        feed.events([event_from_proto(event) for event in batch.events])
         await realizer.flushed()
         timings.append(time.perf_counter() - start)
         installed.append(realizer.flow_mods - before)
 
     async def forget() -> None:
-        realizer.cache.on_replace(PolicySnapshot({}, {}, {}), StateSource.CONTROLLER)
+        feed.replace(PolicySnapshot({}, {}, {}))
         await realizer.flushed()
 
     try:

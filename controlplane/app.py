@@ -27,7 +27,6 @@ import random
 import urllib3
 from kubernetes.client import ApiClient, ApiException
 
-from config.controller import ControllerConfig
 from controlplane.auth.certs import TlsMaterial, load_or_create
 from controlplane.auth.publish import publish_config_map, publish_file
 from controlplane.auth.shared import SharedSecretAuthenticator, read_secret
@@ -43,14 +42,15 @@ from controlplane.server.service import ControlplaneService
 from controlplane.server.watchers import Dispatcher, Watcher
 from controlplane.status.agents import AgentBoard
 from controlplane.status.board import PolicyStatus, StatusBoard
-from controlplane.status.reports import StatusReport
 from controlplane.status.writer import StatusWriter
 from controlplane.store.versioned import Store
-from daemon.health import Readiness
-from daemon.metrics import Metrics
-from daemon.service import Service
-from kube.config import load_api_client
-from kube.rest import RestClient
+from pyantrea_api.reports import StatusReport
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_daemon.service import Service
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.rest import RestClient
 
 log = logging.getLogger(__name__)
 

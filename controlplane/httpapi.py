@@ -31,9 +31,9 @@ from controlplane.server.watchers import Watcher
 from controlplane.status.agents import AgentBoard
 from controlplane.status.board import PolicyStatus
 from controlplane.store.versioned import Store
-from daemon.health import Readiness
-from daemon.http import HttpServer, JsonHandler
-from daemon.version import version
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer, JsonHandler
+from pyantrea_daemon.version import version
 
 Json = dict[str, Any]
 

@@ -27,8 +27,8 @@ from controlplane.compute.kubeparse import (
     pod_from_k8s,
 )
 from controlplane.status.board import StatusBoard
-from kube.informer import Informer, InformerSettings
-from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
+from pyantrea_kube.informer import Informer, InformerSettings
+from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from prometheus_client import Gauge
 
-from controlplane.store.events import ObjectKind, StoreEvent
+from controlplane.store.events import StoreEvent
+from pyantrea_api.events import ObjectKind
 
 
 class ObjectCounter:

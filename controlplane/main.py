@@ -15,17 +15,17 @@ import logging
 import sys
 from pathlib import Path
 
-from config.controller import ControllerConfig
 from controlplane import gcsettings
 from controlplane.app import Controller
 from controlplane.dashboard.routes import add_dashboard
 from controlplane.httpapi import add_routes
-from daemon.health import Readiness
-from daemon.http import HttpServer
-from daemon.logs import setup_logging
-from daemon.metrics import Metrics
-from daemon.program import parse_command_line
-from daemon.runner import run
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
+from pyantrea_daemon.logs import setup_logging
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_daemon.program import parse_command_line
+from pyantrea_daemon.runner import run
 
 log = logging.getLogger("controller")
 

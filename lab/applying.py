@@ -14,9 +14,9 @@ from typing import Any
 
 from kubernetes.client import ApiException
 
-from kube.rest import PatchType, RestClient
 from lab.kinds import Kind
 from lab.manifests import Manifest
+from pyantrea_kube.rest import PatchType, RestClient
 
 FIELD_MANAGER = "pyantctl"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from kube.resources import SERVICE_ACCOUNTS
-from kube.rest import RestClient
 from lab import applying
 from lab.kinds import IDENTITY_KINDS
 from lab.manifests import parse_manifests
+from pyantrea_kube.resources import SERVICE_ACCOUNTS
+from pyantrea_kube.rest import RestClient
 
 MANIFEST = Path(__file__).parents[1] / "manifests" / "pyantrea.yml"
 NAMESPACE = "kube-system"

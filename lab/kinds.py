@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kube.resources import (
+from pyantrea_kube.resources import (
     CLUSTER_ROLE_BINDINGS,
     CLUSTER_ROLES,
     ENDPOINTS,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from agent.netlink.nsenter import enter_netns
+from pyantrea_netlink.nsenter import enter_netns
 
 NETNS_DIR = Path("/var/run/netns")
 T = TypeVar("T")

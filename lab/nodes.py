@@ -24,11 +24,11 @@ from typing import Any
 
 import yaml
 
-from kube.resources import NODES
-from kube.rest import RestClient
 from lab import netns
 from lab.ovs import OvsInstance
 from lab.underlay import Underlay
+from pyantrea_kube.resources import NODES
+from pyantrea_kube.rest import RestClient
 
 UNDERLAY = IPv4Network("192.168.77.0/24")
 CLUSTER_CIDR = IPv4Network("172.16.0.0/16")

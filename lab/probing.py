@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lab.prober import Verdict
-from lab.tables import format_table
+from pyantrea_kube.printing import format_table
 
 Matrix = dict[str, dict[str, Verdict]]
 """source pod -> target pod -> verdict"""

@@ -13,11 +13,11 @@ from typing import Any
 
 from kubernetes.client import ApiClient, ApiException
 
-from kube.config import load_api_client
-from kube.rest import RestClient
 from lab import netns
 from lab.layout import LabLayout
 from lab.record import LabRecord, load
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.rest import RestClient
 
 _entered: set[str] = set()
 

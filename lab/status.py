@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kube.resources import NODES, PODS
-from kube.rest import RestClient
 from lab.layout import LabLayout
 from lab.processes import is_running
 from lab.record import LabRecord, ProcessRecord
-from lab.tables import format_table
 from lab.up import CONTROLLER_API_PORT, controller_progress
 from lab.waiting import progress_of_node
+from pyantrea_kube.printing import format_table
+from pyantrea_kube.resources import NODES, PODS
+from pyantrea_kube.rest import RestClient
 
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 

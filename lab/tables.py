@@ -13,35 +13,10 @@ from typing import Any
 
 from lab import kinds
 from lab.kinds import Kind
+from pyantrea_kube.printing import format_table, human_duration
 
 Row = list[str]
 Obj = Mapping[str, Any]
-
-
-def human_duration(seconds: float) -> str:
-    """k8s.io/apimachinery's HumanDuration."""
-    if seconds < -1:
-        return "<invalid>"
-    s = max(int(seconds), 0)
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = s // 3600
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if days < 8:
-        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
-    if days < 730:
-        return f"{days}d"
-    years = days // 365
-    return f"{years}y{days % 365}d" if years < 8 and days % 365 else f"{years}y"
 
 
 def age(obj: Obj, now: datetime.datetime) -> str:
@@ -230,12 +205,3 @@ def render(
     if all_namespaces:
         header = ["NAMESPACE", *header]
     return format_table([header, *rows])
-
-
-def format_table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    return "\n".join(lines)

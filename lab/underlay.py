@@ -51,7 +51,9 @@ class Underlay:
         uplink with a packet socket and would pass on, unfinished, the checksums this namespace's
         kernel leaves to "the hardware" (ping works, TCP from the service does not).
         """
-        from agent.pods.offload import disable_tx_checksum  # pyroute2 is slow to import; only needed here
+        from pyantrea_netlink.offload import (
+            disable_tx_checksum,  # pyroute2 is slow to import; only needed here
+        )
 
         _ip("-n", self.name, "addr", "add", str(address), "dev", BRIDGE)
         netns.call_in(self.name, lambda: disable_tx_checksum(BRIDGE))

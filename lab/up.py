@@ -37,9 +37,6 @@ import yaml
 from kubernetes.client import ApiClient, ApiException
 
 from cni.install import install
-from kube.config import load_api_client
-from kube.resources import NODES
-from kube.rest import PatchType, RestClient
 from lab import netns
 from lab.health import get_in_netns
 from lab.identities import (
@@ -61,6 +58,9 @@ from lab.nodes import UNDERLAY, NodeHost, NodeSet
 from lab.processes import ProcessId, identify, is_running, spawn
 from lab.record import RUNNING, LabRecord, NodeRecord, ProcessRecord, save
 from lab.waiting import Progress, WaitFailed, progress_of_node, wait_for
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.resources import NODES
+from pyantrea_kube.rest import PatchType, RestClient
 
 API_ADDRESS = IPv4Interface(f"{UNDERLAY.network_address + 254}/{UNDERLAY.prefixlen}")
 API_PORT = 6443

@@ -1,6 +1,6 @@
 """The ``pyantrea-config`` ConfigMap: both programs' configuration files and the CNI conflist.
 
-The two configuration files are ``config.render``'s documented defaults of the very schemas the
+The two configuration files are ``pyantrea_config.render``'s documented defaults of the very schemas the
 programs load, so the manifest offers no key the programs do not know and no default they do not
 have: every default suits a cluster. The conflist names the agent's CNI socket from the same schema and
 leaves out ``mtu``, so that the agent's ``defaultMTU`` alone decides the pods' MTU.
@@ -8,15 +8,12 @@ leaves out ``mtu``, so that the agent's ``defaultMTU`` alone decides the pods' M
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from cni.install import NETWORK_NAME, PLUGIN_TYPE
-from cni.netconf import IPAM_TYPE
-from cni.versions import LATEST
-from config.agent import AgentConfig
-from config.render import PROGRAMS, render_yaml
-from config.schema import leaves
+from cni import install
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.render import PROGRAMS, render_yaml
+from pyantrea_config.schema import leaves
 
 NAME = "pyantrea-config"
 NAMESPACE = "kube-system"
@@ -25,10 +22,7 @@ CONFLIST_KEY = "10-pyantrea.conflist"
 
 def conflist() -> str:
     """The network configuration list install-cni writes to the node's /etc/cni/net.d."""
-    socket = str(leaves(AgentConfig)["cniSocket"].default)
-    plugin = {"type": PLUGIN_TYPE, "cniSocket": socket, "ipam": {"type": IPAM_TYPE}}
-    document = {"cniVersion": LATEST, "name": NETWORK_NAME, "plugins": [plugin]}
-    return json.dumps(document, indent=2) + "\n"
+    return install.conflist(socket=str(leaves(AgentConfig)["cniSocket"].default))
 
 
 def config_map() -> dict[str, Any]:

@@ -5,10 +5,8 @@ match wins:
 
 1. `--server URL` (for example `http://10.0.0.5:10351`);
 2. `$PYANTREA_SERVER`;
-3. the running lab (`$PYANTREA_LAB_DIR`, see `pyantctl lab`): its controller on the first node,
-   at the HTTP port the lab gives it. The lab's addresses exist only inside its network
-   namespaces, so pyantctl first moves into the lab's underlay namespace, as `pyantctl lab`
-   commands do.
+3. the default the command line gives: the running lab's controller, which only `pyantctl lab`
+   knows how to find (`pyantctl.labcmd.server`); this module knows nothing of labs.
 
 An agent's local API is reached at the address the agent reports in its heartbeats
 (`apiAddress` in `GET /api/v1/agents` of the controller): the node's address and the agent's
@@ -21,12 +19,9 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
-from lab import netns
-from lab.layout import LabLayout
-from lab.session import LabSession
-from lab.up import CONTROLLER_HTTP_PORT
 from pyantctl.errors import CliError
 
 SERVER_ENV = "PYANTREA_SERVER"
@@ -34,24 +29,16 @@ _TIMEOUT = 30.0
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 """Cluster addresses are never reached through a proxy of the environment."""
 
-
-def lab_controller_url(layout: LabLayout) -> str:
-    """The controller of the lab in `layout`, after moving into the lab's underlay namespace."""
-    record = LabSession(layout).record
-    if not netns.exists(record.underlay):
-        raise CliError(
-            f"the lab's underlay namespace {record.underlay} is gone; clean up with `pyantctl lab down`"
-        )
-    netns.enter(record.underlay)
-    return f"http://{record.nodes[0].address.split('/')[0]}:{CONTROLLER_HTTP_PORT}"
+ServerFinder = Callable[[], str]
+"""Where the controller's HTTP API is when neither `--server` nor $PYANTREA_SERVER says."""
 
 
-def controller_url(server: str | None) -> str:
-    """`server`, else $PYANTREA_SERVER, else the running lab's controller."""
+def controller_url(server: str | None, default: ServerFinder) -> str:
+    """`server`, else $PYANTREA_SERVER, else what `default` finds."""
     url = server or os.environ.get(SERVER_ENV)
     if url:
         return url.rstrip("/")
-    return lab_controller_url(LabLayout.from_environment())
+    return default()
 
 
 def _request(url: str, what: str, body: Any = None) -> Any:

@@ -21,14 +21,14 @@ from typing import Any
 
 import yaml
 
-from lab.tables import format_table, human_duration
-from pyantctl.client import Client, controller_url
+from pyantctl.client import Client, ServerFinder, controller_url
+from pyantrea_kube.printing import format_table, human_duration
 
 Row = list[str]
 _MAX_MEMBERS = 3
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, default_server: ServerFinder) -> None:
     parser = subparsers.add_parser(
         "get",
         help="show policies, groups, agents, flows and pod interfaces as the controller and agents see them",
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
             metavar="URL",
             help="the controller's HTTP API (default: $PYANTREA_SERVER, else the lab's)",
         )
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=func, default_server=default_server)
         return sub
 
     policies = kind(
@@ -67,7 +67,7 @@ def register(subparsers: Any) -> None:
 
 
 def _client(args: argparse.Namespace) -> Client:
-    return Client(controller_url(args.server))
+    return Client(controller_url(args.server, args.default_server))
 
 
 def _print(args: argparse.Namespace, document: Any, rows: Callable[[], Sequence[Row]], empty: str) -> int:

@@ -1,52 +1,63 @@
 """`pyantctl`: the pyantrea command line.
 
-Command groups register themselves: each module in `COMMAND_GROUPS` has a
-`register(subparsers)` that adds its commands, each with a `func(args) -> int` default. `lab`
-is here; `get` and `trace` join the same way. Errors a user can act on are `CliError`s (or
-the known kinds in `_USER_ERRORS`) and print as one `error: ...` line with exit status 1;
-usage errors exit with 2, as argparse does.
+Three command groups, each a module with a `register(subparsers, ...)` that adds its commands,
+each with a `func(args) -> int` default: `lab` (`pyantctl.labcmd`), `get` and `trace`. `get`
+and `trace` speak HTTP only; when told no server they ask the lab's (`pyantctl.labcmd.server`),
+which is loaded only then. Only the group a command line names is loaded, so `get` and `trace`
+never load the lab, as in the controller pod. Errors a user can act on are `CliError`s and print
+as one `error: ...` line with exit status 1; usage errors exit with 2, as argparse does.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-import urllib3
-from kubernetes.client import ApiException
+from pyantctl import get, trace
+from pyantctl.errors import CliError
 
-from lab.session import describe_api_error
-from pyantctl.errors import USER_ERRORS
-
-COMMAND_GROUPS = ("pyantctl.labcmd", "pyantctl.get", "pyantctl.trace")
+COMMAND_GROUPS = ("lab", "get", "trace")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _lab_controller() -> str:
+    """The running lab's controller, where `get` and `trace` go when given no server."""
+    from pyantctl.labcmd.server import lab_controller_url
+
+    return lab_controller_url()
+
+
+def _register(group: str, subparsers: Any) -> None:
+    if group == "lab":
+        from pyantctl import labcmd
+
+        labcmd.register(subparsers)
+    elif group == "get":
+        get.register(subparsers, _lab_controller)
+    else:
+        trace.register(subparsers, _lab_controller)
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser: of the group `argv` names, or of every group (for `--help` and mistakes)."""
     parser = argparse.ArgumentParser(
         prog="pyantctl", description="The pyantrea command line.", allow_abbrev=False
     )
     subparsers = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
-    for module in COMMAND_GROUPS:
-        importlib.import_module(module).register(subparsers)
+    named = argv[0] if argv and argv[0] in COMMAND_GROUPS else None
+    for group in (named,) if named else COMMAND_GROUPS:
+        _register(group, subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args))
-    except USER_ERRORS as error:
+    except CliError as error:
         print(f"error: {error}", file=sys.stderr)
-    except ApiException as error:
-        print(describe_api_error(error), file=sys.stderr)
-    except urllib3.exceptions.HTTPError as error:
-        print(
-            f"error: the lab's API server does not answer ({error}); see `pyantctl lab status`",
-            file=sys.stderr,
-        )
     except KeyboardInterrupt:
         return 130
     return 1

@@ -20,12 +20,12 @@ from typing import Any
 
 import yaml
 
-from pyantctl.client import Client, controller_url
+from pyantctl.client import Client, ServerFinder, controller_url
 
 PROTOCOLS = ("TCP", "UDP", "SCTP", "ICMP")
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, default_server: ServerFinder) -> None:
     parser = subparsers.add_parser(
         "trace",
         help="trace a packet from a pod to a pod or address: tables, NetworkPolicy rules, verdict",
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
         metavar="URL",
         help="the controller's HTTP API (default: $PYANTREA_SERVER, else the lab's)",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, default_server=default_server)
 
 
 def _rules(decision: dict[str, Any]) -> str:
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         body["port"] = args.port
     if args.source_port is not None:
         body["sourcePort"] = args.source_port
-    answer = Client(controller_url(args.server)).post("/api/v1/trace", body)
+    answer = Client(controller_url(args.server, args.default_server)).post("/api/v1/trace", body)
     if args.output == "json":
         json.dump(answer, sys.stdout, indent=2)
         print()

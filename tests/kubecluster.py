@@ -15,13 +15,13 @@ from types import TracebackType
 
 from kubernetes.client import ApiException
 
-from kube.resources import SERVICE_ACCOUNTS
-from kube.rest import RestClient
 from lab.kubernetes import binaries
 from lab.kubernetes.components import ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane
 from lab.kubernetes.kubeconfigs import write_kubeconfig
 from lab.processes import ProcessId, stop
+from pyantrea_kube.resources import SERVICE_ACCOUNTS
+from pyantrea_kube.rest import RestClient
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ from agent.cniserver.nodepods import NodePods
 from agent.cniserver.pods import PodNetwork
 from agent.cniserver.stale import Address, StalePort, held_addresses, releasable, stale_ports
 from agent.pods.api import PodDatapath
-from kube.objects import Pod
+from pyantrea_kube.objects import Pod
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Protocol
 
 from kubernetes.client import ApiClient
 
-from kube.objects import Pod, trim_pod
-from kube.resources import PODS
-from kube.rest import RestClient
+from pyantrea_kube.objects import Pod, trim_pod
+from pyantrea_kube.resources import PODS
+from pyantrea_kube.rest import RestClient
 
 LIST_TIMEOUT_SECONDS = 10.0
 

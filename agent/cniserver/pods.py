@@ -24,7 +24,12 @@ from typing import TypeVar
 from agent.cniserver.ipam import HostLocalIpam, IpamCall
 from agent.cniserver.naming import host_interface_name
 from agent.cniserver.undo import Undo
-from agent.netlink import (
+from agent.pods.api import PodAttachment, PodDatapath, PodInterface
+from cni.errors import CniError, ErrorCode
+from cni.invocation import Invocation
+from cni.netconf import NetworkConfig
+from cni.result import Dns, Interface, IPConfig, Result, RouteConfig
+from pyantrea_netlink import (
     DEFAULT_ROUTE,
     LinkExistsError,
     LinkInfo,
@@ -33,11 +38,6 @@ from agent.netlink import (
     Route,
     VethPair,
 )
-from agent.pods.api import PodAttachment, PodDatapath, PodInterface
-from cni.errors import CniError, ErrorCode
-from cni.invocation import Invocation
-from cni.netconf import NetworkConfig
-from cni.result import Dns, Interface, IPConfig, Result, RouteConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -39,10 +39,10 @@ from agent.cniserver.metrics import CniMetrics
 from agent.cniserver.nodepods import NodePods
 from agent.cniserver.pods import PodNetwork, PodNetworkSettings
 from agent.cniserver.service import DEFAULT_GATE_TIMEOUT_SECONDS, CniService
-from agent.netlink import PodNetlink
 from agent.pods.api import PodDatapath
 from cni.netconf import MTU_RANGE
 from proto.cni.v1beta1 import cni_pb2_grpc
+from pyantrea_netlink import PodNetlink
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from agent.cniserver.ipam import Allocation, Holder
 from agent.pods.api import RecordedPort
-from kube.objects import Pod
+from pyantrea_kube.objects import Pod
 
 Address = IPv4Address | IPv6Address
 

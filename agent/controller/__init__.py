@@ -3,22 +3,17 @@
 - `client.ControllerClient`: watches the node's share of the controlplane over TLS with a
   bearer token, replaces its state after each (re)connect, applies the changes, reconnects with
   backoff, falls back to the saved state at start, and reports realization;
-- `client.PolicyListener`: what it calls, `on_replace(snapshot, source)` and `on_events(events)`,
-  on the event loop (the policy rule cache implements it);
-- `state`: the node's policies and groups, and how events change them;
+- it writes the node's policies and groups into the agent's policy store (`agent.policy.store`)
+  and tells its `PolicyListener` (the rule cache), on the event loop, `on_replace(snapshot,
+  source)` and `on_changes(changes)`, the store's typed changes;
 - `filestore` and `saver`: the state saved under `policyStateDir`;
-- `reporter`: the realization reports sent to the controller.
+- `reporter`: the realizations the realizer reports and the client sends to the controller.
 
-The agent's composition root wires it like this:
+The agent's composition (`agent.main`) wires it like this:
 
-    client = ControllerClient(
-        node_name=config.node_name, target=controller_target(config),
-        ca_file=config.controller_ca_file, token_file=config.controller_token_file,
-        listener=rule_cache, state_dir=config.policy_state_dir,
-    )
+    reporter = RealizationReporter(config.node_name)
+    realizer = PolicyRealizer(flows, reporter=reporter)       # writes realizations
+    client = ControllerClient.from_config(config, listener=realizer.cache, reporter=reporter)
     tasks.spawn(client.run(), name="controller-client")
     await client.wait_synced()        # then install the initial policies in one batch
-    ...
-    client.report_realized(policy.name, policy.generation)             # installed
-    client.report_realized(policy.name, policy.generation, error=str(e))  # failed
 """

@@ -2,15 +2,16 @@
 
     client = ControllerClient(node_name="node1", target=controller_target(config),
                               ca_file=config.controller_ca_file, token_file=config.controller_token_file,
-                              listener=rule_cache, state_dir=config.policy_state_dir)
+                              listener=rule_cache, reporter=reporter, state_dir=config.policy_state_dir)
     task = supervisor.spawn(client.run(), name="controller-client")
     await client.wait_synced()                    # first state: from the controller, or the files
-    client.report_realized(policy.name, policy.generation)   # once its flows are installed
+    reporter.report_realized(policy.name, policy.generation)   # (the realizer) once installed
 
 Each connection (`_session`) reads the CA and the token afresh, watches with the node's name,
 buffers the initial events until INITIAL_EVENTS_END, then *replaces* the whole state (objects
 deleted while the agent was away disappear) and hands it to `listener.on_replace`; every later
-stream message becomes one `listener.on_events` call. Any error (the stream breaking, the
+stream message is applied to the policy store (`agent.policy.store`), whose typed changes become
+one `listener.on_changes` call. Any error (the stream breaking, the
 controller ending a slow watch, a patch of an unknown group, a listener failing) ends the
 connection; the client waits with exponential backoff and watches again, which resyncs.
 
@@ -20,9 +21,9 @@ agent enforces the last known policies; the controller's state replaces it once 
 
 With a `heartbeat` source, the first report of every watch and then at least one report every
 `heartbeat_interval` carry the agent's heartbeat (`AgentInfo`: its API address, OVS version,
-flows, pods, health, rule traffic), which the controller's dashboard shows. With `metrics`, the
-time from a policy's event to its realization on this node is observed
-(`pyantrea_agent_policy_realization_seconds`).
+flows, pods, health, rule traffic), which the controller's dashboard shows. The realizations it
+reports are read from the `RealizationReporter` it is given (`agent.controller.reporter`), which
+the realizer writes.
 """
 
 from __future__ import annotations
@@ -30,54 +31,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import enum
 import logging
 import os
 import random
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import grpc
-from prometheus_client import Histogram
 
 from agent.controller.filestore import FileStore
 from agent.controller.reporter import RealizationReporter
 from agent.controller.saver import StateSaver
-from agent.controller.state import PolicySnapshot, PolicyState
-from config.agent import AgentConfig
-from controlplane.auth import SERVER_NAME
-from controlplane.compute.outputs import InternalNetworkPolicy
-from controlplane.convert import event_from_proto, report_to_proto
-from controlplane.status.reports import AgentInfo, Realization
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
-from daemon.metrics import Metrics
+from agent.policy.store import PolicyListener, PolicySnapshot, PolicyStore, StateSource
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+from pyantrea_api.convert import event_from_proto, report_to_proto
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import InternalNetworkPolicy
+from pyantrea_api.reports import AgentInfo
+from pyantrea_api.server import SERVER_NAME
+from pyantrea_config.agent import AgentConfig
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 10349
-
-
-class StateSource(enum.Enum):
-    """Where the state handed to `on_replace` comes from."""
-
-    CONTROLLER = "controller"
-    FILES = "files"
-
-
-class PolicyListener(Protocol):
-    """Receives the node's policies and groups, on the event loop, in order."""
-
-    def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
-        """The whole state: forget everything before it."""
-
-    def on_events(self, events: Sequence[NodeEvent]) -> None:
-        """Changes after the last replace, as one stream message carried them: ADDED (whole
-        object), MODIFIED (a policy whole, a group as a `GroupPatch`), DELETED (name only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,25 +79,6 @@ class HeartbeatSource(Protocol):
     """What the agent says about itself in every heartbeat."""
 
     async def agent_info(self) -> AgentInfo: ...
-
-
-_REALIZATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
-
-@dataclass(frozen=True, slots=True)
-class ClientMetrics:
-    realization_seconds: Histogram
-    """From a policy's event (or the state that carried it) to its flows installed here."""
-
-    @classmethod
-    def declare(cls, metrics: Metrics) -> ClientMetrics:
-        return cls(
-            realization_seconds=metrics.histogram(
-                "policy_realization_seconds",
-                "Time from a NetworkPolicy's event from the controller to its flows installed on the node.",
-                buckets=_REALIZATION_BUCKETS,
-            )
-        )
 
 
 class SessionEnded(Exception):
@@ -151,7 +111,7 @@ class ControllerClient:
         state_dir: Path | None,
         settings: ClientSettings | None = None,
         heartbeat: HeartbeatSource | None = None,
-        metrics: ClientMetrics | None = None,
+        reporter: RealizationReporter | None = None,
     ) -> None:
         self.node_name = node_name
         self._target = target
@@ -159,26 +119,49 @@ class ControllerClient:
         self._token_file = token_file
         self._listener = listener
         self._settings = settings or ClientSettings()
-        self._state = PolicyState()
+        self._state = PolicyStore()
         self._files = FileStore(state_dir) if state_dir is not None else None
         self._saver = (
             StateSaver(self._files, lambda: self._state, delay=self._settings.save_delay)
             if self._files is not None
             else None
         )
-        self._reporter = RealizationReporter(node_name)
+        self._reporter = reporter if reporter is not None else RealizationReporter(node_name)
         self._heartbeat = heartbeat
-        self._metrics = metrics
-        self._received: dict[str, tuple[int, float]] = {}
-        """Per policy, the generation and time of its first event not realized yet."""
-        self._report_wanted = asyncio.Event()
         self._synced = asyncio.Event()
         self._source: StateSource | None = None
         self._connected = False
         self.resyncs = 0
         """Watches that delivered a state from the controller."""
 
+    @classmethod
+    def from_config(
+        cls,
+        config: AgentConfig,
+        *,
+        listener: PolicyListener,
+        reporter: RealizationReporter,
+        settings: ClientSettings | None = None,
+        heartbeat: HeartbeatSource | None = None,
+    ) -> ControllerClient:
+        """The client of the agent with `config`: its node, controller, credentials, state files."""
+        return cls(
+            node_name=config.node_name,
+            target=controller_target(config),
+            ca_file=config.controller_ca_file,
+            token_file=config.controller_token_file,
+            listener=listener,
+            reporter=reporter,
+            state_dir=config.policy_state_dir,
+            settings=settings,
+            heartbeat=heartbeat,
+        )
+
     # -- what the agent uses -----------------------------------------------------------------------
+
+    @property
+    def settings(self) -> ClientSettings:
+        return self._settings
 
     @property
     def synced(self) -> bool:
@@ -201,15 +184,10 @@ class ControllerClient:
     def snapshot(self) -> PolicySnapshot:
         return self._state.snapshot()
 
-    def report_realized(self, policy_name: str, generation: int, error: str | None = None) -> None:
-        """Tell the controller that `generation` of the policy is installed (or failed: `error`)."""
-        self._reporter.record(Realization(policy_name, generation, error))
-        self._report_wanted.set()
-        received = self._received.get(policy_name)
-        if error is None and received is not None and generation >= received[0]:
-            del self._received[policy_name]
-            if self._metrics is not None:
-                self._metrics.realization_seconds.observe(time.monotonic() - received[1])
+    @property
+    def reporter(self) -> RealizationReporter:
+        """Where realizations are reported (by the realizer) and read from (by the report loop)."""
+        return self._reporter
 
     async def wait_saved(self) -> None:
         """Until the files hold everything received so far (at once without a state directory)."""
@@ -263,7 +241,7 @@ class ControllerClient:
         async with grpc.aio.secure_channel(self._target, credentials, options=options) as channel:
             stub = pb_grpc.ControlplaneStub(channel)
             call = stub.Watch(pb.WatchRequest(node_name=self.node_name), metadata=metadata)
-            initial: PolicyState | None = PolicyState()
+            initial: PolicyStore | None = PolicyStore()
             reports: asyncio.Task[None] | None = None
             try:
                 async for batch in call:
@@ -290,14 +268,14 @@ class ControllerClient:
                     await asyncio.gather(reports, return_exceptions=True)
         raise SessionEnded("the controller closed the watch")
 
-    def _replace(self, state: PolicyState) -> None:
+    def _replace(self, state: PolicyStore) -> None:
         self._state = state
         self._source = StateSource.CONTROLLER
         self._connected = True
         self.resyncs += 1
         self._reporter.retain(state.policies)
         self._reporter.resend_all()
-        self._note_received(state.policies.values())
+        self._reporter.note_received(state.policies.values())
         log.info("state from the controller: %d objects (watch %d)", len(state), self.resyncs)
         if self._saver is not None:
             self._saver.replaced()
@@ -306,27 +284,15 @@ class ControllerClient:
 
     def _apply(self, events: list[NodeEvent]) -> None:
         state, saver = self._state, self._saver
+        changes = []
         for event in events:
-            state.apply(event)
+            changes.append(state.apply(event))
             if saver is not None:
                 saver.changed(event.kind, event.name)
             if event.kind is ObjectKind.NETWORK_POLICY and event.type is EventType.DELETED:
-                self._reporter.forget(event.name)
-                self._received.pop(event.name, None)
-        self._note_received(e.obj for e in events if isinstance(e.obj, InternalNetworkPolicy))
-        self._listener.on_events(events)
-
-    def _note_received(self, policies: Iterable[InternalNetworkPolicy]) -> None:
-        """Start the realization clock of policies whose generation is not realized yet; a
-        policy changed again before it was realized keeps the time of its first change."""
-        now = time.monotonic()
-        received, reporter = self._received, self._reporter
-        for policy in policies:
-            realized = reporter.realized(policy.name)
-            if realized is not None and realized.generation == policy.generation and realized.error is None:
-                continue
-            pending = received.get(policy.name)
-            received[policy.name] = (policy.generation, now if pending is None else pending[1])
+                self._reporter.deleted(event.name)
+        self._reporter.note_received(e.obj for e in events if isinstance(e.obj, InternalNetworkPolicy))
+        self._listener.on_changes(changes)
 
     async def _report(self, stub: pb_grpc.ControlplaneStub, metadata: tuple[tuple[str, str], ...]) -> None:
         """Send a full report now, then the changes, at most every `report_interval`; a heartbeat
@@ -348,11 +314,11 @@ class ControllerClient:
                 except grpc.aio.AioRpcError as error:
                     log.warning("status report failed: %s %s", error.code().name, error.details())
                     self._reporter.resend_all()
-            self._report_wanted.clear()
+            self._reporter.wanted.clear()
             await asyncio.sleep(settings.report_interval)
             wait = None if self._heartbeat is None else max(0.0, beat_at - loop.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._report_wanted.wait(), wait)
+                await asyncio.wait_for(self._reporter.wanted.wait(), wait)
 
     async def _agent_info(self) -> AgentInfo | None:
         assert self._heartbeat is not None
@@ -378,7 +344,7 @@ class ControllerClient:
                 "the controller is not reachable and no policies were saved in %s", self._files.directory
             )
             return
-        self._state = PolicyState.of(saved)
+        self._state = PolicyStore.of(saved)
         self._source = StateSource.FILES
         self._reporter.retain(saved.policies)
         log.warning(

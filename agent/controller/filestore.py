@@ -19,9 +19,9 @@ from typing import TypeVar
 
 from google.protobuf.message import DecodeError
 
-from agent.controller.state import PolicySnapshot, StateObject
-from controlplane.compute.outputs import AddressGroup, AppliedToGroup, InternalNetworkPolicy
-from controlplane.convert import (
+from agent.policy.store import PolicySnapshot, StateObject
+from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.convert import (
     ConversionError,
     address_group_from_proto,
     address_group_to_proto,
@@ -30,8 +30,8 @@ from controlplane.convert import (
     policy_from_proto,
     policy_to_proto,
 )
-from controlplane.store.events import ObjectKind
-from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.events import ObjectKind
+from pyantrea_api.objects import AddressGroup, AppliedToGroup, InternalNetworkPolicy
 
 log = logging.getLogger(__name__)
 

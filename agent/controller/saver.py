@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 
 from agent.controller.filestore import FileStore
-from agent.controller.state import PolicyState
-from controlplane.store.events import ObjectKind
+from agent.policy.store import PolicyStore
+from pyantrea_api.events import ObjectKind
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,9 @@ _RETRY_SECONDS = 5.0
 
 
 class StateSaver:
-    """Keeps a `FileStore` following a `PolicyState`; `run` until cancelled."""
+    """Keeps a `FileStore` following a `PolicyStore`; `run` until cancelled."""
 
-    def __init__(self, store: FileStore, state: Callable[[], PolicyState], *, delay: float = 0.2) -> None:
+    def __init__(self, store: FileStore, state: Callable[[], PolicyStore], *, delay: float = 0.2) -> None:
         self._store = store
         self._state = state
         self._delay = delay

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.openflow.cookies import next_round
-from agent.ovsdb import (
+from pyantrea_ovsdb import (
     AddBridge,
     AddInternalPort,
     AddTunnelPort,

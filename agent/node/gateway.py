@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from ipaddress import IPv4Interface
 
-from agent.netlink import LinkInfo, NodeNetlink
-from agent.netlink.errors import LinkNotFoundError
+from pyantrea_netlink import LinkInfo, NodeNetlink
+from pyantrea_netlink.errors import LinkNotFoundError
 
 _POLL_SECONDS = 0.05
 

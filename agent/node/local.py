@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address, ip_network
 
 from agent.openflow.features import PeerNode
-from kube.objects import Node
+from pyantrea_kube.objects import Node
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from agent.netlink import NextHop, NodeNetlink
+from pyantrea_netlink import NextHop, NodeNetlink
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ import logging
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from agent.netlink import NodeNetlink, Route
 from agent.node.local import peer_node
 from agent.node.neighbours import TunnelNeighbours
 from agent.openflow.client import FlowClient
 from agent.openflow.features import PeerNode, peer_flows
 from fastpath import Flow
-from kube.objects import Node
+from pyantrea_kube.objects import Node
+from pyantrea_netlink import NodeNetlink, Route
 
 log = logging.getLogger(__name__)
 

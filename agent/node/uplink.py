@@ -22,10 +22,10 @@ from pathlib import Path
 
 from pyroute2 import IPRoute
 
-from agent.netlink import NodeNetlink, Route
-from agent.netlink.thread import NetlinkThread
 from agent.node.gateway import wait_for_link
-from agent.ovsdb import (
+from pyantrea_netlink import NodeNetlink, Route
+from pyantrea_netlink.thread import NetlinkThread
+from pyantrea_ovsdb import (
     AddBridge,
     AddSystemPort,
     DatapathType,

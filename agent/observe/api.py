@@ -1,47 +1,43 @@
-"""The agent's local JSON API for looking into the node: flows and traces.
+"""The agent's local JSON API for looking into the node: flows, traces, pods, rule statistics.
 
+* `GET /api/v1/podinterfaces`: the pods attached on this node;
+* `GET /api/v1/networkpolicies/stats`: each rule's counters;
 * `GET /api/v1/flows[?table=T]`: the flows br-int holds (every round), with their counters;
   `T` is a pipeline table by name (`IngressRule`) or number (`90`);
 * `POST /api/v1/trace`: run a packet through br-int (`agent.observe.tracer`) and explain it.
-  The body names where the packet comes from and what it is::
-
-      {"source": {"pod": {"namespace": "web", "name": "client"}},
-       "packet": {"protocol": "TCP", "dstIP": "172.16.2.3", "srcPort": 40000, "dstPort": 80}}
-
-      {"source": {"tunnel": {"src": "192.168.77.1", "tunId": 0, "dlSrc": "0a:58:ac:10:01:01",
-                             "dlDst": "aa:bb:cc:dd:ee:ff", "ttl": 63}},
-       "packet": {"protocol": "TCP", "srcIP": "172.16.1.2", "dstIP": "172.16.2.3", ...}}
-
-  The answer: `node`, `flow` (as handed to ofproto/trace), `ovsTrace` (its text), `steps`
-  (table, tableName, priority, match, actions, notes), `policies` (direction, allowed, rules
-  as namespace/name/rule), `verdict`, `reason`, `output`, `tunnelDestination` and `packet`
+  The body is a `pyantrea_api.trace.TraceRequest`: a packet from a local pod or from the
+  tunnel. The answer: `node`, `flow` (as handed to ofproto/trace), `ovsTrace` (its text),
+  `steps` (table, tableName, priority, match, actions, notes), `policies` (direction, allowed,
+  rules as namespace/name/rule), `verdict`, `reason`, `output`, `tunnelDestination` and `packet`
   (dl_src, dl_dst, nw_ttl, tun_id as the packet leaves). Bad requests answer 400 with
   `{"error": "..."}` naming the field; an Open vSwitch that cannot trace answers 503.
 
-The controller's trace (`controlplane.dashboard.trace`) calls the second form for the node at
-the far end of the tunnel.
+The controller's trace (`controlplane.dashboard.trace`) asks the agent of each node the packet
+crosses: the source pod's, then, with a tunnel source, the one at the far end of the tunnel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict
-from ipaddress import IPv4Address
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from agent.observe.appctl import AppctlError
 from agent.observe.explain import Explanation, table_name
-from agent.observe.tracer import FromPod, FromTunnel, Packet, TraceError, TraceProtocol, Tracer, TraceResult
+from agent.observe.tracer import Tracer, TraceResult
 from agent.observe.tracetext import TraceFormatError
 from agent.openflow.client import FlowClient
 from agent.openflow.pipeline import PIPELINE
-from controlplane.compute.inputs import Direction
-from daemon.http import HttpServer
+from agent.pods.api import PodInterface
+from agent.policy.stats import RuleStats
 from fastpath.text import render_actions, render_match
+from pyantrea_api.objects import Direction
+from pyantrea_api.trace import TRACE_PATH, TraceRequest
+from pyantrea_daemon.http import HttpServer
 
 Json = dict[str, Any]
+STATS_PATH = "/api/v1/networkpolicies/stats"
 _WIRE_FIELDS = ("dl_src", "dl_dst", "nw_ttl", "tun_id")
 
 
@@ -52,57 +48,6 @@ def table_id(text: str) -> int:
             return table.id
     choices = ", ".join(f"{t.id} {t.name}" for t in PIPELINE)
     raise ValueError(f"table {text!r} is not in the pipeline: {choices}")
-
-
-def _field(body: Any, path: str, kind: type) -> Any:
-    value: Any = body
-    for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
-            raise TraceError(f"{path} is required")
-        value = value[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TraceError(f"{path} must be a {kind.__name__}, got {value!r}")
-    return value
-
-
-def _address(body: Any, path: str) -> IPv4Address:
-    text = _field(body, path, str)
-    try:
-        return IPv4Address(text)
-    except ValueError:
-        raise TraceError(f"{path} must be an IPv4 address, got {text!r}") from None
-
-
-def parse_request(body: Any) -> tuple[FromPod | FromTunnel, Packet]:
-    """The source and packet of a trace request; raises TraceError naming the bad field."""
-    protocol_text = _field(body, "packet.protocol", str)
-    try:
-        protocol = TraceProtocol(protocol_text.upper())
-    except ValueError:
-        raise TraceError(
-            f"packet.protocol must be one of {', '.join(TraceProtocol)}, got {protocol_text!r}"
-        ) from None
-    ports = (0, 0)
-    if protocol is not TraceProtocol.ICMP:
-        ports = (_field(body, "packet.srcPort", int), _field(body, "packet.dstPort", int))
-    source = _field(body, "source", dict)
-    if "pod" in source:
-        origin: FromPod | FromTunnel = FromPod(
-            _field(body, "source.pod.namespace", str), _field(body, "source.pod.name", str)
-        )
-        src_ip = None
-    elif "tunnel" in source:
-        origin = FromTunnel(
-            _address(body, "source.tunnel.src"),
-            _field(body, "source.tunnel.tunId", int),
-            _field(body, "source.tunnel.dlSrc", str),
-            _field(body, "source.tunnel.dlDst", str),
-            _field(body, "source.tunnel.ttl", int),
-        )
-        src_ip = _address(body, "packet.srcIP")
-    else:
-        raise TraceError("source must have a pod or a tunnel")
-    return origin, Packet(protocol, src_ip, _address(body, "packet.dstIP"), *ports)
 
 
 def explanation_json(explanation: Explanation) -> Json:
@@ -143,16 +88,50 @@ def result_json(result: TraceResult) -> Json:
     }
 
 
-def add_routes(server: HttpServer, flows: Callable[[], FlowClient], tracer: Tracer) -> None:
-    """Serve the flows of `flows()` (the started agent's client) and traces by `tracer`."""
+class PodInterfaces(Protocol):
+    def interfaces(self) -> list[PodInterface]: ...
 
-    async def dump(request: web.Request) -> web.Response:
+
+class RuleStatsSource(Protocol):
+    async def rule_stats(self) -> list[RuleStats]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    flows: FlowClient
+    tracer: Tracer
+    pods: PodInterfaces
+    stats: RuleStatsSource
+
+
+class AgentApi:
+    """The agent's local JSON API. Its routes are registered before the HTTP server starts (which
+    serves `/readyz` while the datapath is set up); it answers once `serve` has given it the
+    started agent's parts, and with 503 before (the rule statistics: none yet)."""
+
+    def __init__(self) -> None:
+        self._parts: _Parts | None = None
+
+    def serve(
+        self, *, flows: FlowClient, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource
+    ) -> None:
+        self._parts = _Parts(flows, tracer, pods, stats)
+
+    def add_routes(self, server: HttpServer) -> None:
+        server.add_route("GET", "/api/v1/flows", self._flows)
+        server.add_route("POST", TRACE_PATH, self._trace)
+        server.add_route("GET", "/api/v1/podinterfaces", self._pod_interfaces)
+        server.add_json_route("GET", STATS_PATH, self._stats)
+
+    async def _flows(self, request: web.Request) -> web.Response:
+        if self._parts is None:
+            return _starting()
         table = request.query.get("table")
         try:
             selected = table_id(table) if table is not None else None
         except ValueError as error:
             return web.json_response({"error": str(error)}, status=400)
-        dumped = await flows().dump_flows(table=selected)
+        dumped = await self._parts.flows.dump_flows(table=selected)
         return web.json_response(
             [
                 {
@@ -170,15 +149,44 @@ def add_routes(server: HttpServer, flows: Callable[[], FlowClient], tracer: Trac
             ]
         )
 
-    async def trace(request: web.Request) -> web.Response:
+    async def _trace(self, request: web.Request) -> web.Response:
+        if self._parts is None:
+            return _starting()
         try:
-            source, packet = parse_request(await request.json())
-            result = await tracer.trace(source, packet)
+            asked = TraceRequest.from_json(await request.json())
+            result = await self._parts.tracer.trace(asked.source, asked.packet)
         except (AppctlError, TraceFormatError) as error:
             return web.json_response({"error": str(error)}, status=503)
         except ValueError as error:  # TraceError, and a body that is not JSON
             return web.json_response({"error": str(error)}, status=400)
         return web.json_response(result_json(result))
 
-    server.add_route("GET", "/api/v1/flows", dump)
-    server.add_route("POST", "/api/v1/trace", trace)
+    async def _pod_interfaces(self, request: web.Request) -> web.Response:
+        if self._parts is None:
+            return _starting()
+        return web.json_response(
+            [
+                {
+                    "containerID": i.attachment.container_id,
+                    "podNamespace": i.attachment.pod_namespace,
+                    "podName": i.attachment.pod_name,
+                    "interface": i.attachment.host_ifname,
+                    "ofport": i.ofport,
+                    "ip": str(i.attachment.ip.ip),
+                    "mac": i.attachment.mac,
+                }
+                for i in self._parts.pods.interfaces()
+            ]
+        )
+
+    async def _stats(self, request: web.Request) -> list[Json]:
+        if self._parts is None:
+            return []
+        return [stats.to_json() for stats in await self._parts.stats.rule_stats()]
+
+
+_STARTING = "the agent is setting up its datapath"
+
+
+def _starting() -> web.Response:
+    return web.json_response({"error": _STARTING}, status=503)

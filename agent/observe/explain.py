@@ -37,7 +37,7 @@ from agent.openflow.pipeline import (
     PIPELINE,
     PRIORITY_MISS,
 )
-from controlplane.compute.inputs import Direction
+from pyantrea_api.objects import Direction
 
 _RULE_TABLES = {EGRESS_RULE.id: Direction.OUT, INGRESS_RULE.id: Direction.IN}
 _DEFAULT_TABLES = {EGRESS_DEFAULT.id: Direction.OUT, INGRESS_DEFAULT.id: Direction.IN}

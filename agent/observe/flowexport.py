@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from agent.ovsdb import FlowExport, IpfixConfig, NetflowConfig, Ovsdb, SetFlowExport, SflowConfig
-from config.agent import FlowExportConfig, FlowExportProtocol
+from pyantrea_config.agent import FlowExportConfig, FlowExportProtocol
+from pyantrea_ovsdb import FlowExport, IpfixConfig, NetflowConfig, Ovsdb, SetFlowExport, SflowConfig
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from ipaddress import ip_address
 from agent.agent import Agent
 from agent.observe.appctl import Appctl, AppctlError
 from agent.observe.explain import table_name
-from controlplane.status.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
-from daemon.health import Readiness
-from daemon.version import version
+from pyantrea_api.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.version import version
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class AgentHeartbeat:
         readiness: Readiness,
         appctl: Appctl,
         *,
-        api_port: Callable[[], int],
+        api_port: int,
         rule_traffic: RuleTrafficSource,
     ) -> None:
         self._agent = agent
@@ -49,7 +49,7 @@ class AgentHeartbeat:
         """host:port where the controller and pyantctl reach this agent's HTTP API."""
         bind = ip_address(self._agent.config.api_bind_address)
         host = self._agent.local.node_ip if bind.is_unspecified else bind
-        return f"[{host}]:{self._api_port()}" if host.version == 6 else f"{host}:{self._api_port()}"
+        return f"[{host}]:{self._api_port}" if host.version == 6 else f"{host}:{self._api_port}"
 
     async def agent_info(self) -> AgentInfo:
         agent = self._agent

@@ -1,7 +1,7 @@
 """The node's policy rules as users name them, for traces and for the heartbeat's rule traffic.
 
 The policy realizer (`agent.policy`) knows each rule by a content hash and each conjunction by
-its id; users know a rule as `namespace/name ingress[0]` (`controlplane.compute.rulenames`).
+its id; users know a rule as `namespace/name ingress[0]` (`pyantrea_api.rulenames`).
 `RealizedRules` joins the two: the rule that owns a conjunction, the rules isolating a pod,
 and each rule's traffic counters by its position in its policy.
 """
@@ -11,10 +11,9 @@ from __future__ import annotations
 from agent.observe.explain import RuleRef
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.rules import CachedRule, RuleId, rule_id
-from controlplane.compute.inputs import Direction
-from controlplane.compute.outputs import InternalNetworkPolicy
-from controlplane.compute.rulenames import rule_names
-from controlplane.status.reports import RuleTraffic
+from pyantrea_api.objects import Direction, InternalNetworkPolicy
+from pyantrea_api.reports import RuleTraffic
+from pyantrea_api.rulenames import rule_names
 
 
 def rule_index(policy: InternalNetworkPolicy, wanted: RuleId) -> int | None:

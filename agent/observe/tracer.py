@@ -1,5 +1,6 @@
 """The agent's trace: a packet that a local pod sends, or that arrives through the tunnel, run
-through this node's br-int with `ofproto/trace` and explained (`agent.observe.explain`).
+through this node's br-int with `ofproto/trace` and explained (`agent.observe.explain`). What is
+asked (`FromPod`, `FromTunnel`, `Packet`) is the controlplane API's (`pyantrea_api.trace`).
 
 A packet from a local pod is built the way the pod's kernel would send it: from the pod's MAC
 and address, to the MAC of the destination pod when the destination is in the node's pod
@@ -13,7 +14,6 @@ with the sending and receiving nodes' addresses as the tunnel's source and desti
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -22,57 +22,9 @@ from agent.node.bridge import TUNNEL_PORT
 from agent.observe.appctl import Appctl
 from agent.observe.explain import Explanation, PolicyRules, Port, PortRole, explain
 from agent.observe.tracetext import parse
+from pyantrea_api.trace import FromPod, FromTunnel, Packet, TraceError, TraceProtocol
 
 DEFAULT_TTL = 64
-
-
-class TraceError(ValueError):
-    """The trace cannot be run as asked (an unknown pod, an address no pod answers for)."""
-
-
-class TraceProtocol(enum.StrEnum):
-    TCP = "TCP"
-    UDP = "UDP"
-    SCTP = "SCTP"
-    ICMP = "ICMP"
-
-
-@dataclass(frozen=True, slots=True)
-class Packet:
-    """The packet's addresses and ports; ICMP packets are echo requests and have no ports."""
-
-    protocol: TraceProtocol
-    src_ip: IPv4Address | None
-    """None for a packet from a local pod: the pod's own address."""
-    dst_ip: IPv4Address
-    src_port: int
-    dst_port: int
-
-    def __post_init__(self) -> None:
-        if self.protocol is not TraceProtocol.ICMP:
-            for name, port in (("srcPort", self.src_port), ("dstPort", self.dst_port)):
-                if not 1 <= port <= 65535:
-                    raise TraceError(f"{name} must be 1..65535 for {self.protocol}, got {port}")
-
-
-@dataclass(frozen=True, slots=True)
-class FromPod:
-    """The packet leaves a pod on this node."""
-
-    namespace: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class FromTunnel:
-    """The packet arrives through the tunnel, as the sending node's trace left it."""
-
-    tunnel_src: IPv4Address
-    """The sending node's address."""
-    tunnel_id: int
-    dl_src: str
-    dl_dst: str
-    ttl: int
 
 
 @dataclass(frozen=True, slots=True)

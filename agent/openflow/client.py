@@ -38,10 +38,10 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from agent.openflow.cookies import ROUND_MASK, ROUND_SHIFT, Cookies, round_of
 from agent.openflow.pipeline import PIPELINE
-from daemon.metrics import Metrics
 from fastpath import DuplicateFlowError, Flow, Match, diff_flows
 from fastpath.connection import BundleError, ConnectionLost, OpenFlowConnection, OpenFlowError
 from fastpath.decode import FlowStats
+from pyantrea_daemon.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Attaching a pod adds the host end of its veth to br-int with the pod recorded in the
 interface's external_ids, waits for the OpenFlow port number, turns off TX checksum offload in
-the pod on the userspace datapath (see `agent.pods.offload`), installs the pod's flows in one
+the pod on the userspace datapath (see `pyantrea_netlink.offload`), installs the pod's flows in one
 bundle and records the pod in the interface store. Every step has an undo: a failure leaves no
 port and no flows. Detaching removes the flows, then the port. `restore()` rebuilds the store
 from OVSDB after a restart and reinstalls every pod's flows in one bundle; `pod_ports()` reads
@@ -20,12 +20,12 @@ from pathlib import Path
 
 from agent.openflow.client import FlowClient
 from agent.openflow.features import PodPort, pod_flows
-from agent.ovsdb import AddSystemPort, DeletePort, FindPorts, ListPorts, Ovsdb, PodPortIds
-from agent.ovsdb.podports import CONTAINER_ID
 from agent.pods.api import PodAttachment, PodInterface, PodListener, RecordedPort
-from agent.pods.offload import disable_tx_checksum_in
+from agent.pods.portids import CONTAINER_ID, PodPortIds
 from agent.pods.store import InterfaceStore
 from fastpath import Flow
+from pyantrea_netlink.offload import disable_tx_checksum_in
+from pyantrea_ovsdb import AddSystemPort, DeletePort, FindPorts, ListPorts, Ovsdb
 
 log = logging.getLogger(__name__)
 

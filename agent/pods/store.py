@@ -1,7 +1,7 @@
 """The interface store: the pods attached on this node, by container id.
 
 It lives in memory and is rebuilt from OVSDB after a restart (`OvsPodDatapath.restore`): each
-pod port's interface carries the pod in its external_ids (`agent.ovsdb.PodPortIds`).
+pod port's interface carries the pod in its external_ids (`agent.pods.portids.PodPortIds`).
 """
 
 from __future__ import annotations

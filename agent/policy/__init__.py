@@ -1,13 +1,15 @@
 """The agent's NetworkPolicy side: the controller's policies as conjunctive flows.
 
-    ControllerClient ──on_replace/on_events──▶ cache.RuleCache ──Dirty──▶ reconciler.Reconciler
-      (agent.controller)                        rules by content hash,     rules to conjunctions,
-                ▲                               groups, local pods         flowtable.PolicyFlows
-                │ report_realized                      ▲                           │ FlowChange
-                └──────────── realizer.PolicyRealizer ─┼───────────────────────────┘
-                               one bundle per batch    │ pod attached / detached
-                               (FlowClient.update)     └── agent.pods (OvsPodDatapath)
+    ControllerClient ──apply(event)──▶ store.PolicyStore ──on_replace/on_changes──▶ cache.RuleCache
+      (agent.controller)               events checked once,                    rules by content hash,
+            ▲                          typed changes out                       groups, local pods ◀──┐
+            │ report_realized                                                        │ Dirty       │
+            │                                                                        ▼             │
+            └── realizer.PolicyRealizer ◀──FlowChange── reconciler.Reconciler                     │
+                one bundle per batch                    rules to conjunctions,   agent.pods: pod ──┘
+                (FlowClient.update)                     flowtable.PolicyFlows    attached/detached
 
+- `store`: the one policy store: the node's policies and groups, events checked into typed changes;
 - `rules`: a policy's rules, each named by a hash of its content;
 - `cache`: the PolicyListener: rules, AddressGroups, AppliedToGroups, local pods, what is dirty;
 - `addresses`, `ports`: peers and services in the form the flows match them;

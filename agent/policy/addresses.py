@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controlplane.compute.inputs import IPBlock
-from controlplane.compute.ipnet import IPNet, PackedIP
+from pyantrea_api.ipnet import IPNet, PackedIP
+from pyantrea_api.objects import IPBlock
 
 PeerAddress = int
 """`(ip << 6) | prefix_len` of an IPv4 network."""

@@ -1,9 +1,9 @@
 """The rule cache: this node's policies split into rules, their groups, and the local pods.
 
-It is the controller client's `PolicyListener`: a replace or a batch of events updates the
-policies (split into content-hashed rules, `agent.policy.rules`), the AddressGroups (members
-and the peer addresses they hold) and the AppliedToGroups (this node's members), and records
-what the change makes dirty for the reconciler:
+It is the policy store's `PolicyListener` (`agent.policy.store`): a replace or a batch of the
+store's typed changes updates the policies (split into content-hashed rules,
+`agent.policy.rules`), the AddressGroups (members and the peer addresses they hold) and the
+AppliedToGroups (this node's members), and records what the change makes dirty for the reconciler:
 
 - `rules`: rules to recompute whole: added, removed, edited (a new id), of a policy whose
   groups arrived, changed or went, or applied to a local pod that was attached or detached;
@@ -22,23 +22,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.policy.addresses import HOST, PeerAddress
 from agent.policy.rules import CachedRule, RuleId, rules_of
-from controlplane.compute.outputs import (
-    AddressGroup,
-    AppliedToGroup,
-    GroupMember,
-    GroupPatch,
-    InternalNetworkPolicy,
-    PodKey,
+from agent.policy.store import (
+    AddressGroupDeleted,
+    AddressGroupPatched,
+    AddressGroupSet,
+    AppliedToGroupDeleted,
+    AppliedToGroupSet,
+    Change,
+    PolicyDeleted,
+    PolicySet,
+    PolicySnapshot,
+    StateSource,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
-
-
-class CacheError(Exception):
-    """An event that does not fit the cache (the controller client resyncs on it)."""
+from pyantrea_api.objects import GroupMember, GroupPatch, InternalNetworkPolicy, PodKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,15 +168,28 @@ class RuleCache:
         dirty.rules.update(self._rules)
         self._changed()
 
-    def on_events(self, events: Sequence[NodeEvent]) -> None:
-        for event in events:
-            if event.kind is ObjectKind.NETWORK_POLICY:
-                self._policy_event(event)
-            elif event.kind is ObjectKind.ADDRESS_GROUP:
-                self._address_group_event(event)
-            else:
-                self._applied_to_event(event)
-        if events:
+    def on_changes(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            match change:
+                case PolicySet(policy):
+                    self._set_policy(policy)
+                case PolicyDeleted(name):
+                    self._delete_policy(name)
+                case AddressGroupSet(group):
+                    self._address_groups[group.name] = AddressGroupIndex(group.members)
+                    self._dirty.rules.update(self._rules_by_address_group.get(group.name, ()))
+                case AddressGroupPatched(name, patch):
+                    self._patch_address_group(name, patch)
+                case AddressGroupDeleted(name):
+                    del self._address_groups[name]
+                    self._dirty.rules.update(self._rules_by_address_group.get(name, ()))
+                case AppliedToGroupSet(group):
+                    self._set_applied_to(group.name, group.members)
+                    self._dirty.rules.update(self._rules_by_applied_to.get(group.name, ()))
+                case AppliedToGroupDeleted(name):
+                    self._set_applied_to(name, None)
+                    self._dirty.rules.update(self._rules_by_applied_to.get(name, ()))
+        if changes:
             self._changed()
 
     # -- local pods ------------------------------------------------------------------------------
@@ -244,19 +255,12 @@ class RuleCache:
         self.version += 1
         self._on_change()
 
-    def _policy_event(self, event: NodeEvent) -> None:
-        name = event.name
-        if event.type is EventType.DELETED:
-            if self._policies.pop(name, None) is None:
-                raise CacheError(f"DELETED of unknown NetworkPolicy {name}")
-            for rule in self._policy_rules.pop(name).values():
-                self._drop_rule(rule)
-            self._dirty.policies.discard(name)
-            self._dirty.deleted.add(name)
-            return
-        if not isinstance(event.obj, InternalNetworkPolicy):
-            raise CacheError(f"{event.type.value} NetworkPolicy {name} carries {type(event.obj).__name__}")
-        self._set_policy(event.obj)
+    def _delete_policy(self, name: str) -> None:
+        del self._policies[name]
+        for rule in self._policy_rules.pop(name).values():
+            self._drop_rule(rule)
+        self._dirty.policies.discard(name)
+        self._dirty.deleted.add(name)
 
     def _set_policy(self, policy: InternalNetworkPolicy) -> None:
         old = self._policy_rules.get(policy.name, {})
@@ -291,53 +295,12 @@ class RuleCache:
                     del index[name]
         self._dirty.rules.add(rule.id)
 
-    def _address_group_event(self, event: NodeEvent) -> None:
-        name, obj = event.name, event.obj
-        users = self._rules_by_address_group.get(name, set())
-        if event.type is EventType.DELETED:
-            if self._address_groups.pop(name, None) is None:
-                raise CacheError(f"DELETED of unknown AddressGroup {name}")
-            self._dirty.rules.update(users)
-        elif event.type is EventType.ADDED:
-            if not isinstance(obj, AddressGroup):
-                raise CacheError(f"ADDED AddressGroup {name} carries {type(obj).__name__}")
-            self._address_groups[name] = AddressGroupIndex(obj.members)
-            self._dirty.rules.update(users)
-        else:
-            group = self._address_groups.get(name)
-            if group is None:
-                raise CacheError(f"patch of unknown AddressGroup {name}")
-            if not isinstance(obj, GroupPatch):
-                raise CacheError(f"MODIFIED AddressGroup {name} carries {type(obj).__name__}")
-            changed = group.patch(obj)
-            if changed:
-                addresses = self._dirty.addresses
-                for rule_id in users:
-                    addresses.setdefault(rule_id, set()).update(changed)
-
-    def _applied_to_event(self, event: NodeEvent) -> None:
-        name, obj = event.name, event.obj
-        if event.type is EventType.DELETED:
-            if name not in self._applied_to:
-                raise CacheError(f"DELETED of unknown AppliedToGroup {name}")
-            self._set_applied_to(name, None)
-        elif event.type is EventType.ADDED:
-            if not isinstance(obj, AppliedToGroup):
-                raise CacheError(f"ADDED AppliedToGroup {name} carries {type(obj).__name__}")
-            self._set_applied_to(name, obj.members)
-        else:
-            members = self._applied_to.get(name)
-            if members is None:
-                raise CacheError(f"patch of unknown AppliedToGroup {name}")
-            if not isinstance(obj, GroupPatch):
-                raise CacheError(f"MODIFIED AppliedToGroup {name} carries {type(obj).__name__}")
-            updated = dict(members)
-            for member in obj.removed:
-                updated.pop(member.key, None)
-            for member in obj.added:
-                updated[member.key] = member
-            self._set_applied_to(name, tuple(updated.values()))
-        self._dirty.rules.update(self._rules_by_applied_to.get(name, ()))
+    def _patch_address_group(self, name: str, patch: GroupPatch) -> None:
+        changed = self._address_groups[name].patch(patch)
+        if changed:
+            addresses = self._dirty.addresses
+            for rule_id in self._rules_by_address_group.get(name, ()):
+                addresses.setdefault(rule_id, set()).update(changed)
 
     def _set_applied_to(self, name: str, members: Iterable[GroupMember] | None) -> None:
         for key in self._applied_to.pop(name, {}):

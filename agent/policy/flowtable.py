@@ -23,8 +23,8 @@ from agent.openflow.cookies import Category, Cookies
 from agent.policy import _shared
 from agent.policy.addresses import PeerAddress, ip_of, mask_of, prefix_of
 from agent.policy.ports import PortMatch
-from controlplane.compute.inputs import Direction
 from fastpath import Flow, Match
+from pyantrea_api.objects import Direction
 
 
 @dataclass(slots=True)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from controlplane.compute.inputs import NamedPort, Protocol
-from controlplane.compute.outputs import Service
+from pyantrea_api.objects import NamedPort, Protocol, Service
 
 PROTOCOL_NUMBERS = {Protocol.TCP: 6, Protocol.UDP: 17, Protocol.SCTP: 132}
 FULL_PORT_MASK = 0xFFFF

@@ -44,18 +44,20 @@ class Realization(NamedTuple):
 
 
 class RealizationSink(Protocol):
-    """Where realization goes: the controller client."""
+    """Where realization goes: the controller client's `RealizationReporter`."""
 
     def report_realized(self, policy_name: str, generation: int, error: str | None = None) -> None: ...
 
 
 class PolicyRealizer:
-    """The rule cache (`cache`, the controller client's listener) and the task realizing it."""
+    """The rule cache (`cache`, the policy store's listener) and the task realizing it; what is
+    installed is reported to `reporter`."""
 
     def __init__(
         self,
         flows: FlowClient,
         *,
+        reporter: RealizationSink | None = None,
         reuse_delay: float = DEFAULT_REUSE_DELAY,
         retry: tuple[float, float] = (0.5, 30.0),
     ) -> None:
@@ -64,7 +66,7 @@ class PolicyRealizer:
         self.cache = RuleCache(on_change=self._wake.set)
         self._allocator = ConjIdAllocator(reuse_delay=reuse_delay)
         self._reconciler = Reconciler(self.cache, flows.cookies, self._allocator)
-        self._sink: RealizationSink | None = None
+        self._sink = reporter
         self._reconciled: dict[str, Realization] = {}
         """What the reconciler has computed of each policy (installed unless diverged)."""
         self._retry = retry
@@ -75,9 +77,6 @@ class PolicyRealizer:
         """Bundles installed (batches that changed no flow send none)."""
         self.flow_mods = 0
         """Flows put or removed by those batches (a resync counts the flows it holds)."""
-
-    def report_to(self, sink: RealizationSink) -> None:
-        self._sink = sink
 
     @property
     def reconciler(self) -> Reconciler:

@@ -27,9 +27,9 @@ from agent.policy.cache import Dirty, RuleCache
 from agent.policy.flowtable import FlowChange, PolicyFlows
 from agent.policy.ports import PortSet, has_named_ports, resolve, static_ports
 from agent.policy.rules import CachedRule, RuleId
-from controlplane.compute.inputs import Direction
 from fastpath import Flow
 from fastpath import actions as A
+from pyantrea_api.objects import Direction
 
 PortKey = PortSet | None
 """A conjunction's ports; None: every port (a two-clause conjunction)."""

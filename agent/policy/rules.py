@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from controlplane.compute.inputs import Direction
-from controlplane.compute.outputs import InternalNetworkPolicy, Peer, Rule, Service
+from pyantrea_api.objects import Direction, InternalNetworkPolicy, Peer, Rule, Service
 
 RuleId = str
 

@@ -16,9 +16,8 @@ from typing import Any, Protocol
 from agent.openflow.cookies import object_id_of
 from agent.policy.cache import RuleCache
 from agent.policy.rules import RuleId
-from controlplane.compute.inputs import Direction
-from controlplane.compute.outputs import PolicyReference
 from fastpath.decode import FlowStats
+from pyantrea_api.objects import Direction, PolicyReference
 
 
 class ConjunctionOwners(Protocol):

@@ -12,10 +12,8 @@ Every call carries `authorization: Bearer <token>`; an `Authenticator` turns the
   the Kubernetes API; it must belong to the agent's ServiceAccount, and the node is the token's
   `authentication.kubernetes.io/node-name` claim (bound tokens of Kubernetes 1.30+).
 
-TLS (`certs`): the controller serves a certificate for `SERVER_NAME`, self-signed with a CA of
-its own unless one is configured, and publishes the CA (`publish`) where agents read it; agents
-verify the controller under `SERVER_NAME` whatever address they dial, as Antrea's do.
+TLS (`certs`): the controller serves a certificate for `pyantrea_api.server.SERVER_NAME`,
+self-signed with a CA of its own unless one is configured, and publishes the CA (`publish`) where
+agents read it; agents verify the controller under `SERVER_NAME` whatever address they dial, as
+Antrea's do.
 """
-
-SERVER_NAME = "pyantrea.kube-system.svc"
-"""The name agents verify the controller's certificate against."""

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from controlplane.auth import SERVER_NAME
+from pyantrea_api.server import SERVER_NAME
 
 CERT_FILE = "tls.crt"
 KEY_FILE = "tls.key"

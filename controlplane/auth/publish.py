@@ -14,8 +14,8 @@ from pathlib import Path
 
 from kubernetes.client import ApiException
 
-from kube.resources import Resource
-from kube.rest import PatchType, RestClient
+from pyantrea_kube.resources import Resource
+from pyantrea_kube.rest import PatchType, RestClient
 
 CONFIG_MAPS = Resource("", "v1", "configmaps", namespaced=True)
 CA_NAMESPACE = "kube-system"

@@ -16,8 +16,8 @@ from typing import Any
 from kubernetes.client import ApiException
 
 from controlplane.auth.tokens import Identity
-from kube.resources import Resource
-from kube.rest import RestClient
+from pyantrea_kube.resources import Resource
+from pyantrea_kube.rest import RestClient
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from controlplane.compute.values import value
+from pyantrea_api.values import value
 
 _SCHEME = "bearer "
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from controlplane.compute.outputs import GroupMember, InternalNetworkPolicy
-from controlplane.compute.values import value
+from pyantrea_api.objects import GroupMember, InternalNetworkPolicy
+from pyantrea_api.values import value
 
 Span = frozenset[str]
 """Names of the nodes that need an object."""

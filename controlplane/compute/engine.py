@@ -14,9 +14,9 @@ from __future__ import annotations
 from controlplane.compute.changes import Change, Span
 from controlplane.compute.grouping import Grouping
 from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
-from controlplane.compute.outputs import AddressGroup, GroupMember, PodKey
 from controlplane.compute.publisher import ActivePolicy, Pending, Publisher
 from controlplane.compute.translate import translate
+from pyantrea_api.objects import AddressGroup, GroupMember, PodKey
 
 
 class PolicyEngine:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from controlplane.compute.groupselector import GroupSelector
 from controlplane.compute.labels import Labels, LabelSelector
-from controlplane.compute.outputs import PodKey
-from controlplane.compute.values import value
+from pyantrea_api.objects import PodKey
+from pyantrea_api.values import value
 
 
 class _LabelSet:

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import field
 
 from controlplane.compute.labels import LabelSelector
-from controlplane.compute.values import value
+from pyantrea_api.values import value
 
 # The namespace of pyantrea's group names (a fixed, random UUID).
 _NAME_NAMESPACE = bytes.fromhex("7d1c6f0a3b5e4c2a9e8f1d0b6a4c2e91")

@@ -7,26 +7,11 @@ benchmarks may build them directly. Everything here is an immutable value.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
-from controlplane.compute.ipnet import IPNet, PackedIP
 from controlplane.compute.labels import Labels, LabelSelector
-from controlplane.compute.values import value
-
-
-class Protocol(enum.Enum):
-    """An L4 protocol a NetworkPolicy port can name."""
-
-    TCP = "TCP"
-    UDP = "UDP"
-    SCTP = "SCTP"
-
-
-class Direction(enum.Enum):
-    """A policy direction; `IN` is Kubernetes' Ingress, `OUT` its Egress."""
-
-    IN = "In"
-    OUT = "Out"
+from pyantrea_api.ipnet import PackedIP
+from pyantrea_api.objects import Direction, IPBlock, NamedPort, Protocol
+from pyantrea_api.values import value
 
 
 class PodPhase(enum.Enum):
@@ -37,15 +22,6 @@ class PodPhase(enum.Enum):
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     UNKNOWN = "Unknown"
-
-
-@value
-class NamedPort:
-    """A named container port; agents resolve policy ports given by name with these."""
-
-    name: str
-    port: int
-    protocol: Protocol
 
 
 @value
@@ -87,14 +63,6 @@ class Pod:
             and self.phase is not PodPhase.SUCCEEDED
             and self.phase is not PodPhase.FAILED
         )
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class IPBlock:
-    """`ipBlock`: a CIDR minus some CIDRs inside it."""
-
-    cidr: IPNet
-    excepts: tuple[IPNet, ...]
 
 
 @value

@@ -15,10 +15,7 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from controlplane.compute.inputs import (
-    Direction,
     InvalidNetworkPolicy,
-    IPBlock,
-    NamedPort,
     Namespace,
     NetworkPolicy,
     Node,
@@ -27,10 +24,10 @@ from controlplane.compute.inputs import (
     PolicyPeer,
     PolicyPort,
     PolicyRule,
-    Protocol,
 )
-from controlplane.compute.ipnet import parse_cidr, parse_ip
 from controlplane.compute.labels import EVERYTHING, Labels, LabelSelector, Operator, Requirement, make_labels
+from pyantrea_api.ipnet import parse_cidr, parse_ip
+from pyantrea_api.objects import Direction, IPBlock, NamedPort, Protocol
 
 _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from controlplane.compute.values import value
+from pyantrea_api.values import value
 
 Labels = tuple[tuple[str, str], ...]
 """A label set: (key, value) pairs sorted by key."""

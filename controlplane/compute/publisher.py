@@ -32,8 +32,8 @@ from controlplane.compute.changes import (
     Span,
 )
 from controlplane.compute.grouping import GroupingChanges, SelectorGroup
-from controlplane.compute.outputs import AddressGroup, GroupMember, InternalNetworkPolicy, PodKey
-from controlplane.compute.values import value
+from pyantrea_api.objects import AddressGroup, GroupMember, InternalNetworkPolicy, PodKey
+from pyantrea_api.values import value
 
 
 @value

@@ -9,11 +9,19 @@ with an empty peer that only isolates the direction.
 from __future__ import annotations
 
 from controlplane.compute.groupselector import GroupSelector
-from controlplane.compute.inputs import Direction, IPBlock, NetworkPolicy, PolicyRule
-from controlplane.compute.ipnet import ALL_IPV4, ALL_IPV6
+from controlplane.compute.inputs import NetworkPolicy, PolicyRule
 from controlplane.compute.labels import EVERYTHING
-from controlplane.compute.outputs import InternalNetworkPolicy, Peer, PolicyReference, Rule, Service
-from controlplane.compute.values import value
+from pyantrea_api.ipnet import ALL_IPV4, ALL_IPV6
+from pyantrea_api.objects import (
+    Direction,
+    InternalNetworkPolicy,
+    IPBlock,
+    Peer,
+    PolicyReference,
+    Rule,
+    Service,
+)
+from pyantrea_api.values import value
 
 ALL_PODS = GroupSelector.across_namespaces(EVERYTHING, EVERYTHING)
 ALL_ADDRESSES = (IPBlock(ALL_IPV4, ()), IPBlock(ALL_IPV6, ()))

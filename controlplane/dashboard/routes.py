@@ -22,7 +22,7 @@ from pathlib import Path
 from aiohttp import web
 
 from controlplane.httpapi import ControllerView, JsonApi
-from daemon.http import HttpServer
+from pyantrea_daemon.http import HttpServer
 
 STATIC = Path(__file__).parent / "static"
 _FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}

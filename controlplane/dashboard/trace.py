@@ -3,7 +3,7 @@
 A trace names a source pod, a destination (a pod `namespace/name` or an IPv4 address), a
 protocol and a port. The controller finds the pods (its Pod informer) and asks the source pod's
 agent, at the API address of its heartbeat, to trace the packet through its bridge (`POST
-/api/v1/trace` of the agent, `agent.observe.api`). When that node sends it through the tunnel,
+/api/v1/trace` of the agent, a `pyantrea_api.trace.TraceRequest`). When that node sends it through the tunnel,
 the agent of the node at the tunnel's destination traces it as it arrives (the sending node's
 MACs, TTL and tunnel key). The answer lists each hop as its agent explained it (tables crossed,
 policy decisions, verdict) and ends with the verdict of the last hop.
@@ -11,9 +11,8 @@ policy decisions, verdict) and ends with the verdict of the last hop.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, ip_address
 from typing import Any
 
@@ -21,8 +20,8 @@ import aiohttp
 
 from controlplane.compute.inputs import Pod
 from controlplane.status.agents import Heartbeat
+from pyantrea_api.trace import TRACE_PATH, FromPod, Packet, TraceProtocol, TraceRequest, from_tunnel
 
-AGENT_TRACE_PATH = "/api/v1/trace"
 DEFAULT_SOURCE_PORT = 40000
 _AGENT_TIMEOUT = aiohttp.ClientTimeout(total=20)
 _MAX_HOPS = 2
@@ -37,13 +36,6 @@ class TraceFailed(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-class TraceProtocol(enum.StrEnum):
-    TCP = "TCP"
-    UDP = "UDP"
-    SCTP = "SCTP"
-    ICMP = "ICMP"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,18 +131,9 @@ class ClusterTracer:
             if not isinstance(destination_ip, IPv4Address):
                 raise TraceFailed(f"destination {destination_ip} is IPv6; pyantrea traces IPv4")
             destination_pod = next((p for p in pods if _ipv4(p) == destination_ip and p.node_name), None)
-        packet: Json = {
-            "protocol": query.protocol.value,
-            "dstIP": str(destination_ip),
-            "srcPort": query.source_port,
-            "dstPort": query.port,
-        }
+        packet = Packet(query.protocol, None, destination_ip, query.source_port, query.port)
         beat = _agent(heartbeats, source.node_name)
-        request: Json = {
-            "source": {"pod": {"namespace": source.namespace, "name": source.name}},
-            "packet": packet,
-        }
-        hops = [await self._ask(beat, request)]
+        hops = [await self._ask(beat, TraceRequest(FromPod(source.namespace, source.name), packet))]
         while hops[-1]["verdict"] == "Tunneled" and len(hops) < _MAX_HOPS:
             last = hops[-1]
             peer = next((b for b in heartbeats if b.info.node_ip == last["tunnelDestination"]), None)
@@ -159,15 +142,8 @@ class ClusterTracer:
                 raise TraceFailed(
                     f"{last['node']} tunnels the packet to {address}, a node no agent reports", 503
                 )
-            wire = last["packet"]
-            arriving = {
-                "src": beat.info.node_ip,
-                "tunId": int(wire.get("tun_id") or "0", 0),
-                "dlSrc": wire["dl_src"],
-                "dlDst": wire["dl_dst"],
-                "ttl": int(wire["nw_ttl"]),
-            }
-            request = {"source": {"tunnel": arriving}, "packet": {**packet, "srcIP": str(_ipv4(source))}}
+            arriving = from_tunnel(IPv4Address(beat.info.node_ip), last["packet"])
+            request = TraceRequest(arriving, replace(packet, src_ip=_ipv4(source)))
             beat = peer
             hops.append(await self._ask(peer, request))
         final = hops[-1]
@@ -186,10 +162,10 @@ class ClusterTracer:
             "hops": hops,
         }
 
-    async def _ask(self, beat: Heartbeat, request: Json) -> Json:
-        url = f"http://{beat.info.api_address}{AGENT_TRACE_PATH}"
+    async def _ask(self, beat: Heartbeat, request: TraceRequest) -> Json:
+        url = f"http://{beat.info.api_address}{TRACE_PATH}"
         try:
-            async with self._session.post(url, json=request, timeout=_AGENT_TIMEOUT) as response:
+            async with self._session.post(url, json=request.to_json(), timeout=_AGENT_TIMEOUT) as response:
                 body = await response.json(content_type=None)
                 if response.status != 200:
                     message = body.get("error") if isinstance(body, dict) else body

@@ -17,13 +17,12 @@ import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from controlplane.compute.inputs import Direction
-from controlplane.compute.ipnet import format_ip
-from controlplane.compute.outputs import GroupMember, InternalNetworkPolicy, Service
-from controlplane.compute.rulenames import rule_names
 from controlplane.server.watchers import Watcher
 from controlplane.status.agents import Heartbeat
 from controlplane.status.board import PolicyStatus
+from pyantrea_api.ipnet import format_ip
+from pyantrea_api.objects import Direction, GroupMember, InternalNetworkPolicy, Service
+from pyantrea_api.rulenames import rule_names
 
 Json = dict[str, Any]
 Span = frozenset[str]

@@ -8,11 +8,11 @@ AppliedToGroups differ per node (only the node's members) and are encoded per sn
 
 from __future__ import annotations
 
-from controlplane.compute.outputs import AddressGroup, AppliedToGroup, InternalNetworkPolicy
-from controlplane.convert import event_to_proto, initial_events_end
 from controlplane.server.framing import chunk
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
 from controlplane.store.versioned import Snapshot
+from pyantrea_api.convert import event_to_proto, initial_events_end
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import AddressGroup, AppliedToGroup, InternalNetworkPolicy
 
 _INITIAL_VERSION = 0
 """Initial events carry no version of their own; INITIAL_EVENTS_END carries the snapshot's."""

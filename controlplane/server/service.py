@@ -19,12 +19,12 @@ from collections.abc import Callable
 import grpc
 
 from controlplane.auth.tokens import Authenticator, bearer_token
-from controlplane.convert import report_from_proto
 from controlplane.metrics import ControllerMetrics
 from controlplane.server.framing import messages
 from controlplane.server.watchers import Dispatcher, Watcher, WatcherTerminated
-from controlplane.status.reports import StatusReport
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.convert import report_from_proto
+from pyantrea_api.reports import StatusReport
 
 log = logging.getLogger(__name__)
 

@@ -23,19 +23,13 @@ import logging
 import time
 from collections.abc import Collection, Iterable, Sequence
 
-from controlplane.compute.values import value
 from controlplane.metrics import ControllerMetrics
 from controlplane.server.encoder import EventEncoder
 from controlplane.server.framing import MAX_MESSAGE_BYTES
-from controlplane.store.events import (
-    AddressGroupEvent,
-    AppliedToGroupEvent,
-    NodeEvent,
-    ObjectKind,
-    PolicyEvent,
-    StoreEvent,
-)
+from controlplane.store.events import AddressGroupEvent, AppliedToGroupEvent, PolicyEvent, StoreEvent
 from controlplane.store.versioned import Store
+from pyantrea_api.events import NodeEvent, ObjectKind
+from pyantrea_api.values import value
 
 log = logging.getLogger(__name__)
 

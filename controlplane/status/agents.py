@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from controlplane.compute.values import value
-from controlplane.status.reports import AgentInfo, StatusReport
+from pyantrea_api.reports import AgentInfo, StatusReport
+from pyantrea_api.values import value
 
 Listener = Callable[[], None]
 

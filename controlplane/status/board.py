@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from controlplane.compute.inputs import InvalidNetworkPolicy, NetworkPolicy
-from controlplane.compute.values import value
 from controlplane.status.realization import RealizationTracker
-from controlplane.status.reports import StatusReport
 from controlplane.store.events import StoreEvent
+from pyantrea_api.reports import StatusReport
+from pyantrea_api.values import value
 
 PolicyKey = tuple[str, str]
 """(namespace, name) of a Kubernetes NetworkPolicy."""

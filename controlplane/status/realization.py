@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from controlplane.compute.changes import EMPTY_SPAN, Span
-from controlplane.compute.values import value
-from controlplane.status.reports import StatusReport
 from controlplane.store.events import PolicyEvent, StoreEvent
+from pyantrea_api.reports import StatusReport
+from pyantrea_api.values import value
 
 _Report = tuple[int, str | None]
 """A node's report of one policy: the generation, and the error (None: installed)."""

@@ -23,10 +23,10 @@ from kubernetes.client import ApiException
 
 from controlplane.metrics import ControllerMetrics
 from controlplane.status.board import PolicyKey, PolicyPhase, PolicyStatus, StatusBoard
-from kube.events import ObjectRef, event, record_event
-from kube.resources import NETWORK_POLICIES
-from kube.rest import RestClient
-from kube.writes import set_annotations
+from pyantrea_kube.events import ObjectRef, event, record_event
+from pyantrea_kube.resources import NETWORK_POLICIES
+from pyantrea_kube.rest import RestClient
+from pyantrea_kube.writes import set_annotations
 
 log = logging.getLogger(__name__)
 

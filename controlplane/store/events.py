@@ -17,49 +17,12 @@ a NetworkPolicy or AddressGroup event has at most three distinct views.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator, Mapping
 
 from controlplane.compute.changes import Span
-from controlplane.compute.outputs import (
-    AddressGroup,
-    AppliedToGroup,
-    GroupMember,
-    GroupPatch,
-    InternalNetworkPolicy,
-)
-from controlplane.compute.values import value
-
-
-class EventType(enum.Enum):
-    """What a node is told."""
-
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-
-
-class ObjectKind(enum.Enum):
-    """The three kinds of objects agents watch."""
-
-    NETWORK_POLICY = "NetworkPolicy"
-    ADDRESS_GROUP = "AddressGroup"
-    APPLIED_TO_GROUP = "AppliedToGroup"
-
-
-Payload = InternalNetworkPolicy | AddressGroup | AppliedToGroup | GroupPatch
-
-
-@value
-class NodeEvent:
-    """One event as one node's watcher sees it; `obj` is None for DELETED."""
-
-    type: EventType
-    kind: ObjectKind
-    resource_version: int
-    name: str
-    obj: Payload | None
-
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import AddressGroup, AppliedToGroup, GroupMember, GroupPatch, InternalNetworkPolicy
+from pyantrea_api.values import value
 
 View = tuple[NodeEvent, Iterable[str]]
 """One view of an event and the nodes that get it."""

@@ -19,16 +19,10 @@ from controlplane.compute.changes import (
     PolicyChange,
     Span,
 )
-from controlplane.compute.outputs import (
-    AddressGroup,
-    AppliedToGroup,
-    GroupMember,
-    InternalNetworkPolicy,
-    PodKey,
-)
-from controlplane.compute.values import value
 from controlplane.store.events import AddressGroupEvent, AppliedToGroupEvent, PolicyEvent, StoreEvent
 from controlplane.store.spanindex import SpanIndex
+from pyantrea_api.objects import AddressGroup, AppliedToGroup, GroupMember, InternalNetworkPolicy, PodKey
+from pyantrea_api.values import value
 
 Listener = Callable[[Sequence[StoreEvent]], None]
 

@@ -14,12 +14,12 @@ import logging
 import sys
 from pathlib import Path
 
-from daemon.logs import add_logging_flags, setup_logging
-from daemon.runner import run
-from daemon.tasks import Supervisor
 from lab import netns
 from lab.kubelet.kubelet import Kubelet
 from lab.kubelet.settings import KubeletSettings
+from pyantrea_daemon.logs import add_logging_flags, setup_logging
+from pyantrea_daemon.runner import run
+from pyantrea_daemon.tasks import Supervisor
 
 log = logging.getLogger("lab.kubelet")
 

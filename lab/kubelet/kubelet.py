@@ -16,17 +16,17 @@ from typing import Any
 import urllib3
 from kubernetes.client import ApiException
 
-from daemon.tasks import Supervisor
-from kube.config import load_api_client
-from kube.informer import Informer
-from kube.resources import PODS
-from kube.rest import PatchType, RestClient
 from lab.kubelet.cni import CniRuntime
 from lab.kubelet.nodestatus import register_node, report_node_status
 from lab.kubelet.pods import PodView, trim_pod
 from lab.kubelet.sandbox import Sandboxes, read_records
 from lab.kubelet.settings import KubeletSettings
 from lab.kubelet.worker import PodWorker, WorkerContext
+from pyantrea_daemon.tasks import Supervisor
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.informer import Informer
+from pyantrea_kube.resources import PODS
+from pyantrea_kube.rest import PatchType, RestClient
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ import aiohttp
 import urllib3
 from kubernetes.client import ApiException
 
-from kube.resources import NODES
-from kube.rest import RestClient
-from kube.writes import patch_status
 from lab.kubelet import status
 from lab.kubelet.cni import CniRuntime
+from pyantrea_kube.resources import NODES
+from pyantrea_kube.rest import RestClient
+from pyantrea_kube.writes import patch_status
 
 log = logging.getLogger(__name__)
 

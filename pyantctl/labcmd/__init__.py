@@ -1,7 +1,9 @@
 """`pyantctl lab`: a whole pyantrea cluster on this machine (see lab/ and the design's "The lab").
 
 Its commands live in three modules, each with a `register(subparsers)`: `cluster` (up, down,
-status), `objects` (apply, delete, label, get) and `pods` (exec, probe).
+status), `objects` (apply, delete, label, get) and `pods` (exec, probe); `errors` turns the lab's
+failures into one-line reports. `server` finds the lab's controller for `get` and `trace`. Only
+this package of the command line imports the lab.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 from typing import Any
 
 from pyantctl.labcmd import cluster, objects, pods
+from pyantctl.labcmd.errors import reported
 
 _DESCRIPTION = """\
 Run a real multi-node pyantrea cluster on this machine, as root, with no Kubernetes installed:
@@ -31,3 +34,5 @@ def register(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (cluster, objects, pods):
         module.register(commands)
+    for command in {id(sub): sub for sub in commands.choices.values()}.values():
+        command.set_defaults(func=reported(command.get_default("func")))

@@ -10,7 +10,6 @@ from typing import Any
 import urllib3
 from kubernetes.client import ApiException
 
-from kube.resources import NODES
 from lab import kinds
 from lab.down import teardown
 from lab.layout import LabLayout, prefix_from_environment
@@ -21,6 +20,7 @@ from lab.status import lab_status, render_status
 from lab.tables import render
 from lab.up import TUNNELS, LabStarter, UpOptions
 from pyantctl.errors import CliError
+from pyantrea_kube.resources import NODES
 
 
 def register(commands: Any) -> None:

@@ -10,8 +10,6 @@ from typing import Any
 
 from kubernetes.client import ApiException
 
-from kube.resources import PODS
-from kube.rest import RestClient
 from lab import applying, kinds
 from lab.kinds import Kind
 from lab.layout import LabLayout
@@ -26,6 +24,8 @@ from lab.waiting import (
     progress_of_policy,
     wait_for,
 )
+from pyantrea_kube.resources import PODS
+from pyantrea_kube.rest import RestClient
 
 
 def register(commands: Any) -> None:

@@ -7,13 +7,13 @@ import os
 import sys
 from typing import Any
 
-from kube.resources import PODS
 from lab import netns
 from lab.layout import LabLayout, pod_netns
 from lab.probing import ProbePod, as_json, probe, truth_table
 from lab.session import LabSession
 from lab.tables import pod_status
 from pyantctl.errors import CliError
+from pyantrea_kube.resources import PODS
 
 
 def register(commands: Any) -> None:

@@ -4,7 +4,7 @@ A `Cluster` is a `lab.nodes.NodeSet` plus a real Kubernetes control plane on the
 (tests.kubecluster) and one in-process `Agent` per node,
 all agents running on one background event loop (`LoopThread`) so that they keep serving while
 a test blocks on `ping`. Pods are network namespaces wired the way the CNI service wires them:
-a veth pair made with `agent.netlink`, the host end attached through the agent's
+a veth pair made with `pyantrea_netlink`, the host end attached through the agent's
 `PodDatapath`, then the pod's address and default route configured inside the pod.
 """
 
@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agent.agent import Agent
-from agent.netlink import DEFAULT_ROUTE, NetlinkClient, Route
 from agent.pods.api import PodAttachment, PodInterface
-from config.agent import AgentConfig
-from config.loader import load_document
-from kube.config import load_api_client
-from kube.resources import NODES
-from kube.rest import RestClient
 from lab import netns
 from lab.nodes import NodeHost, NodeSet
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.loader import load_document
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.resources import NODES
+from pyantrea_kube.rest import RestClient
+from pyantrea_netlink import DEFAULT_ROUTE, NetlinkClient, Route
 from tests.kubecluster import LoopbackCluster
 
 T = TypeVar("T")

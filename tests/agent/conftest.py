@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.ovsdb import OvsdbClient
 from lab.kubernetes.components import ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane
 from lab.nodes import NodeSet
 from lab.ovs import OvsInstance
 from lab.processes import ProcessId, stop
-from tests.conftest import _require_root_and_ovs, unique_name
+from pyantrea_ovsdb import OvsdbClient
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 
 API_ADDRESS = IPv4Interface("192.168.77.254/24")
 """The API server's address on the underlay, reachable from the nodes."""
@@ -39,7 +40,7 @@ def ovsdb(ovs: OvsInstance) -> Iterator[OvsdbClient]:
 @pytest.fixture
 def node_set(tmp_path: Path) -> Iterator[NodeSet]:
     """One lab node; the underlay holds the API server's address."""
-    _require_root_and_ovs()
+    require_root_and_ovs()
     with NodeSet(tmp_path, prefix=unique_name("ap"), count=1) as nodes:
         nodes.underlay.set_address(API_ADDRESS)
         yield nodes

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from config.agent import AgentConfig
-from config.loader import load_file
-from kube.config import load_api_client
-from kube.rest import RestClient
 from lab import netns
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.loader import load_file
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.rest import RestClient
+from pyantrea_testing.cniruntime import cni, network_config, pod_args
+from pyantrea_testing.names import unique_name
 from tests.agent.cluster import wait_until
-from tests.cni.runtime import cni, network_config, pod_args
-from tests.conftest import unique_name
 from tests.programs import AgentProcess
 
 pytestmark = pytest.mark.ovs

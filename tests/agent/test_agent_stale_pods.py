@@ -15,16 +15,16 @@ from typing import TypeVar
 import pytest
 from kubernetes.client import ApiClient
 
-from config.agent import AgentConfig
-from config.loader import load_file
-from kube.config import load_api_client
-from kube.resources import NODES, PODS
-from kube.rest import RestClient
 from lab import netns
 from lab.kubernetes.controlplane import ControlPlane
 from lab.nodes import NodeHost, NodeSet
-from tests.cni.runtime import cni, host_local, network_config, pod_args
-from tests.conftest import unique_name
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.loader import load_file
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.resources import NODES, PODS
+from pyantrea_kube.rest import RestClient
+from pyantrea_testing.cniruntime import cni, host_local, network_config, pod_args
+from pyantrea_testing.names import unique_name
 from tests.kubecluster import wait_for_default_account
 from tests.programs import AgentProcess
 

@@ -8,10 +8,9 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
-from agent.controller.client import StateSource
+from agent.policy.store import Change, StateSource
 from controlplane.app import Controller
-from controlplane.store.events import NodeEvent
-from kube.resources import NETWORK_POLICIES, PODS
+from pyantrea_kube.resources import NETWORK_POLICIES, PODS
 from tests.controlplane import k8s
 from tests.controlplane.serving import (
     FAST,
@@ -91,11 +90,11 @@ class _FailsOnce(Recorder):
         super().__init__()
         self.failed = False
 
-    def on_events(self, events: Sequence[NodeEvent]) -> None:
+    def on_changes(self, changes: Sequence[Change]) -> None:
         if not self.failed:
             self.failed = True
             raise RuntimeError("cannot apply this patch")
-        super().on_events(events)
+        super().on_changes(changes)
 
 
 def test_a_failing_listener_resyncs(cluster: Cluster) -> None:

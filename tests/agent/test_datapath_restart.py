@@ -10,17 +10,18 @@ from collections.abc import Iterator
 import pytest
 
 from agent.openflow.cookies import round_of
-from agent.ovsdb import SetFlowRestoreWait
 from lab import netns
+from pyantrea_ovsdb import SetFlowRestoreWait
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 from tests.agent.cluster import Cluster, Pod, ping, tcp_exchange, wait_until
-from tests.conftest import _require_root_and_ovs, unique_name
 
 pytestmark = pytest.mark.ovs
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    _require_root_and_ovs()
+    require_root_and_ovs()
     with Cluster(tmp_path_factory.mktemp("cluster"), prefix=unique_name("rs"), count=2).start() as c:
         yield c
 

@@ -12,9 +12,10 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from kube.resources import NODES
+from pyantrea_kube.resources import NODES
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 from tests.agent.cluster import Cluster, Pod, ping, tcp_exchange, wait_until
-from tests.conftest import _require_root_and_ovs, unique_name
 
 pytestmark = pytest.mark.ovs
 
@@ -32,7 +33,7 @@ def tunnel_neighbours(cluster: Cluster, index: int) -> set[IPv4Address]:
 
 @pytest.mark.parametrize("tunnel_type", ["vxlan", "geneve", "gre"])
 def test_the_first_ping_and_connection_to_every_other_node_arrive(tmp_path, tunnel_type):
-    _require_root_and_ovs()
+    require_root_and_ovs()
     with Cluster(tmp_path, prefix=unique_name("tt"), count=3, tunnel_type=tunnel_type).start() as cluster:
         assert re.search(rf"Interface tun0\n\s+type: {tunnel_type}\n", cluster.nodes[0].ovs.vsctl("show"))
         pods = [cluster.add_pod(node, f"p{i}") for i, node in enumerate(cluster.nodes)]
@@ -47,7 +48,7 @@ def test_the_first_ping_and_connection_to_every_other_node_arrive(tmp_path, tunn
 
 def test_nodes_that_come_and_go(tmp_path):
     """A node added later is reached from the first packet; a deleted node leaves the cache."""
-    _require_root_and_ovs()
+    require_root_and_ovs()
     with Cluster(tmp_path, prefix=unique_name("tn"), count=3).start(joined=2) as cluster:
         n1, n2, n3 = cluster.nodes
         assert tunnel_neighbours(cluster, 0) == {n2.address.ip}

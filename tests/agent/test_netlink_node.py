@@ -6,7 +6,8 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 import pytest
 
-from agent.netlink import (
+from lab import netns
+from pyantrea_netlink import (
     DEFAULT_ROUTE,
     IpConfig,
     LinkNotFoundError,
@@ -14,9 +15,8 @@ from agent.netlink import (
     NetworkConfigError,
     Route,
 )
-from agent.netlink.rollback import Rollback
-from agent.ovsdb import AddBridge, AddSystemPort, DatapathType, DeleteBridge, FailMode
-from lab import netns
+from pyantrea_netlink.rollback import Rollback
+from pyantrea_ovsdb import AddBridge, AddSystemPort, DatapathType, DeleteBridge, FailMode
 
 run = asyncio.run
 

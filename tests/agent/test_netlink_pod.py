@@ -13,7 +13,8 @@ import grpc
 import pytest
 import uvloop
 
-from agent.netlink import (
+from lab import netns
+from pyantrea_netlink import (
     DEFAULT_ROUTE,
     LinkExistsError,
     NetlinkClient,
@@ -21,9 +22,8 @@ from agent.netlink import (
     NetworkConfigError,
     Route,
 )
-from agent.netlink.nsenter import enter_netns
-from lab import netns
-from tests.conftest import unique_name
+from pyantrea_netlink.nsenter import enter_netns
+from pyantrea_testing.names import unique_name
 
 run = asyncio.run
 

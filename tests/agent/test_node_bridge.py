@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from agent.node.bridge import BridgeSettings, setup_bridge
-from agent.ovsdb import DatapathType, GetBridge, ListPorts, OvsdbClient, TunnelType, UnsupportedTunnelError
+from pyantrea_ovsdb import DatapathType, GetBridge, ListPorts, OvsdbClient, TunnelType, UnsupportedTunnelError
 
 pytestmark = pytest.mark.ovs
 

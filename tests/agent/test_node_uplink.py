@@ -9,12 +9,13 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from agent.netlink import NetlinkClient, Route
 from agent.node.uplink import Uplink, UplinkError
-from agent.ovsdb import OvsdbClient
 from lab import netns
 from lab.nodes import NodeHost, NodeSet
-from tests.conftest import _require_root_and_ovs, unique_name
+from pyantrea_netlink import NetlinkClient, Route
+from pyantrea_ovsdb import OvsdbClient
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 
 pytestmark = pytest.mark.ovs
 
@@ -23,7 +24,7 @@ EXTRA_ROUTE = "10.200.0.0/16 via 192.168.77.254 dev"
 
 @pytest.fixture
 def node(tmp_path) -> Iterator[NodeHost]:
-    _require_root_and_ovs()
+    require_root_and_ovs()
     with NodeSet(tmp_path, prefix=unique_name("up"), count=1) as nodes:
         netns.run(nodes[0].netns, "ip", "route", "add", "10.200.0.0/16", "via", "192.168.77.254")
         yield nodes[0]

@@ -26,8 +26,8 @@ from agent.openflow.builders import (
 from agent.openflow.cookies import Category, Cookies
 from agent.openflow.pipeline import PIPELINE, Miss, Pipeline, Table
 from agent.openflow.registers import VIRTUAL_MAC
-from controlplane.compute.inputs import Direction
 from fastpath import parse_flow
+from pyantrea_api.objects import Direction
 
 GW_MAC = "06:d1:bb:d3:bc:fa"
 POD_MAC = "0a:58:ac:10:01:05"

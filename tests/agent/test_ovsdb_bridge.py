@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from agent.ovsdb import (
+from pyantrea_ovsdb import (
     AddBridge,
     AddInternalPort,
     AddTunnelPort,

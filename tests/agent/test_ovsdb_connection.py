@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 import uvloop
 
-from agent.ovsdb import (
+from pyantrea_ovsdb import (
     AddBridge,
     AddInternalPort,
     Command,

@@ -6,7 +6,9 @@ from ipaddress import ip_address
 
 import pytest
 
-from agent.ovsdb import (
+from agent.pods.portids import PodPortIds
+from lab import netns
+from pyantrea_ovsdb import (
     AddBridge,
     AddInternalPort,
     AddSystemPort,
@@ -16,11 +18,9 @@ from agent.ovsdb import (
     ListPorts,
     OfportError,
     OvsdbTimeoutError,
-    PodPortIds,
     RecordExistsError,
     RecordNotFoundError,
 )
-from lab import netns
 
 pytestmark = pytest.mark.ovs
 run = asyncio.run

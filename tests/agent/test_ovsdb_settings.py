@@ -5,7 +5,8 @@ import asyncio
 
 import pytest
 
-from agent.ovsdb import (
+from lab.ovs import OvsError
+from pyantrea_ovsdb import (
     AddBridge,
     DatapathType,
     FlowExport,
@@ -18,7 +19,6 @@ from agent.ovsdb import (
     SetFlowRestoreWait,
     SflowConfig,
 )
-from lab.ovs import OvsError
 
 pytestmark = pytest.mark.ovs
 run = asyncio.run

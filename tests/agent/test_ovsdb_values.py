@@ -4,14 +4,14 @@ from ipaddress import ip_address
 
 import pytest
 
-from agent.ovsdb import (
+from agent.pods.portids import PodPortIds
+from pyantrea_ovsdb import (
     AddBridge,
     AddInternalPort,
     AddSystemPort,
     AddTunnelPort,
     IpfixConfig,
     NetflowConfig,
-    PodPortIds,
     SflowConfig,
 )
 

@@ -10,9 +10,9 @@ import pytest
 
 from lab import netns
 from lab.ovs import OvsInstance
-from tests.cni.node import Node, NodeSettings
-from tests.cni.runtime import Sandbox
-from tests.conftest import unique_name
+from pyantrea_testing.cninode import Node, NodeSettings
+from pyantrea_testing.cniruntime import Sandbox
+from pyantrea_testing.names import unique_name
 
 _pods = itertools.count()
 

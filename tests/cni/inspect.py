@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from lab import netns
-from tests.cni.node import BRIDGE, Node
+from pyantrea_testing.cninode import BRIDGE, Node
 
 NETWORK = "pyantrea"
 

@@ -4,8 +4,8 @@ and CHECK and DEL run through the whole chain."""
 
 import pytest
 
+from pyantrea_testing.cniruntime import conflist_call
 from tests.cni.inspect import snapshot
-from tests.cni.runtime import conflist_call
 
 pytestmark = pytest.mark.ovs
 

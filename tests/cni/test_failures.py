@@ -16,9 +16,9 @@ import pytest
 from agent.cniserver import host_interface_name
 from agent.pods.api import PodAttachment, PodDatapath, PodInterface, RecordedPort
 from lab import netns
+from pyantrea_testing.cninode import NodeSettings
+from pyantrea_testing.cniruntime import PLUGIN, pod_args
 from tests.cni.inspect import links, pod_link, reservations, snapshot
-from tests.cni.node import NodeSettings
-from tests.cni.runtime import PLUGIN, pod_args
 
 pytestmark = pytest.mark.ovs
 

@@ -12,7 +12,7 @@ from cni.errors import ErrorCode
 from cni.plugin import execute
 from cni.versions import SUPPORTED_VERSIONS, version_answer
 from proto.cni.v1beta1 import cni_pb2, cni_pb2_grpc
-from tests.cni.runtime import exec_plugin
+from pyantrea_testing.cniruntime import exec_plugin
 from tests.cni.strategies import configs, env_text, environments, service_fields
 
 NOBODY = "/var/run/pyantrea-test-nobody-listens/cni.sock"

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from pyantrea_testing.cninode import NodeSettings
 from tests.cni.inspect import snapshot
-from tests.cni.node import NodeSettings
 
 pytestmark = pytest.mark.ovs
 

@@ -5,15 +5,16 @@ import json
 import subprocess
 import sys
 
-from cni.install import CONFLIST_PATH, PLUGIN_PATH, install
+from cni.install import CONFLIST, install
+from cni.install import PLUGIN as PLUGIN_PATH
 from cni.netconf import decode_config
-from tests.cni.runtime import PLUGIN
+from pyantrea_testing.cniruntime import PLUGIN
 
 
 def test_install_copies_the_plugin_and_writes_the_conflist(tmp_path):
     done = install(tmp_path, plugin=PLUGIN, mtu=1400, socket="/run/pyantrea/cni.sock")
     assert done.plugin == tmp_path / PLUGIN_PATH == tmp_path / "opt/cni/bin/pyantrea"
-    assert done.conflist == tmp_path / CONFLIST_PATH == tmp_path / "etc/cni/net.d/10-pyantrea.conflist"
+    assert done.conflist == tmp_path / CONFLIST == tmp_path / "etc/cni/net.d/10-pyantrea.conflist"
     assert done.plugin_changed and done.conflist_changed
     assert done.plugin.read_bytes() == PLUGIN.read_bytes()
     assert done.plugin.stat().st_mode & 0o777 == 0o755
@@ -66,11 +67,12 @@ def test_install_replaces_a_stale_plugin_and_fixes_its_mode(tmp_path):
 
 
 def test_the_command_line(tmp_path):
-    argv = [sys.executable, "-m", "cni.install", "--host-root", str(tmp_path), "--mtu", "1300"]
+    argv = [sys.executable, "-m", "cni.install", "--host-root", str(tmp_path), "--plugin", str(PLUGIN)]
+    argv += ["--mtu", "1300"]
     first = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
     assert "installed" in first.stdout
-    assert json.loads((tmp_path / CONFLIST_PATH).read_text())["plugins"][0]["mtu"] == 1300
+    assert json.loads((tmp_path / CONFLIST).read_text())["plugins"][0]["mtu"] == 1300
     again = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert again.stdout.count("up to date") == 2
     bad = subprocess.run([*argv[:-1], "12"], capture_output=True, text=True, check=False)

@@ -4,8 +4,8 @@ DEL again, in every supported CNI version."""
 import pytest
 
 from lab import netns
+from pyantrea_testing.cninode import MTU
 from tests.cni.inspect import links, pod_link, reservations, snapshot
-from tests.cni.node import MTU
 
 pytestmark = pytest.mark.ovs
 

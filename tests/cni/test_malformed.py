@@ -8,9 +8,9 @@ import grpc
 import pytest
 
 from proto.cni.v1beta1 import cni_pb2, cni_pb2_grpc
+from pyantrea_testing.cninode import NodeSettings
+from pyantrea_testing.cniruntime import exec_plugin, pod_args
 from tests.cni.inspect import snapshot
-from tests.cni.node import NodeSettings
-from tests.cni.runtime import exec_plugin, pod_args
 
 pytestmark = pytest.mark.ovs
 

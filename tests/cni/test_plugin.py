@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.cni.runtime import cni, exec_plugin, network_config, pod_args
+from pyantrea_testing.cniruntime import cni, exec_plugin, network_config, pod_args
 
 SUPPORTED = ["0.3.0", "0.3.1", "0.4.0", "1.0.0"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.cniserver import CniServer, StartupGate
-from tests.cni.runtime import cni, network_config
+from pyantrea_testing.cniruntime import cni, network_config
 
 pytestmark = pytest.mark.ovs
 

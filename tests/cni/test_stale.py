@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from agent.cniserver.ipam import Allocation, Holder
 from agent.cniserver.stale import held_addresses, releasable, stale_ports
 from agent.pods.api import RecordedPort
-from kube.objects import Pod
+from pyantrea_kube.objects import Pod
 
 UID1 = "0b6e1c52-3f1e-4d7a-9d5e-0c8f2a1b7e44"
 UID2 = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"

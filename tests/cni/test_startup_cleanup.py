@@ -12,13 +12,13 @@ import pytest
 from kubernetes.client import ApiClient, Configuration
 
 from agent.cniserver.nodepods import ApiNodePods
-from kube.config import load_api_client
-from kube.resources import PODS
-from kube.rest import RestClient
 from lab import netns
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.resources import PODS
+from pyantrea_kube.rest import RestClient
+from pyantrea_testing.cninode import BRIDGE, Node, NodeSettings
+from pyantrea_testing.cniruntime import Sandbox, host_local
 from tests.cni.inspect import NETWORK, links, pod_link, reservations
-from tests.cni.node import BRIDGE, Node, NodeSettings
-from tests.cni.runtime import Sandbox, host_local
 from tests.kubecluster import LoopbackCluster, wait_for_default_account
 
 pytestmark = pytest.mark.ovs

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from config.agent import AgentConfig, FlowExportProtocol, TunnelType
-from config.controller import ControllerConfig
-from config.errors import ConfigError
-from config.flags import add_config_flags, config_from_args
-from config.kinds import HostPort
+from pyantrea_config.agent import AgentConfig, FlowExportProtocol, TunnelType
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.errors import ConfigError
+from pyantrea_config.flags import add_config_flags, config_from_args
+from pyantrea_config.kinds import HostPort
 
 
 def parser_for(schema: type) -> argparse.ArgumentParser:

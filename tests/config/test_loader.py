@@ -7,11 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from config.agent import AgentConfig, FlowExportConfig, FlowExportProtocol, OvsDatapathType, TunnelType
-from config.controller import ControllerConfig
-from config.errors import ConfigError
-from config.kinds import HostPort
-from config.loader import load_document, load_file, load_text
+from pyantrea_config.agent import (
+    AgentConfig,
+    FlowExportConfig,
+    FlowExportProtocol,
+    OvsDatapathType,
+    TunnelType,
+)
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.errors import ConfigError
+from pyantrea_config.kinds import HostPort
+from pyantrea_config.loader import load_document, load_file, load_text
 
 NODE = {"NODE_NAME": "node-1"}
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from config.agent import AgentConfig
-from config.controller import ControllerConfig
-from config.loader import load_text
-from config.render import PROGRAMS, render_markdown, render_yaml
-from config.schema import leaves
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.loader import load_text
+from pyantrea_config.render import PROGRAMS, render_markdown, render_yaml
+from pyantrea_config.schema import leaves
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,7 +62,7 @@ def test_markdown_has_a_row_per_key() -> None:
 def test_command_line_renders_each_program() -> None:
     for program, (title, schema) in PROGRAMS.items():
         result = subprocess.run(
-            [sys.executable, "-m", "config.render", program],
+            [sys.executable, "-m", "pyantrea_config.render", program],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -70,7 +70,7 @@ def test_command_line_renders_each_program() -> None:
         )
         assert result.stdout == render_yaml(schema, title=title)
     markdown = subprocess.run(
-        [sys.executable, "-m", "config.render", "controller", "--format", "markdown"],
+        [sys.executable, "-m", "pyantrea_config.render", "controller", "--format", "markdown"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from config.agent import AgentConfig
-from config.schema import Section, entries, leaves, setting
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.schema import Section, entries, leaves, setting
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

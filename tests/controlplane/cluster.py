@@ -6,16 +6,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.ipnet import format_ip
 from controlplane.compute.kubeparse import (
     namespace_from_k8s,
     network_policy_or_invalid,
     node_from_k8s,
     pod_from_k8s,
 )
-from controlplane.compute.outputs import GroupMember, Service
 from controlplane.store.events import StoreEvent
 from controlplane.store.versioned import Store
+from pyantrea_api.ipnet import format_ip
+from pyantrea_api.objects import GroupMember, Service
 
 
 class Cluster:

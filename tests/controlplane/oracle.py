@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from controlplane.compute.changes import Span
 from controlplane.compute.groupselector import GroupSelector
 from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
-from controlplane.compute.outputs import GroupMember, InternalNetworkPolicy
 from controlplane.compute.translate import translate
 from controlplane.store.versioned import Store
+from pyantrea_api.objects import GroupMember, InternalNetworkPolicy
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,20 +21,19 @@ import grpc
 import pytest
 from kubernetes.client import ApiClient
 
-from agent.controller.client import ClientSettings, ControllerClient, StateSource
-from agent.controller.state import PolicySnapshot
-from config.controller import ControllerConfig
-from controlplane.auth import SERVER_NAME
+from agent.controller.client import ClientSettings, ControllerClient
+from agent.policy.store import Change, PolicySet, PolicySnapshot, StateSource
 from controlplane.auth.shared import node_token
-from controlplane.compute.ipnet import format_ip
-from controlplane.compute.outputs import InternalNetworkPolicy
-from controlplane.store.events import NodeEvent
-from kube.config import load_api_client
-from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
-from kube.rest import RestClient
-from kube.writes import patch_status
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
+from pyantrea_api.ipnet import format_ip
+from pyantrea_api.objects import InternalNetworkPolicy
+from pyantrea_api.server import SERVER_NAME
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
+from pyantrea_kube.rest import RestClient
+from pyantrea_kube.writes import patch_status
 from tests.kubecluster import LoopbackCluster, wait_for_default_account
 
 T = TypeVar("T")
@@ -206,13 +205,13 @@ class Recorder:
 
     def __init__(self) -> None:
         self.replaces: list[tuple[PolicySnapshot, StateSource]] = []
-        self.events: list[NodeEvent] = []
+        self.changes: list[Change] = []
 
     def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
         self.replaces.append((snapshot, source))
 
-    def on_events(self, events: Sequence[NodeEvent]) -> None:
-        self.events.extend(events)
+    def on_changes(self, changes: Sequence[Change]) -> None:
+        self.changes.extend(changes)
 
 
 class Realizer(Recorder):
@@ -229,16 +228,16 @@ class Realizer(Recorder):
         for policy in snapshot.policies.values():
             self._realize(policy)
 
-    def on_events(self, events: Sequence[NodeEvent]) -> None:
-        super().on_events(events)
-        for event in events:
-            if isinstance(event.obj, InternalNetworkPolicy):
-                self._realize(event.obj)
+    def on_changes(self, changes: Sequence[Change]) -> None:
+        super().on_changes(changes)
+        for change in changes:
+            if isinstance(change, PolicySet):
+                self._realize(change.policy)
 
     def _realize(self, policy: InternalNetworkPolicy) -> None:
         assert self.client is not None
         error = "no flows for you" if policy.source_ref.name in self._failing else None
-        self.client.report_realized(policy.name, policy.generation, error)
+        self.client.reporter.report_realized(policy.name, policy.generation, error)
 
 
 def policy_refs(snapshot: PolicySnapshot) -> set[str]:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from controlplane.auth import SERVER_NAME
 from controlplane.auth.certs import CA_FILE, CERT_FILE, KEY_FILE, TlsError, create, load_or_create
 from controlplane.auth.shared import SharedSecretAuthenticator, node_token
 from controlplane.auth.tokens import Identity, bearer_token
+from pyantrea_api.server import SERVER_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from controlplane.compute.kubeparse import (
     node_from_k8s,
     pod_from_k8s,
 )
-from kube.listdecode import decode_list
+from pyantrea_kube.listdecode import decode_list
 from tests.controlplane import k8s
 
 KINDS: dict[str, tuple[type, Callable[[Any], Any]]] = {

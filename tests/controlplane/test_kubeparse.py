@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.compute.inputs import Direction, InvalidNetworkPolicy, NamedPort, PodPhase, Protocol
+from controlplane.compute.inputs import InvalidNetworkPolicy, PodPhase
 from controlplane.compute.kubeparse import (
     InvalidObjectError,
     namespace_from_k8s,
@@ -17,6 +17,7 @@ from controlplane.compute.kubeparse import (
     pod_from_k8s,
 )
 from controlplane.compute.labels import Operator
+from pyantrea_api.objects import Direction, NamedPort, Protocol
 from tests.controlplane import k8s
 
 

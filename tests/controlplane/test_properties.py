@@ -15,10 +15,7 @@ from hypothesis import strategies as st
 
 from controlplane.compute.engine import PolicyEngine
 from controlplane.compute.inputs import (
-    Direction,
     InvalidNetworkPolicy,
-    IPBlock,
-    NamedPort,
     Namespace,
     NetworkPolicy,
     Node,
@@ -27,13 +24,22 @@ from controlplane.compute.inputs import (
     PolicyPeer,
     PolicyPort,
     PolicyRule,
+)
+from controlplane.compute.labels import EVERYTHING, LabelSelector, Operator, Requirement, make_labels
+from controlplane.store.events import StoreEvent
+from controlplane.store.versioned import Store
+from pyantrea_api.events import EventType, NodeEvent
+from pyantrea_api.ipnet import parse_cidr
+from pyantrea_api.objects import (
+    AddressGroup,
+    AppliedToGroup,
+    Direction,
+    GroupPatch,
+    InternalNetworkPolicy,
+    IPBlock,
+    NamedPort,
     Protocol,
 )
-from controlplane.compute.ipnet import parse_cidr
-from controlplane.compute.labels import EVERYTHING, LabelSelector, Operator, Requirement, make_labels
-from controlplane.compute.outputs import AddressGroup, AppliedToGroup, GroupPatch, InternalNetworkPolicy
-from controlplane.store.events import EventType, NodeEvent, StoreEvent
-from controlplane.store.versioned import Store
 from tests.controlplane import oracle
 
 NAMESPACES = ("a", "b", "c")

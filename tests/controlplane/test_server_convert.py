@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controlplane.convert import ConversionError, event_from_proto, report_from_proto, report_to_proto
 from controlplane.server.framing import chunk, messages
-from controlplane.status.reports import Realization, StatusReport
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.convert import ConversionError, event_from_proto, report_from_proto, report_to_proto
+from pyantrea_api.reports import Realization, StatusReport
 
 
 def ev(kind_type: int, kind: int, name: str, **payload: object) -> pb.Event:

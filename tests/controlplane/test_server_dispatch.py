@@ -1,5 +1,5 @@
 """The dispatcher end to end without a network: store events in, each node's framed messages
-out, decoded and applied by the agent's `PolicyState` as the client does.
+out, decoded and applied by the agent's `PolicyStore` as the client does.
 
 For any sequence of cluster states (the engine's own property-test strategy), every node's
 state built from its initial events plus every later message equals the store's snapshot of
@@ -15,16 +15,16 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.controller.state import PolicySnapshot, PolicyState
+from agent.policy.store import PolicySnapshot, PolicyStore
 from controlplane.compute.engine import PolicyEngine
-from controlplane.convert import event_from_proto
 from controlplane.metrics import ControllerMetrics
 from controlplane.server.framing import messages
 from controlplane.server.watchers import Dispatcher, Watcher
-from controlplane.store.events import EventType
 from controlplane.store.versioned import Snapshot, Store
-from daemon.metrics import Metrics
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
+from pyantrea_api.convert import event_from_proto
+from pyantrea_api.events import EventType
+from pyantrea_daemon.metrics import Metrics
 from tests.controlplane.test_properties import ALL_NODES, Key, send, states
 
 
@@ -32,11 +32,11 @@ def decode(data: bytes) -> list[pb.Event]:
     return list(pb.WatchBatch.FromString(data).events)
 
 
-def initial_state(chunks: list[bytes], version: int) -> PolicyState:
+def initial_state(chunks: list[bytes], version: int) -> PolicyStore:
     """What an agent builds from a watch's initial messages (split small to cross message edges)."""
     events = [event for message in messages(chunks, max_bytes=300) for event in decode(message)]
     assert events[-1].type == pb.INITIAL_EVENTS_END and events[-1].resource_version == version
-    state = PolicyState()
+    state = PolicyStore()
     for message in events[:-1]:
         event = event_from_proto(message)
         assert event.type is EventType.ADDED and event.resource_version == 0
@@ -44,7 +44,7 @@ def initial_state(chunks: list[bytes], version: int) -> PolicyState:
     return state
 
 
-async def drain(watcher: Watcher, state: PolicyState) -> None:
+async def drain(watcher: Watcher, state: PolicyStore) -> None:
     while watcher.queued:
         message, count = await watcher.next_message(max_bytes=500)
         events = decode(message)
@@ -74,7 +74,7 @@ def test_every_node_rebuilds_its_snapshot_from_the_dispatched_bytes(data: st.Dat
     async def scenario() -> None:
         engine, store = PolicyEngine(), Store()
         dispatcher = Dispatcher(store, capacity=1_000_000, metrics=ControllerMetrics.declare(Metrics("c")))
-        agents: dict[str, tuple[Watcher, PolicyState]] = {}
+        agents: dict[str, tuple[Watcher, PolicyStore]] = {}
         for node in sorted(watched):
             watcher, initial = dispatcher.watch(node, "test")
             agents[node] = (watcher, initial_state(initial, store.resource_version))

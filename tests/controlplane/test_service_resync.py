@@ -13,13 +13,13 @@ from dataclasses import replace
 import grpc
 import pytest
 
-from agent.controller.client import StateSource
 from agent.controller.filestore import DIRECTORIES
+from agent.policy.store import StateSource
 from controlplane.app import Controller
 from controlplane.auth.shared import node_token
-from controlplane.store.events import ObjectKind
-from daemon.metrics import Metrics
-from kube.resources import NETWORK_POLICIES
+from pyantrea_api.events import ObjectKind
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_kube.resources import NETWORK_POLICIES
 from tests.controlplane import k8s
 from tests.controlplane.serving import (
     SECRET,

@@ -17,9 +17,9 @@ from kubernetes.client import ApiException
 from controlplane.app import Controller
 from controlplane.httpapi import add_routes
 from controlplane.status.writer import ANNOTATION
-from daemon.health import Readiness
-from daemon.http import HttpServer
-from kube.resources import NETWORK_POLICIES
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
+from pyantrea_kube.resources import NETWORK_POLICIES
 from tests.controlplane import k8s
 from tests.controlplane.serving import (
     Cluster,

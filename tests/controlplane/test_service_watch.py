@@ -7,10 +7,17 @@ Initial sync, incremental patches, a node entering and leaving a span, and a pol
 from __future__ import annotations
 
 from agent.controller.client import ControllerClient
+from agent.policy.store import (
+    AddressGroupDeleted,
+    AddressGroupPatched,
+    AddressGroupSet,
+    AppliedToGroupDeleted,
+    AppliedToGroupSet,
+    PolicyDeleted,
+    PolicySet,
+)
 from controlplane.app import Controller
-from controlplane.compute.outputs import GroupPatch, InternalNetworkPolicy
-from controlplane.store.events import EventType, ObjectKind
-from kube.resources import NETWORK_POLICIES, PODS
+from pyantrea_kube.resources import NETWORK_POLICIES, PODS
 from tests.controlplane import k8s
 from tests.controlplane.serving import Cluster, Recorder, cluster, members, policy_refs, run, running, until
 
@@ -55,12 +62,11 @@ def test_initial_sync_then_patches_and_span_changes(cluster: Cluster) -> None:
                 # Another db pod: n1 gets a patch of the AddressGroup, n2 still nothing.
                 await cluster.create(k8s.pod("prod", "db2", {"app": "db"}, node="n3", ip="10.0.3.1"))
                 await until(lambda: len(members(agent1.snapshot())[_only(agent1, "address")]) == 2, "db2")
-                patch = rec1.events[-1]
-                assert (patch.type, patch.kind) == (EventType.MODIFIED, ObjectKind.ADDRESS_GROUP)
-                assert isinstance(patch.obj, GroupPatch)
-                assert [m.name for m in patch.obj.added] == ["db2"]
-                assert patch.obj.removed == ()
-                assert rec2.events == []
+                patched = rec1.changes[-1]
+                assert isinstance(patched, AddressGroupPatched)
+                assert [m.name for m in patched.patch.added] == ["db2"]
+                assert patched.patch.removed == ()
+                assert rec2.changes == []
 
                 # A web pod on n2: n2 enters the span and gets all three, with only its own member.
                 await cluster.create(k8s.pod("prod", "web2", {"app": "web"}, node="n2", ip="10.0.2.2"))
@@ -68,17 +74,17 @@ def test_initial_sync_then_patches_and_span_changes(cluster: Cluster) -> None:
                 state2 = agent2.snapshot()
                 assert list(members(state2, applied_to=True).values()) == [{"prod/web2@10.0.2.2"}]
                 assert list(members(state2).values()) == [{"prod/db1@10.0.2.1", "prod/db2@10.0.3.1"}]
-                assert {(e.type, e.kind) for e in rec2.events} == {
-                    (EventType.ADDED, ObjectKind.NETWORK_POLICY),
-                    (EventType.ADDED, ObjectKind.ADDRESS_GROUP),
-                    (EventType.ADDED, ObjectKind.APPLIED_TO_GROUP),
-                }
+                assert {type(c) for c in rec2.changes} == {PolicySet, AddressGroupSet, AppliedToGroupSet}
                 assert list(members(agent1.snapshot(), applied_to=True).values()) == [{"prod/web1@10.0.1.1"}]
 
                 # The web pod goes: n2 leaves the span, everything is deleted there.
                 await cluster.delete(PODS, "prod", "web2")
                 await until(lambda: agent2.snapshot() == type(state1)({}, {}, {}), "n2 out of span")
-                assert [e.type for e in rec2.events[-3:]] == [EventType.DELETED] * 3
+                assert {type(c) for c in rec2.changes[-3:]} == {
+                    PolicyDeleted,
+                    AddressGroupDeleted,
+                    AppliedToGroupDeleted,
+                }
 
                 # A policy edit reaches n1 whole, with the new generation.
                 before = next(iter(agent1.snapshot().policies.values()))
@@ -98,10 +104,9 @@ def test_initial_sync_then_patches_and_span_changes(cluster: Cluster) -> None:
                     lambda: next(iter(agent1.snapshot().policies.values())).generation > before.generation,
                     "the edited policy",
                 )
-                modified = rec1.events[-1]
-                assert (modified.type, modified.kind) == (EventType.MODIFIED, ObjectKind.NETWORK_POLICY)
-                assert isinstance(modified.obj, InternalNetworkPolicy)
-                assert [s.port for s in modified.obj.rules[0].services] == [80]
+                modified = rec1.changes[-1]
+                assert isinstance(modified, PolicySet)
+                assert [s.port for s in modified.policy.rules[0].services] == [80]
                 assert len(rec1.replaces) == len(rec2.replaces) == 1
 
     run(scenario())

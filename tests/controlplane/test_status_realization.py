@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 
 from controlplane.compute.inputs import InvalidNetworkPolicy, NetworkPolicy
 from controlplane.compute.labels import EVERYTHING
-from controlplane.compute.outputs import InternalNetworkPolicy, PolicyReference
 from controlplane.status.board import PolicyPhase, StatusBoard
 from controlplane.status.realization import PolicyProgress, RealizationTracker
-from controlplane.status.reports import Realization, StatusReport
 from controlplane.store.events import PolicyEvent
+from pyantrea_api.objects import InternalNetworkPolicy, PolicyReference
+from pyantrea_api.reports import Realization, StatusReport
 
 NODES = ("n1", "n2", "n3", "n4")
 POLICIES = ("u1", "u2", "u3")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controlplane.compute.outputs import (
+from controlplane.store.events import StoreEvent
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
     GroupMember,
     GroupPatch,
     InternalNetworkPolicy,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind, StoreEvent
 from tests.controlplane import k8s
 from tests.controlplane.cluster import Cluster, pod_names
 

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from controlplane.compute.values import value
+from pyantrea_api.values import value
 
 
 @value

@@ -11,12 +11,12 @@ import asyncio
 import logging
 import sys
 
-from daemon.health import Readiness
-from daemon.http import HttpServer
-from daemon.logs import add_logging_flags, setup_logging
-from daemon.metrics import Metrics
-from daemon.runner import run
-from daemon.tasks import Supervisor
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
+from pyantrea_daemon.logs import add_logging_flags, setup_logging
+from pyantrea_daemon.metrics import Metrics
+from pyantrea_daemon.runner import run
+from pyantrea_daemon.tasks import Supervisor
 
 log = logging.getLogger("sample")
 

@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from daemon.health import Readiness
-from daemon.http import HttpServer
-from daemon.metrics import Metrics
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
+from pyantrea_daemon.metrics import Metrics
 
 log = logging.getLogger("test.http")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from daemon.logs import JsonFormatter, setup_logging
+from pyantrea_daemon.logs import JsonFormatter, setup_logging
 
 
 @pytest.fixture

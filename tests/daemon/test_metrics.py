@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from daemon.metrics import Metrics
+from pyantrea_daemon.metrics import Metrics
 
 
 def families(metrics: Metrics) -> dict[str, str]:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from daemon.tasks import Supervisor, TaskFailed
+from pyantrea_daemon.tasks import Supervisor, TaskFailed
 
 log = logging.getLogger("test.tasks")
 

@@ -23,7 +23,8 @@ import pytest
 
 from lab import netns
 from lab.processes import kill_all_in_netns
-from tests.conftest import _require_root_and_ovs, unique_name
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 
 PYANTCTL = Path(sys.executable).parent / "pyantctl"
 COMMAND_TIMEOUT = 240
@@ -108,7 +109,7 @@ class Lab:
 
 def new_lab(factory: pytest.TempPathFactory) -> Lab:
     """A lab (not started) with a directory and a namespace prefix of its own."""
-    _require_root_and_ovs()
+    require_root_and_ovs()
     base = factory.mktemp("lab")
     files = base / "files"
     files.mkdir()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from kubernetes.client import ApiClient
 
-from kube.config import load_api_client
-from kube.rest import RestClient
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.rest import RestClient
 from tests.kubecluster import LoopbackCluster
 
 

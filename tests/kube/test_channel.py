@@ -1,4 +1,4 @@
-"""kube.channel: a producer thread hands items to the event loop in order, in batches, bounded."""
+"""pyantrea_kube.channel: a producer thread hands items to the event loop in order, in batches, bounded."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from kube.channel import BatchChannel, ChannelClosed
+from pyantrea_kube.channel import BatchChannel, ChannelClosed
 
 
 def test_items_arrive_in_order_and_in_batches():

@@ -1,4 +1,4 @@
-"""kube.config: an ApiClient from a kubeconfig file or $KUBECONFIG, with the credentials it names,
+"""pyantrea_kube.config: an ApiClient from a kubeconfig file or $KUBECONFIG, with the credentials it names,
 against a real kube-apiserver (a ServiceAccount's token, checked by the server)."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from kubernetes.client import ApiClient, ApiException, AuthenticationV1Api
 
-from kube.config import KubeConfigError, load_api_client
-from kube.rest import RestClient
 from lab.identities import request_token
 from lab.kubernetes.kubeconfigs import write_kubeconfig
+from pyantrea_kube.config import KubeConfigError, load_api_client
+from pyantrea_kube.rest import RestClient
 from tests.kubecluster import LoopbackCluster, wait_for_default_account
 
 ACCOUNT = "system:serviceaccount:default:default"

@@ -1,4 +1,4 @@
-"""kube.informer against a real kube-apiserver: sync, live events, re-list after 410 Gone (etcd
+"""pyantrea_kube.informer against a real kube-apiserver: sync, live events, re-list after 410 Gone (etcd
 compacted while the informer was cut off), a server restart, selectors, and clean shutdown.
 
 Each test runs its own event loop (`asyncio.run`); the control plane runs as processes, which
@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from kube.config import load_api_client
-from kube.informer import Informer, InformerSettings
-from kube.objects import Pod, trim_pod
-from kube.resources import NAMESPACES, PODS
-from kube.rest import RestClient
+from pyantrea_kube.config import load_api_client
+from pyantrea_kube.informer import Informer, InformerSettings
+from pyantrea_kube.objects import Pod, trim_pod
+from pyantrea_kube.resources import NAMESPACES, PODS
+from pyantrea_kube.rest import RestClient
 from tests.kubecluster import LoopbackCluster, free_port, wait_for_default_account
 
 FAST = InformerSettings(backoff_initial=0.05, backoff_max=0.2, request_timeout=5.0)
@@ -202,7 +202,7 @@ def test_relist_after_410_gone_reports_what_changed_meanwhile(
     deletes that happened meanwhile surface as deletes."""
     for name in ("keep", "change", "remove"):
         rest.create(PODS, shop, pod(name))
-    caplog.set_level(logging.INFO, logger="kube.informer")
+    caplog.set_level(logging.INFO, logger="pyantrea_kube.informer")
 
     async def scenario() -> None:
         recorder = Recorder()

@@ -17,8 +17,8 @@ import msgspec
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from kube.resources import PODS
-from kube.rest import RestClient
+from pyantrea_kube.resources import PODS
+from pyantrea_kube.rest import RestClient
 
 PODS_JSON = [
     {"metadata": {"namespace": "shop", "name": f"web{i}", "managedFields": [{"manager": "x"}]}, "spec": {}}

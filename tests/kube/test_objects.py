@@ -1,8 +1,18 @@
-"""kube.objects: trimmed values cut from raw API objects, with the API's defaults for absent fields."""
+"""pyantrea_kube.objects: trimmed values cut from raw API objects, with the API's defaults for absent
+fields."""
 
 from __future__ import annotations
 
-from kube.objects import ContainerPort, Namespace, Node, Pod, object_key, trim_namespace, trim_node, trim_pod
+from pyantrea_kube.objects import (
+    ContainerPort,
+    Namespace,
+    Node,
+    Pod,
+    object_key,
+    trim_namespace,
+    trim_node,
+    trim_pod,
+)
 
 
 def test_trim_pod_keeps_what_pyantrea_reads():

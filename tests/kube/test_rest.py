@@ -1,12 +1,12 @@
-"""kube.rest: raw-JSON calls through the official ApiClient against a real kube-apiserver."""
+"""pyantrea_kube.rest: raw-JSON calls through the official ApiClient against a real kube-apiserver."""
 
 from __future__ import annotations
 
 import pytest
 from kubernetes.client import ApiException
 
-from kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
-from kube.rest import PatchType, RestClient
+from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
+from pyantrea_kube.rest import PatchType, RestClient
 from tests.kubecluster import wait_for_default_account
 
 

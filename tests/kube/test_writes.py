@@ -1,12 +1,12 @@
-"""kube.writes: status, label and annotation merge patches issued from the event loop."""
+"""pyantrea_kube.writes: status, label and annotation merge patches issued from the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 
-from kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
-from kube.rest import RestClient
-from kube.writes import patch_status, set_annotations, set_labels
+from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
+from pyantrea_kube.rest import RestClient
+from pyantrea_kube.writes import patch_status, set_annotations, set_labels
 from tests.kubecluster import wait_for_default_account
 
 

@@ -11,7 +11,8 @@ from lab import kinds
 from lab.applying import LabelError, label_patch
 from lab.prober import Verdict
 from lab.probing import as_json, truth_table
-from lab.tables import human_duration, render
+from lab.tables import render
+from pyantrea_kube.printing import human_duration
 
 
 def test_label_arguments_set_or_remove():

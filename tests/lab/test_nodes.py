@@ -8,7 +8,8 @@ import pytest
 
 from lab import netns
 from lab.nodes import NodeSet
-from tests.conftest import _require_root_and_ovs, unique_name
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 
 pytestmark = pytest.mark.ovs
 
@@ -22,7 +23,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_nodes_share_an_underlay_and_leave_nothing_behind(tmp_path):
-    _require_root_and_ovs()
+    require_root_and_ovs()
     nodes = NodeSet(tmp_path, prefix=unique_name("ns"), count=3).start()
     try:
         assert [n.name for n in nodes] == ["node1", "node2", "node3"]
@@ -43,7 +44,7 @@ def test_nodes_share_an_underlay_and_leave_nothing_behind(tmp_path):
 
 
 def test_a_failed_start_cleans_up(tmp_path):
-    _require_root_and_ovs()
+    require_root_and_ovs()
     prefix = unique_name("nf")
     netns.create(f"{prefix}-n2")  # the second node's namespace is taken: start fails half-way
     try:

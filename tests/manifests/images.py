@@ -14,7 +14,6 @@ DOCKERFILE = IMAGES / "Dockerfile"
 BUNDLE_SCRIPT = IMAGES / "cni" / "bundle.sh"
 BUNDLE_REQUIREMENTS = IMAGES / "cni" / "requirements.txt"
 START_OVS = SCRIPTS / "start_ovs.py"
-INSTALL_CNI = SCRIPTS / "install_cni.py"
 
 
 def load_script(path: Path) -> ModuleType:

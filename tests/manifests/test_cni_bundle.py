@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from cni import install as install_cni
 from cni.versions import version_answer
 from manifests.configmap import CONFLIST_KEY, config_map
-from tests.cni.runtime import pod_args
-from tests.manifests.images import BUNDLE_SCRIPT, INSTALL_CNI, load_script
+from pyantrea_testing.cniruntime import pod_args
+from tests.manifests.images import BUNDLE_SCRIPT
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).parents[2]
-install_cni = load_script(INSTALL_CNI)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def conflist(tmp_path: Path) -> Path:
 
 
 def run_install(host: Path, bundle: Path, conflist: Path) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, str(INSTALL_CNI), "--host-root", str(host), "--bundle", str(bundle)]
+    argv = [sys.executable, "-m", "cni.install", "--host-root", str(host), "--bundle", str(bundle)]
     argv += ["--conflist", str(conflist)]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
 

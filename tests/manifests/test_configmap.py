@@ -1,5 +1,5 @@
 """The ConfigMap's files load the way the programs load them: both configuration files through
-`config.loader.load_text` (the agent with NODE_NAME, as the DaemonSet sets it) to the schema
+`pyantrea_config.loader.load_text` (the agent with NODE_NAME, as the DaemonSet sets it) to the schema
 defaults plus the cluster settings, and the conflist as a runtime hands it to the plugin, decoded
 by the plugin's own `cni.netconf`."""
 
@@ -11,11 +11,11 @@ import pytest
 
 from cni.netconf import decode_config
 from cni.versions import allows_check
-from config.agent import AgentConfig
-from config.controller import ControllerConfig
-from config.errors import ConfigError
-from config.loader import load_document, load_text
 from manifests.configmap import CONFLIST_KEY
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.errors import ConfigError
+from pyantrea_config.loader import load_document, load_text
 from tests.manifests.conftest import find
 
 NODE = {"NODE_NAME": "worker-1"}

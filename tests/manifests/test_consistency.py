@@ -10,14 +10,15 @@ import pytest
 
 from agent.controller.client import DEFAULT_PORT, SERVER_NAME
 from agent.main import DEFAULT_CONFIG as AGENT_DEFAULT_CONFIG
-from config.agent import AgentConfig
-from config.controller import ControllerConfig
-from config.schema import leaves
+from cni import install as install_cni
 from controlplane.auth.tokenreview import AGENT_USER
 from controlplane.main import DEFAULT_CONFIG as CONTROLLER_DEFAULT_CONFIG
 from manifests.configmap import CONFLIST_KEY, NAME
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.schema import leaves
 from tests.manifests.conftest import container, find, mount_for, volume
-from tests.manifests.images import INSTALL_CNI, START_OVS, load_script
+from tests.manifests.images import START_OVS, load_script
 from tests.manifests.rbac import service_account
 
 AGENT = {key: entry.default for key, entry in leaves(AgentConfig).items()}
@@ -143,7 +144,6 @@ def test_ovs_and_the_agent_share_the_run_directory(agent_pod):
 
 
 def test_install_cni_writes_the_nodes_cni_directories(agent_pod):
-    install_cni = load_script(INSTALL_CNI)
     spec = container(agent_pod, "install-cni")
     command = spec["command"]
     assert command[0] == "install-cni"

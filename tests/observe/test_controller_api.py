@@ -21,10 +21,10 @@ from agent.controller.client import ControllerClient
 from controlplane.app import Controller
 from controlplane.dashboard.routes import add_dashboard
 from controlplane.httpapi import add_routes
-from controlplane.status.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
-from daemon.health import Readiness
-from daemon.http import HttpServer
-from daemon.metrics import Metrics
+from pyantrea_api.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
+from pyantrea_daemon.health import Readiness
+from pyantrea_daemon.http import HttpServer
+from pyantrea_daemon.metrics import Metrics
 from tests.controlplane import k8s
 from tests.controlplane.serving import FAST, Cluster, Realizer, cluster, eventually, run, running
 

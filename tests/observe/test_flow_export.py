@@ -9,7 +9,6 @@ fields, interfaceName and interfaceDescription, that every Open vSwitch template
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import time
@@ -20,24 +19,21 @@ import ipfix.ie
 import ipfix.message
 import pytest
 
-from agent.observe.flowexport import flow_export
-from agent.observe.runtime import Observability
-from agent.ovsdb import FlowExport, GetFlowExport, IpfixConfig, NetflowConfig, SflowConfig
-from agent.policy.realizer import PolicyRealizer
-from config.agent import AgentConfig, FlowExportConfig, FlowExportProtocol
-from config.kinds import HostPort
-from config.loader import load_document
-from daemon.health import Readiness
+from agent.observe.flowexport import configure_flow_export, flow_export
 from lab import netns
 from lab.nodes import NodeHost
+from pyantrea_config.agent import AgentConfig, FlowExportConfig, FlowExportProtocol
+from pyantrea_config.kinds import HostPort
+from pyantrea_config.loader import load_document
+from pyantrea_ovsdb import FlowExport, GetFlowExport, IpfixConfig, NetflowConfig, SflowConfig
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 from tests.agent.cluster import Cluster, ping, tcp_exchange
-from tests.conftest import _require_root_and_ovs, unique_name
 
 pytestmark = pytest.mark.ovs
 
 COLLECTOR = ("127.0.0.1", 4739)
 ipfix.ie.use_iana_default()
-log = logging.getLogger(__name__)
 
 
 def export(protocol: FlowExportProtocol, *, enable: bool = True) -> FlowExportConfig:
@@ -115,15 +111,11 @@ def ports_by_pair(records: list[dict[str, Any]]) -> dict[tuple[str, str], set[st
 
 @pytest.fixture
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExportingCluster]:
-    _require_root_and_ovs()
+    require_root_and_ovs()
     with ExportingCluster(
         tmp_path_factory.mktemp("export"), prefix=unique_name("fx"), count=2
     ).start() as made:
         yield made
-
-
-def no_policies() -> PolicyRealizer:
-    raise AssertionError("this test runs no policy side")
 
 
 def test_ipfix_records_of_a_probed_pod_pair_reach_the_collector(cluster: ExportingCluster):
@@ -132,8 +124,9 @@ def test_ipfix_records_of_a_probed_pod_pair_reach_the_collector(cluster: Exporti
     collector.start()
     try:
         agent = cluster.agent(node1)
-        observe = Observability(agent.config, agent, Readiness(logger=log), policies=no_policies)
-        cluster.loop.run(observe.start())
+        cluster.loop.run(
+            configure_flow_export(agent.ovsdb, agent.config.ovs_bridge, agent.config.flow_export)
+        )
         configured = cluster.loop.run(agent.ovsdb.execute(GetFlowExport(agent.config.ovs_bridge)))
         assert configured == FlowExport(ipfix=IpfixConfig(("127.0.0.1:4739",), sampling=1))
 

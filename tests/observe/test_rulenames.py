@@ -4,8 +4,8 @@ policyType without rules adds."""
 from __future__ import annotations
 
 from controlplane.compute.kubeparse import network_policy_or_invalid
-from controlplane.compute.rulenames import rule_names
 from controlplane.compute.translate import translate
+from pyantrea_api.rulenames import rule_names
 from tests.controlplane import k8s
 
 FROM_DB = {"from": [{"podSelector": k8s.labels(app="db")}]}

@@ -17,7 +17,7 @@ import pytest
 from agent.node.local import gateway_mac
 from agent.observe.appctl import Appctl, AppctlError
 from agent.observe.explain import Port, PortRole, RuleRef, Verdict, explain
-from agent.observe.tracer import Packet, TraceProtocol, flow_text
+from agent.observe.tracer import flow_text
 from agent.observe.tracetext import TraceFormatError, parse
 from agent.openflow.builders import metrics, policy
 from agent.openflow.client import FlowClient
@@ -32,9 +32,10 @@ from agent.openflow.features import (
     pod_flows,
     tunnel_flows,
 )
-from controlplane.compute.inputs import Direction
 from fastpath import actions as A
 from lab.ovs import OvsInstance
+from pyantrea_api.objects import Direction
+from pyantrea_api.trace import Packet, TraceProtocol
 
 pytestmark = pytest.mark.ovs
 

@@ -29,21 +29,23 @@ from typing import Any
 from kubernetes.client import ApiException
 
 from agent.agent import Agent
-from agent.controller.client import ClientSettings
-from agent.netlink import DEFAULT_ROUTE, NetlinkClient, Route
+from agent.controller.client import ClientSettings, ControllerClient
+from agent.controller.reporter import RealizationReporter
 from agent.pods.api import PodAttachment
-from agent.policy.runtime import PolicyRuntime
-from config.agent import AgentConfig
-from config.controller import ControllerConfig
-from config.loader import load_document
+from agent.policy.realizer import PolicyRealizer
+from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime
 from controlplane.app import Controller
 from controlplane.auth.shared import node_token
 from controlplane.status.board import PolicyStatus
-from kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
 from lab import netns
 from lab.nodes import NodeHost
 from lab.prober import Verdict
 from lab.probing import ProbePod, probe, truth_table
+from pyantrea_config.agent import AgentConfig
+from pyantrea_config.controller import ControllerConfig
+from pyantrea_config.loader import load_document
+from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
+from pyantrea_netlink import DEFAULT_ROUTE, NetlinkClient, Route
 from tests.agent.cluster import Cluster, host_ifname
 from tests.kubecluster import wait_for_default_account
 
@@ -132,9 +134,22 @@ class PolicyCluster(Cluster):
 
     def start_agent(self, node: NodeHost) -> Agent:
         agent = Agent(self.config(node), netns=node.netns_path, api_client=self.api)
-        runtime = PolicyRuntime(agent.config, agent, settings=CLIENT_SETTINGS)
+        converged = agent.add_convergence_gate(CONVERGENCE_GATE)
         self.loop.run(agent.start())
         self.agents[node.name] = agent
+        # As the agent program composes its policy side (agent.main), without a heartbeat.
+        reporter = RealizationReporter(node.name)
+        realizer = PolicyRealizer(agent.flows, reporter=reporter)
+        client = ControllerClient.from_config(
+            agent.config, listener=realizer.cache, reporter=reporter, settings=CLIENT_SETTINGS
+        )
+        runtime = PolicyRuntime(
+            realizer=realizer,
+            client=client,
+            pods=agent.pods,
+            converged=converged,
+            state_dir=agent.config.policy_state_dir,
+        )
         self.loop.run(runtime.start())
         self.runtimes[node.name] = runtime
         self.loop.run(runtime.wait_initial())

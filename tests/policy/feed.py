@@ -2,8 +2,8 @@
 
 Kubernetes objects (their JSON form) go through the controller's parser, the incremental
 `PolicyEngine` and the versioned `Store`; each store event is turned into what one node's
-watcher would get (`for_node`), and handed to the listener as one batch, exactly the values a
-real `ControllerClient` would hand over.
+watcher would get (`for_node`), and handed to the listener as one batch through the agent's
+policy store, exactly the values a real `ControllerClient` would hand over.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
+from agent.policy.store import PolicySnapshot
 from controlplane.compute.engine import PolicyEngine
 from controlplane.compute.kubeparse import (
     namespace_from_k8s,
@@ -20,8 +19,9 @@ from controlplane.compute.kubeparse import (
     node_from_k8s,
     pod_from_k8s,
 )
-from controlplane.store.events import NodeEvent
 from controlplane.store.versioned import Store
+from pyantrea_api.events import NodeEvent
+from pyantrea_testing.policyfeed import StoreFeed
 
 
 class NodeFeed:
@@ -33,17 +33,17 @@ class NodeFeed:
         self.engine = PolicyEngine()
         self.store = Store()
         self.events: list[NodeEvent] = []
+        self.feed = StoreFeed(listener)
 
     def replace(self) -> None:
         """A new watch: the whole state for the node."""
         snapshot = self.store.snapshot(self.node)
-        self.listener.on_replace(
+        self.feed.replace(
             PolicySnapshot(
                 {p.name: p for p in snapshot.policies},
                 {g.name: g for g in snapshot.address_groups},
                 {g.name: g for g in snapshot.applied_to_groups},
             ),
-            StateSource.CONTROLLER,
         )
 
     def apply(self, *objects: dict[str, Any], deleted: Iterable[dict[str, Any]] = ()) -> list[NodeEvent]:
@@ -71,6 +71,6 @@ class NodeFeed:
                 engine.delete_policy(meta["namespace"], meta["name"])
         events = [e for e in (event.for_node(self.node) for event in self.store.apply(engine.sync())) if e]
         if events:
-            self.listener.on_events(events)
+            self.feed.events(events)
         self.events.extend(events)
         return events

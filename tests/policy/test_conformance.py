@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 from tests.agent.cluster import wait_until
-from tests.conftest import _require_root_and_ovs, unique_name
 from tests.controlplane import k8s
 from tests.policy.cluster import PolicyCluster, PolicyPod
 
@@ -38,7 +39,7 @@ WEB_PORT = {"a": 80, "b": 81, "c": 80}
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicyCluster]:
-    _require_root_and_ovs()
+    require_root_and_ovs()
     c = PolicyCluster(tmp_path_factory.mktemp("policy"), prefix=unique_name("np"), count=2)
     with c.start():
         for ns in NAMESPACES:

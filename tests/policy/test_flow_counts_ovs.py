@@ -17,23 +17,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.policy.addresses import block_addresses
 from agent.policy.cache import LocalPod
 from agent.policy.ports import static_ports
 from agent.policy.realizer import OWNER, PolicyRealizer
-from controlplane.compute.inputs import Direction, IPBlock, Protocol
-from controlplane.compute.ipnet import parse_cidr
-from controlplane.compute.outputs import (
+from agent.policy.store import PolicySnapshot, StateSource
+from pyantrea_api.ipnet import parse_cidr
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     InternalNetworkPolicy,
+    IPBlock,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )

@@ -13,26 +13,27 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.pods.api import PodAttachment, PodInterface
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
-from controlplane.compute.inputs import Direction, Protocol
-from controlplane.compute.outputs import (
+from agent.policy.store import PolicySnapshot
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     GroupPatch,
     InternalNetworkPolicy,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
+from pyantrea_testing.policyfeed import StoreFeed
 
 pytestmark = pytest.mark.ovs
 
@@ -76,12 +77,13 @@ def event(kind: ObjectKind, name: str, obj: object, type_: EventType = EventType
 
 
 @asynccontextmanager
-async def realizing(bridge, **options) -> AsyncIterator[tuple[PolicyRealizer, Reports]]:
+async def realizing(
+    bridge, reports: Reports | None = None, **options
+) -> AsyncIterator[tuple[PolicyRealizer, Reports]]:
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     await flows.connect()
-    realizer = PolicyRealizer(flows, **options)
-    reports = Reports()
-    realizer.report_to(reports)
+    reports = reports if reports is not None else Reports()
+    realizer = PolicyRealizer(flows, reporter=reports, **options)
     web = LocalPod("c-web", 5, int(ipaddress.IPv4Address("172.16.1.5")))
     realizer.cache.set_local_pod(("ns", "web"), web)
     runner = asyncio.create_task(realizer.run())
@@ -107,14 +109,15 @@ def test_policies_are_reported_realized_once_every_group_is_in(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
             first = list(reports.reports)
-            realizer.cache.on_events([event(ObjectKind.ADDRESS_GROUP, "g2", AddressGroup("g2", ()))])
+            feed.events([event(ObjectKind.ADDRESS_GROUP, "g2", AddressGroup("g2", ()))])
             await realizer.flushed()
             second = reports.reports[len(first) :]
             edited = policy("a", 2, ingress("g1", 443))
-            realizer.cache.on_events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
+            feed.events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
             await realizer.flushed()
             third = reports.reports[len(first) + len(second) :]
             return first, second, third, table(bridge, 90)
@@ -141,7 +144,8 @@ def test_a_refused_bundle_is_reported_and_everything_is_installed_anew_once_the_
                 {"g1": AddressGroup("g1", peers)},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
             refused = list(reports.reports)
             in_table = table(bridge, 90)
@@ -190,7 +194,8 @@ def test_rule_counters_count_what_each_rule_let_through(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
             for port, times in ((80, 3), (443, 1), (22, 2)):
                 for _ in range(times):
@@ -225,7 +230,8 @@ def test_a_pod_attached_later_gets_its_rules_before_the_attach_returns(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL, late))},
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
             before = table(bridge, 100)
             await realizer.pod_attached(interface("late", 9, "172.16.1.9", "c-late"))
@@ -234,7 +240,7 @@ def test_a_pod_attached_later_gets_its_rules_before_the_attach_returns(bridge):
             kept = table(bridge, 100)
             await realizer.pod_detached(interface("late", 9, "172.16.1.9", "c-late"))
             patch = GroupPatch("atg", (), (LOCAL,))
-            realizer.cache.on_events([event(ObjectKind.APPLIED_TO_GROUP, "atg", patch, EventType.MODIFIED)])
+            feed.events([event(ObjectKind.APPLIED_TO_GROUP, "atg", patch, EventType.MODIFIED)])
             await realizer.flushed()
             return before, attached, kept, table(bridge, 100), table(bridge, 90)
 
@@ -255,20 +261,18 @@ def test_a_generation_is_reported_only_once_its_own_flows_are_in_the_switch(brid
             seen.append((generation, any(f"tp_dst={port} " in line for line in table(bridge, 90))))
 
     async def main():
-        async with realizing(bridge) as (realizer, _):
-            realizer.report_to(Checking())
+        async with realizing(bridge, Checking()) as (realizer, _):
             peers = tuple(member(f"p{i}", f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}") for i in range(20_000))
             state = PolicySnapshot(
                 {}, {"g1": AddressGroup("g1", peers)}, {"atg": AppliedToGroup("atg", (LOCAL,))}
             )
-            realizer.cache.on_replace(state, StateSource.CONTROLLER)
+            feed = StoreFeed(realizer.cache)
+            feed.replace(state)
             await realizer.flushed()
-            realizer.cache.on_events(
-                [event(ObjectKind.NETWORK_POLICY, "a", policy("a", 1, ingress("g1", 80)))]
-            )
+            feed.events([event(ObjectKind.NETWORK_POLICY, "a", policy("a", 1, ingress("g1", 80)))])
             await asyncio.sleep(0.02)  # the realizer is sending generation 1's 20,000 flows
             edited = policy("a", 2, ingress("g1", 443))
-            realizer.cache.on_events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
+            feed.events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
             await realizer.flushed()
 
     asyncio.run(main())

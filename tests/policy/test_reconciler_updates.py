@@ -13,20 +13,20 @@ from typing import Any
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from agent.controller.client import StateSource
-from agent.controller.state import PolicySnapshot
-from controlplane.compute.inputs import Direction, Protocol
-from controlplane.compute.outputs import (
+from agent.policy.store import PolicySnapshot, StateSource
+from pyantrea_api.events import EventType, NodeEvent, ObjectKind
+from pyantrea_api.objects import (
     AddressGroup,
     AppliedToGroup,
+    Direction,
     GroupMember,
     InternalNetworkPolicy,
     Peer,
     PolicyReference,
+    Protocol,
     Rule,
     Service,
 )
-from controlplane.store.events import EventType, NodeEvent, ObjectKind
 from tests.controlplane import k8s
 from tests.policy.node import PolicyNode, line
 
@@ -109,15 +109,15 @@ def test_a_rule_waits_for_every_group_it_names():
     def added(kind: ObjectKind, name: str, obj: Any) -> list[NodeEvent]:
         return [NodeEvent(EventType.ADDED, kind, 1, name, obj)]
 
-    node.cache.on_events(added(ObjectKind.NETWORK_POLICY, "uid", policy))
+    node.feed.feed.events(added(ObjectKind.NETWORK_POLICY, "uid", policy))
     node.sync()
-    node.cache.on_events(added(ObjectKind.APPLIED_TO_GROUP, "atg", AppliedToGroup("atg", (member,))))
+    node.feed.feed.events(added(ObjectKind.APPLIED_TO_GROUP, "atg", AppliedToGroup("atg", (member,))))
     node.sync()
     assert node.lines() == []
-    node.cache.on_events(added(ObjectKind.ADDRESS_GROUP, "ag", AddressGroup("ag", (peer,))))
+    node.feed.feed.events(added(ObjectKind.ADDRESS_GROUP, "ag", AddressGroup("ag", (peer,))))
     node.sync()
     assert len(node.lines()) == 8  # peer, pod, port, action flow, three metric flows, isolation
-    node.cache.on_events([NodeEvent(EventType.DELETED, ObjectKind.ADDRESS_GROUP, 2, "ag", None)])
+    node.feed.feed.events([NodeEvent(EventType.DELETED, ObjectKind.ADDRESS_GROUP, 2, "ag", None)])
     node.sync()
     assert node.lines() == []
 

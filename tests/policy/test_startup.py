@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.controller.client import StateSource
 from agent.openflow.cookies import ROUND_SHIFT
+from agent.policy.store import StateSource
+from pyantrea_testing.names import unique_name
+from pyantrea_testing.ovs import require_root_and_ovs
 from tests.agent.cluster import wait_until
-from tests.conftest import _require_root_and_ovs, unique_name
 from tests.controlplane import k8s
 from tests.policy.cluster import PolicyCluster
 
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.ovs, pytest.mark.slow]
 
 @pytest.fixture
 def cluster(tmp_path) -> Iterator[PolicyCluster]:
-    _require_root_and_ovs()
+    require_root_and_ovs()
     with PolicyCluster(tmp_path, prefix=unique_name("ns"), count=1).start() as c:
         c.namespace("x", ns="x")
         c.add_policy_pod(c.nodes[0], "x", "a", {"pod": "a"})

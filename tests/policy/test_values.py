@@ -14,10 +14,19 @@ from agent.policy.addresses import block_addresses, ip_of, mask_of, prefix_of
 from agent.policy.allocator import ConjIdAllocator
 from agent.policy.ports import PortMatch, range_masks, resolve, service_matches
 from agent.policy.rules import rules_of
-from controlplane.compute.inputs import Direction, IPBlock, NamedPort, Protocol
-from controlplane.compute.ipnet import IPNet, parse_cidr
-from controlplane.compute.outputs import InternalNetworkPolicy, Peer, PolicyReference, Rule, Service
 from fastpath import Match
+from pyantrea_api.ipnet import IPNet, parse_cidr
+from pyantrea_api.objects import (
+    Direction,
+    InternalNetworkPolicy,
+    IPBlock,
+    NamedPort,
+    Peer,
+    PolicyReference,
+    Protocol,
+    Rule,
+    Service,
+)
 
 networks = st.builds(
     lambda ip, prefix: ipaddress.IPv4Network((ip & (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF, prefix)),

@@ -30,9 +30,9 @@ from __future__ import annotations
 from agent.openflow import registers as R
 from agent.openflow.builders.policy import CONJ_ID_FIELD, METRIC_TABLE
 from agent.openflow.pipeline import PIPELINE, PRIORITY_NORMAL
-from controlplane.compute.inputs import Direction
 from fastpath import Flow, Match
 from fastpath import actions as A
+from pyantrea_api.objects import Direction
 
 RULE_CT_LABEL = {Direction.IN: R.INGRESS_RULE_CT_LABEL, Direction.OUT: R.EGRESS_RULE_CT_LABEL}
 """Where the commit keeps the id of the rule that allowed a connection, per direction."""

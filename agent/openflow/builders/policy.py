@@ -42,9 +42,9 @@ from agent.openflow.pipeline import (
     PRIORITY_LOW,
     PRIORITY_NORMAL,
 )
-from controlplane.compute.inputs import Direction
 from fastpath import Flow, Match
 from fastpath import actions as A
+from pyantrea_api.objects import Direction
 
 _ESTABLISHED = Match(ip=True, ct_state="-new+est")
 _RELATED = Match(ip=True, ct_state="-new+rel")

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the CNI plugin as a self-contained PyInstaller bundle, DIST/pyantrea/: the executable
 # `pyantrea` and `_internal/` with its own Python runtime and libraries. The node runs it
-# outside any container (see ../scripts/install_cni.py), so it must not need the image's Python.
+# outside any container (see cni/install.py), so it must not need the image's Python.
 #
 #   PYTHON=python3 bundle.sh DIST WORK [more PyInstaller options, e.g. --paths SRC]
 #

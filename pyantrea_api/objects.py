@@ -1,0 +1,143 @@
+"""The controlplane API's policy objects, Antrea's three-object model: internal NetworkPolicies
+whose rules name groups, AddressGroups (who a rule talks to) and AppliedToGroups (whom a policy
+protects), the member patches that carry group changes, and the values they are built from
+(protocols, directions, ipBlocks, named ports).
+
+The controller computes them (`controlplane.compute`) and agents enforce them; they mirror the
+controlplane proto messages (`pyantrea_api.convert`). The controller keeps spans beside them in
+its store.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from pyantrea_api.ipnet import IPNet, PackedIP
+from pyantrea_api.values import value
+
+
+class Protocol(enum.Enum):
+    """An L4 protocol a NetworkPolicy port can name."""
+
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+class Direction(enum.Enum):
+    """A policy direction; `IN` is Kubernetes' Ingress, `OUT` its Egress."""
+
+    IN = "In"
+    OUT = "Out"
+
+
+@value
+class NamedPort:
+    """A named container port; agents resolve policy ports given by name with these."""
+
+    name: str
+    port: int
+    protocol: Protocol
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class IPBlock:
+    """`ipBlock`: a CIDR minus some CIDRs inside it."""
+
+    cidr: IPNet
+    excepts: tuple[IPNet, ...]
+
+
+PodKey = tuple[str, str]
+"""(namespace, name) of a pod: the identity of a group member."""
+
+
+@value
+class GroupMember:
+    """A pod as a group member: reference, IPs, named ports (to resolve named policy ports), node."""
+
+    namespace: str
+    name: str
+    ips: tuple[PackedIP, ...]
+    ports: tuple[NamedPort, ...]
+    node: str
+
+    @property
+    def key(self) -> PodKey:
+        """The member's identity within a group; a patch removes the old value before adding."""
+        return (self.namespace, self.name)
+
+
+@value
+class AddressGroup:
+    """Pods that rules name as peers; every node in its span gets every member."""
+
+    name: str
+    members: tuple[GroupMember, ...]
+
+
+@value
+class AppliedToGroup:
+    """Pods a policy applies to; a node sees only the members it hosts."""
+
+    name: str
+    members: tuple[GroupMember, ...]
+
+
+@value
+class GroupPatch:
+    """A change of an AddressGroup's or AppliedToGroup's members: apply `removed`, then `added`."""
+
+    name: str
+    added: tuple[GroupMember, ...]
+    removed: tuple[GroupMember, ...]
+
+
+@value
+class Service:
+    """A rule's port match: `port` None is every port; a str is a named port; `end_port` a range."""
+
+    protocol: Protocol
+    port: int | str | None
+    end_port: int | None
+
+
+@value
+class Peer:
+    """A rule's other side: the pods of the named AddressGroups plus the ipBlocks.
+
+    A peer with neither matches nothing: a rule with it only isolates its direction.
+    """
+
+    address_groups: tuple[str, ...]
+    ip_blocks: tuple[IPBlock, ...]
+
+
+@value
+class Rule:
+    """One allow rule: traffic in `direction` from/to `peer` on `services` (empty: all ports)."""
+
+    direction: Direction
+    peer: Peer
+    services: tuple[Service, ...]
+
+
+@value
+class PolicyReference:
+    """The Kubernetes NetworkPolicy an internal policy comes from."""
+
+    namespace: str
+    name: str
+    uid: str
+
+
+@value
+class InternalNetworkPolicy:
+    """A NetworkPolicy as agents get it, named by the Kubernetes policy's UID."""
+
+    name: str
+    source_ref: PolicyReference
+    generation: int
+    rules: tuple[Rule, ...]
+    applied_to_groups: tuple[str, ...]
