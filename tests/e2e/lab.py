@@ -8,6 +8,7 @@ Each `Lab` has a directory and a namespace prefix of its own (`PYANTREA_LAB_DIR`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,7 +23,8 @@ from typing import Any
 import pytest
 
 from lab import netns
-from lab.processes import kill_all_in_netns
+from lab.processes import kill_all_in_netns, stop
+from lab.record import load
 from pyantrea_testing.names import unique_name
 from pyantrea_testing.ovs import require_root_and_ovs
 
@@ -101,7 +103,11 @@ class Lab:
         try:
             self.run("down", check=False)
         finally:
-            for name in self.namespaces():  # down failed: everything in the lab's namespaces is the lab's
+            # If down failed: every process the record names (some run outside the lab's
+            # namespaces, like the kubectl relay) and everything in the lab's namespaces is the lab's.
+            with contextlib.suppress(OSError, ValueError):
+                stop([process.id for process in load(self.directory / "lab.json").processes])
+            for name in self.namespaces():
                 kill_all_in_netns(name)
                 netns.delete(name)
             shutil.rmtree(self.directory, ignore_errors=True)
