@@ -1,6 +1,6 @@
 """A `pyantctl lab` command's view of a running lab: its record and its API.
 
-The API stand-in listens on the underlay, inside the lab's namespaces, so that nothing of the
+The API server listens on the underlay, inside the lab's namespaces, so that nothing of the
 lab is configured in the host's own network namespace: a command that talks to the API first
 moves itself into the underlay namespace (before it starts any thread), then uses the real
 `kubernetes` client with the lab's kubeconfig, as every other client of the lab does.

@@ -1,8 +1,8 @@
 """Writes from the event loop: status, labels and annotations, as JSON merge patches.
 
 Each call runs the blocking client in a worker thread and returns the object as the server
-stored it. Merge patches need no schema knowledge, so they work the same on every kind, on a
-real kube-apiserver and on the lab's stand-in. `None` as a label or annotation value removes it.
+stored it. Merge patches need no schema knowledge, so they work the same on every kind.
+`None` as a label or annotation value removes it.
 NetworkPolicy has no `/status` subresource: pyantrea reports realization with `set_annotations`.
 """
 

@@ -1,6 +1,6 @@
 """`pyantrea-agent` as a process inside a node's namespace, as the lab and a DaemonSet run it.
 
-The API stand-in listens on the underlay (its bridge holds 192.168.77.254), reachable from the
+The real kube-apiserver listens on the underlay (its bridge holds 192.168.77.254), reachable from the
 node; the test talks to it, and to the agent's HTTP port, from threads inside the namespaces.
 """
 

@@ -2,7 +2,7 @@
 flows, host veth and host-local address, and leaves the pod whose Pod object exists alone.
 
 The real `pyantrea-agent` program in a lab node's namespace, the real `pyantrea-cni` plugin, the
-API stand-in with real Pod objects on the underlay.
+real kube-apiserver with Pod objects on the underlay.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The controller serving watches: a real controller (informers on the API stand-in through the
+"""The controller serving watches: a real controller (informers on a real kube-apiserver through the
 `kubernetes` client, the computation, the gRPC server over TLS) and real agent clients.
 
 Initial sync, incremental patches, a node entering and leaving a span, and a policy change.

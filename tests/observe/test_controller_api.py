@@ -1,5 +1,5 @@
 """The controller's JSON API, event stream, dashboard files and metrics, against a controller
-in-process, the lab's API stand-in and agents as real `ControllerClient`s sending heartbeats
+in-process, a real kube-apiserver and agents as real `ControllerClient`s sending heartbeats
 over TLS.
 
 Node n1's agent is healthy, n2's has a failing check; both report traffic for the rule of

@@ -1,7 +1,7 @@
 """A multi-node cluster enforcing NetworkPolicy, for real-packet tests.
 
 `PolicyCluster` is the datapath test cluster (`tests.agent.cluster.Cluster`: nodes as network
-namespaces with their own Open vSwitch, the API stand-in, an in-process `Agent` per node) plus
+namespaces with their own Open vSwitch, a real kube-apiserver, an in-process `Agent` per node) plus
 a real controller (`controlplane.app.Controller`, on the agents' event loop thread, TLS and
 node tokens as in production) and, on every agent, the `PolicyRuntime` the agent program runs
 (controller client, rule cache, realizer, the pod hook, the start-up sequence).
@@ -89,7 +89,7 @@ class PolicyPod:
 
 
 class PolicyCluster(Cluster):
-    """Nodes, the API stand-in, a controller, and agents enforcing policies; `stop()` undoes all."""
+    """Nodes, a real control plane, a controller, and agents enforcing policies; `stop()` undoes all."""
 
     def __init__(self, workdir: Path, *, prefix: str, count: int = 2) -> None:
         super().__init__(workdir, prefix=prefix, count=count)
