@@ -5,7 +5,6 @@ process stopped by pid when the block ends, also on failure."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -20,14 +19,9 @@ from lab.kubernetes.components import ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane
 from lab.kubernetes.kubeconfigs import write_kubeconfig
 from lab.processes import ProcessId, stop
+from lab.up import free_loopback_port
 from pyantrea_kube.resources import SERVICE_ACCOUNTS
 from pyantrea_kube.rest import RestClient
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_default_account(rest: RestClient, namespace: str, *, timeout: float = 30.0) -> None:
@@ -50,9 +44,9 @@ class LoopbackCluster:
     def __init__(self, directory: Path, *, nodes: Sequence[str] = ()) -> None:
         settings = ClusterSettings(
             IPv4Address("127.0.0.1"),
-            api_port=free_port(),
-            etcd_client_port=free_port(),
-            etcd_peer_port=free_port(),
+            api_port=free_loopback_port(),
+            etcd_client_port=free_loopback_port(),
+            etcd_peer_port=free_loopback_port(),
             serve_health=False,
         )
         self.plane = ControlPlane(directory, settings)

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
+from lab.up import free_loopback_port
 from pyantrea_kube.config import load_api_client
 from pyantrea_kube.informer import Informer, InformerSettings
 from pyantrea_kube.objects import Pod, trim_pod
 from pyantrea_kube.resources import NAMESPACES, PODS
 from pyantrea_kube.rest import RestClient
-from tests.kubecluster import LoopbackCluster, free_port, wait_for_default_account
+from tests.kubecluster import LoopbackCluster, wait_for_default_account
 
 FAST = InformerSettings(backoff_initial=0.05, backoff_max=0.2, request_timeout=5.0)
 AT_ONCE = {"gracePeriodSeconds": 0}
@@ -211,7 +212,9 @@ def test_relist_after_410_gone_reports_what_changed_meanwhile(
 
         # Cut the informer off: its API server stops; another one, on the same etcd, works.
         await asyncio.to_thread(kubernetes.stop_apiserver)
-        port = await asyncio.to_thread(kubernetes.start_apiserver, "kube-apiserver-2", port=free_port())
+        port = await asyncio.to_thread(
+            kubernetes.start_apiserver, "kube-apiserver-2", port=free_loopback_port()
+        )
         other = load_api_client(kubernetes.kubeconfig_for(tmp_path / "elsewhere", port=port))
         try:
             other_rest = RestClient(other)
