@@ -91,9 +91,10 @@ class ControlPlane:
 
     # -- processes ---------------------------------------------------------------------------
 
-    def start(self, started: Started) -> None:
-        """Start etcd, the API server (and wait until it is ready), the controller manager and
-        the scheduler; ControlPlaneFailed names the program that failed, with its log's end."""
+    def start(self, started: Started, *, controllers: bool = True) -> None:
+        """Start etcd, the API server (and wait until it is ready), and unless `controllers` is
+        False the controller manager and the scheduler; ControlPlaneFailed names the program
+        that failed, with its log's end."""
         settings, directory = self.settings, self.directory
         etcd = self._spawn(
             "etcd", components.etcd(binaries.program("etcd"), directory / "etcd", settings), started
@@ -104,6 +105,8 @@ class ControlPlane:
             audit_policy=directory / "audit-policy.yaml", audit_log=self.audit_log,
         )  # fmt: skip
         self.start_apiserver(argv, started)
+        if not controllers:
+            return
         argv = components.controller_manager(
             binaries.program("kube-controller-manager"), self.pki, settings,
             directory / "controller-manager.kubeconfig",
