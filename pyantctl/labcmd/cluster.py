@@ -53,8 +53,12 @@ def register(commands: Any) -> None:
     )
     kubeconfig.set_defaults(func=run_kubeconfig)
 
-    status = commands.add_parser("status", help="nodes, pod subnets, agents, controller",
-                                 description="Show the lab's processes and nodes.")  # fmt: skip
+    status = commands.add_parser(
+        "status",
+        help="nodes, pod subnets, agents, controller, control plane, and each program's restarts",
+        description="Show the lab's nodes and programs: each program's pid, whether it runs, and how "
+        "many times its supervisor started it again after it exited.",
+    )
     status.add_argument("-o", "--output", choices=("json",), help="print JSON")
     status.set_defaults(func=run_status)
 

@@ -1,8 +1,9 @@
 """The lab starts again any of its programs that exits, as a kubelet restarts a crashed container.
 
-A 3-node lab loses, at once and by SIGKILL, an agent, the controller, an ovs-vswitchd,
-kube-apiserver and etcd: each comes back with a new pid, `lab status` counts one restart for it
-and none for the others, and the cluster works again (pods reach each other, a new pod starts).
+A 3-node lab loses, at once and by SIGKILL, an agent, the controller, an ovs-vswitchd, an
+ovsdb-server, a kubelet, kube-apiserver and etcd: each comes back with a new pid, `lab status`
+counts one restart for it and none for the others, and the cluster works again (pods reach each
+other, new pods start on the nodes whose agent and kubelet were killed).
 Then `lab down`, right after more kills, races the restarts and still leaves nothing.
 """
 
@@ -55,7 +56,8 @@ def test_killed_programs_come_back_and_down_still_leaves_nothing(make_lab: Calla
     assert all_reachable(lab.probe(80, "-n", "r"))
     before = programs(lab.status())
     assert all(p["running"] and p["restarts"] == 0 and p["supervisor"]["running"] for p in before.values())
-    victims = ["agent@node2", "controller", "ovs-vswitchd@node3", "kube-apiserver", "etcd"]
+    victims = ["agent@node2", "controller", "ovs-vswitchd@node3", "kube-apiserver", "etcd",
+               "kubelet@node3", "ovsdb-server@node1"]  # fmt: skip
     for name in victims:
         os.kill(before[name]["pid"], signal.SIGKILL)
 
@@ -73,12 +75,13 @@ def test_killed_programs_come_back_and_down_still_leaves_nothing(make_lab: Calla
     table = lab.run("status").stdout
     assert "1 restart)" in table and "NOT RUNNING" not in table
 
-    # The agent on node2 and node3's switch resynced: pods reach each other, and a new one starts.
+    # The agents resynced with their switches and the controller: pods reach each other, new ones start.
     deadline = time.monotonic() + 30
     while not all_reachable(matrix := lab.probe(80, "-n", "r")):
         assert time.monotonic() < deadline, matrix
         time.sleep(1)
-    lab.apply(pod_manifest("r", "d", node="node2"), "--wait")
+    new_pods = [pod_manifest("r", name, node=node) for name, node in (("d", "node2"), ("e", "node3"))]
+    lab.apply("".join(new_pods), "--wait")
     assert all_reachable(lab.probe(80, "-n", "r"))
 
     # More kills, and `down` at once, while the supervisors wait to start them again.
