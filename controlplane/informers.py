@@ -36,10 +36,6 @@ T = TypeVar("T")
 
 AnyPolicy = NetworkPolicy | InvalidNetworkPolicy
 
-LIST_PAGE_SIZE = 500
-"""Objects per list page, as client-go's reflector: a cluster's hundred thousand pods are never
-decoded at once."""
-
 
 class _Feed(Generic[T]):
     """An informer handler: upserts and deletes into the engine, then marks the computation dirty."""
@@ -72,7 +68,7 @@ class ClusterInformers:
 
     def __init__(self, api_client: ApiClient, computation: Computation, board: StatusBoard) -> None:
         engine: PolicyEngine = computation.engine
-        settings = InformerSettings(page_size=LIST_PAGE_SIZE)
+        settings = InformerSettings()  # lists in pages of LIST_PAGE_SIZE
         dirty = computation.mark_dirty
 
         def upsert_policy(policy: AnyPolicy) -> None:
