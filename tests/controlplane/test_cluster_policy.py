@@ -27,6 +27,12 @@ from tests.controlplane import k8s
 
 ALL_NAMESPACES = {"namespaces": {}}
 MONITORING = {"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+KUBE_SYSTEM = {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+DB_PODS = {"pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "db"}}}}
+ANY_PODS = {"pods": {"namespaceSelector": {}, "podSelector": {}}}
+TENANTS = {"namespaces": {"matchExpressions": [{"key": "tenant", "operator": "Exists"}]}}
+BAD_CIDR = {"networks": ["10.0.0.0/33"]}
+NETWORKS = {"networks": ["10.1.0.0/16", "192.168.0.0/24"]}
 
 
 def parse(obj):
@@ -40,7 +46,7 @@ def test_the_user_story_of_a_cluster_wide_allow_parses_as_written():
             ingress=[{"name": "from-monitoring", "action": "Accept", "from": [MONITORING]}],
             egress=[{
                 "name": "to-dns", "action": "Accept",
-                "to": [{"pods": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "to": [{"pods": {"namespaceSelector": KUBE_SYSTEM,
                                  "podSelector": {"matchLabels": {"app": "kube-dns"}}}}],
                 "protocols": [{"udp": {"destinationPort": {"number": 53}}},
                               {"tcp": {"destinationPort": {"range": {"start": 8000, "end": 8080}}}},
@@ -71,10 +77,10 @@ def test_the_user_story_of_a_cluster_wide_allow_parses_as_written():
         ({"priority": None}, "spec.priority"),
         ({"tier": "Emergency"}, "spec.tier"),
         ({"subject": {}}, "spec.subject"),
-        ({"subject": {**ALL_NAMESPACES, "pods": {"namespaceSelector": {}, "podSelector": {}}}}, "spec.subject"),
+        ({"subject": {**ALL_NAMESPACES, **ANY_PODS}}, "spec.subject"),
         ({"ingress": [{"action": "Allow", "from": [ALL_NAMESPACES]}]}, "spec.ingress[0].action"),
         ({"ingress": [{"action": "Deny", "from": []}]}, "spec.ingress[0].from"),
-        ({"egress": [{"action": "Deny", "to": [{"networks": ["10.0.0.0/33"]}]}]}, "spec.egress[0].to[0].networks[0]"),
+        ({"egress": [{"action": "Deny", "to": [BAD_CIDR]}]}, "spec.egress[0].to[0].networks[0]"),
         ({"egress": [{"action": "Deny", "to": [ALL_NAMESPACES],
                       "protocols": [{"tcp": {"destinationPort": {"range": {"start": 90, "end": 80}}}}]}]},
          "spec.egress[0].protocols[0].tcp.destinationPort.range"),
@@ -101,10 +107,10 @@ def test_a_spec_the_api_refuses_is_an_error_naming_the_field(change, field):
 def test_rules_keep_action_name_and_order_per_direction_and_the_policy_its_tier_and_priority():
     policy = parse(
         k8s.cluster_policy(
-            "p", "Baseline", 7, {"pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "db"}}}},
+            "p", "Baseline", 7, DB_PODS,
             ingress=[{"name": "a", "action": "Pass", "from": [ALL_NAMESPACES]},
                      {"name": "b", "action": "Deny", "from": [ALL_NAMESPACES]}],
-            egress=[{"name": "c", "action": "Accept", "to": [{"networks": ["10.1.0.0/16", "192.168.0.0/24"]}]}],
+            egress=[{"name": "c", "action": "Accept", "to": [NETWORKS]}],
         )
     )  # fmt: skip
     internal = translate_cluster(policy, ()).translation.policy
@@ -209,7 +215,7 @@ def test_the_span_is_the_nodes_of_the_subject_pods_as_for_networkpolicy():
         k8s.pod("a", "web", {"app": "web"}, node="n1", ip="10.0.1.2"),
         k8s.pod("b", "web", {"app": "web"}, node="n2", ip="10.0.2.2"),
         k8s.cluster_policy(
-            "tenants", "Admin", 5, {"namespaces": {"matchExpressions": [{"key": "tenant", "operator": "Exists"}]}},
+            "tenants", "Admin", 5, TENANTS,
             ingress=[{"action": "Deny", "from": [ALL_NAMESPACES]}],
         ),
     )  # fmt: skip
