@@ -67,6 +67,8 @@ def explanation_json(explanation: Explanation) -> Json:
             {
                 "direction": "Ingress" if decision.direction is Direction.IN else "Egress",
                 "allowed": decision.allowed,
+                "tier": decision.tier,
+                "action": decision.action,
                 "rules": [asdict(rule) for rule in decision.rules],
             }
             for decision in explanation.policies

@@ -341,3 +341,71 @@ def test_the_flows_decide_as_the_api_does(switch: OvsInstance, cnps, nps):
     }  # fmt: skip
     wrong = {key: real[key] for key in expected if real[key] != expected[key]}
     assert not wrong, f"flows decide otherwise than the API for {wrong}"
+
+
+def explained_trace(ovs: OvsInstance, node: PolicyNode, src: LabPod, dst: LabPod, port: int):
+    from agent.observe.rules import RealizedRules
+
+    packet = Packet(TraceProtocol.TCP, None, IPv4Address(dst.ip), 40000, port)
+    flow = flow_text(
+        packet, src_ip=IPv4Address(src.ip), in_port=src.ofport, dl_src=src.mac, dl_dst=dst.mac, ttl=64
+    )
+    ports = {p.ofport: Port(p.ofport, PortRole.POD, f"{p.ns}/{p.name}") for p in PODS}
+    text = asyncio.run(Appctl(ovs.paths.rundir).trace("br-int", flow))
+    return explain(parse(text), ports, RealizedRules(node))  # the realizer's cache and reconciler
+
+
+def test_a_trace_names_the_cluster_policy_rule_its_tier_and_action(switch: OvsInstance):
+    objects = [
+        k8s.cluster_policy(
+            "guard", "Admin", 3, {"namespaces": {"matchLabels": {"ns": "x"}}},
+            ingress=[
+                {"name": "from-y", "action": "Deny", "from": [{"namespaces": {"matchLabels": {"ns": "y"}}}]},
+                {"name": "from-x", "action": "Accept", "from": [{"namespaces": {"matchLabels": {"ns": "x"}}}],
+                 "protocols": [{"tcp": {"destinationPort": {"number": 80}}}]},
+                {"name": "delegate", "action": "Pass", "from": [{"namespaces": {}}]},
+            ],
+        ),
+        k8s.policy("x", "only-b", {"matchLabels": {"pod": "a"}}, ingress=[{"from": [{"podSelector": {}}],
+                   "ports": [{"protocol": "TCP", "port": 82}]}], policy_types=["Ingress"]),
+    ]  # fmt: skip
+    node = PolicyNode("n1")
+    node.apply(
+        k8s.node("n1"),
+        k8s.namespace("x", ns="x"),
+        k8s.namespace("y", ns="y"),
+        *(k8s.pod(p.ns, p.name, p.labels, node="n1", ip=p.ip) for p in PODS),
+        *objects,
+    )
+    for pod in PODS:
+        node.attach(pod.ns, pod.name, ofport=pod.ofport, ip=pod.ip)
+    node.sync()
+
+    async def install() -> None:
+        client = FlowClient(switch.paths.mgmt_socket("br-int"), COOKIES)
+        await client.connect()
+        try:
+            await client.sync_many({**base_flows(), "policy": list(node.installed.values())})
+        finally:
+            await client.close()
+
+    asyncio.run(install())
+    x_a, x_b, y_a = PODS[0], PODS[1], PODS[2]
+
+    denied = explained_trace(switch, node, y_a, x_a, 80)
+    assert denied.verdict is Verdict.DROPPED
+    rule = "ClusterNetworkPolicy guard ingress[0]:from-y (Admin tier, Deny)"
+    assert denied.reason == f"dropped by AdminIngressRule: {rule} denies it"
+    (decision,) = [d for d in denied.policies if d.action]
+    assert (decision.tier, decision.action, decision.allowed) == ("Admin", "Deny", False)
+
+    accepted = explained_trace(switch, node, x_b, x_a, 80)
+    assert accepted.verdict is Verdict.DELIVERED
+    (decision,) = [d for d in accepted.policies if d.direction is Direction.IN]
+    assert decision.action == "Accept" and decision.rules[0].rule == "ingress[1]:from-x"
+
+    passed = explained_trace(switch, node, x_b, x_a, 81)  # passed on, then x/only-b isolates x/a
+    assert passed.verdict is Verdict.DROPPED
+    actions = [(d.action, d.allowed) for d in passed.policies if d.direction is Direction.IN]
+    assert actions == [("Pass", True), ("", False)]
+    assert "NetworkPolicy x/only-b" in passed.reason
