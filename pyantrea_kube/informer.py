@@ -255,11 +255,19 @@ class Informer(Generic[T]):
                     return
                 if not isinstance(exc, _CONNECTION_ERRORS):
                     resource_version = None
-                if self._optional and isinstance(exc, ApiException) and exc.status == 404:
+                absent = self._optional and isinstance(exc, ApiException) and exc.status == 404
+                if absent:
                     channel.put(_Replace({}))  # not served: nothing of it exists
                 wait = delay * random.uniform(0.8, 1.2)
                 then = "re-watching" if resource_version is not None else "re-listing"
-                log.warning("informer %s: %s; %s in %.1fs", self.name, _describe(exc), then, wait)
+                if absent:
+                    log.info(
+                        "informer %s: not served (is its CRD installed?); listing again in %.1fs",
+                        self.name,
+                        wait,
+                    )
+                else:
+                    log.warning("informer %s: %s; %s in %.1fs", self.name, _describe(exc), then, wait)
                 self._stop.wait(wait)
                 delay = min(delay * 2, settings.backoff_max)
 
