@@ -10,6 +10,8 @@ every pod from every pod until the matrix is the expected one.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +76,7 @@ EVERY_NAMESPACE: dict[str, Any] = {"namespaces": {}}
 POD_A = {"matchLabels": {"pod": "a"}}
 POD_B = {"matchLabels": {"pod": "b"}}
 WEB = [{"destinationNamedPort": "web"}]
+HOSTNAME = "kubernetes.io/hostname"
 
 
 def namespaces(name: str) -> dict[str, Any]:
@@ -206,3 +209,38 @@ def test_a_deny_that_appears_cuts_the_established_connections_it_selects_and_cou
                 stats = cluster.loop.run(cluster.runtimes[node.name].realizer.rule_stats())
                 (counted,) = [s for s in stats if s.policy.name == "cut"]
                 assert counted.packets > 0
+
+
+def test_a_nodes_peer_is_the_selected_nodes_addresses(cluster):
+    """Pods reach a server on their own node's address until an egress Deny to Node 1 (selected by
+    its hostname label) appears for namespace x: then x/a (on node 1) no longer reaches it, while
+    y/a (not a subject) still does and x/b still reaches node 2's server."""
+    node1, node2 = cluster.nodes[0], cluster.nodes[1]
+    servers = [running_on_node(node, "9100") for node in (node1, node2)]
+    try:
+        for server in servers:
+            assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+
+        def reaches(pod: str, node) -> bool:
+            with running(cluster.policy_pods[pod], ECHO_CLIENT, str(node.address.ip), "9100") as client:
+                return exchange(client, "hello") == "hello"
+
+        assert reaches("x/a", node1) and reaches("y/a", node1) and reaches("x/b", node2)
+        deny = k8s.cluster_policy(
+            "no-node1", "Admin", 1, namespaces("x"),
+            egress=[{"action": "Deny", "to": [{"nodes": {"matchLabels": {HOSTNAME: node1.name}}}]}],
+        )  # fmt: skip
+        with policies(cluster, deny):
+            assert not reaches("x/a", node1)
+            assert reaches("y/a", node1) and reaches("x/b", node2)
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
+
+
+def running_on_node(node, port: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        ["ip", "netns", "exec", node.netns, sys.executable, "-c", ECHO_SERVER, port],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
