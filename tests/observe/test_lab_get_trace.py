@@ -123,8 +123,8 @@ def test_trace_names_the_rule_that_allows_and_the_rule_whose_isolation_drops(tra
     assert [hop["node"] for hop in answer["hops"]] == ["node1", "node2"]
     (decision,) = answer["hops"][1]["policies"]
     assert decision == {
-        "direction": "Ingress", "allowed": False, "tier": "", "action": "",
-        "rules": [{"namespace": NS, "name": "allow-client", "rule": "ingress[0]", "tier": "", "action": ""}],
+        "direction": "Ingress", "allowed": False,
+        "rules": [{"namespace": NS, "name": "allow-client", "rule": "ingress[0]"}],
     }  # fmt: skip
     assert "ofproto/trace" not in answer["hops"][1]["ovsTrace"] and "bridge(" in answer["hops"][1]["ovsTrace"]
 
