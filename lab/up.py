@@ -40,6 +40,7 @@ from kubernetes.client import ApiClient, ApiException
 
 from cni.install import install
 from lab import netns
+from lab.crds import install_crds
 from lab.health import get_in_netns
 from lab.identities import (
     AGENT_ACCOUNT,
@@ -175,6 +176,8 @@ class LabStarter:
         rest = self._api_client()
         applied = install_identities(rest)
         self._report(f"applied the ServiceAccounts and RBAC of manifests/pyantrea.yml: {', '.join(applied)}")
+        crds = install_crds(rest)
+        self._report(f"installed the CRDs of manifests/crds: {', '.join(crds)}")
         self._start_controller(rest)
         for node in self._nodes:
             self._start_node_programs(node, rest)

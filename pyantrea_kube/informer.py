@@ -130,7 +130,11 @@ class Informer(Generic[T]):
         name: str | None = None,
         settings: InformerSettings | None = None,
         item_fields: type[msgspec.Struct] | None = None,
+        optional: bool = False,
     ) -> None:
+        """`optional`: the resource may not be served (a CRD not installed): while the API
+        answers 404 the informer holds no objects and counts as synced, and it keeps trying."""
+        self._optional = optional
         self._settings = settings or InformerSettings()
         self._rest = RestClient(api_client, timeout=self._settings.request_timeout)
         self._resource = resource
@@ -255,9 +259,19 @@ class Informer(Generic[T]):
                     return
                 if not isinstance(exc, _CONNECTION_ERRORS) or _unreachable(exc):
                     resource_version = None
+                absent = self._optional and isinstance(exc, ApiException) and exc.status == 404
+                if absent:
+                    channel.put(_Replace({}))  # not served: nothing of it exists
                 wait = delay * random.uniform(0.8, 1.2)
                 then = "re-watching" if resource_version is not None else "re-listing"
-                log.warning("informer %s: %s; %s in %.1fs", self.name, _describe(exc), then, wait)
+                if absent:
+                    log.info(
+                        "informer %s: not served (is its CRD installed?); listing again in %.1fs",
+                        self.name,
+                        wait,
+                    )
+                else:
+                    log.warning("informer %s: %s; %s in %.1fs", self.name, _describe(exc), then, wait)
                 self._stop.wait(wait)
                 delay = min(delay * 2, settings.backoff_max)
 
