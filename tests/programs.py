@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -19,6 +20,9 @@ from lab import netns
 from lab.nodes import NodeHost
 
 WAIT_SECONDS = 60.0
+_OPEN_PATHS_TLS = ssl.create_default_context()
+_OPEN_PATHS_TLS.check_hostname = False
+_OPEN_PATHS_TLS.verify_mode = ssl.CERT_NONE
 STOP_SECONDS = 30.0
 
 
@@ -84,11 +88,13 @@ class AgentProcess(ProgramProcess):
         self.port = self.wait_for("agent running")["port"]
 
     def request(self, path: str) -> tuple[int, str]:
-        """GET `path` of its HTTP API from inside the node: status and body."""
+        """GET `path` of its HTTPS API from inside the node, without credentials nor checking the
+        certificate (as a kubelet probes it; fine for the open paths /readyz and /metrics)."""
 
         def get() -> tuple[int, str]:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+                url = f"https://127.0.0.1:{self.port}{path}"
+                with urllib.request.urlopen(url, timeout=5, context=_OPEN_PATHS_TLS) as response:
                     return response.status, response.read().decode()
             except urllib.error.HTTPError as error:
                 return error.code, error.read().decode()
