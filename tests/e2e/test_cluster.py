@@ -16,7 +16,15 @@ import pytest
 import yaml
 
 from lab.kubernetes import binaries
-from tests.e2e.lab import COMMAND_TIMEOUT, PYANTCTL, Lab, all_reachable, assert_first_packets_arrive, namespace_manifest, pod_manifest
+from tests.e2e.lab import (
+    COMMAND_TIMEOUT,
+    PYANTCTL,
+    Lab,
+    all_reachable,
+    assert_first_packets_arrive,
+    namespace_manifest,
+    pod_manifest,
+)
 from tests.manifests.rbac import ApiRequest, audit, audit_log_requests, describe, grants_of, service_account
 
 pytestmark = pytest.mark.ovs
