@@ -13,7 +13,7 @@ from kubernetes.client import ApiException
 from lab import kinds
 from lab.down import teardown
 from lab.layout import LabLayout, prefix_from_environment
-from lab.processes import is_running
+from lab.programs import lab_programs
 from lab.record import RUNNING, LabRecord, load
 from lab.session import ApiUnreachable, LabSession, describe_api_error
 from lab.status import lab_status, render_status
@@ -66,7 +66,9 @@ def _report(line: str) -> None:
 def _unhealthy(record: LabRecord) -> str | None:
     if record.state != RUNNING:
         return f"its start-up did not finish (state {record.state})"
-    stopped = [p.title for p in record.processes if not is_running(p.id)]
+    # A program waiting to be started again by its supervisor is not broken; one that no supervisor
+    # will start again is.
+    stopped = [p.title for p in lab_programs(record) if not p.running and not p.supervisor_running]
     return f"not running: {', '.join(stopped)}" if stopped else None
 
 
