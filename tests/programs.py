@@ -87,14 +87,15 @@ class AgentProcess(ProgramProcess):
         """Until it logs that it runs; learns its HTTP port from that entry."""
         self.port = self.wait_for("agent running")["port"]
 
-    def request(self, path: str) -> tuple[int, str]:
-        """GET `path` of its HTTPS API from inside the node, without credentials nor checking the
-        certificate (as a kubelet probes it; fine for the open paths /readyz and /metrics)."""
+    def request(self, path: str, *, token: str | None = None) -> tuple[int, str]:
+        """GET `path` of its HTTPS API from inside the node, with `token` if given, without checking
+        the certificate (as a kubelet probes it)."""
 
         def get() -> tuple[int, str]:
+            headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+            request = urllib.request.Request(f"https://127.0.0.1:{self.port}{path}", headers=headers)
             try:
-                url = f"https://127.0.0.1:{self.port}{path}"
-                with urllib.request.urlopen(url, timeout=5, context=_OPEN_PATHS_TLS) as response:
+                with urllib.request.urlopen(request, timeout=5, context=_OPEN_PATHS_TLS) as response:
                     return response.status, response.read().decode()
             except urllib.error.HTTPError as error:
                 return error.code, error.read().decode()

@@ -12,6 +12,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 from lab.layout import LabLayout
+from lab.nodes import TRANSPORT_INTERFACE
 from lab.ovs import OvsPaths
 
 BRIDGE = "br-int"
@@ -70,8 +71,10 @@ class NodeInspector:
         return ports
 
     def veths(self) -> list[str]:
+        """The node's veths but its link to the underlay (the pods' host ends)."""
         text = _run(["ip", "-n", self.netns, "-j", "link", "show", "type", "veth"])
-        return sorted(link["ifname"] for link in json.loads(text or "[]"))
+        names = (link["ifname"] for link in json.loads(text or "[]"))
+        return sorted(name for name in names if name != TRANSPORT_INTERFACE)
 
     def ipam_addresses(self) -> dict[IPv4Address, str]:
         """host-local's reservations: address -> the container id holding it."""
