@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -78,6 +79,8 @@ class Summary:
     probes: int = 0
     leaks: list[str] = field(default_factory=list)
     discrepancies: list[str] = field(default_factory=list)
+    resources: dict[str, tuple[Usage | None, Usage | None]] = field(default_factory=dict)
+    """program -> its memory and descriptors at the start and at the end of the churn"""
 
     @property
     def ok(self) -> bool:
@@ -96,6 +99,10 @@ class Summary:
                 f"p99 {p99:.2f}s, max {ordered[-1]:.2f}s"
             )
         lines.append(f"probe rounds during the churn: {self.probes}")
+        if self.resources:
+            lines.append("memory (RSS) and open file descriptors, start -> end of the churn:")
+            for title, (start, end) in sorted(self.resources.items()):
+                lines.append(f"  {title}: {_usage(start)} -> {_usage(end)}")
         lines.append(f"leaks: {len(self.leaks)}")
         lines += [f"  {leak}" for leak in self.leaks]
         if self.ok:
@@ -105,6 +112,30 @@ class Summary:
             lines.append(f"DISCREPANCIES ({count}), reproduce with --seed {self.seed}:")
             lines += [f"  {d}" for d in self.discrepancies]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    pid: int
+    rss_kib: int
+    fds: int
+
+
+def _usage(usage: Usage | None) -> str:
+    if usage is None:
+        return "not running"
+    return f"{usage.rss_kib / 1024:.1f} MiB, {usage.fds} fds (pid {usage.pid})"
+
+
+def usage_of(pid: int) -> Usage | None:
+    """VmRSS and the number of open descriptors of process `pid`, or None when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+    rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return Usage(pid, rss, fds)
 
 
 class Soak:
@@ -130,6 +161,7 @@ class Soak:
             for change in self._churn.setup():
                 self._apply(change)
             self._converge("the soak's first objects")
+            start = self._usages()
             prober = threading.Thread(target=self._probe_throughout, name="soak-prober", daemon=True)
             prober.start()
             try:
@@ -140,10 +172,21 @@ class Soak:
             started = time.monotonic()
             if self._converge("the end of the churn"):
                 self.summary.convergence.append(time.monotonic() - started)
+                end = self._usages()
+                self.summary.resources = {title: (start.get(title), end.get(title)) for title in start | end}
                 self._check()
         finally:
             self._session.close()
         return self.summary
+
+    def _usages(self) -> dict[str, Usage]:
+        found = {}
+        for program in lab_programs(load(self._layout.record)):
+            if program.role in ("agent", "controller") and program.pid is not None:
+                usage = usage_of(program.pid)
+                if usage is not None:
+                    found[program.title] = usage
+        return found
 
     # -- churn ----------------------------------------------------------------------------------
 
