@@ -81,6 +81,11 @@ class KillProgram:
     def title(self) -> str:
         return f"kill -9 {self._role}" + (f" on {self._node}" if self._node else "")
 
+    @property
+    def program_title(self) -> str:
+        """The program's title as lab.programs names it."""
+        return f"{self._role} on {self._node}" if self._node else self._role
+
     def _program(self) -> Program:
         for program in lab_programs(load(self._layout.record)):
             if program.role == self._role and program.node == self._node:

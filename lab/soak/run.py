@@ -150,6 +150,9 @@ class Soak:
         self._churn = Churn(random.Random(options.seed), self._nodes)
         self.summary = Summary(options.seed)
         self._stop_probing = threading.Event()
+        self._baseline: dict[str, int] = {}
+        self._restarted: Counter[str] = Counter()
+        """program title -> how many times the soak itself made it exit"""
 
     @property
     def _rest(self) -> RestClient:
@@ -162,6 +165,7 @@ class Soak:
                 self._apply(change)
             self._converge("the soak's first objects")
             start = self._usages()
+            self._baseline = {p.title: p.restarts for p in lab_programs(load(self._layout.record))}
             prober = threading.Thread(target=self._probe_throughout, name="soak-prober", daemon=True)
             prober.start()
             try:
@@ -239,6 +243,8 @@ class Soak:
             self.summary.discrepancies.append(f"fault {fault.title} could not be injected: {failed}")
             return False
         self.summary.faults.append(fault.title)
+        if isinstance(fault, KillProgram):
+            self._restarted[fault.program_title] += 1
         self._report(f"fault: {fault.title}")
         return True
 
@@ -469,6 +475,7 @@ class Soak:
             self.summary.discrepancies.append(f"{node.node}: no agent running to restart")
             return
         os.kill(agent.pid, signal.SIGTERM)
+        self._restarted[agent.title] += 1
         deadline = time.monotonic() + CONVERGE_SECONDS
         while True:
             now = next(
@@ -500,8 +507,20 @@ class Soak:
             self._report(f"{node.node}: {sum(fresh.values())} flows equal a fresh agent's")
 
     def _check_programs(self) -> None:
+        """Each program runs, and restarted no more often than the soak made it exit, plus once
+        for each kill of kube-apiserver or etcd (which a controller manager or scheduler may exit
+        on, losing its leader lease): more is a restart loop, or a crash the soak did not cause."""
+        knock_on = self._restarted["kube-apiserver"] + self._restarted["etcd"]
         for program in lab_programs(load(self._layout.record)):
             if not program.running or program.state not in ("running", "unsupervised"):
                 self.summary.discrepancies.append(
                     f"{program.title} is {program.state} (last exit {program.last_exit})"
+                )
+                continue
+            restarts = program.restarts - self._baseline.get(program.title, 0)
+            caused = self._restarted[program.title]
+            if restarts > caused + knock_on:
+                self.summary.discrepancies.append(
+                    f"{program.title} restarted {restarts} times, the soak made it exit {caused} times "
+                    f"(last exit {program.last_exit})"
                 )
