@@ -14,7 +14,7 @@ from pathlib import Path
 from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 
-from pyantrea_kube.delegation import bearer_token
+from pyantrea_kube.bearer import bearer_token
 
 # Each informer keeps one connection open for its watch; writes need a few more. The default
 # pool (5 per CPU) makes urllib3 drop and re-open connections on a small machine.

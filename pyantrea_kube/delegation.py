@@ -21,19 +21,11 @@ import logging
 
 from aiohttp import web
 
+from pyantrea_kube.bearer import bearer_token
 from pyantrea_kube.rest import RestClient
 from pyantrea_kube.reviews import AccessReviewer, ReviewUnavailable, TokenReviewer
 
 log = logging.getLogger(__name__)
-
-_SCHEME = "bearer "
-
-
-def bearer_token(header: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header value, or None without one."""
-    if header is None or header[: len(_SCHEME)].lower() != _SCHEME:
-        return None
-    return header[len(_SCHEME) :].strip() or None
 
 
 class KubernetesGuard:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from pyantrea_api.values import value
-from pyantrea_kube.delegation import bearer_token as _bearer
+from pyantrea_kube.bearer import bearer_token as _bearer
 
 
 @value
