@@ -12,6 +12,12 @@ peer's address in `cidr` and in no `except`). A port is a number (with `endPort`
 name resolved on the destination pod's containers, with a protocol (TCP when absent). A
 connection goes through when the source's egress and the destination's ingress both allow it.
 A pod always reaches itself (the kernel delivers that on the pod's loopback).
+
+Where the API reference is ambiguous, the evaluation follows Antrea's reading, which pyantrea
+implements: an egress rule's named port is resolved on the destination pods its selector peers
+(or an empty `to`) name, so it never matches a destination reached through an `ipBlock` peer
+(kubernetes/kubernetes#99256 asked which pods a named port means; implementations differ). A 30-minute
+soak found this difference between the first version of this evaluation and pyantrea.
 """
 
 from __future__ import annotations
@@ -132,11 +138,24 @@ def _allowed_in(  # noqa: PLR0917 (the evaluation's whole context, passed as the
             continue
         isolated = True
         for rule in spec.get(rules_key) or ():
-            peers = rule.get(peers_key)
-            if peers and not any(_peer_matches(p, metadata["namespace"], peer, namespaces) for p in peers):
+            peers = rule.get(peers_key) or []
+            by_selector = any(
+                "ipBlock" not in p and _peer_matches(p, metadata["namespace"], peer, namespaces)
+                for p in peers
+            )
+            by_block = any(
+                "ipBlock" in p and _peer_matches(p, metadata["namespace"], peer, namespaces) for p in peers
+            )
+            if peers and not (by_selector or by_block):
                 continue
+            # egress: a port name is looked up on pods the rule names, not on addresses
+            names_resolve = direction == "Ingress" or not peers or by_selector
             ports = rule.get("ports")
-            if ports and not any(_port_matches(p, destination, port, protocol) for p in ports):
+            if ports and not any(
+                _port_matches(p, destination, port, protocol)
+                for p in ports
+                if names_resolve or not isinstance(p.get("port"), str)
+            ):
                 continue
             return True
     return not isolated

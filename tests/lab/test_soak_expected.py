@@ -111,3 +111,51 @@ def test_policies_of_another_namespace_do_not_select():
 )
 def test_match_expressions(expression, matches):
     assert selector_matches({"matchExpressions": [expression]}, {"app": "web"}) is matches
+
+
+def test_an_egress_named_port_is_resolved_on_pods_the_rule_names_not_on_addresses():
+    """Antrea's reading of an ambiguous spec, which pyantrea follows (a 30-minute soak found the
+    evaluation and pyantrea disagreeing here): np496 of that soak, db pods to a web pod."""
+    block = {"ipBlock": {"cidr": "172.16.0.0/16", "except": ["172.16.0.0/24"]}}
+    named = [{"port": "http", "protocol": "TCP"}]
+    by_address = policy(
+        "a",
+        {
+            "podSelector": {"matchLabels": {"app": "db"}},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": named, "to": [block]}],
+        },
+    )
+    assert not allowed(DB, OTHER, by_address)
+    numbered = policy(
+        "a",
+        {
+            "podSelector": {"matchLabels": {"app": "db"}},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": [{"port": 80}], "to": [block]}],
+        },
+    )
+    assert allowed(DB, OTHER, numbered)
+    by_pods = policy(
+        "a",
+        {
+            "podSelector": {"matchLabels": {"app": "db"}},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": named, "to": [block, {"namespaceSelector": {}}]}],
+        },
+    )
+    assert allowed(DB, OTHER, by_pods)
+    to_anyone = policy(
+        "a",
+        {
+            "podSelector": {"matchLabels": {"app": "db"}},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": named}],
+        },
+    )
+    assert allowed(DB, OTHER, to_anyone)
+    ingress = policy(
+        "b",
+        {"podSelector": {}, "ingress": [{"ports": named, "from": [{"ipBlock": {"cidr": "172.16.0.0/16"}}]}]},
+    )
+    assert allowed(DB, OTHER, ingress)  # ingress: the name is the selected pod's own port
