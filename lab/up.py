@@ -313,7 +313,7 @@ class LabStarter:
             cni_bin_dirs=(str(installed.plugin.parent), str(CNI_PLUGIN_DIR)),
             netns_prefix=self.record.prefix,
             pods_dir=str(paths.pods),
-            agent_health_url=f"http://127.0.0.1:{AGENT_API_PORT}/readyz",
+            agent_health_url=f"https://127.0.0.1:{AGENT_API_PORT}/readyz",
         )
         settings.write(paths.kubelet_config)
         kubelet_argv = [sys.executable, "-m", "lab.kubelet", "--config", str(paths.kubelet_config)]

@@ -186,7 +186,8 @@ def progress_of_deployment(deployment: Mapping[str, Any], pods: Sequence[Mapping
     )
     if observed and counts == (wanted, wanted, wanted) and len(pods) == wanted:
         return Progress(True, f"{wanted}/{wanted} ready")
-    return Progress(False, f"{status.get('readyReplicas') or 0}/{wanted} ready")
+    extra = f", {len(pods) - wanted} more pods not gone yet" if len(pods) > wanted else ""
+    return Progress(False, f"{status.get('readyReplicas') or 0}/{wanted} ready{extra}")
 
 
 def wait_for(

@@ -8,7 +8,7 @@
     pyantctl get podinterfaces --node N            the pods attached on the node
 
 `-o json` and `-o yaml` print what the API answered. How the controller and agents are found:
-`pyantctl.client`.
+`pyantctl.client`; the token the agents ask for: `pyantctl.credentials`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import datetime
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pyantctl.client import Client, ServerFinder, controller_url
+from pyantctl.client import Client, ServerFinder, controller_target
+from pyantctl.credentials import agent_token
 from pyantrea_kube.printing import format_table, human_duration
 
 Row = list[str]
@@ -44,6 +46,12 @@ def register(subparsers: Any, default_server: ServerFinder) -> None:
             "--server",
             metavar="URL",
             help="the controller's HTTP API (default: $PYANTREA_SERVER, else the lab's)",
+        )
+        sub.add_argument(
+            "--kubeconfig",
+            type=Path,
+            help="for a token of ServiceAccount kube-system/pyantctl to read the agents "
+            "(default: $PYANTREA_TOKEN, the pod's token, $KUBECONFIG, ~/.kube/config; the lab's)",
         )
         sub.set_defaults(func=func, default_server=default_server)
         return sub
@@ -74,7 +82,9 @@ def register(subparsers: Any, default_server: ServerFinder) -> None:
 
 
 def _client(args: argparse.Namespace) -> Client:
-    return Client(controller_url(args.server, args.default_server))
+    target = controller_target(args.server, args.default_server)
+    kubeconfig = args.kubeconfig or target.kubeconfig
+    return Client(target.url, token=lambda: agent_token(kubeconfig))
 
 
 def _print(args: argparse.Namespace, document: Any, rows: Callable[[], Sequence[Row]], empty: str) -> int:

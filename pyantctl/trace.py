@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from pyantctl.client import Client, ServerFinder, controller_url
+from pyantctl.client import Client, ServerFinder, controller_target
 
 PROTOCOLS = ("TCP", "UDP", "SCTP", "ICMP")
 
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         body["port"] = args.port
     if args.source_port is not None:
         body["sourcePort"] = args.source_port
-    answer = Client(controller_url(args.server, args.default_server)).post("/api/v1/trace", body)
+    answer = Client(controller_target(args.server, args.default_server).url).post("/api/v1/trace", body)
     if args.output == "json":
         json.dump(answer, sys.stdout, indent=2)
         print()

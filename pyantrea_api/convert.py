@@ -194,6 +194,7 @@ def _agent_to_proto(info: AgentInfo) -> pb.AgentInfo:
     return pb.AgentInfo(
         version=info.version,
         api_address=info.api_address,
+        api_ca=info.api_ca,
         ovs_version=info.ovs_version,
         node_ip=info.node_ip,
         pod_cidr=info.pod_cidr,
@@ -347,4 +348,5 @@ def _agent_from_proto(message: pb.AgentInfo) -> AgentInfo:
         ),
         checks=tuple(HealthCheck(c.name, c.failure or None) for c in message.checks),
         rules=tuple(RuleTraffic(r.policy_name, r.rule_index, r.packets, r.bytes) for r in message.rules),
+        api_ca=message.api_ca,
     )

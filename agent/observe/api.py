@@ -14,6 +14,9 @@
 
 The controller's trace (`controlplane.dashboard.trace`) asks the agent of each node the packet
 crosses: the source pod's, then, with a tunnel source, the one at the far end of the tunnel.
+
+Every route here is served over HTTPS to callers with a bearer token the API server vouches for
+and allows the path (`agent.observe.access`): 401 without one, 403 for a user not allowed.
 """
 
 from __future__ import annotations

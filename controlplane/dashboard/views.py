@@ -69,6 +69,7 @@ def agents_view(watchers: Sequence[Watcher], heartbeats: Sequence[Heartbeat]) ->
                 "lastHeartbeat": timestamp(beat.received_at),
                 "version": info.version,
                 "apiAddress": info.api_address,
+                "apiCA": info.api_ca,
                 "ovsVersion": info.ovs_version,
                 "nodeIP": info.node_ip,
                 "podCIDR": info.pod_cidr,

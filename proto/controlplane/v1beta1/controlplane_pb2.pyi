@@ -262,7 +262,7 @@ class StatusReport(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., full: _Optional[bool] = ..., policies: _Optional[_Iterable[_Union[PolicyRealization, _Mapping]]] = ..., forgotten: _Optional[_Iterable[str]] = ..., agent: _Optional[_Union[AgentInfo, _Mapping]] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("version", "api_address", "ovs_version", "node_ip", "pod_cidr", "tunnel_type", "pods", "flows", "checks", "rules")
+    __slots__ = ("version", "api_address", "ovs_version", "node_ip", "pod_cidr", "tunnel_type", "pods", "flows", "checks", "rules", "api_ca")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     API_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     OVS_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -273,6 +273,7 @@ class AgentInfo(_message.Message):
     FLOWS_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    API_CA_FIELD_NUMBER: _ClassVar[int]
     version: str
     api_address: str
     ovs_version: str
@@ -283,7 +284,8 @@ class AgentInfo(_message.Message):
     flows: _containers.RepeatedCompositeFieldContainer[TableFlows]
     checks: _containers.RepeatedCompositeFieldContainer[HealthCheck]
     rules: _containers.RepeatedCompositeFieldContainer[RuleTraffic]
-    def __init__(self, version: _Optional[str] = ..., api_address: _Optional[str] = ..., ovs_version: _Optional[str] = ..., node_ip: _Optional[str] = ..., pod_cidr: _Optional[str] = ..., tunnel_type: _Optional[str] = ..., pods: _Optional[int] = ..., flows: _Optional[_Iterable[_Union[TableFlows, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[HealthCheck, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[RuleTraffic, _Mapping]]] = ...) -> None: ...
+    api_ca: str
+    def __init__(self, version: _Optional[str] = ..., api_address: _Optional[str] = ..., ovs_version: _Optional[str] = ..., node_ip: _Optional[str] = ..., pod_cidr: _Optional[str] = ..., tunnel_type: _Optional[str] = ..., pods: _Optional[int] = ..., flows: _Optional[_Iterable[_Union[TableFlows, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[HealthCheck, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[RuleTraffic, _Mapping]]] = ..., api_ca: _Optional[str] = ...) -> None: ...
 
 class TableFlows(_message.Message):
     __slots__ = ("table", "name", "flows")
