@@ -4,7 +4,8 @@
 
 Reads `[{"pod": "ns/name", "ip": "172.16.2.3"}, ...]` on stdin, probes every target at once
 (asyncio), and prints `{"ns/name": "reachable", ...}`, one verdict per target:
-- `reachable`: the target answered with its own `namespace/name` (lab.podserver's answer);
+- `reachable`: the target answered with its own `namespace/name` (lab.podserver's answer, which
+  goes on with the client address the target saw);
 - `refused`: nothing listens there: a TCP reset, or an ICMP unreachable, came back;
 - `dropped`: no answer at all within the timeout (a NetworkPolicy drops silently);
 - `wrong`: another pod answered, which only a datapath bug can cause.
@@ -22,6 +23,8 @@ import json
 import sys
 from enum import StrEnum
 
+from lab.podserver import parse_answer
+
 _RETRY_SECONDS = 0.25
 _UNREACHABLE = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
 """What an ICMP unreachable or a TCP reset surfaces as."""
@@ -36,8 +39,9 @@ class Verdict(StrEnum):
 
 
 def _answered(answer: str, expected: str) -> Verdict:
-    """The pod server answers `namespace/name`, then what it saw of the client."""
-    return Verdict.REACHABLE if answer.split(maxsplit=1)[:1] == [expected] else Verdict.WRONG
+    """The pod server answers `namespace/name client-ip:client-port`; the name is what counts."""
+    pod, _ = parse_answer(answer)
+    return Verdict.REACHABLE if pod == expected else Verdict.WRONG
 
 
 def _refused(error: BaseException | None) -> bool:
