@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lab.kubernetes.proxy import ANTREA, KUBE_PROXY
 from lab.layout import LabLayout
 from lab.processes import is_running
 from lab.record import LabRecord, ProcessRecord
@@ -17,6 +18,7 @@ from pyantrea_kube.printing import format_table
 from pyantrea_kube.resources import NODES, PODS
 from pyantrea_kube.rest import RestClient
 
+_SERVICES = {ANTREA: "the agents (AntreaProxy)", KUBE_PROXY: "kube-proxy"}
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
@@ -53,6 +55,7 @@ def lab_status(
         "directory": str(layout.root),
         "prefix": record.prefix,
         "tunnel": record.tunnel,
+        "proxy": record.proxy,
         "state": record.state,
         "api": {
             "url": record.api_url,
@@ -82,6 +85,7 @@ def lab_status(
                 "pods": pods.get(node.name, 0) if rest is not None else None,
                 "agent": _process(record.process("agent", node.name)),
                 "kubelet": _process(record.process("kubelet", node.name)),
+                "kubeProxy": _process(record.process("kube-proxy", node.name)),
                 "ovs": {
                     daemon: _process(record.process(daemon, node.name))
                     for daemon in ("ovsdb-server", "ovs-vswitchd")
@@ -101,7 +105,7 @@ def render_status(document: dict[str, Any]) -> str:
     controller = document["controller"]
     lines = [
         f"Lab {document['prefix']!r} in {document['directory']}: {len(document['nodes'])} nodes, "
-        f"{document['tunnel']} tunnels, {document['state']}",
+        f"{document['tunnel']} tunnels, Services by {_SERVICES[document['proxy']]}, {document['state']}",
         f"API server    {document['api']['url']} (kube-apiserver, in namespace "
         f"{document['api']['netns']}): {_state(document['api']['process'])}",
         f"              kubeconfig {document['api']['kubeconfig']}",
@@ -113,7 +117,10 @@ def render_status(document: dict[str, Any]) -> str:
     ]
     if "apiError" in document:
         lines.append(f"API error     {document['apiError']}")
+    kube_proxy = document["proxy"] == KUBE_PROXY
     rows = [["NODE", "STATUS", "ADDRESS", "POD SUBNET", "NAMESPACE", "PODS", "AGENT", "KUBELET", "OVS"]]
+    if kube_proxy:
+        rows[0].append("KUBE-PROXY")
     for node in document["nodes"]:
         ovs = node["ovs"].values()
         ovs_state = "running" if all(p is not None and p["running"] for p in ovs) else "NOT RUNNING"
@@ -123,6 +130,7 @@ def render_status(document: dict[str, Any]) -> str:
                 node["name"], status, node["address"], node["podCIDR"], node["netns"],
                 "?" if node["pods"] is None else str(node["pods"]),
                 _state(node["agent"]), _state(node["kubelet"]), ovs_state,
+                *([_state(node["kubeProxy"])] if kube_proxy else []),
             ]
         )  # fmt: skip
     return "\n".join(lines) + "\n\n" + format_table(rows)

@@ -53,6 +53,18 @@ from lab.kubernetes.binaries import PROGRAMS, BinariesMissing, program
 from lab.kubernetes.components import ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane, ControlPlaneFailed
 from lab.kubernetes.kubeconfigs import write_kubeconfig
+from lab.kubernetes.proxy import (
+    ACCOUNT as KUBE_PROXY_ACCOUNT,
+)
+from lab.kubernetes.proxy import (
+    ANTREA,
+    KUBE_PROXY,
+    KUBE_PROXY_MANIFEST,
+    KUBE_PROXY_MODES,
+    PROXIES,
+    kube_proxy,
+    kube_proxy_config,
+)
 from lab.layout import LabLayout
 from lab.nodes import UNDERLAY, NodeHost, NodeSet
 from lab.processes import ProcessId, identify, is_running, spawn
@@ -84,7 +96,17 @@ class UpFailed(Exception):
 class UpOptions:
     nodes: int = 3
     tunnel: str = "vxlan"
+    proxy: str = ANTREA
+    """Who implements Services: the agents (AntreaProxy) or the real kube-proxy in each node."""
+    kube_proxy_mode: str = KUBE_PROXY_MODES[0]
     timeout: float = 180.0
+
+    @property
+    def services(self) -> str:
+        """How Services are implemented, in words."""
+        if self.proxy == KUBE_PROXY:
+            return f"Services by kube-proxy ({self.kube_proxy_mode})"
+        return "Services by the agents (AntreaProxy)"
 
 
 def log_tail(path: str | Path, lines: int = _LOG_LINES) -> str:
@@ -125,6 +147,13 @@ class LabStarter:
     ) -> None:
         if options.tunnel not in TUNNELS:
             raise UpFailed(f"--tunnel must be one of {', '.join(TUNNELS)}, not {options.tunnel!r}")
+        if options.proxy not in PROXIES:
+            raise UpFailed(f"--proxy must be one of {', '.join(PROXIES)}, not {options.proxy!r}")
+        if options.kube_proxy_mode not in KUBE_PROXY_MODES:
+            raise UpFailed(
+                f"the kube-proxy mode must be one of {', '.join(KUBE_PROXY_MODES)}, "
+                f"not {options.kube_proxy_mode!r}"
+            )
         try:
             self._nodes = NodeSet(layout.root / "nodes", prefix=prefix, count=options.nodes)
         except ValueError as exc:
@@ -143,6 +172,7 @@ class LabStarter:
         self.record = LabRecord(
             prefix=prefix,
             tunnel=options.tunnel,
+            proxy=options.proxy,
             underlay=self._nodes.underlay.name,
             api_url=self._plane.settings.api_url,
             nodes=tuple(
@@ -169,6 +199,9 @@ class LabStarter:
         rest = self._api_client()
         applied = install_identities(rest)
         self._report(f"applied the ServiceAccounts and RBAC of manifests/pyantrea.yml: {', '.join(applied)}")
+        if self.options.proxy == KUBE_PROXY:
+            applied = install_identities(rest, KUBE_PROXY_MANIFEST)
+            self._report(f"applied kube-proxy's identity ({KUBE_PROXY_MANIFEST.name}): {', '.join(applied)}")
         self._start_controller(rest)
         for node in self._nodes:
             self._start_node_programs(node, rest)
@@ -313,6 +346,7 @@ class LabStarter:
             controllerAddress=f"{self._nodes[0].address.ip}:{CONTROLLER_API_PORT}",
             controllerCAFile=str(self.layout.controller_ca),
             controllerTokenFile=str(SERVICE_ACCOUNT_MOUNT / "token"),
+            antreaProxy={"enable": self.options.proxy == ANTREA},
         )
         paths.agent_config.write_text(yaml.safe_dump(config, sort_keys=False))
         agent_argv = in_pod(account, [str(_BIN / "pyantrea-agent"), "--config", str(paths.agent_config)])
@@ -322,6 +356,30 @@ class LabStarter:
             f"{node.name}: kubelet (pid {kubelet.pid}) registered the node, "
             f"pyantrea-agent (pid {agent.pid}) started"
         )
+        if self.options.proxy == KUBE_PROXY:
+            self._start_kube_proxy(node, rest)
+
+    def _start_kube_proxy(self, node: NodeHost, rest: RestClient) -> None:
+        """The real kube-proxy in the node's namespace, with the kube-proxy ServiceAccount's token."""
+        paths = self.layout.node(node.name)
+        account = write_service_account_dir(
+            paths.kube_proxy_service_account,
+            token=request_token(rest, KUBE_PROXY_ACCOUNT),
+            ca=self._plane.pki.ca.cert,
+        )
+        config = kube_proxy_config(
+            node_name=node.name,
+            cluster_cidr=self._plane.settings.cluster_cidr,
+            mode=self.options.kube_proxy_mode,
+        )
+        paths.kube_proxy_config.write_text(yaml.safe_dump(config, sort_keys=False))
+        # A Kubernetes node forwards: Service traffic comes in from gw0 and leaves, DNATed, through it.
+        netns.run(node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        argv = in_pod(account, kube_proxy(program("kube-proxy"), paths.kube_proxy_config))
+        process = spawn(argv, log=paths.kube_proxy_log, netns=node.netns, env=self._in_cluster_env())
+        self._started("kube-proxy", node.name, process, paths.kube_proxy_log)
+        mode = self.options.kube_proxy_mode
+        self._report(f"{node.name}: kube-proxy (pid {process.pid}, {mode} mode) started")
 
     def _registered(self, rest: RestClient, node: NodeHost, kubelet: ProcessId, log: Path) -> str:
         """The uid of the Node the kubelet registered, once it has."""

@@ -79,6 +79,18 @@ class FlowExportConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AntreaProxyConfig:
+    """Who implements Services on the node: the agent in Open vSwitch, or kube-proxy on the host."""
+
+    enable: bool = setting(
+        "enable",
+        True,
+        doc="Implement Services in Open vSwitch (AntreaProxy). false: table 40 (DNAT) sends traffic to the "
+        "serviceCIDR out of the host gateway, for kube-proxy on the host, as in Antrea 0.3.",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentConfig:
     """Everything ``pyantrea-agent`` reads from its configuration file."""
 
@@ -135,8 +147,13 @@ class AgentConfig:
     service_cidr: IPNetwork = setting(
         "serviceCIDR",
         ipaddress.ip_network("10.96.0.0/12"),
-        doc="ClusterIP range of Services (the kube-apiserver's --service-cluster-ip-range); traffic to it "
-        "goes to the host for kube-proxy.",
+        doc="ClusterIP range of Services (the kube-apiserver's --service-cluster-ip-range); with "
+        "antreaProxy.enable false, traffic to it goes to the host for kube-proxy.",
+    )
+    antrea_proxy: AntreaProxyConfig = section(
+        "antreaProxy",
+        AntreaProxyConfig,
+        doc="Services in Open vSwitch (AntreaProxy), or kube-proxy on the host.",
     )
     transport_interface: InterfaceName | None = setting(
         "transportInterface",

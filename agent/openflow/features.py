@@ -8,7 +8,7 @@ client diff an owner's new flows against its installed ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 
 from agent.openflow import registers as R
 from agent.openflow.builders import arp, classifier, conntrack, l2, l3, misses, policy, service, spoofguard
@@ -67,13 +67,22 @@ def tunnel_flows(tunnel_port: int, cookies: Cookies) -> list[Flow]:
     return [classifier.tunnel_classifier_flow(tunnel_port, cookie=cookies(Category.DEFAULT))]
 
 
-def gateway_flows(gateway: GatewayPort, service_cidr: IPv4Network, cookies: Cookies) -> list[Flow]:
+def gateway_flows(
+    gateway: GatewayPort, service_cidr: IPv4Network | IPv6Network | None, cookies: Cookies
+) -> list[Flow]:
+    """The gateway's flows; with `service_cidr`, table 40 sends traffic to it out of gw0 for kube-proxy
+    (antreaProxy.enable false), without it Service addresses are left to AntreaProxy."""
     cookie = cookies(Category.GATEWAY)
+    to_kube_proxy = (
+        []
+        if service_cidr is None
+        else [service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=cookies(Category.SERVICE))]
+    )
     return [
         classifier.gateway_classifier_flow(gateway.ofport, cookie=cookie),
         *spoofguard.gateway_spoofguard_flows(gateway.ofport, cookie=cookie),
         *conntrack.gateway_reply_flows(gateway.mac, cookie=cookie),
-        service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=cookies(Category.SERVICE)),
+        *to_kube_proxy,
         l3.tunnel_to_gateway_flow(gateway.ip.ip, gateway.mac, cookie=cookie),
         l2.l2_forwarding_flow(gateway.mac, gateway.ofport, cookie=cookie),
         policy.gateway_ingress_bypass_flow(gateway.ip.ip, cookie=cookie),
