@@ -52,11 +52,12 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+@pytest.fixture(scope="module", params=["nftables", "iptables"])
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A 2-node lab with kube-proxy in each mode, a web pod on each node, a client on node1."""
     lab = new_lab(tmp_path_factory)
     try:
-        lab.up(2, "vxlan", "--proxy", "kube-proxy")
+        lab.up(2, "vxlan", "--proxy", "kube-proxy", "--kube-proxy-mode", request.param)
         lab.apply(
             namespace_manifest(NS)
             + _pod("web-1", "node1", "app: web")
@@ -85,6 +86,7 @@ def _answers(lab: Lab, command: str, attempts: int) -> list[tuple[str, str]]:
 def test_up_starts_kube_proxy_on_every_node_and_the_agents_leave_services_to_it(lab: Lab):
     status = lab.status()
     assert status["proxy"] == "kube-proxy"
+    assert "kube-proxy (" in lab.up_output and "mode) started" in lab.up_output
     assert all(node["kubeProxy"]["running"] for node in status["nodes"])
     assert "KUBE-PROXY" in lab.run("status").stdout
     rundir = lab.directory / "nodes" / "node1" / "ovs"
