@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pyantrea_kube.resources import (
     CLUSTER_ROLE_BINDINGS,
     CLUSTER_ROLES,
+    CONFIG_MAPS,
     ENDPOINTS,
     NAMESPACES,
     NETWORK_POLICIES,
@@ -69,6 +70,7 @@ NETWORK_POLICY = Kind("NetworkPolicy", NETWORK_POLICIES, ("netpol",))
 DEPLOYMENT = Kind("Deployment", DEPLOYMENTS, ("deploy",))
 REPLICA_SET = Kind("ReplicaSet", REPLICA_SETS, ("rs",))
 SERVICE_ACCOUNT = Kind("ServiceAccount", SERVICE_ACCOUNTS, ("sa",))
+CONFIG_MAP = Kind("ConfigMap", CONFIG_MAPS, ("cm",))
 CLUSTER_ROLE = Kind("ClusterRole", CLUSTER_ROLES)
 CLUSTER_ROLE_BINDING = Kind("ClusterRoleBinding", CLUSTER_ROLE_BINDINGS)
 ROLE = Kind("Role", ROLES)
@@ -77,7 +79,8 @@ IDENTITY_KINDS = (SERVICE_ACCOUNT, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROL
 """What a program's identity in the cluster is made of: its ServiceAccount and RBAC."""
 
 ALL: tuple[Kind, ...] = (
-    NAMESPACE, NODE, POD, SERVICE, ENDPOINTS_KIND, NETWORK_POLICY, DEPLOYMENT, REPLICA_SET, *IDENTITY_KINDS,
+    NAMESPACE, NODE, POD, SERVICE, ENDPOINTS_KIND, NETWORK_POLICY, DEPLOYMENT, REPLICA_SET, CONFIG_MAP,
+    *IDENTITY_KINDS,
 )  # fmt: skip
 
 

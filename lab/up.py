@@ -37,7 +37,7 @@ import yaml
 from kubernetes.client import ApiClient, ApiException
 
 from cni.install import install
-from lab import netns
+from lab import applying, netns
 from lab.health import get_in_netns
 from lab.identities import (
     AGENT_ACCOUNT,
@@ -48,9 +48,12 @@ from lab.identities import (
     request_token,
     write_service_account_dir,
 )
+from lab.kinds import DEPLOYMENTS
+from lab.kubelet.images import DEFAULT_MAP as DEFAULT_IMAGE_MAP
+from lab.kubelet.images import ImageMapError, load_maps
 from lab.kubelet.settings import KubeletSettings
-from lab.kubernetes.binaries import PROGRAMS, BinariesMissing, program
-from lab.kubernetes.components import ClusterSettings
+from lab.kubernetes.binaries import PROGRAMS, BinariesMissing, built_program, program
+from lab.kubernetes.components import SERVICE_CIDR, ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane, ControlPlaneFailed
 from lab.kubernetes.kubeconfigs import write_kubeconfig
 from lab.kubernetes.proxy import (
@@ -66,12 +69,13 @@ from lab.kubernetes.proxy import (
     kube_proxy_config,
 )
 from lab.layout import LabLayout
+from lab.manifests import read_manifests
 from lab.nodes import UNDERLAY, NodeHost, NodeSet
 from lab.processes import ProcessId, identify, is_running, spawn
 from lab.record import RUNNING, LabRecord, NodeRecord, ProcessRecord, save
-from lab.waiting import Progress, WaitFailed, progress_of_node, wait_for
+from lab.waiting import Progress, WaitFailed, progress_of_deployment, progress_of_node, wait_for
 from pyantrea_kube.config import load_api_client
-from pyantrea_kube.resources import NODES
+from pyantrea_kube.resources import NODES, PODS
 from pyantrea_kube.rest import PatchType, RestClient
 
 API_ADDRESS = IPv4Interface(f"{UNDERLAY.network_address + 254}/{UNDERLAY.prefixlen}")
@@ -83,6 +87,9 @@ MTU = 1450
 TUNNELS = ("vxlan", "geneve", "gre")
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 CNI_PLUGIN_DIR = Path("/usr/lib/cni")
+CLUSTER_DNS = SERVICE_CIDR.network_address + 10
+"""The kube-dns Service's cluster IP, 10.96.0.10, as kubeadm picks it."""
+COREDNS_MANIFEST = Path(__file__).parent / "addons" / "coredns.yaml"
 _BIN = Path(sys.executable).parent
 _REGISTER_SECONDS = 30.0
 _LOG_LINES = 15
@@ -99,6 +106,8 @@ class UpOptions:
     proxy: str = ANTREA
     """Who implements Services: the agents (AntreaProxy) or the real kube-proxy in each node."""
     kube_proxy_mode: str = KUBE_PROXY_MODES[0]
+    images: tuple[Path, ...] = ()
+    """The user's image maps (lab.kubelet.images), looked at before the lab's own."""
     timeout: float = 180.0
 
     @property
@@ -206,6 +215,7 @@ class LabStarter:
         for node in self._nodes:
             self._start_node_programs(node, rest)
         self._wait_for_nodes(rest)
+        self._start_cluster_dns(rest)
         self.record = replace(self.record, state=RUNNING)
         self._save()
         return self.record
@@ -222,6 +232,11 @@ class LabStarter:
             for name in PROGRAMS:
                 program(name)
         except BinariesMissing as exc:
+            raise UpFailed(str(exc)) from exc
+        try:
+            built_program("coredns")
+            load_maps(self._image_maps())
+        except (BinariesMissing, ImageMapError) as exc:
             raise UpFailed(str(exc)) from exc
         if not (CNI_PLUGIN_DIR / "host-local").exists():
             raise UpFailed(f"the host-local IPAM plugin is not in {CNI_PLUGIN_DIR}: run ./scripts/setup.sh")
@@ -328,6 +343,11 @@ class LabStarter:
             netns_prefix=self.record.prefix,
             pods_dir=str(paths.pods),
             agent_health_url=f"http://127.0.0.1:{AGENT_API_PORT}/readyz",
+            cluster_dns=str(CLUSTER_DNS),
+            image_maps=tuple(str(path) for path in self._image_maps()),
+            api_host=str(API_ADDRESS.ip),
+            api_port=API_PORT,
+            ca_file=str(self._plane.pki.ca.cert),
         )
         settings.write(paths.kubelet_config)
         kubelet_argv = [sys.executable, "-m", "lab.kubelet", "--config", str(paths.kubelet_config)]
@@ -380,6 +400,34 @@ class LabStarter:
         self._started("kube-proxy", node.name, process, paths.kube_proxy_log)
         mode = self.options.kube_proxy_mode
         self._report(f"{node.name}: kube-proxy (pid {process.pid}, {mode} mode) started")
+
+    def _image_maps(self) -> list[Path]:
+        return [*(path.resolve() for path in self.options.images), DEFAULT_IMAGE_MAP]
+
+    def _start_cluster_dns(self, rest: RestClient) -> None:
+        """CoreDNS behind kube-dns (lab/addons/coredns.yaml), as kubeadm installs it; returns once
+        its Deployment is available."""
+        applied = []
+        for item in read_manifests(str(COREDNS_MANIFEST)):
+            applying.apply(rest, item)
+            applied.append(item.title)
+        self._report(f"cluster DNS: applied {', '.join(applied)}")
+        started = time.monotonic()
+
+        def check() -> dict[str, Progress]:
+            deployment = rest.get(DEPLOYMENTS, "kube-system", "coredns")
+            pods = rest.list(PODS, namespace="kube-system", label_selector="k8s-app=kube-dns").items
+            return {"deployment/coredns": progress_of_deployment(deployment, pods)}
+
+        try:
+            wait_for(check, timeout=self.options.timeout, what="cluster DNS",
+                     healthy=lambda: check_processes(self.record))  # fmt: skip
+        except WaitFailed as failed:
+            raise UpFailed(str(failed)) from failed
+        self._report(
+            f"cluster DNS: CoreDNS serves at {CLUSTER_DNS} (kube-dns), "
+            f"available after {time.monotonic() - started:.1f}s"
+        )
 
     def _registered(self, rest: RestClient, node: NodeHost, kubelet: ProcessId, log: Path) -> str:
         """The uid of the Node the kubelet registered, once it has."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -43,6 +44,15 @@ def register(commands: Any) -> None:
         "--kube-proxy-mode",
         choices=KUBE_PROXY_MODES,
         help="kube-proxy's mode with --proxy kube-proxy (default nftables)",
+    )
+    up.add_argument(
+        "--images",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="an image map of your own: which local program runs a container image (format in "
+        "lab/images.yaml); looked at before the lab's; may be given more than once",
     )
     up.add_argument(
         "--timeout", type=float, default=180.0, metavar="S", help="seconds to wait for Ready nodes"
@@ -102,6 +112,7 @@ def run_up(args: argparse.Namespace) -> int:
         tunnel=args.tunnel or "vxlan",
         proxy=args.proxy or ANTREA,
         kube_proxy_mode=args.kube_proxy_mode or KUBE_PROXY_MODES[0],
+        images=tuple(args.images),
         timeout=args.timeout,
     )
     starter = LabStarter(layout, prefix, options, _report)

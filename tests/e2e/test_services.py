@@ -1,8 +1,11 @@
-"""Services in a lab started with `--proxy kube-proxy`: the agents send Service traffic out of gw0
-(table 40) and the real kube-proxy in each node translates it, as in the introduction article.
+"""Services and the cluster DNS in a lab started with `--proxy kube-proxy`: the agents send
+Service traffic out of gw0 (table 40) and the real kube-proxy in each node translates it, as in
+the introduction article; the real CoreDNS answers for the kube-dns Service.
 
 Real packets from a pod: a ClusterIP reaches its endpoints on both nodes over TCP and UDP, the
 endpoint sees the client pod's own address, and a NodePort on another node's address answers.
+Names resolve from a pod with Debian's resolver (getent) as in a cluster: `name`, `name.ns`,
+`name.ns.svc.cluster.local`, and a headless Service to its endpoints' addresses.
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ spec:
   selector: {{app: web}}
   ports:
   - {{port: 80, targetPort: 8080, nodePort: 30080}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web-headless, namespace: {NS}}}
+spec:
+  clusterIP: None
+  selector: {{app: web}}
+  ports:
+  - {{port: 80, targetPort: 8080}}
 ---
 """
 
@@ -116,3 +128,42 @@ def test_a_node_port_on_another_nodes_address_answers_a_pod(lab: Lab):
     assert len(answers) >= 10
     assert {pod for pod, _ in answers} <= {f"{NS}/web-1", f"{NS}/web-2"}
     assert len({pod for pod, _ in answers}) == 2
+
+
+def _resolve(lab: Lab, name: str) -> set[str]:
+    """The IPv4 addresses Debian's resolver finds for `name` inside the client pod."""
+    done = lab.run("exec", f"{NS}/client", "--", "getent", "ahostsv4", name, check=False)
+    return {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
+
+
+def test_up_runs_coredns_behind_kube_dns_and_pods_resolv_conf_points_to_it(lab: Lab):
+    assert "CoreDNS serves at 10.96.0.10 (kube-dns)" in lab.up_output
+    services = lab.json("get", "services", "-n", "kube-system", "-o", "json")["items"]
+    assert [s["spec"]["clusterIP"] for s in services if s["metadata"]["name"] == "kube-dns"] == ["10.96.0.10"]
+    resolv = lab.run("exec", f"{NS}/client", "--", "cat", "/etc/resolv.conf").stdout
+    assert resolv.split("\n")[:3] == [
+        f"search {NS}.svc.cluster.local svc.cluster.local cluster.local",
+        "nameserver 10.96.0.10",
+        "options ndots:5",
+    ]
+
+
+@pytest.mark.parametrize("name", ["web", f"web.{NS}", f"web.{NS}.svc.cluster.local"])
+def test_a_service_name_resolves_from_a_pod_to_its_cluster_ip(lab: Lab, name: str):
+    assert _resolve(lab, name) == {_service_ip(lab, "web")}
+
+
+def test_names_of_other_namespaces_resolve_and_unknown_names_do_not(lab: Lab):
+    assert _resolve(lab, "kube-dns.kube-system") == {"10.96.0.10"}
+    assert _resolve(lab, "kubernetes.default") == {"10.96.0.1"}
+    assert _resolve(lab, "nothing-here") == set()
+
+
+def test_a_headless_service_resolves_to_its_endpoints(lab: Lab):
+    pods = lab.pods(NS)
+    assert _resolve(lab, "web-headless") == {pods[n]["status"]["podIP"] for n in ("web-1", "web-2")}
+
+
+def test_a_pod_reaches_a_service_by_name(lab: Lab):
+    answers = _answers(lab, "nc -w 2 web 80 </dev/null", 4)
+    assert len(answers) == 4 and {pod for pod, _ in answers} <= {f"{NS}/web-1", f"{NS}/web-2"}
