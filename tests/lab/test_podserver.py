@@ -66,3 +66,12 @@ def test_the_prober_tells_the_right_pod_from_a_wrong_one_and_a_closed_port(serve
     targets = [{"pod": POD, "ip": "127.0.0.1"}, {"pod": "development/other", "ip": "127.0.0.1"}]
     assert _probe(server, protocol, port, targets) == {POD: "reachable", "development/other": "wrong"}
     assert _probe(server, protocol, 7000, targets[:1]) == {POD: "refused"}
+
+
+def test_a_tcp_program_that_accepts_and_stays_silent_counts_as_reachable(server: str):
+    """A real program (redis-server) accepts and waits for the client to speak."""
+    listener = netns.call_in(server, lambda: socket.create_server(("127.0.0.1", 6380)))
+    with listener:
+        assert _probe(server, "TCP", 6380, [{"pod": "development/redis", "ip": "127.0.0.1"}]) == {
+            "development/redis": "reachable"
+        }
