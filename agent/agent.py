@@ -46,7 +46,6 @@ from agent.openflow.features import GatewayPort, gateway_flows, pipeline_flows, 
 from agent.pods.datapath import OvsPodDatapath
 from fastpath import Flow
 from pyantrea_config.agent import AgentConfig, OvsDatapathType
-from pyantrea_config.kinds import IPNetwork
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.metrics import Metrics
 from pyantrea_daemon.service import Service
@@ -247,12 +246,10 @@ class Agent(Service):
         return {
             PIPELINE_OWNER: pipeline_flows(cookies),
             TUNNEL_OWNER: tunnel_flows(bridge.tunnel_ofport, cookies),
-            GATEWAY_OWNER: gateway_flows(gateway, self._kube_proxy_service_cidr(), cookies),
+            GATEWAY_OWNER: gateway_flows(
+                gateway, self.config.service_cidr, cookies, antrea_proxy=self.config.antrea_proxy.enable
+            ),
         }
-
-    def _kube_proxy_service_cidr(self) -> IPNetwork | None:
-        """The Service CIDR table 40 sends to gw0 for kube-proxy; None when AntreaProxy owns Services."""
-        return None if self.config.antrea_proxy.enable else self.config.service_cidr
 
     def _peer_context(self) -> PeerContext:
         return PeerContext(

@@ -80,13 +80,14 @@ class FlowExportConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AntreaProxyConfig:
-    """Who implements Services on the node: the agent in Open vSwitch, or kube-proxy on the host."""
+    """Services implemented by the agent in Open vSwitch (AntreaProxy)."""
 
     enable: bool = setting(
         "enable",
         True,
-        doc="Implement Services in Open vSwitch (AntreaProxy). false: table 40 (DNAT) sends traffic to the "
-        "serviceCIDR out of the host gateway, for kube-proxy on the host, as in Antrea 0.3.",
+        doc="Implement ClusterIP, NodePort and LoadBalancer Services in OVS from the Services and "
+        "EndpointSlices the agent watches. false: table 40 sends Service CIDR traffic to the gateway for "
+        "kube-proxy, as in the introduction article.",
     )
 
 
@@ -148,12 +149,12 @@ class AgentConfig:
         "serviceCIDR",
         ipaddress.ip_network("10.96.0.0/12"),
         doc="ClusterIP range of Services (the kube-apiserver's --service-cluster-ip-range); with "
-        "antreaProxy.enable false, traffic to it goes to the host for kube-proxy.",
+        "antreaProxy disabled, traffic to it goes to the host for kube-proxy.",
     )
     antrea_proxy: AntreaProxyConfig = section(
         "antreaProxy",
         AntreaProxyConfig,
-        doc="Services in Open vSwitch (AntreaProxy), or kube-proxy on the host.",
+        doc="AntreaProxy: Services load-balanced in Open vSwitch by the agent.",
     )
     transport_interface: InterfaceName | None = setting(
         "transportInterface",

@@ -68,21 +68,25 @@ def tunnel_flows(tunnel_port: int, cookies: Cookies) -> list[Flow]:
 
 
 def gateway_flows(
-    gateway: GatewayPort, service_cidr: IPv4Network | IPv6Network | None, cookies: Cookies
+    gateway: GatewayPort,
+    service_cidr: IPv4Network | IPv6Network,
+    cookies: Cookies,
+    *,
+    antrea_proxy: bool = False,
 ) -> list[Flow]:
-    """The gateway's flows; with `service_cidr`, table 40 sends traffic to it out of gw0 for kube-proxy
-    (antreaProxy.enable false), without it Service addresses are left to AntreaProxy."""
+    """The gateway's flows; Services go to the gateway (kube-proxy) unless AntreaProxy serves them."""
     cookie = cookies(Category.GATEWAY)
-    to_kube_proxy = (
+    service_cookie = cookies(Category.SERVICE)
+    services = (
         []
-        if service_cidr is None
-        else [service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=cookies(Category.SERVICE))]
+        if antrea_proxy
+        else [service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=service_cookie)]
     )
     return [
         classifier.gateway_classifier_flow(gateway.ofport, cookie=cookie),
         *spoofguard.gateway_spoofguard_flows(gateway.ofport, cookie=cookie),
         *conntrack.gateway_reply_flows(gateway.mac, cookie=cookie),
-        *to_kube_proxy,
+        *services,
         l3.tunnel_to_gateway_flow(gateway.ip.ip, gateway.mac, cookie=cookie),
         l2.l2_forwarding_flow(gateway.mac, gateway.ofport, cookie=cookie),
         policy.gateway_ingress_bypass_flow(gateway.ip.ip, cookie=cookie),

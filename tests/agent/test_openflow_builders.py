@@ -222,7 +222,9 @@ def test_table_40_sends_the_service_cidr_to_gw0_only_for_kube_proxy():
     cookies = Cookies(3)
     gateway = features.GatewayPort(2, IPv4Interface("172.16.1.1/24"), GW_MAC)
     for_kube_proxy = features.gateway_flows(gateway, IPv4Network("10.96.0.0/12"), cookies)
-    with_antrea_proxy = features.gateway_flows(gateway, None, cookies)
+    with_antrea_proxy = features.gateway_flows(
+        gateway, IPv4Network("10.96.0.0/12"), cookies, antrea_proxy=True
+    )
     assert [str(f) for f in for_kube_proxy if f.table == 40] == [
         "cookie=0x3040000000000, table=40, priority=200,ip,nw_dst=10.96.0.0/12 "
         "actions=set_field:0x2->reg1,set_field:0x10000/0x10000->reg0,resubmit(,105)"
