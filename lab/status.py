@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubernetes.client import ApiException
+
+from lab.kinds import DEPLOYMENTS
 from lab.kubernetes.proxy import ANTREA, KUBE_PROXY
 from lab.layout import LabLayout
 from lab.processes import is_running
@@ -15,7 +18,7 @@ from lab.record import LabRecord, ProcessRecord
 from lab.up import CONTROLLER_API_PORT, controller_progress
 from lab.waiting import progress_of_node
 from pyantrea_kube.printing import format_table
-from pyantrea_kube.resources import NODES, PODS
+from pyantrea_kube.resources import NODES, PODS, SERVICES
 from pyantrea_kube.rest import RestClient
 
 _SERVICES = {ANTREA: "the agents (AntreaProxy)", KUBE_PROXY: "kube-proxy"}
@@ -37,6 +40,21 @@ def _controller(record: LabRecord) -> dict[str, Any]:
         "process": _process(record.process("controller", node.name)),
         "ready": progress.done,
         "condition": progress.state,
+    }
+
+
+def _cluster_dns(rest: RestClient) -> dict[str, Any]:
+    """CoreDNS's Deployment and the kube-dns Service, as the API has them."""
+    try:
+        deployment = rest.get(DEPLOYMENTS, "kube-system", "coredns")
+        service = rest.get(SERVICES, "kube-system", "kube-dns")
+    except ApiException as exc:
+        return {"error": f"{exc.status} {exc.reason}"}
+    status = deployment.get("status") or {}
+    return {
+        "clusterIP": (service.get("spec") or {}).get("clusterIP", ""),
+        "replicas": int((deployment.get("spec") or {}).get("replicas", 1)),
+        "ready": int(status.get("readyReplicas") or 0),
     }
 
 
@@ -69,6 +87,8 @@ def lab_status(
         "controller": _controller(record),
         "nodes": [],
     }
+    if rest is not None:
+        document["clusterDns"] = _cluster_dns(rest)
     if api_error:
         document["apiError"] = api_error
     for node in record.nodes:
@@ -115,6 +135,10 @@ def render_status(document: dict[str, Any]) -> str:
         f"controller    pyantrea-controller on {controller['node']} at {controller['address']}: "
         f"{_state(controller['process'])}, {controller['condition']}",
     ]
+    dns = document.get("clusterDns")
+    if dns is not None:
+        state = dns.get("error") or f"{dns['ready']}/{dns['replicas']} ready"
+        lines.append(f"cluster DNS   CoreDNS behind kube-dns {dns.get('clusterIP', '')}: {state}")
     if "apiError" in document:
         lines.append(f"API error     {document['apiError']}")
     kube_proxy = document["proxy"] == KUBE_PROXY

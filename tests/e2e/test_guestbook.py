@@ -64,9 +64,15 @@ def _read_back(lab: Lab, entry: str) -> dict[str, object]:
 
 
 def test_the_replicas_replicate_from_redis_master_found_by_name(lab: Lab):
+    """A replica that started before the master's Service answered tries again every second."""
     for replica in [name for name in lab.pods(NS) if name.startswith("redis-slave")]:
-        status, info = _redis(lab, f"{NS}/{replica}", "127.0.0.1", "info", "replication")
-        assert status == 0 and "role:slave" in info and "master_host:redis-master" in info, info
+        deadline = time.monotonic() + 20
+        while True:
+            status, info = _redis(lab, f"{NS}/{replica}", "127.0.0.1", "info", "replication")
+            assert status == 0 and "role:slave" in info and "master_host:redis-master" in info, info
+            if "master_link_status:up" in info or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert "master_link_status:up" in info, info
 
 

@@ -138,6 +138,8 @@ def _resolve(lab: Lab, name: str) -> set[str]:
 
 def test_up_runs_coredns_behind_kube_dns_and_pods_resolv_conf_points_to_it(lab: Lab):
     assert "CoreDNS serves at 10.96.0.10 (kube-dns)" in lab.up_output
+    assert lab.status()["clusterDns"] == {"clusterIP": "10.96.0.10", "replicas": 2, "ready": 2}
+    assert "cluster DNS   CoreDNS behind kube-dns 10.96.0.10: 2/2 ready" in lab.run("status").stdout
     services = lab.json("get", "services", "-n", "kube-system", "-o", "json")["items"]
     assert [s["spec"]["clusterIP"] for s in services if s["metadata"]["name"] == "kube-dns"] == ["10.96.0.10"]
     resolv = lab.run("exec", f"{NS}/client", "--", "cat", "/etc/resolv.conf").stdout
