@@ -229,8 +229,11 @@ def test_table_40_sends_the_service_cidr_to_gw0_only_for_kube_proxy():
         "cookie=0x3040000000000, table=40, priority=200,ip,nw_dst=10.96.0.0/12 "
         "actions=set_field:0x2->reg1,set_field:0x10000/0x10000->reg0,resubmit(,105)"
     ]
-    assert [f for f in with_antrea_proxy if f.table == 40] == []
-    assert [f for f in for_kube_proxy if f.table != 40] == with_antrea_proxy
+    assert not any("nw_dst=10.96.0.0/12" in str(f) for f in with_antrea_proxy)
+    gateway_cookie = cookies(Category.GATEWAY)
+    assert [f for f in for_kube_proxy if f.cookie == gateway_cookie] == [
+        f for f in with_antrea_proxy if f.cookie == gateway_cookie
+    ]
 
 
 def test_every_flow_round_trips_through_ovs_ofctl_text():
