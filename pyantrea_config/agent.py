@@ -48,6 +48,19 @@ class FlowExportProtocol(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AntreaProxyConfig:
+    """Services implemented by the agent in Open vSwitch (AntreaProxy)."""
+
+    enable: bool = setting(
+        "enable",
+        True,
+        doc="Implement ClusterIP, NodePort and LoadBalancer Services in OVS from the Services and "
+        "EndpointSlices the agent watches. false: table 40 sends Service CIDR traffic to the gateway for "
+        "kube-proxy, as in the introduction article.",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FlowExportConfig:
     """Open vSwitch's own flow export on the integration bridge."""
 
@@ -76,19 +89,6 @@ class FlowExportConfig:
     def __post_init__(self) -> None:
         if self.enable and self.collector_address is None:
             raise ConfigError("collectorAddress", "required when enable is true")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AntreaProxyConfig:
-    """Services implemented by the agent in Open vSwitch (AntreaProxy)."""
-
-    enable: bool = setting(
-        "enable",
-        True,
-        doc="Implement ClusterIP, NodePort and LoadBalancer Services in OVS from the Services and "
-        "EndpointSlices the agent watches. false: table 40 sends Service CIDR traffic to the gateway for "
-        "kube-proxy, as in the introduction article.",
-    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
