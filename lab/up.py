@@ -330,6 +330,9 @@ class LabStarter:
         """The node joins: its kubelet registers the Node, then its agent starts with a token
         bound to that Node."""
         paths = self.layout.node(node.name)
+        # A Kubernetes node forwards: pods reach node and API server addresses through gw0 (masqueraded
+        # by the agent), and kube-proxy sends Service traffic back out of gw0.
+        netns.run(node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         installed = install(
             paths.host_root, plugin=_BIN / "pyantrea-cni", mtu=MTU, socket=str(paths.cni_socket)
         )
@@ -393,8 +396,6 @@ class LabStarter:
             mode=self.options.kube_proxy_mode,
         )
         paths.kube_proxy_config.write_text(yaml.safe_dump(config, sort_keys=False))
-        # A Kubernetes node forwards: Service traffic comes in from gw0 and leaves, DNATed, through it.
-        netns.run(node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         argv = in_pod(account, kube_proxy(program("kube-proxy"), paths.kube_proxy_config))
         process = spawn(argv, log=paths.kube_proxy_log, netns=node.netns, env=self._in_cluster_env())
         self._started("kube-proxy", node.name, process, paths.kube_proxy_log)
