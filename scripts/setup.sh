@@ -29,7 +29,7 @@ fi
 # the Go module proxy at the release build/kubernetes/go.mod pins; about 7 minutes the first time,
 # nothing once built (cached under /var/cache/pyantrea). Needs Go >= 1.26.
 ./scripts/build-kubernetes.sh
-# The real CoreDNS, the lab's cluster DNS, built the same way (about 6 minutes the first time).
+# The real CoreDNS, the lab's cluster DNS, built the same way (up to 8 minutes the first time).
 ./scripts/build-coredns.sh
 
 PYTHON=${PYTHON:-python3}
