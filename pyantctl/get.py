@@ -1,6 +1,7 @@
 """`pyantctl get`: the controller's and the agents' view of the cluster, as kubectl-like tables.
 
     pyantctl get networkpolicies [-n NS]           realization phase, nodes realized of desired
+    pyantctl get clusternetworkpolicies            the same, with tier and priority, rules with actions
     pyantctl get addressgroups | appliedtogroups   members and the policies that use them
     pyantctl get agents                            connection, heartbeat, OVS, flows, pods, health
     pyantctl get flows --node N [--table T]        the flows of the node's br-int (T: 90 or IngressRule)
@@ -51,6 +52,12 @@ def register(subparsers: Any, default_server: ServerFinder) -> None:
         "networkpolicies", ["networkpolicy", "netpol"], "NetworkPolicies and their realization", _policies
     )
     policies.add_argument("-n", "--namespace", help="only this namespace (default: every namespace)")
+    kind(
+        "clusternetworkpolicies",
+        ["clusternetworkpolicy", "cnp"],
+        "ClusterNetworkPolicies: tier, priority, realization and rules",
+        _cluster_policies,
+    )
     kind("addressgroups", ["addressgroup"], "AddressGroups: the pods rules name as peers", _address_groups)
     kind(
         "appliedtogroups",
@@ -91,7 +98,7 @@ def _age(stamp: str | None) -> str:
 
 
 def _policies(args: argparse.Namespace) -> int:
-    document = _client(args).get("/api/v1/networkpolicies")
+    document = [p for p in _client(args).get("/api/v1/networkpolicies") if p["namespace"]]
     if args.namespace:
         document = [p for p in document if p["namespace"] == args.namespace]
 
@@ -112,6 +119,26 @@ def _policies(args: argparse.Namespace) -> int:
 
     where = f" in namespace {args.namespace}" if args.namespace else ""
     return _print(args, document, rows, f"No NetworkPolicies found{where}.")
+
+
+def _cluster_policies(args: argparse.Namespace) -> int:
+    document = [p for p in _client(args).get("/api/v1/networkpolicies") if not p["namespace"]]
+
+    def rows() -> list[Row]:
+        table = [["NAME", "TIER", "PRIORITY", "PHASE", "REALIZED", "GENERATION", "RULES", "MESSAGE"]]
+        for p in sorted(document, key=lambda p: (p.get("tier") != "Admin", p.get("priority", 0), p["name"])):
+            rules = ",".join(f"{r['name']}={r['action']}" for r in p.get("rules", ())) or "<none>"
+            message = "; ".join([m for m in (p["message"], *p.get("unenforced", ())) if m])
+            table.append(
+                [
+                    p["name"], p.get("tier", "?"), str(p.get("priority", "?")), p["phase"],
+                    f"{p['currentNodesRealized']}/{p['desiredNodesRealized']}", str(p["observedGeneration"]),
+                    rules, message,
+                ]
+            )  # fmt: skip
+        return table
+
+    return _print(args, document, rows, "No ClusterNetworkPolicies found.")
 
 
 def _members(members: Sequence[dict[str, Any]]) -> str:

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 
 from agent.openflow import registers as R
-from agent.openflow.builders import arp, classifier, conntrack, l2, l3, misses, policy, service, spoofguard
+from agent.openflow.builders import (
+    arp,
+    classifier,
+    conntrack,
+    l2,
+    l3,
+    misses,
+    policy,
+    service,
+    spoofguard,
+    tiers,
+)
 from agent.openflow.cookies import Category, Cookies, name_id
 from agent.openflow.pipeline import PIPELINE
 from fastpath import Flow
@@ -59,6 +70,7 @@ def pipeline_flows(cookies: Cookies) -> list[Flow]:
         *conntrack.commit_flows(cookie=cookie),
         *policy.established_bypass_flows(cookie=cookie),
         *policy.related_bypass_flows(cookie=cookie),
+        *tiers.tier_bypass_flows(cookie=cookie),
         l2.output_flow(cookie=cookie),
     ]
 
@@ -90,6 +102,7 @@ def gateway_flows(
         l3.tunnel_to_gateway_flow(gateway.ip.ip, gateway.mac, cookie=cookie),
         l2.l2_forwarding_flow(gateway.mac, gateway.ofport, cookie=cookie),
         policy.gateway_ingress_bypass_flow(gateway.ip.ip, cookie=cookie),
+        tiers.gateway_admin_bypass_flow(gateway.ip.ip, cookie=cookie),
     ]
 
 

@@ -294,6 +294,37 @@ def test_a_policy_is_stored_shown_and_reported_by_the_controller(lab3: Lab):
     assert "status" not in stored  # Kubernetes' NetworkPolicy has none
 
 
+def test_a_cluster_policy_gets_its_realization_in_its_status(lab3: Lab):
+    """A ClusterNetworkPolicy (the upstream CRD the lab installs) selecting no pod: Realized on
+    0/0 nodes, written as the Realized condition of its status, which kubectl shows."""
+    policy = """\
+        apiVersion: policy.networking.k8s.io/v1beta1
+        kind: ClusterNetworkPolicy
+        metadata: {name: nobody}
+        spec:
+          tier: Admin
+          priority: 1
+          subject:
+            pods:
+              namespaceSelector: {}
+              podSelector: {matchLabels: {selects: nothing}}
+          ingress:
+          - {action: Deny, from: [{namespaces: {}}]}
+        """
+    applied = lab3.apply(textwrap.dedent(policy), "--wait")
+    assert "1 clusternetworkpolicy ready" in applied.stdout
+    shown = kubectl(lab3, "get", "clusternetworkpolicy", "nobody").stdout.splitlines()
+    assert shown[0].split()[:3] == ["NAME", "TIER", "PRIORITY"] and shown[1].split()[:3] == [
+        "nobody",
+        "Admin",
+        "1",
+    ]
+    stored = json.loads(kubectl(lab3, "get", "cnp", "nobody", "-o", "json").stdout)
+    (realized,) = [c for c in stored["status"]["conditions"] if c["type"] == "Realized"]
+    assert (realized["status"], realized["message"]) == ("True", "Realized on 0/0 nodes (generation 1)")
+    lab3.run("delete", "clusternetworkpolicy", "nobody")
+
+
 def kubectl(lab: Lab, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """The real kubectl of the pinned release, on the host, with `pyantctl lab kubeconfig`."""
     kubeconfig = lab.run("kubeconfig").stdout.strip()
