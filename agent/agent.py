@@ -15,7 +15,8 @@ the unix sockets under `ovsRunDir`, which work from any namespace.
 Start-up, in order: watch Nodes and wait for this node's pod subnet; on the userspace datapath
 move the node address onto the uplink bridge (and fill OVS's tunnel neighbour cache with every
 peer's next hop, kept up to date); create or adopt br-int, tun0 and gw0 and start the next flow
-round; connect OpenFlow; give gw0 its address; install the pipeline, gateway and
+round; connect OpenFlow; give gw0 its address; masquerade pod traffic that leaves the node
+other than through gw0 (agent.node.masquerade); install the pipeline, gateway and
 tunnel flows, the flows of every pod found in OVSDB and of every peer node, with the peers'
 host routes; clear flow-restore-wait. The stale-round cleanup runs once every convergence gate
 is open (the policy agent adds one for its initial policies). After an Open vSwitch restart,
@@ -34,6 +35,7 @@ from kubernetes.client import ApiClient
 from agent.node.bridge import BridgeSettings, BridgeState, setup_bridge
 from agent.node.gateway import configure_gateway
 from agent.node.local import LocalNode, local_node
+from agent.node.masquerade import install_masquerade
 from agent.node.neighbours import TunnelNeighbours
 from agent.node.peers import PeerContext, PeerNodes
 from agent.node.uplink import Uplink
@@ -197,6 +199,7 @@ class Agent(Service):
         await self._flows.connect()
         self._stack.push_async_callback(self._flows.close)
         await configure_gateway(self._netlink, config.host_gateway, self._local.gateway)
+        await install_masquerade(self._local.subnet, config.host_gateway, netns=self.netns)
         await self._flows.sync_many(self._node_flows())
 
         self._pods = OvsPodDatapath(
@@ -243,7 +246,9 @@ class Agent(Service):
         return {
             PIPELINE_OWNER: pipeline_flows(cookies),
             TUNNEL_OWNER: tunnel_flows(bridge.tunnel_ofport, cookies),
-            GATEWAY_OWNER: gateway_flows(gateway, self.config.service_cidr, cookies),
+            GATEWAY_OWNER: gateway_flows(
+                gateway, self.config.service_cidr, cookies, antrea_proxy=self.config.antrea_proxy.enable
+            ),
         }
 
     def _peer_context(self) -> PeerContext:

@@ -5,11 +5,14 @@
 - harness: `netns` (named namespaces), `underlay` (the bridge joining nodes), `ovs` (one Open
   vSwitch per node), `nodes` (NodeSet: the addressing plan, Node objects, agent configs);
 - the lab's Kubernetes: `kubernetes/` (the real etcd, kube-apiserver, kube-controller-manager
-  and kube-scheduler: binaries, PKI, kubeconfigs, command lines), `identities` (the
-  ServiceAccounts and RBAC of manifests/, tokens), `apiforward` (the API server on the host's
-  loopback, for kubectl), `kubelet/` (the one role the lab plays itself: node registration,
-  sandboxes through the real pyantrea-cni, the pods' servers, pod and node status, graceful
-  deletion), `podserver` (the stand-in for a pod's containers);
+  and kube-scheduler: binaries, PKI, kubeconfigs, command lines; `proxy`: the real kube-proxy of
+  `--proxy kube-proxy`), `identities` (the ServiceAccounts and RBAC of manifests/, tokens),
+  `addons/` (kube-proxy's identity, CoreDNS behind kube-dns), `apiforward` (the API server on
+  the host's loopback, for kubectl), `kubelet/` (the one role the lab plays itself: node
+  registration, sandboxes through the real pyantrea-cni, the pods' resolv.conf, the pods'
+  programs from the image map `images.yaml`, ConfigMap volumes and ServiceAccount tokens, pod
+  and node status, graceful deletion), `podserver` (the stand-in for a pod's containers for
+  every other image);
 - bringing it up and down: `layout` (the state directory and names), `record` (what `up` made),
   `processes` (detached processes known by pid and start time), `supervisor` (the program that
   keeps one lab program running, starting it again with back-off), `supervised` (starting,

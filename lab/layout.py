@@ -18,6 +18,7 @@ directory.
                                    the API and the controller), mounted where a pod has it
     <dir>/nodes/<node>/root/       the node's /opt/cni/bin and /etc/cni/net.d
     <dir>/nodes/<node>/kubelet*    the lab kubelet's config and log
+    <dir>/nodes/<node>/kube-proxy* kube-proxy's config, log and ServiceAccount (--proxy kube-proxy)
     <dir>/nodes/<node>/pods/<uid>/ one pod sandbox: its record and its server's log
     <dir>/programs/<role>[@<node>]/ one program's supervisor (lab.supervised): its spec, the
                                    state file (current pid, restarts, last exit), its own log
@@ -78,6 +79,19 @@ class NodePaths:
         """What the agent's pod would have mounted: its ServiceAccount's token (bound to the
         Node; for the API and the controller), the cluster's CA, its namespace."""
         return self.root / "serviceaccount"
+
+    @property
+    def kube_proxy_config(self) -> Path:
+        return self.root / "kube-proxy.yaml"
+
+    @property
+    def kube_proxy_log(self) -> Path:
+        return self.root / "kube-proxy.log"
+
+    @property
+    def kube_proxy_service_account(self) -> Path:
+        """kube-proxy's ServiceAccount token, mounted where a pod has it."""
+        return self.root / "kube-proxy-serviceaccount"
 
     @property
     def kubelet_config(self) -> Path:

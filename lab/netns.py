@@ -6,6 +6,7 @@ through `ip netns` so that the result is exactly what an operator sees with `ip 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from typing import TypeVar
 from pyantrea_netlink.nsenter import enter_netns
 
 NETNS_DIR = Path("/var/run/netns")
+ETC_NETNS_DIR = Path("/etc/netns")
+"""Files `ip netns exec NAME` bind-mounts over /etc (iproute2's convention)."""
 T = TypeVar("T")
 
 
@@ -37,9 +40,11 @@ def create(name: str) -> Path:
 
 
 def delete(name: str) -> None:
-    """Remove the namespace `name`; a missing one is fine (idempotent)."""
+    """Remove the namespace `name` and its /etc/netns/<name> files (a pod's resolv.conf, which
+    `ip netns exec` mounts over /etc); a missing one is fine (idempotent)."""
     if exists(name):
         subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True, text=True)
+    shutil.rmtree(ETC_NETNS_DIR / name, ignore_errors=True)
 
 
 def run(name: str, *argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:

@@ -3,10 +3,11 @@
     ip netns exec <pod netns> python -m lab.podserver --pod development/frontend-x --listen 80/TCP
 
 It listens on every declared container port (TCP and UDP, all addresses) and answers each
-connection or datagram with the pod's `namespace/name` and a newline, so a prober can tell it
-reached the right pod. Once every port is bound it prints `ready` on stdout (the kubelet waits
-for that line); a port it cannot bind ends it with the reason on stderr and exit status 1.
-SIGTERM ends it.
+connection (at once, on accept) or datagram with one line, `namespace/name client-ip:client-port`:
+the pod's name, so a prober can tell it reached the right pod, and the source address the pod
+saw, so a user can tell whether a Service or a NodePort kept or rewrote it. Once every port is
+bound it prints `ready` on stdout (the kubelet waits for that line); a port it cannot bind ends
+it with the reason on stderr and exit status 1. SIGTERM ends it.
 """
 
 from __future__ import annotations
@@ -38,9 +39,20 @@ def parse_listen(text: str) -> Listen:
     return Listen(int(port), protocol)
 
 
+def answer(pod: str, client: tuple[str, int]) -> bytes:
+    """The line a client gets: `namespace/name client-ip:client-port`."""
+    return f"{pod} {client[0]}:{client[1]}\n".encode()
+
+
+def parse_answer(line: str) -> tuple[str, str]:
+    """`(pod, client)` of an answer line; `client` is "" when the line names no client."""
+    pod, _, client = line.strip().partition(" ")
+    return pod, client.strip()
+
+
 class _Answer(asyncio.DatagramProtocol):
-    def __init__(self, answer: bytes) -> None:
-        self._answer = answer
+    def __init__(self, pod: str) -> None:
+        self._pod = pod
         self._transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -48,16 +60,15 @@ class _Answer(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if self._transport is not None:
-            self._transport.sendto(self._answer, addr)
+            self._transport.sendto(answer(self._pod, addr), addr)
 
 
 async def serve(pod: str, listens: list[Listen]) -> None:
-    answer = f"{pod}\n".encode()
     loop = asyncio.get_running_loop()
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            writer.write(answer)
+            writer.write(answer(pod, writer.get_extra_info("peername")[:2]))
             await writer.drain()
         except ConnectionError:
             pass
@@ -74,7 +85,7 @@ async def serve(pod: str, listens: list[Listen]) -> None:
                 closers.append(server.close)
             else:
                 transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _Answer(answer), local_addr=("0.0.0.0", listen.port), family=socket.AF_INET
+                    lambda: _Answer(pod), local_addr=("0.0.0.0", listen.port), family=socket.AF_INET
                 )
                 closers.append(transport.close)
         except OSError as exc:

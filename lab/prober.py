@@ -4,7 +4,9 @@
 
 Reads `[{"pod": "ns/name", "ip": "172.16.2.3"}, ...]` on stdin, probes every target at once
 (asyncio), and prints `{"ns/name": "reachable", ...}`, one verdict per target:
-- `reachable`: the target answered with its own `namespace/name` (lab.podserver's answer);
+- `reachable`: the target answered with its own `namespace/name` (lab.podserver's answer, which
+  goes on with the client address the target saw), or, over TCP, accepted the connection and
+  stayed silent (a real program the image map runs, like redis-server, does not name itself);
 - `refused`: nothing listens there: a TCP reset, or an ICMP unreachable, came back;
 - `dropped`: no answer at all within the timeout (a NetworkPolicy drops silently);
 - `wrong`: another pod answered, which only a datapath bug can cause.
@@ -22,7 +24,12 @@ import json
 import sys
 from enum import StrEnum
 
+from lab.podserver import parse_answer
+
 _RETRY_SECONDS = 0.25
+_QUIET_SECONDS = 0.5
+"""How long an accepted connection may stay silent before its program counts as one that does not
+name itself (the pod server answers at once, on accept)."""
 _UNREACHABLE = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
 """What an ICMP unreachable or a TCP reset surfaces as."""
 
@@ -36,18 +43,22 @@ class Verdict(StrEnum):
 
 
 def _answered(answer: str, expected: str) -> Verdict:
-    """The pod server answers `namespace/name`, then what it saw of the client."""
-    return Verdict.REACHABLE if answer.split(maxsplit=1)[:1] == [expected] else Verdict.WRONG
+    """The pod server answers `namespace/name client-ip:client-port`; the name is what counts."""
+    pod, _ = parse_answer(answer)
+    return Verdict.REACHABLE if pod == expected else Verdict.WRONG
 
 
 def _refused(error: BaseException | None) -> bool:
     return isinstance(error, OSError) and error.errno in _UNREACHABLE
 
 
-async def _tcp_exchange(ip: str, port: int) -> str:
+async def _tcp_exchange(ip: str, port: int) -> str | None:
+    """The answer line; None when the connection was accepted but nothing came."""
     reader, writer = await asyncio.open_connection(ip, port)
     try:
-        return (await reader.readline()).decode(errors="replace").strip()
+        return (await asyncio.wait_for(reader.readline(), _QUIET_SECONDS)).decode(errors="replace").strip()
+    except TimeoutError:
+        return None
     finally:
         writer.close()
         with contextlib.suppress(OSError):
@@ -59,7 +70,7 @@ async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> Verdic
     answered: a SYN lost on the way would only be sent again by the kernel after a full second."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    attempts: set[asyncio.Task[str]] = set()
+    attempts: set[asyncio.Task[str | None]] = set()
     try:
         while True:
             attempts.add(asyncio.create_task(_tcp_exchange(ip, port)))
@@ -69,6 +80,8 @@ async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> Verdic
                 attempts.discard(attempt)
                 if attempt.exception() is None:
                     answer = attempt.result()
+                    if answer is None:
+                        return Verdict.REACHABLE
                     if answer:  # an empty read is no answer: the connection closed before the pod spoke
                         return _answered(answer, expected)
                 elif _refused(attempt.exception()):

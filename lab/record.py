@@ -69,6 +69,8 @@ class LabRecord:
     made_dir: bool
     """Whether `up` made the lab directory (then `down` removes it, else only its contents)."""
     state: str = STARTING
+    proxy: str = "antrea"
+    """Who implements Services: `antrea` (the agents, in OVS) or `kube-proxy` (one in each node)."""
     namespaces: tuple[str, ...] = ()
     """Every network namespace `up` made (underlay, nodes), in creation order."""
     processes: tuple[ProcessRecord, ...] = field(default=())
@@ -106,6 +108,7 @@ def load(path: Path) -> LabRecord:
             nodes=tuple(NodeRecord(**node) for node in document["nodes"]),
             made_dir=document["made_dir"],
             state=document["state"],
+            proxy=document.get("proxy", "antrea"),
             namespaces=tuple(document["namespaces"]),
             processes=tuple(ProcessRecord(**process) for process in document["processes"]),
         )

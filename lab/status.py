@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubernetes.client import ApiException
+
+from lab.kinds import DEPLOYMENTS
+from lab.kubernetes.proxy import ANTREA, KUBE_PROXY
 from lab.layout import LabLayout
 from lab.programs import program
 from lab.record import LabRecord, ProcessRecord
 from lab.up import CONTROLLER_API_PORT, controller_progress
 from lab.waiting import progress_of_node
 from pyantrea_kube.printing import format_table
-from pyantrea_kube.resources import NODES, PODS
+from pyantrea_kube.resources import NODES, PODS, SERVICES
 from pyantrea_kube.rest import RestClient
 
+_SERVICES = {ANTREA: "the agents (AntreaProxy)", KUBE_PROXY: "kube-proxy"}
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
@@ -48,6 +53,21 @@ def _controller(record: LabRecord) -> dict[str, Any]:
     }
 
 
+def _cluster_dns(rest: RestClient) -> dict[str, Any]:
+    """CoreDNS's Deployment and the kube-dns Service, as the API has them."""
+    try:
+        deployment = rest.get(DEPLOYMENTS, "kube-system", "coredns")
+        service = rest.get(SERVICES, "kube-system", "kube-dns")
+    except ApiException as exc:
+        return {"error": f"{exc.status} {exc.reason}"}
+    status = deployment.get("status") or {}
+    return {
+        "clusterIP": (service.get("spec") or {}).get("clusterIP", ""),
+        "replicas": int((deployment.get("spec") or {}).get("replicas", 1)),
+        "ready": int(status.get("readyReplicas") or 0),
+    }
+
+
 def lab_status(
     layout: LabLayout, record: LabRecord, rest: RestClient | None, api_error: str = ""
 ) -> dict[str, Any]:
@@ -63,6 +83,7 @@ def lab_status(
         "directory": str(layout.root),
         "prefix": record.prefix,
         "tunnel": record.tunnel,
+        "proxy": record.proxy,
         "state": record.state,
         "api": {
             "url": record.api_url,
@@ -76,6 +97,8 @@ def lab_status(
         "controller": _controller(record),
         "nodes": [],
     }
+    if rest is not None:
+        document["clusterDns"] = _cluster_dns(rest)
     if api_error:
         document["apiError"] = api_error
     for node in record.nodes:
@@ -92,6 +115,7 @@ def lab_status(
                 "pods": pods.get(node.name, 0) if rest is not None else None,
                 "agent": _process(record.process("agent", node.name)),
                 "kubelet": _process(record.process("kubelet", node.name)),
+                "kubeProxy": _process(record.process("kube-proxy", node.name)),
                 "ovs": {
                     daemon: _process(record.process(daemon, node.name))
                     for daemon in ("ovsdb-server", "ovs-vswitchd")
@@ -119,7 +143,7 @@ def render_status(document: dict[str, Any]) -> str:
     controller = document["controller"]
     lines = [
         f"Lab {document['prefix']!r} in {document['directory']}: {len(document['nodes'])} nodes, "
-        f"{document['tunnel']} tunnels, {document['state']}",
+        f"{document['tunnel']} tunnels, Services by {_SERVICES[document['proxy']]}, {document['state']}",
         f"API server    {document['api']['url']} (kube-apiserver, in namespace "
         f"{document['api']['netns']}): {_state(document['api']['process'])}",
         f"              kubeconfig {document['api']['kubeconfig']}",
@@ -129,9 +153,16 @@ def render_status(document: dict[str, Any]) -> str:
         f"controller    pyantrea-controller on {controller['node']} at {controller['address']}: "
         f"{_state(controller['process'])}, {controller['condition']}",
     ]
+    dns = document.get("clusterDns")
+    if dns is not None:
+        state = dns.get("error") or f"{dns['ready']}/{dns['replicas']} ready"
+        lines.append(f"cluster DNS   CoreDNS behind kube-dns {dns.get('clusterIP', '')}: {state}")
     if "apiError" in document:
         lines.append(f"API error     {document['apiError']}")
+    kube_proxy = document["proxy"] == KUBE_PROXY
     rows = [["NODE", "STATUS", "ADDRESS", "POD SUBNET", "NAMESPACE", "PODS", "AGENT", "KUBELET", "OVS"]]
+    if kube_proxy:
+        rows[0].append("KUBE-PROXY")
     for node in document["nodes"]:
         ovs = node["ovs"].values()
         ovs_state = "running" if all(p is not None and p["running"] for p in ovs) else "NOT RUNNING"
@@ -144,6 +175,7 @@ def render_status(document: dict[str, Any]) -> str:
                 node["name"], status, node["address"], node["podCIDR"], node["netns"],
                 "?" if node["pods"] is None else str(node["pods"]),
                 _state(node["agent"]), _state(node["kubelet"]), ovs_state,
+                *([_state(node["kubeProxy"])] if kube_proxy else []),
             ]
         )  # fmt: skip
     return "\n".join(lines) + "\n\n" + format_table(rows)

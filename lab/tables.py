@@ -101,6 +101,11 @@ def _namespace(ns: Obj, now: datetime.datetime, wide: bool) -> Row:
     return [ns["metadata"]["name"], (ns.get("status") or {}).get("phase") or "Active", age(ns, now)]
 
 
+def _config_map(config_map: Obj, now: datetime.datetime, wide: bool) -> Row:
+    data = len(config_map.get("data") or {}) + len(config_map.get("binaryData") or {})
+    return [config_map["metadata"]["name"], str(data), age(config_map, now)]
+
+
 def _service_ports(service: Obj) -> str:
     ports = []
     for port in (service.get("spec") or {}).get("ports") or ():
@@ -182,6 +187,7 @@ _TABLES: dict[str, tuple[Sequence[str], Sequence[str], _Printer]] = {
         _node,
     ),
     kinds.NAMESPACE.kind: (("NAME", "STATUS", "AGE"), (), _namespace),
+    kinds.CONFIG_MAP.kind: (("NAME", "DATA", "AGE"), (), _config_map),
     kinds.SERVICE.kind: (
         ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"),
         ("SELECTOR",),

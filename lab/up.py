@@ -39,7 +39,7 @@ import yaml
 from kubernetes.client import ApiClient, ApiException
 
 from cni.install import install
-from lab import netns
+from lab import applying, netns
 from lab.crds import install_crds
 from lab.health import get_in_netns
 from lab.identities import (
@@ -51,21 +51,37 @@ from lab.identities import (
     request_token,
     write_service_account_dir,
 )
+from lab.kinds import DEPLOYMENTS
+from lab.kubelet.images import DEFAULT_MAP as DEFAULT_IMAGE_MAP
+from lab.kubelet.images import ImageMapError, load_maps
 from lab.kubelet.settings import KubeletSettings
-from lab.kubernetes.binaries import PROGRAMS, BinariesMissing, program
-from lab.kubernetes.components import ClusterSettings
+from lab.kubernetes.binaries import PROGRAMS, BinariesMissing, built_program, program
+from lab.kubernetes.components import SERVICE_CIDR, ClusterSettings
 from lab.kubernetes.controlplane import ControlPlane, ControlPlaneFailed
 from lab.kubernetes.kubeconfigs import write_kubeconfig
+from lab.kubernetes.proxy import (
+    ACCOUNT as KUBE_PROXY_ACCOUNT,
+)
+from lab.kubernetes.proxy import (
+    ANTREA,
+    KUBE_PROXY,
+    KUBE_PROXY_MANIFEST,
+    KUBE_PROXY_MODES,
+    PROXIES,
+    kube_proxy,
+    kube_proxy_config,
+)
 from lab.layout import LabLayout
+from lab.manifests import read_manifests
 from lab.nodes import UNDERLAY, NodeHost, NodeSet
 from lab.ovs import OvsError
 from lab.processes import ProcessId, is_running
 from lab.programs import lab_programs
 from lab.record import RUNNING, LabRecord, NodeRecord, ProcessRecord, save
 from lab.supervised import SupervisorFailed, start_supervised
-from lab.waiting import Progress, WaitFailed, progress_of_node, wait_for
+from lab.waiting import Progress, WaitFailed, progress_of_deployment, progress_of_node, wait_for
 from pyantrea_kube.config import load_api_client
-from pyantrea_kube.resources import NODES
+from pyantrea_kube.resources import NODES, PODS
 from pyantrea_kube.rest import PatchType, RestClient
 
 API_ADDRESS = IPv4Interface(f"{UNDERLAY.network_address + 254}/{UNDERLAY.prefixlen}")
@@ -77,6 +93,9 @@ MTU = 1450
 TUNNELS = ("vxlan", "geneve", "gre")
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 CNI_PLUGIN_DIR = Path("/usr/lib/cni")
+CLUSTER_DNS = SERVICE_CIDR.network_address + 10
+"""The kube-dns Service's cluster IP, 10.96.0.10, as kubeadm picks it."""
+COREDNS_MANIFEST = Path(__file__).parent / "addons" / "coredns.yaml"
 _BIN = Path(sys.executable).parent
 _REGISTER_SECONDS = 30.0
 _LOG_LINES = 15
@@ -90,7 +109,19 @@ class UpFailed(Exception):
 class UpOptions:
     nodes: int = 3
     tunnel: str = "vxlan"
+    proxy: str = ANTREA
+    """Who implements Services: the agents (AntreaProxy) or the real kube-proxy in each node."""
+    kube_proxy_mode: str = KUBE_PROXY_MODES[0]
+    images: tuple[Path, ...] = ()
+    """The user's image maps (lab.kubelet.images), looked at before the lab's own."""
     timeout: float = 180.0
+
+    @property
+    def services(self) -> str:
+        """How Services are implemented, in words."""
+        if self.proxy == KUBE_PROXY:
+            return f"Services by kube-proxy ({self.kube_proxy_mode})"
+        return "Services by the agents (AntreaProxy)"
 
 
 def log_tail(path: str | Path, lines: int = _LOG_LINES) -> str:
@@ -131,6 +162,13 @@ class LabStarter:
     ) -> None:
         if options.tunnel not in TUNNELS:
             raise UpFailed(f"--tunnel must be one of {', '.join(TUNNELS)}, not {options.tunnel!r}")
+        if options.proxy not in PROXIES:
+            raise UpFailed(f"--proxy must be one of {', '.join(PROXIES)}, not {options.proxy!r}")
+        if options.kube_proxy_mode not in KUBE_PROXY_MODES:
+            raise UpFailed(
+                f"the kube-proxy mode must be one of {', '.join(KUBE_PROXY_MODES)}, "
+                f"not {options.kube_proxy_mode!r}"
+            )
         try:
             self._nodes = NodeSet(layout.root / "nodes", prefix=prefix, count=options.nodes)
         except ValueError as exc:
@@ -150,6 +188,7 @@ class LabStarter:
         self.record = LabRecord(
             prefix=prefix,
             tunnel=options.tunnel,
+            proxy=options.proxy,
             underlay=self._nodes.underlay.name,
             api_url=self._plane.settings.api_url,
             nodes=tuple(
@@ -176,12 +215,16 @@ class LabStarter:
         rest = self._api_client()
         applied = install_identities(rest)
         self._report(f"applied the ServiceAccounts and RBAC of manifests/pyantrea.yml: {', '.join(applied)}")
+        if self.options.proxy == KUBE_PROXY:
+            applied = install_identities(rest, KUBE_PROXY_MANIFEST)
+            self._report(f"applied kube-proxy's identity ({KUBE_PROXY_MANIFEST.name}): {', '.join(applied)}")
         crds = install_crds(rest)
         self._report(f"installed the CRDs of manifests/crds: {', '.join(crds)}")
         self._start_controller(rest)
         for node in self._nodes:
             self._start_node_programs(node, rest)
         self._wait_for_nodes(rest)
+        self._start_cluster_dns(rest)
         self.record = replace(self.record, state=RUNNING)
         self._save()
         return self.record
@@ -198,6 +241,11 @@ class LabStarter:
             for name in PROGRAMS:
                 program(name)
         except BinariesMissing as exc:
+            raise UpFailed(str(exc)) from exc
+        try:
+            built_program("coredns")
+            load_maps(self._image_maps())
+        except (BinariesMissing, ImageMapError) as exc:
             raise UpFailed(str(exc)) from exc
         if not (CNI_PLUGIN_DIR / "host-local").exists():
             raise UpFailed(f"the host-local IPAM plugin is not in {CNI_PLUGIN_DIR}: run ./scripts/setup.sh")
@@ -301,6 +349,12 @@ class LabStarter:
         """The node joins: its kubelet registers the Node, then its agent starts with a token
         bound to that Node."""
         paths = self.layout.node(node.name)
+        if self.options.proxy == KUBE_PROXY:
+            # A Kubernetes node forwards: kube-proxy sends Service traffic back out of gw0, and pods reach
+            # node and API server addresses through gw0 (masqueraded by the agent). Not yet with the
+            # default proxy: there, forwarding made the first-packet test of tests/e2e/test_cluster.py
+            # see a TCP retransmission in 5 runs of 5 (1 of 4 without it), not understood yet.
+            netns.run(node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         installed = install(
             paths.host_root, plugin=_BIN / "pyantrea-cni", mtu=MTU, socket=str(paths.cni_socket)
         )
@@ -314,6 +368,11 @@ class LabStarter:
             netns_prefix=self.record.prefix,
             pods_dir=str(paths.pods),
             agent_health_url=f"https://127.0.0.1:{AGENT_API_PORT}/readyz",
+            cluster_dns=str(CLUSTER_DNS),
+            image_maps=tuple(str(path) for path in self._image_maps()),
+            api_host=str(API_ADDRESS.ip),
+            api_port=API_PORT,
+            ca_file=str(self._plane.pki.ca.cert),
         )
         settings.write(paths.kubelet_config)
         kubelet_argv = [sys.executable, "-m", "lab.kubelet", "--config", str(paths.kubelet_config)]
@@ -332,6 +391,7 @@ class LabStarter:
             controllerAddress=f"{self._nodes[0].address.ip}:{CONTROLLER_API_PORT}",
             controllerCAFile=str(self.layout.controller_ca),
             controllerTokenFile=str(SERVICE_ACCOUNT_MOUNT / "token"),
+            antreaProxy={"enable": self.options.proxy == ANTREA},
         )
         paths.agent_config.write_text(yaml.safe_dump(config, sort_keys=False))
         agent_argv = in_pod(account, [str(_BIN / "pyantrea-agent"), "--config", str(paths.agent_config)])
@@ -341,6 +401,57 @@ class LabStarter:
         self._report(
             f"{node.name}: kubelet (pid {kubelet.pid}) registered the node, "
             f"pyantrea-agent (pid {agent.pid}) started"
+        )
+        if self.options.proxy == KUBE_PROXY:
+            self._start_kube_proxy(node, rest)
+
+    def _start_kube_proxy(self, node: NodeHost, rest: RestClient) -> None:
+        """The real kube-proxy in the node's namespace, with the kube-proxy ServiceAccount's token."""
+        paths = self.layout.node(node.name)
+        account = write_service_account_dir(
+            paths.kube_proxy_service_account,
+            token=request_token(rest, KUBE_PROXY_ACCOUNT),
+            ca=self._plane.pki.ca.cert,
+        )
+        config = kube_proxy_config(
+            node_name=node.name,
+            cluster_cidr=self._plane.settings.cluster_cidr,
+            mode=self.options.kube_proxy_mode,
+        )
+        paths.kube_proxy_config.write_text(yaml.safe_dump(config, sort_keys=False))
+        argv = in_pod(account, kube_proxy(program("kube-proxy"), paths.kube_proxy_config))
+        process = self._launch(
+            "kube-proxy", node.name, argv, paths.kube_proxy_log, netns=node.netns, env=self._in_cluster_env()
+        )
+        mode = self.options.kube_proxy_mode
+        self._report(f"{node.name}: kube-proxy (pid {process.pid}, {mode} mode) started")
+
+    def _image_maps(self) -> list[Path]:
+        return [*(path.resolve() for path in self.options.images), DEFAULT_IMAGE_MAP]
+
+    def _start_cluster_dns(self, rest: RestClient) -> None:
+        """CoreDNS behind kube-dns (lab/addons/coredns.yaml), as kubeadm installs it; returns once
+        its Deployment is available."""
+        applied = []
+        for item in read_manifests(str(COREDNS_MANIFEST)):
+            applying.apply(rest, item)
+            applied.append(item.title)
+        self._report(f"cluster DNS: applied {', '.join(applied)}")
+        started = time.monotonic()
+
+        def check() -> dict[str, Progress]:
+            deployment = rest.get(DEPLOYMENTS, "kube-system", "coredns")
+            pods = rest.list(PODS, namespace="kube-system", label_selector="k8s-app=kube-dns").items
+            return {"deployment/coredns": progress_of_deployment(deployment, pods)}
+
+        try:
+            wait_for(check, timeout=self.options.timeout, what="cluster DNS",
+                     healthy=lambda: check_processes(self.record))  # fmt: skip
+        except WaitFailed as failed:
+            raise UpFailed(str(failed)) from failed
+        self._report(
+            f"cluster DNS: CoreDNS serves at {CLUSTER_DNS} (kube-dns), "
+            f"available after {time.monotonic() - started:.1f}s"
         )
 
     def _registered(self, rest: RestClient, node: NodeHost, kubelet: ProcessId, log: Path) -> str:

@@ -48,6 +48,19 @@ class FlowExportProtocol(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AntreaProxyConfig:
+    """Services implemented by the agent in Open vSwitch (AntreaProxy)."""
+
+    enable: bool = setting(
+        "enable",
+        True,
+        doc="Implement ClusterIP, NodePort and LoadBalancer Services in OVS from the Services and "
+        "EndpointSlices the agent watches. false: table 40 sends Service CIDR traffic to the gateway for "
+        "kube-proxy, as in the introduction article.",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FlowExportConfig:
     """Open vSwitch's own flow export on the integration bridge."""
 
@@ -135,8 +148,13 @@ class AgentConfig:
     service_cidr: IPNetwork = setting(
         "serviceCIDR",
         ipaddress.ip_network("10.96.0.0/12"),
-        doc="ClusterIP range of Services (the kube-apiserver's --service-cluster-ip-range); traffic to it "
-        "goes to the host for kube-proxy.",
+        doc="ClusterIP range of Services (the kube-apiserver's --service-cluster-ip-range); with "
+        "antreaProxy disabled, traffic to it goes to the host for kube-proxy.",
+    )
+    antrea_proxy: AntreaProxyConfig = section(
+        "antreaProxy",
+        AntreaProxyConfig,
+        doc="AntreaProxy: Services load-balanced in Open vSwitch by the agent.",
     )
     transport_interface: InterfaceName | None = setting(
         "transportInterface",

@@ -53,6 +53,7 @@ CUSTOM_RESOURCE_DEFINITIONS = Resource(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False
 )
 SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", namespaced=True)
+CONFIG_MAPS = Resource("", "v1", "configmaps", namespaced=True)
 CLUSTER_ROLES = Resource("rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False)
 CLUSTER_ROLE_BINDINGS = Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", namespaced=False)
 ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", namespaced=True)

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The introduction article's walk-through, on this machine: on a fresh Debian 12 machine, as root,
-# it sets everything up (./scripts/setup.sh), starts a 3-node pyantrea lab, deploys the guestbook
-# in the development namespace, and shows what the article shows by hand: pods with addresses
-# from each node's subnet, `ovs-vsctl show` and the table-90 flows of a node, pings within and
-# across nodes, and who reaches Redis before and after a NetworkPolicy isolates it to the
-# frontend. The lab keeps running afterwards; `.venv/bin/pyantctl lab down` removes it.
+# it sets everything up (./scripts/setup.sh), starts a 3-node pyantrea lab with kube-proxy in each
+# node (the article's design: table 40 sends Service traffic to gw0) and CoreDNS, deploys the
+# guestbook in the development namespace (real redis-server master and replicas, the frontend web
+# app), and shows what the article shows by hand: pods with addresses from each node's subnet,
+# `ovs-vsctl show` and the table-90 flows of a node, pings within and across nodes, the Services;
+# then adds a guestbook entry through the frontend's NodePort, reads it back through a Redis
+# replica, applies the NetworkPolicy that isolates Redis to the frontend, and shows the app still
+# working and every other pod shut out. The lab keeps running afterwards; `.venv/bin/pyantctl lab
+# down` removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,12 +26,13 @@ if [ -e "$LAB_DIR/lab.json" ]; then
     exit 1
 fi
 
-step "A 3-node cluster: each node a network namespace with Open vSwitch, pyantrea-agent and a kubelet"
-show "$PYANTCTL" lab up --nodes 3 --tunnel vxlan
+step "A 3-node cluster: each node a network namespace with Open vSwitch, pyantrea-agent, a kubelet and kube-proxy"
+show "$PYANTCTL" lab up --nodes 3 --tunnel vxlan --proxy kube-proxy
 
-step "The guestbook in namespace development (Redis master, two Redis replicas, three frontends)"
+step "The guestbook in namespace development (Redis master, two Redis replicas, three frontends, their Services)"
 show "$PYANTCTL" lab apply -f examples/guestbook/guestbook.yaml --wait
 show "$PYANTCTL" lab get pods -n development -o wide
+show "$PYANTCTL" lab get services -n development
 
 # A pod's field from `get -o json`, picked with Python (no jq needed).
 pods_json() { "$PYANTCTL" lab get pods -n development -o json; }
@@ -48,6 +53,28 @@ if [ -n "$SAME_NODE_IP" ]; then
 fi
 show "$PYANTCTL" lab exec "development/$FRONTEND" -- ping -c 1 "$OTHER_NODE_IP"
 
+NODE1=$("$PYANTCTL" lab status -o json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["nodes"][0]["address"].split("/")[0])')
+GUESTBOOK="http://$NODE1:32120/entries"
+# Replication is asynchronous: read until the entry is there (a few milliseconds).
+read_back() {
+    local answer=""
+    for _ in $(seq 50); do
+        answer=$("$PYANTCTL" lab exec --node node2 -- curl -sS -m 5 "$GUESTBOOK")
+        grep -qF "$1" <<<"$answer" && break
+        sleep 0.2
+    done
+    printf '$ %s\n%s\n' "$PYANTCTL lab exec --node node2 -- curl -sS -m 5 $GUESTBOOK" "$answer"
+    grep -qF "$1" <<<"$answer"
+}
+
+step "The guestbook: an entry added through the frontend Service's NodePort ($NODE1:32120, from node3), written to redis-master"
+show "$PYANTCTL" lab exec --node node3 -- curl -sS -m 5 --data "Hello from the pyantrea lab" "$GUESTBOOK"
+
+step "... read back through the NodePort from node2: the frontend reads it from a Redis replica (the redis-slave Service)"
+read_back "Hello from the pyantrea lab"
+show "$PYANTCTL" lab exec "development/$FRONTEND" -- redis-cli -h redis-slave lrange guestbook 0 -1
+show "$PYANTCTL" lab exec "development/$FRONTEND" -- sh -c 'redis-cli -h redis-slave info replication | head -5'
+
 step "Before any policy: every pod reaches Redis on 6379 (rows connect to columns; the frontends refuse: nothing listens there)"
 show "$PYANTCTL" lab probe --port 6379 -n development
 
@@ -62,6 +89,18 @@ show ovs-ofctl dump-flows br-int table=90
 step "After the policy (realized, it lets only the frontends, and the replicas to the master, reach Redis)"
 show "$PYANTCTL" lab probe --port 6379 -n development
 
+step "The guestbook still works through the policy: a second entry, read back through a replica"
+show "$PYANTCTL" lab exec --node node3 -- curl -sS -m 5 --data "Written after the NetworkPolicy" "$GUESTBOOK"
+read_back "Written after the NetworkPolicy"
+
+step "... while every other pod is shut out of Redis (here the master, which no policy lets reach the replicas' Service)"
+MASTER=$(field 'import json,sys; print(next(p["metadata"]["name"] for p in json.load(sys.stdin)["items"] if p["metadata"]["labels"].get("role") == "master"))')
+if show "$PYANTCTL" lab exec "development/$MASTER" -- timeout 3 redis-cli -h redis-slave ping; then
+    echo "unexpected: the policy let the master reach the replicas" >&2
+else
+    echo "refused: no answer within 3 s (the policy drops the connection)"
+fi
+
 step "The lab keeps running"
 cat <<EOF
   $PYANTCTL lab status                                  processes, nodes, subnets
@@ -69,6 +108,7 @@ cat <<EOF
   /var/cache/pyantrea/kubernetes/v1.37.2/bin/kubectl get pods -A -o wide
   $PYANTCTL lab get pods -A -o wide                     every pod with its IP and node
   $PYANTCTL lab exec development/$FRONTEND -- ip addr   a shell command in a pod
+  $PYANTCTL lab exec --node node1 -- nft list ruleset  kube-proxy's rules on a node
   OVS_RUNDIR=$LAB_DIR/nodes/node2/ovs ovs-ofctl dump-flows br-int
   $PYANTCTL lab down                                    stop it and remove everything it made
 EOF

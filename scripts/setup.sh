@@ -29,6 +29,8 @@ fi
 # the Go module proxy at the release build/kubernetes/go.mod pins; about 7 minutes the first time,
 # nothing once built (cached under /var/cache/pyantrea). Needs Go >= 1.26.
 ./scripts/build-kubernetes.sh
+# The real CoreDNS, the lab's cluster DNS, built the same way (up to 8 minutes the first time).
+./scripts/build-coredns.sh
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -8,7 +8,7 @@ client diff an owner's new flows against its installed ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 
 from agent.openflow import registers as R
 from agent.openflow.builders import (
@@ -79,13 +79,26 @@ def tunnel_flows(tunnel_port: int, cookies: Cookies) -> list[Flow]:
     return [classifier.tunnel_classifier_flow(tunnel_port, cookie=cookies(Category.DEFAULT))]
 
 
-def gateway_flows(gateway: GatewayPort, service_cidr: IPv4Network, cookies: Cookies) -> list[Flow]:
+def gateway_flows(
+    gateway: GatewayPort,
+    service_cidr: IPv4Network | IPv6Network,
+    cookies: Cookies,
+    *,
+    antrea_proxy: bool = False,
+) -> list[Flow]:
+    """The gateway's flows; Services go to the gateway (kube-proxy) unless AntreaProxy serves them."""
     cookie = cookies(Category.GATEWAY)
+    service_cookie = cookies(Category.SERVICE)
+    services = (
+        []
+        if antrea_proxy
+        else [service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=service_cookie)]
+    )
     return [
         classifier.gateway_classifier_flow(gateway.ofport, cookie=cookie),
         *spoofguard.gateway_spoofguard_flows(gateway.ofport, cookie=cookie),
         *conntrack.gateway_reply_flows(gateway.mac, cookie=cookie),
-        service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=cookies(Category.SERVICE)),
+        *services,
         l3.tunnel_to_gateway_flow(gateway.ip.ip, gateway.mac, cookie=cookie),
         l2.l2_forwarding_flow(gateway.mac, gateway.ofport, cookie=cookie),
         policy.gateway_ingress_bypass_flow(gateway.ip.ip, cookie=cookie),

@@ -17,8 +17,11 @@ import urllib3
 from kubernetes.client import ApiException
 
 from lab.kubelet.cni import CniRuntime
+from lab.kubelet.dns import ClusterDns
+from lab.kubelet.images import load_maps
 from lab.kubelet.nodestatus import register_node, report_node_status
 from lab.kubelet.pods import PodView, trim_pod
+from lab.kubelet.programs import ClusterAccess, PodPrograms
 from lab.kubelet.sandbox import Sandboxes, read_records
 from lab.kubelet.settings import KubeletSettings
 from lab.kubelet.worker import PodWorker, WorkerContext
@@ -57,8 +60,14 @@ class Kubelet:
         self._api = load_api_client(settings.kubeconfig)
         self._rest = RestClient(self._api)
         self._cni = CniRuntime(Path(settings.cni_conf_dir), [Path(d) for d in settings.cni_bin_dirs])
+        dns = ClusterDns(settings.cluster_dns, settings.cluster_domain) if settings.cluster_dns else None
         self._sandboxes = Sandboxes(
-            pods_dir=Path(settings.pods_dir), prefix=settings.netns_prefix, cni=self._cni
+            pods_dir=Path(settings.pods_dir), prefix=settings.netns_prefix, cni=self._cni, dns=dns
+        )
+        self._programs = PodPrograms(
+            self._rest,
+            load_maps([Path(path) for path in settings.image_maps]),
+            ClusterAccess(host=settings.api_host, port=settings.api_port, ca_file=Path(settings.ca_file)),
         )
         self._informer: Informer[PodView] = Informer(
             self._api,
@@ -70,6 +79,7 @@ class Kubelet:
         )
         self._context = WorkerContext(
             sandboxes=self._sandboxes,
+            programs=self._programs,
             host_ip=settings.node_ip,
             desired=self._informer.get,
             write_status=self._write_status,

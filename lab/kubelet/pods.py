@@ -13,6 +13,12 @@ class ContainerView:
     image: str
     listens: tuple[str, ...]
     """Declared ports as PORT/PROTOCOL, in declaration order."""
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    """Variables with a literal `value` (the lab resolves no valueFrom)."""
+    mounts: tuple[tuple[str, str], ...] = ()
+    """(volume name, mountPath) of each volumeMount."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +31,10 @@ class PodView:
     deleting: bool = False
     """The API server marked it for deletion (deletionTimestamp): the kubelet stops it, then
     confirms the deletion."""
+    dns_policy: str = "ClusterFirst"
+    service_account: str = "default"
+    config_maps: tuple[tuple[str, str], ...] = ()
+    """(volume name, ConfigMap name) of each configMap volume."""
 
     @property
     def key(self) -> str:
@@ -36,25 +46,42 @@ class PodView:
         return tuple(listen for container in self.containers for listen in container.listens)
 
 
+def _container(container: Mapping[str, Any]) -> ContainerView:
+    return ContainerView(
+        name=str(container.get("name", "")),
+        image=str(container.get("image", "")),
+        listens=tuple(
+            f"{int(port['containerPort'])}/{port.get('protocol') or 'TCP'}"
+            for port in container.get("ports") or ()
+        ),
+        command=tuple(str(part) for part in container.get("command") or ()),
+        args=tuple(str(part) for part in container.get("args") or ()),
+        env=tuple(
+            (str(var["name"]), str(var.get("value", "")))
+            for var in container.get("env") or ()
+            if "valueFrom" not in var
+        ),
+        mounts=tuple(
+            (str(mount["name"]), str(mount["mountPath"])) for mount in container.get("volumeMounts") or ()
+        ),
+    )
+
+
 def trim_pod(obj: Mapping[str, Any]) -> PodView:
     metadata = obj["metadata"]
     spec = obj.get("spec") or {}
-    containers = tuple(
-        ContainerView(
-            name=str(container.get("name", "")),
-            image=str(container.get("image", "")),
-            listens=tuple(
-                f"{int(port['containerPort'])}/{port.get('protocol') or 'TCP'}"
-                for port in container.get("ports") or ()
-            ),
-        )
-        for container in spec.get("containers") or ()
-    )
     return PodView(
         namespace=metadata.get("namespace", ""),
         name=metadata["name"],
         uid=metadata.get("uid", ""),
         host_network=bool(spec.get("hostNetwork")),
-        containers=containers,
+        containers=tuple(_container(container) for container in spec.get("containers") or ()),
         deleting=metadata.get("deletionTimestamp") is not None,
+        dns_policy=str(spec.get("dnsPolicy") or "ClusterFirst"),
+        service_account=str(spec.get("serviceAccountName") or "default"),
+        config_maps=tuple(
+            (str(volume["name"]), str(volume["configMap"]["name"]))
+            for volume in spec.get("volumes") or ()
+            if volume.get("configMap")
+        ),
     )

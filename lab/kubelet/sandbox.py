@@ -1,7 +1,8 @@
 """Pod sandboxes: a network namespace per pod, attached by the node's CNI plugin.
 
 `create` writes the sandbox's record first (so a kubelet that dies half-way, or `lab down`,
-knows the namespace is the lab's), makes the namespace, and runs CNI ADD; a failure undoes
+knows the namespace is the lab's), makes the namespace, writes its resolv.conf (lab.kubelet.dns),
+and runs CNI ADD; a failure undoes
 whatever was done and raises `SandboxFailure` with the plugin's reason. `destroy` ends every
 process left in the namespace, runs CNI DEL, deletes the namespace and the record.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from lab import netns
 from lab.kubelet.cni import Attachment, CniFailure, CniRuntime
+from lab.kubelet.dns import CLUSTER_FIRST, ClusterDns, resolv_conf, write_resolv_conf
 from lab.kubelet.pods import PodView
 from lab.layout import pod_netns
 from lab.processes import kill_all_in_netns
@@ -69,10 +71,14 @@ def read_records(pods_dir: Path) -> list[SandboxRecord]:
 class Sandboxes:
     """The sandboxes of one node: records under `pods_dir`, namespaces named with `prefix`."""
 
-    def __init__(self, *, pods_dir: Path, prefix: str, cni: CniRuntime) -> None:
+    def __init__(
+        self, *, pods_dir: Path, prefix: str, cni: CniRuntime, dns: ClusterDns | None = None
+    ) -> None:
         self.pods_dir = pods_dir
         self.prefix = prefix
         self.cni = cni
+        self.dns = dns
+        """The cluster DNS that ClusterFirst pods' resolv.conf names; None: they keep the host's."""
 
     def directory(self, uid: str) -> Path:
         return self.pods_dir / uid
@@ -90,6 +96,8 @@ class Sandboxes:
         (directory / RECORD).write_text(json.dumps(asdict(record)))
         try:
             await asyncio.to_thread(_fresh_netns, record.netns)
+            if self.dns is not None and pod.dns_policy in CLUSTER_FIRST:
+                await asyncio.to_thread(write_resolv_conf, record.netns, resolv_conf(self.dns, pod.namespace))
             address = await self.cni.add(record.attachment)
         except CniFailure as failure:
             await self.destroy(record)

@@ -1,35 +1,84 @@
-"""One pod's server process: started in the pod's namespace, watched, stopped.
+"""One pod's program: started in the pod's namespace, watched, stopped.
 
-The kubelet starts `python -m lab.podserver` inside the sandbox with `ip netns exec`, as a
-runtime starts a pod's containers, and waits for its `ready` line. The process is the
-kubelet's child; its stderr goes to the pod's log file, whose last lines explain a failure.
+The kubelet starts the pod's program inside the sandbox with `ip netns exec` (which also gives it
+the pod's /etc/resolv.conf, from /etc/netns/<sandbox>/), as a runtime starts a pod's containers:
+the lab's pod server (`python -m lab.podserver`), which says `ready` once it listens, or the
+program the image map names for the pod's image, which is started once every declared TCP port
+accepts connections. The process is the kubelet's child; its output goes to the pod's log
+file, whose last lines explain a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab import netns
 from lab.podserver import READY
 
 _START_TIMEOUT_SECONDS = 30.0
 _STOP_GRACE_SECONDS = 3.0
+_POLL_SECONDS = 0.1
 
 
 class ServerFailure(Exception):
-    """The pod's server did not start (or ended); the message says why."""
+    """The pod's program did not start (or ended); the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """How to run a pod's program; a pod whose launch changes gets its program restarted."""
+
+    argv: tuple[str, ...]
+    """Run inside the pod's namespace (`ip netns exec` is added)."""
+    env: tuple[tuple[str, str], ...] = ()
+    says_ready: bool = True
+    """True: the program prints `ready` (the pod server); False: ready once `tcp_ports` accept."""
+    tcp_ports: tuple[int, ...] = ()
+    mounts: tuple[tuple[str, str], ...] = field(default=())
+    """(source directory, target) bind mounts in the program's own mount namespace."""
+
+
+def pod_server_launch(pod: str, listens: tuple[str, ...]) -> Launch:
+    argv = [sys.executable, "-m", "lab.podserver", "--pod", pod]
+    for listen in listens:
+        argv += ["--listen", listen]
+    return Launch(argv=tuple(argv))
+
+
+def _mounted(launch: Launch) -> list[str]:
+    """The argv with the launch's bind mounts made first (`ip netns exec` gives a private mount
+    namespace, so they are the program's alone)."""
+    if not launch.mounts:
+        return list(launch.argv)
+    script = " && ".join(f'mount --bind "${2 * i + 1}" "${2 * i + 2}"' for i in range(len(launch.mounts)))
+    count = 2 * len(launch.mounts)
+    paths = [path for mount in launch.mounts for path in mount]
+    return ["sh", "-c", f'{script} && shift {count} && exec "$@"', "sh", *paths, *launch.argv]
+
+
+def _listening(netns_name: str, port: int) -> bool:
+    def connect() -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    return netns.call_in(netns_name, connect)
 
 
 class PodServer:
-    """The server of pod `pod` (namespace/name) listening on `listens` ("80/TCP", ...)."""
+    """The program of pod `pod` (namespace/name) run as `launch` says."""
 
-    def __init__(self, *, netns: str, pod: str, listens: Sequence[str], log: Path) -> None:
+    def __init__(self, *, netns: str, pod: str, launch: Launch, log: Path) -> None:
         self.netns = netns
         self.pod = pod
-        self.listens = tuple(listens)
+        self.launch = launch
         self.log = log
         self._process: asyncio.subprocess.Process | None = None
 
@@ -38,34 +87,48 @@ class PodServer:
         return None if self._process is None else self._process.pid
 
     async def start(self) -> None:
-        """Start the server and wait until it listens; raises ServerFailure."""
-        argv = ["ip", "netns", "exec", self.netns, sys.executable, "-m", "lab.podserver", "--pod", self.pod]
-        for listen in self.listens:
-            argv += ["--listen", listen]
+        """Start the program and wait until it serves; raises ServerFailure."""
+        argv = ["ip", "netns", "exec", self.netns, *_mounted(self.launch)]
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**_base_env(), **dict(self.launch.env)}
         with open(self.log, "ab") as log:
             process = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log
-            )
+                *argv, stdin=asyncio.subprocess.DEVNULL, env=env,
+                stdout=asyncio.subprocess.PIPE if self.launch.says_ready else log, stderr=log,
+            )  # fmt: skip
         self._process = process
-        assert process.stdout is not None
         try:
-            line = await asyncio.wait_for(process.stdout.readline(), _START_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._ready(process), _START_TIMEOUT_SECONDS)
         except TimeoutError:
             await self.stop()
             raise ServerFailure(
-                f"the pod's server did not listen within {_START_TIMEOUT_SECONDS:.0f}s"
+                f"the pod's program did not listen within {_START_TIMEOUT_SECONDS:.0f}s"
             ) from None
-        if line.decode().strip() != READY:
+        except ServerFailure:
             status = await process.wait()
             self._process = None
-            raise ServerFailure(self._why(status))
+            raise ServerFailure(self._why(status)) from None
+
+    async def _ready(self, process: asyncio.subprocess.Process) -> None:
+        if self.launch.says_ready:
+            assert process.stdout is not None
+            if (await process.stdout.readline()).decode().strip() != READY:
+                raise ServerFailure
+            return
+        waiting = list(self.launch.tcp_ports)
+        while waiting:
+            if process.returncode is not None:
+                raise ServerFailure
+            if await asyncio.to_thread(_listening, self.netns, waiting[0]):
+                waiting.pop(0)
+            else:
+                await asyncio.sleep(_POLL_SECONDS)
 
     async def wait(self) -> str:
-        """Wait until the server ends by itself; returns why it ended."""
+        """Wait until the program ends by itself; returns why it ended."""
         process = self._process
         if process is None:
-            raise RuntimeError(f"the server of {self.pod} is not running")
+            raise RuntimeError(f"the program of {self.pod} is not running")
         status = await process.wait()
         return self._why(status)
 
@@ -87,4 +150,11 @@ class PodServer:
         except OSError:
             lines = []
         last = lines[-1] if lines else "no output"
-        return f"the pod's server exited with status {status}: {last}"
+        return f"the pod's program exited with status {status}: {last}"
+
+
+def _base_env() -> Mapping[str, str]:
+    """What every pod program gets of the kubelet's environment: PATH and the locale, no more."""
+    return {
+        key: value for key, value in os.environ.items() if key in ("PATH", "LANG", "LC_ALL", "PYTHONPATH")
+    }

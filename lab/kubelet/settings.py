@@ -21,6 +21,15 @@ class KubeletSettings:
     pods_dir: str
     agent_health_url: str
     """The agent's /readyz; the node is Ready once it answers 200 and a CNI config is installed."""
+    cluster_dns: str = ""
+    """The kube-dns Service's cluster IP, written into ClusterFirst pods' resolv.conf ("" : none)."""
+    cluster_domain: str = "cluster.local"
+    image_maps: tuple[str, ...] = ()
+    """Image map files (lab.kubelet.images), looked at in order."""
+    api_host: str = ""
+    api_port: int = 443
+    ca_file: str = ""
+    """The cluster's CA, given to pods whose program gets a ServiceAccount token."""
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +41,12 @@ class KubeletSettings:
         """Raises OSError, or ValueError naming what is wrong with the file."""
         try:
             document = json.loads(path.read_text())
-            return cls(**{**document, "cni_bin_dirs": tuple(document["cni_bin_dirs"])})
+            return cls(
+                **{
+                    **document,
+                    "cni_bin_dirs": tuple(document["cni_bin_dirs"]),
+                    "image_maps": tuple(document.get("image_maps") or ()),
+                }
+            )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path} is not a lab kubelet configuration: {exc}") from exc

@@ -2,10 +2,11 @@
 
 The kubelet runs one worker per pod key (`namespace/name`) it has seen; changes only wake the
 worker, which then looks at the pod as the informer has it now. It makes the sandbox, starts
-the server and reports `Running`; restarts a server that ended (counting restarts); restarts it
-when the declared ports change; tears everything down when the pod is deleted or replaced by
-one with another uid. A failed step is reported in the pod's status and retried with backoff
-(every second while the network plugin says "try again later").
+the pod's program (lab.kubelet.programs) and reports `Running`; restarts a program that ended
+(counting restarts); restarts it when the containers or volumes change; tears everything down
+when the pod is deleted or replaced by one with another uid. A failed step is reported in the
+pod's status and retried with backoff (every second while the network plugin says "try again
+later").
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from lab.kubelet import status
 from lab.kubelet.pods import PodView
+from lab.kubelet.programs import PodPrograms, ProgramFailure
 from lab.kubelet.sandbox import Sandboxes, SandboxFailure, SandboxRecord
 from lab.kubelet.server import PodServer, ServerFailure
 
@@ -46,6 +48,7 @@ class WorkerContext:
     """What every worker of one kubelet shares."""
 
     sandboxes: Sandboxes
+    programs: PodPrograms
     host_ip: str
     desired: Callable[[str], PodView | None]
     """The pod as the informer has it now, or None once deleted."""
@@ -70,6 +73,8 @@ class PodWorker:
         self._sandbox: SandboxRecord | None = None
         self._pod_ip = ""
         self._server: PodServer | None = None
+        self._running_spec: object = None
+        """What of the pod the running program was made from (containers, volumes, account)."""
         self._server_ended: asyncio.Task[str] | None = None
         self._started_at = ""
         self._restarts = 0
@@ -145,7 +150,7 @@ class PodWorker:
             self._pod_ip = str(address.ip)
             log.info("pod %s: sandbox %s, address %s", self.key, self._sandbox.netns, address)
         ended = self._server_ended is not None and self._server_ended.done()
-        if self._server is None or ended or self._server.listens != pod.listens:
+        if self._server is None or ended or self._running_spec != _spec(pod):
             if ended:
                 self._restarts += 1
             await self._stop_server()
@@ -153,17 +158,20 @@ class PodWorker:
 
     async def _start_server(self, pod: PodView) -> None:
         assert self._sandbox is not None
+        directory = self._context.sandboxes.directory(pod.uid)
+        try:
+            launch = await self._context.programs.launch(pod, directory)
+        except ProgramFailure as failure:
+            raise _Failed(status.SERVER_FAILED, str(failure), retry=self._next_backoff()) from failure
         server = PodServer(
-            netns=self._sandbox.netns,
-            pod=pod.key,
-            listens=pod.listens,
-            log=self._context.sandboxes.directory(pod.uid) / "server.log",
+            netns=self._sandbox.netns, pod=pod.key, launch=launch, log=directory / "server.log"
         )
         try:
             await server.start()
         except ServerFailure as failure:
             raise _Failed(status.SERVER_FAILED, str(failure), retry=self._next_backoff()) from failure
         self._server = server
+        self._running_spec = _spec(pod)
         self._started_at = status.now()
         self._server_ended = asyncio.create_task(self._watch(server), name=f"pod-server-{self.key}")
 
@@ -205,3 +213,7 @@ class PodWorker:
     def _next_backoff(self) -> float:
         delay, self._backoff = self._backoff, min(self._backoff * 2, _BACKOFF_MAX)
         return delay
+
+
+def _spec(pod: PodView) -> object:
+    return (pod.containers, pod.config_maps, pod.service_account)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -12,6 +13,7 @@ from kubernetes.client import ApiException
 
 from lab import kinds
 from lab.down import teardown
+from lab.kubernetes.proxy import ANTREA, KUBE_PROXY, KUBE_PROXY_MODES, PROXIES
 from lab.layout import LabLayout, prefix_from_environment
 from lab.programs import lab_programs
 from lab.record import RUNNING, LabRecord, load
@@ -32,6 +34,26 @@ def register(commands: Any) -> None:
     )
     up.add_argument("--nodes", type=int, metavar="N", help="number of nodes (default 3)")
     up.add_argument("--tunnel", choices=TUNNELS, help="tunnel type between nodes (default vxlan)")
+    up.add_argument(
+        "--proxy",
+        choices=PROXIES,
+        help="who implements Services: antrea (the agent in OVS, default) or kube-proxy (the real "
+        "kube-proxy in each node, the agents' table 40 sends Service traffic to it through gw0)",
+    )
+    up.add_argument(
+        "--kube-proxy-mode",
+        choices=KUBE_PROXY_MODES,
+        help="kube-proxy's mode with --proxy kube-proxy (default nftables)",
+    )
+    up.add_argument(
+        "--images",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="an image map of your own: which local program runs a container image (format in "
+        "lab/images.yaml); looked at before the lab's; may be given more than once",
+    )
     up.add_argument(
         "--timeout", type=float, default=180.0, metavar="S", help="seconds to wait for Ready nodes"
     )
@@ -89,10 +111,21 @@ def run_up(args: argparse.Namespace) -> int:
         prefix = prefix_from_environment()
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    options = UpOptions(nodes=args.nodes or 3, tunnel=args.tunnel or "vxlan", timeout=args.timeout)
+    if args.kube_proxy_mode is not None and args.proxy != KUBE_PROXY:
+        raise CliError("--kube-proxy-mode goes with --proxy kube-proxy")
+    options = UpOptions(
+        nodes=args.nodes or 3,
+        tunnel=args.tunnel or "vxlan",
+        proxy=args.proxy or ANTREA,
+        kube_proxy_mode=args.kube_proxy_mode or KUBE_PROXY_MODES[0],
+        images=tuple(args.images),
+        timeout=args.timeout,
+    )
     starter = LabStarter(layout, prefix, options, _report)
     print(
-        f"Starting a lab of {options.nodes} nodes with {options.tunnel} tunnels in {layout.root}", flush=True
+        f"Starting a lab of {options.nodes} nodes with {options.tunnel} tunnels and {options.services} "
+        f"in {layout.root}",
+        flush=True,
     )
     try:
         starter.start()
@@ -114,11 +147,14 @@ def _found_running(layout: LabLayout, args: argparse.Namespace) -> int:
     problem = _unhealthy(record)
     if problem is not None:
         raise CliError(f"the lab in {layout.root} is broken ({problem}); `pyantctl lab down` removes it")
-    if (args.nodes is not None and args.nodes != len(record.nodes)) or (
-        args.tunnel is not None and args.tunnel != record.tunnel
+    if (
+        (args.nodes is not None and args.nodes != len(record.nodes))
+        or (args.tunnel is not None and args.tunnel != record.tunnel)
+        or (args.proxy is not None and args.proxy != record.proxy)
     ):
         raise CliError(
-            f"a lab of {len(record.nodes)} nodes with {record.tunnel} tunnels is running in {layout.root}; "
+            f"a lab of {len(record.nodes)} nodes with {record.tunnel} tunnels and Services by {record.proxy} "
+            f"is running in {layout.root}; "
             "stop it with `pyantctl lab down` first"
         )
     print(f"A lab of {len(record.nodes)} nodes with {record.tunnel} tunnels is running in {layout.root}\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from lab import netns
 from lab.layout import LabLayout, pod_netns
@@ -19,12 +19,14 @@ from pyantrea_kube.resources import PODS
 def register(commands: Any) -> None:
     exec_ = commands.add_parser(
         "exec",
-        help="run a command inside a pod's network namespace",
+        help="run a command inside a pod's (or a node's) network namespace",
         description="Run a command inside a pod's network namespace, e.g. "
-        "`pyantctl lab exec development/frontend-6cb7f8bd65-25qv4 -- ping -c 1 172.16.2.5`.",
-        usage="pyantctl lab exec NAMESPACE/POD -- COMMAND [ARG...]",
+        "`pyantctl lab exec development/frontend-6cb7f8bd65-25qv4 -- ping -c 1 172.16.2.5`, or with "
+        "--node inside a node's, e.g. `pyantctl lab exec --node node2 -- curl http://192.168.77.1:32120/`.",
+        usage="pyantctl lab exec (NAMESPACE/POD | --node NODE) -- COMMAND [ARG...]",
     )
-    exec_.add_argument("pod", metavar="NAMESPACE/POD")
+    exec_.add_argument("--node", metavar="NODE", help="the node (node1, ...) whose namespace to run in")
+    exec_.add_argument("pod", metavar="NAMESPACE/POD", nargs="?")
     exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
     exec_.set_defaults(func=run_exec)
 
@@ -49,8 +51,17 @@ def register(commands: Any) -> None:
 
 def run_exec(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.node is not None and args.pod is not None:
+        # argparse took the command's first word for NAMESPACE/POD (it drops the `--`)
+        command = [word for word in (args.pod, *command) if word != "--"]
     if not command:
-        raise CliError("no command given: pyantctl lab exec NAMESPACE/POD -- COMMAND [ARG...]")
+        raise CliError(
+            "no command given: pyantctl lab exec (NAMESPACE/POD | --node NODE) -- COMMAND [ARG...]"
+        )
+    if args.node is not None:
+        _exec_on_node(args.node, command)
+    if args.pod is None:
+        raise CliError("name the pod as NAMESPACE/POD, or a node with --node NODE")
     namespace, slash, name = args.pod.partition("/")
     if not slash or not namespace or not name:
         raise CliError(f"name the pod as NAMESPACE/POD, not {args.pod!r}")
@@ -62,6 +73,16 @@ def run_exec(args: argparse.Namespace) -> int:
     session.close()
     sys.stdout.flush()
     os.execvp("ip", ["ip", "netns", "exec", sandbox, *command])
+
+
+def _exec_on_node(node: str, command: list[str]) -> NoReturn:
+    session = LabSession(LabLayout.from_environment())
+    nodes = {n.name: n.netns for n in session.record.nodes}
+    session.close()
+    if node not in nodes:
+        raise CliError(f"no node {node!r} in the lab (it has {', '.join(nodes)})")
+    sys.stdout.flush()
+    os.execvp("ip", ["ip", "netns", "exec", nodes[node], *command])
 
 
 def run_probe(args: argparse.Namespace) -> int:

@@ -87,7 +87,7 @@ def test_conntrack():
         "cookie=0x5, table=31, priority=210,ct_state=-new+trk,ct_mark=0x20,ip,reg0=0x2/0xf "
         "actions=resubmit(,40)",
         "cookie=0x5, table=31, priority=200,ct_state=-new+trk,ct_mark=0x20,ip "
-        "actions=set_field:06:d1:bb:d3:bc:fa->eth_dst,resubmit(,40)",
+        "actions=set_field:06:d1:bb:d3:bc:fa->eth_dst,set_field:0/0x20000->reg0,resubmit(,40)",
         "cookie=0x5, table=105, priority=200,ct_state=+new+trk,ip,reg0=0x2/0xf "
         "actions=ct(commit,table=110,zone=65520,exec(set_field:0x20->ct_mark,"
         "move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
@@ -225,6 +225,24 @@ def test_feature_flows_carry_their_owners_cookies():
     pod = features.PodPort(9, IPv4Address("172.16.1.9"), POD_MAC)
     assert {f.cookie for f in features.pod_flows(pod, GW_MAC, cookies)} == {cookies(Category.POD, 9)}
     assert {f.cookie >> 48 for f in features.pipeline_flows(cookies)} == {3}
+
+
+def test_table_40_sends_the_service_cidr_to_gw0_only_for_kube_proxy():
+    cookies = Cookies(3)
+    gateway = features.GatewayPort(2, IPv4Interface("172.16.1.1/24"), GW_MAC)
+    for_kube_proxy = features.gateway_flows(gateway, IPv4Network("10.96.0.0/12"), cookies)
+    with_antrea_proxy = features.gateway_flows(
+        gateway, IPv4Network("10.96.0.0/12"), cookies, antrea_proxy=True
+    )
+    assert [str(f) for f in for_kube_proxy if f.table == 40] == [
+        "cookie=0x3040000000000, table=40, priority=200,ip,nw_dst=10.96.0.0/12 "
+        "actions=set_field:0x2->reg1,set_field:0x10000/0x10000->reg0,resubmit(,105)"
+    ]
+    assert not any("nw_dst=10.96.0.0/12" in str(f) for f in with_antrea_proxy)
+    gateway_cookie = cookies(Category.GATEWAY)
+    assert [f for f in for_kube_proxy if f.cookie == gateway_cookie] == [
+        f for f in with_antrea_proxy if f.cookie == gateway_cookie
+    ]
 
 
 def test_every_flow_round_trips_through_ovs_ofctl_text():

@@ -68,8 +68,8 @@ class Lab:
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args).stdout)
 
-    def up(self, nodes: int, tunnel: str = "vxlan") -> Lab:
-        self.up_output = self.run("up", "--nodes", str(nodes), "--tunnel", tunnel).stdout
+    def up(self, nodes: int, tunnel: str = "vxlan", *options: str) -> Lab:
+        self.up_output = self.run("up", "--nodes", str(nodes), "--tunnel", tunnel, *options).stdout
         return self
 
     def write(self, text: str) -> Path:

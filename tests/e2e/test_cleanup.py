@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from lab import netns
 from lab.processes import start_time
 from tests.e2e.lab import Lab, namespace_manifest, pod_manifest
 
@@ -82,7 +83,11 @@ def test_down_leaves_the_machine_as_it_found_it(make_lab: Callable[[], Lab]):
     lab.apply(namespace_manifest("c") + pods, "--wait")
     assert lab.probe(80, "-n", "c")["c/a"]["c/b"]
     namespaces = lab.namespaces()
-    assert len(namespaces) == 5  # underlay, two nodes, two pods
+    assert len(namespaces) == 7  # underlay, two nodes, two pods, the two CoreDNS pods
+    resolv_confs = sorted(
+        path.parent.name for path in netns.ETC_NETNS_DIR.glob(f"{lab.prefix}-*/resolv.conf")
+    )
+    assert len(resolv_confs) == 2  # the two pods (CoreDNS has dnsPolicy Default)
     running = processes_in(namespaces)
     status = lab.status()
     recorded = recorded_pids(status)
@@ -96,6 +101,7 @@ def test_down_leaves_the_machine_as_it_found_it(make_lab: Callable[[], Lab]):
     down = lab.run("down")
     assert "nothing of it is left" in down.stdout
     assert lab.namespaces() == []
+    assert list(netns.ETC_NETNS_DIR.glob(f"{lab.prefix}-*")) == []
     assert not lab.directory.exists()
     assert alive(running) == set()
     assert not any(start_time(pid) is not None for pid in recorded)

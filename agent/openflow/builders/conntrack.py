@@ -39,15 +39,17 @@ def invalid_drop_flow(*, cookie: int) -> Flow:
 
 
 def gateway_reply_flows(gateway_mac: str, *, cookie: int) -> list[Flow]:
-    """ConntrackState: gateway-started connections pass; their replies go back to gw0's MAC."""
+    """ConntrackState: gateway-started connections pass; their replies go back to gw0's MAC, also
+    those that came through the tunnel (REWRITE_MAC cleared: L3Forwarding must not hand them to a
+    local pod directly, the host has to undo kube-proxy's DNAT first)."""
     from_gateway = Match(
         ip=True, ct_state="-new+trk", ct_mark=R.FROM_GATEWAY_CT_MARK, **R.reg_match(R.FROM_GATEWAY)
     )
     reply = Match(ip=True, ct_state="-new+trk", ct_mark=R.FROM_GATEWAY_CT_MARK)
     return [
         Flow(CONNTRACK_STATE.id, PRIORITY_HIGH, from_gateway, [A.Resubmit(DNAT.id)], cookie),
-        Flow(CONNTRACK_STATE.id, PRIORITY_NORMAL, reply, [A.mod_dl_dst(gateway_mac), A.Resubmit(DNAT.id)],
-             cookie),
+        Flow(CONNTRACK_STATE.id, PRIORITY_NORMAL, reply,
+             [A.mod_dl_dst(gateway_mac), R.REWRITE_MAC.field.load(0), A.Resubmit(DNAT.id)], cookie),
     ]  # fmt: skip
 
 
