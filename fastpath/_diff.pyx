@@ -46,7 +46,7 @@ cdef struct Slot:
 # borrowed pointers (no reference counting: that would write to every object) and skip an item
 # that is not a Flow, which the working stage then refuses.
 cdef enum:
-    LOOKAHEAD = 6
+    LOOKAHEAD = 3
 
 
 cdef inline Py_ssize_t _capacity(Py_ssize_t n) noexcept:
