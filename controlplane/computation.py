@@ -56,12 +56,15 @@ class Computation:
         # until they are done (at xlarge scale collections cost about half a second), and none
         # before the freeze either, unless listing took long enough (an API server down, retried
         # with back-off) for the garbage of failed attempts to be worth collecting first.
+        # The freeze comes before the collector is enabled again: every object made while it was
+        # paused sits in the youngest generation, so the first allocation after enabling it
+        # would otherwise start a pass over all of them (about a second at xlarge scale).
         started = time.monotonic()
         with gcsettings.paused():
             await inputs_synced()
             self._dirty.clear()
             self._sync("initial")
-        gcsettings.freeze(collect=time.monotonic() - started > SLOW_START)
+            gcsettings.freeze(collect=time.monotonic() - started > SLOW_START)
         self._published.set()
         log.info("initial computation published at resource version %d", self.store.resource_version)
         while True:

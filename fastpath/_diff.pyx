@@ -9,7 +9,12 @@ order (adds and modifies in desired order, deletes in installed order), exactly 
 `fastpath.diff_reference.diff_flows_reference`, the specification this engine is tested against.
 """
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport PyTypeObject
+from cpython.ref cimport PyObject
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
 
 from fastpath._flow cimport Flow
 
@@ -21,6 +26,10 @@ class DuplicateFlowError(ValueError):
 cdef extern from *:
     void __builtin_prefetch(const void* addr) nogil
 
+cdef extern from "Python.h":
+    PyObject* _list_item "PyList_GET_ITEM" (object, Py_ssize_t) nogil
+    bint _type_check "PyObject_TypeCheck" (PyObject*, PyTypeObject*) nogil
+
 
 cdef struct Slot:
     Py_hash_t hash
@@ -28,10 +37,16 @@ cdef struct Slot:
     int want  # index into desired, or -1
 
 
-# Slots are touched in hash order, so at 100k flows nearly every probe misses the cache;
-# prefetching the slot of the flow LOOKAHEAD places ahead keeps several misses in flight.
+# At 100k flows nearly every first touch misses the cache: the flow objects (scattered over
+# tens of megabytes), the table slots (touched in hash order), and a desired flow's installed
+# partner with its match and instruction bytes. Each pass therefore runs a prefetch pipeline
+# LOOKAHEAD flows per stage ahead of the flow it works on, each stage reading only what the
+# stage before brought into the cache: the flow object, then its slot, then (desired pass) the
+# partner object the slot names, then the partner's bytes. The stages read flows through
+# borrowed pointers (no reference counting: that would write to every object) and skip an item
+# that is not a Flow, which the working stage then refuses.
 cdef enum:
-    LOOKAHEAD = 8
+    LOOKAHEAD = 3
 
 
 cdef inline Py_ssize_t _capacity(Py_ssize_t n) noexcept:
@@ -39,6 +54,76 @@ cdef inline Py_ssize_t _capacity(Py_ssize_t n) noexcept:
     while cap < 2 * n + 1:
         cap <<= 1
     return cap
+
+
+# Pairing compares the identities and bodies of two flows, whose encoded match and instructions
+# are short (a few dozen bytes): compared here inline, a word at a time, rather than through the
+# flows' own comparison methods (a virtual call each) and libc's memcmp (a call per field).
+cdef inline bint _same_bytes(bytes a, bytes b) noexcept:
+    if a is b:
+        return True
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(a)
+    if n != PyBytes_GET_SIZE(b):
+        return False
+    cdef const char* p = PyBytes_AS_STRING(a)
+    cdef const char* q = PyBytes_AS_STRING(b)
+    cdef uint64_t x, y
+    while n >= 8:
+        memcpy(&x, p, 8)
+        memcpy(&y, q, 8)
+        if x != y:
+            return False
+        p += 8
+        q += 8
+        n -= 8
+    while n > 0:
+        if p[0] != q[0]:
+            return False
+        p += 1
+        q += 1
+        n -= 1
+    return True
+
+
+cdef inline bint _same_key(Flow f, Flow g) noexcept:
+    return (
+        f.key_hash == g.key_hash
+        and f.table == g.table
+        and f.priority == g.priority
+        and _same_bytes(f._key_oxm, g._key_oxm)
+    )
+
+
+cdef inline bint _same_body(Flow f, Flow g) noexcept:
+    return f.cookie == g.cookie and f.body_hash == g.body_hash and _same_bytes(f._instructions, g._instructions)
+
+
+cdef inline PyObject* _flow_at(list flows, Py_ssize_t i, Py_ssize_t n) noexcept:
+    # Item i as a borrowed Flow, or NULL past the end or if it is not a Flow (a prefetch skips it).
+    if i >= n:
+        return NULL
+    cdef PyObject* o = _list_item(flows, i)
+    return o if _type_check(o, <PyTypeObject*>Flow) else NULL
+
+
+cdef inline void _prefetch_slot(const Slot* table, Py_ssize_t mask, PyObject* o) noexcept:
+    if o != NULL:
+        __builtin_prefetch(&table[(<size_t>(<Flow>o).key_hash) & mask])
+
+
+cdef inline int _partner(const Slot* table, Py_ssize_t mask, PyObject* o) noexcept:
+    # The installed index of a likely partner of flow `o` (a slot near its home holding its
+    # hash), or -1: only a prefetch hint, so it looks at two slots at most.
+    if o == NULL:
+        return -1
+    cdef Py_hash_t h = (<Flow>o).key_hash
+    cdef Py_ssize_t s = (<size_t>h) & mask
+    if table[s].have != -1 and table[s].hash == h:
+        return table[s].have
+    s = (s + 1) & mask
+    if table[s].have != -1 and table[s].hash == h:
+        return table[s].have
+    return -1
 
 
 def diff_flows(desired, installed):
@@ -54,6 +139,7 @@ def diff_flows(desired, installed):
     cdef Slot* table = <Slot*>PyMem_Malloc(cap * sizeof(Slot))
     cdef unsigned char* paired = <unsigned char*>PyMem_Malloc(n_have + 1)
     cdef Py_ssize_t i, s
+    cdef int k
     cdef Py_hash_t h
     cdef Flow f, g
     cdef list adds = [], modifies = [], deletes = []
@@ -69,20 +155,29 @@ def diff_flows(desired, installed):
             table[s].want = -1
         for i in range(n_have):
             paired[i] = 0
-            if i + LOOKAHEAD < n_have:
-                __builtin_prefetch(&table[(<size_t>(<Flow?>have[i + LOOKAHEAD]).key_hash) & mask])
+            if i + 2 * LOOKAHEAD < n_have:
+                __builtin_prefetch(_list_item(have, i + 2 * LOOKAHEAD))
+            _prefetch_slot(table, mask, _flow_at(have, i + LOOKAHEAD, n_have))
             f = <Flow?>have[i]
             h = f.key_hash
             s = (<size_t>h) & mask
             while table[s].have != -1:
-                if table[s].hash == h and (<Flow>have[table[s].have]).same_key(f):
+                if table[s].hash == h and _same_key(<Flow>have[table[s].have], f):
                     raise DuplicateFlowError(f"installed flows share an identity: {f}")
                 s = (s + 1) & mask
             table[s].hash = h
             table[s].have = <int>i
         for i in range(n_want):
-            if i + LOOKAHEAD < n_want:
-                __builtin_prefetch(&table[(<size_t>(<Flow?>want[i + LOOKAHEAD]).key_hash) & mask])
+            if i + 4 * LOOKAHEAD < n_want:
+                __builtin_prefetch(_list_item(want, i + 4 * LOOKAHEAD))
+            _prefetch_slot(table, mask, _flow_at(want, i + 3 * LOOKAHEAD, n_want))
+            k = _partner(table, mask, _flow_at(want, i + 2 * LOOKAHEAD, n_want))
+            if k != -1:
+                __builtin_prefetch(_list_item(have, k))
+            k = _partner(table, mask, _flow_at(want, i + LOOKAHEAD, n_want))
+            if k != -1:
+                __builtin_prefetch(<PyObject*>(<Flow>_list_item(have, k))._key_oxm)
+                __builtin_prefetch(<PyObject*>(<Flow>_list_item(have, k))._instructions)
             f = <Flow?>want[i]
             h = f.key_hash
             s = (<size_t>h) & mask
@@ -95,15 +190,15 @@ def diff_flows(desired, installed):
                 if table[s].hash == h:
                     if table[s].have != -1:
                         g = <Flow>have[table[s].have]
-                        if g.same_key(f):
+                        if _same_key(g, f):
                             if table[s].want != -1:
                                 raise DuplicateFlowError(f"desired flows share an identity: {f}")
                             table[s].want = <int>i
                             paired[table[s].have] = 1
-                            if not g.same_body(f):
+                            if not _same_body(g, f):
                                 modifies.append(f)
                             break
-                    elif (<Flow>want[table[s].want]).same_key(f):
+                    elif _same_key(<Flow>want[table[s].want], f):
                         raise DuplicateFlowError(f"desired flows share an identity: {f}")
                 s = (s + 1) & mask
         for i in range(n_have):

@@ -50,6 +50,7 @@ cdef class Flow:
         # engine compares them instead of walking action objects.
         self._instructions = PyBytes_FromStringAndSize(NULL, self.instructions_len())
         self._encode_instructions(<unsigned char*>PyBytes_AS_STRING(self._instructions))
+        self._key_oxm = self.match._oxm
         self.key_hash = hash((self.table, self.priority, self.match))
         self.body_hash = hash((self.cookie, self._instructions))
 
@@ -69,7 +70,7 @@ cdef class Flow:
             self.key_hash == other.key_hash
             and self.table == other.table
             and self.priority == other.priority
-            and (self.match is other.match or same_bytes(self.match._oxm, other.match._oxm))
+            and same_bytes(self._key_oxm, other._key_oxm)
         )
 
     cdef bint same_body(self, Flow other):
