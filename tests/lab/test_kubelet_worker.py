@@ -28,6 +28,7 @@ def test_a_deletion_the_api_server_wrongly_called_done_is_confirmed_again(monkey
 
     context = WorkerContext(
         sandboxes=None,  # the pod has no sandbox here: nothing to tear down
+        programs=None,  # nor a program
         host_ip="192.168.77.1",
         desired=held.get,
         write_status=write_status,
