@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyantrea_config.errors import ConfigError
-from pyantrea_config.kinds import HostPort, InterfaceName, IPAddress, IPNetwork, ObjectName
+from pyantrea_config.kinds import CIDRList, HostPort, InterfaceName, IPAddress, IPNetwork, ObjectName
 from pyantrea_config.schema import section, setting
 
 _PORTS = (0, 65535)
@@ -45,6 +45,24 @@ class FlowExportProtocol(enum.StrEnum):
     IPFIX = "ipfix"
     NETFLOW = "netflow"
     SFLOW = "sflow"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AntreaProxyConfig:
+    """Services implemented by the agent in Open vSwitch (AntreaProxy)."""
+
+    enable: bool = setting(
+        "enable",
+        True,
+        doc="Implement ClusterIP, NodePort and LoadBalancer Services in OVS from the Services and "
+        "EndpointSlices the agent watches. false: table 40 sends Service CIDR traffic to the gateway for "
+        "kube-proxy, as in the introduction article.",
+    )
+    node_port_addresses: CIDRList = setting(
+        "nodePortAddresses",
+        CIDRList(()),
+        doc="Node addresses that serve NodePort Services, as CIDRs. Empty: the Node's InternalIP.",
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,8 +153,13 @@ class AgentConfig:
     service_cidr: IPNetwork = setting(
         "serviceCIDR",
         ipaddress.ip_network("10.96.0.0/12"),
-        doc="ClusterIP range of Services (the kube-apiserver's --service-cluster-ip-range); traffic to it "
-        "goes to the host for kube-proxy.",
+        doc="ClusterIP range of Services (the kube-apiserver's --service-cluster-ip-range); with "
+        "antreaProxy disabled, traffic to it goes to the host for kube-proxy.",
+    )
+    antrea_proxy: AntreaProxyConfig = section(
+        "antreaProxy",
+        AntreaProxyConfig,
+        doc="AntreaProxy: Services load-balanced in Open vSwitch by the agent.",
     )
     transport_interface: InterfaceName | None = setting(
         "transportInterface",

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from agent.openflow import registers as R
-from agent.openflow.builders import arp, classifier, conntrack, l2, l3, misses, policy, service, spoofguard
+from agent.openflow.builders import (
+    arp,
+    classifier,
+    conntrack,
+    l2,
+    l3,
+    misses,
+    policy,
+    proxy,
+    service,
+    spoofguard,
+)
 from agent.openflow.cookies import Category, Cookies, name_id
 from agent.openflow.pipeline import PIPELINE
 from fastpath import Flow
@@ -49,12 +60,13 @@ class PodPort:
     mac: str
 
 
-def pipeline_flows(cookies: Cookies) -> list[Flow]:
+def pipeline_flows(cookies: Cookies, *, antrea_proxy: bool = False) -> list[Flow]:
+    """The fixed flows; with AntreaProxy, conntrack (table 30) also NATs Service connections."""
     cookie = cookies(Category.DEFAULT)
     return [
         *misses.table_miss_flows(PIPELINE, cookie=cookie),
         arp.arp_normal_flow(cookie=cookie),
-        conntrack.conntrack_flow(cookie=cookie),
+        proxy.conntrack_nat_flow(cookie=cookie) if antrea_proxy else conntrack.conntrack_flow(cookie=cookie),
         conntrack.invalid_drop_flow(cookie=cookie),
         *conntrack.commit_flows(cookie=cookie),
         *policy.established_bypass_flows(cookie=cookie),
@@ -67,13 +79,23 @@ def tunnel_flows(tunnel_port: int, cookies: Cookies) -> list[Flow]:
     return [classifier.tunnel_classifier_flow(tunnel_port, cookie=cookies(Category.DEFAULT))]
 
 
-def gateway_flows(gateway: GatewayPort, service_cidr: IPv4Network, cookies: Cookies) -> list[Flow]:
+def gateway_flows(
+    gateway: GatewayPort, service_cidr: IPv4Network, cookies: Cookies, *, antrea_proxy: bool = False
+) -> list[Flow]:
+    """The gateway's flows; Services go to the gateway (kube-proxy) unless AntreaProxy serves
+    them, whose fixed flows (un-SNAT to the gateway IP, hairpin) come with the gateway."""
     cookie = cookies(Category.GATEWAY)
+    service_cookie = cookies(Category.SERVICE)
+    services = (
+        proxy.fixed_flows(gateway.ip.ip, cookie=service_cookie)
+        if antrea_proxy
+        else [service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=service_cookie)]
+    )
     return [
         classifier.gateway_classifier_flow(gateway.ofport, cookie=cookie),
         *spoofguard.gateway_spoofguard_flows(gateway.ofport, cookie=cookie),
         *conntrack.gateway_reply_flows(gateway.mac, cookie=cookie),
-        service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=cookies(Category.SERVICE)),
+        *services,
         l3.tunnel_to_gateway_flow(gateway.ip.ip, gateway.mac, cookie=cookie),
         l2.l2_forwarding_flow(gateway.mac, gateway.ofport, cookie=cookie),
         policy.gateway_ingress_bypass_flow(gateway.ip.ip, cookie=cookie),

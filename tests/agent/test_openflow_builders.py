@@ -89,9 +89,9 @@ def test_conntrack():
         "cookie=0x5, table=31, priority=200,ct_state=-new+trk,ct_mark=0x20,ip "
         "actions=set_field:06:d1:bb:d3:bc:fa->eth_dst,resubmit(,40)",
         "cookie=0x5, table=105, priority=200,ct_state=+new+trk,ip,reg0=0x2/0xf "
-        "actions=ct(commit,table=110,zone=65520,exec(set_field:0x20->ct_mark,"
+        "actions=ct(commit,table=106,zone=65520,exec(set_field:0x20/0x20->ct_mark,"
         "move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
-        "cookie=0x5, table=105, priority=190,ct_state=+new+trk,ip actions=ct(commit,table=110,zone=65520,"
+        "cookie=0x5, table=105, priority=190,ct_state=+new+trk,ip actions=ct(commit,table=106,zone=65520,"
         "exec(move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
     ]
 
@@ -177,7 +177,11 @@ def test_table_misses():
         "table=10, priority=0 actions=drop",
         "table=20, priority=0 actions=drop",
         "table=30, priority=0 actions=drop",
-        "table=31, priority=0 actions=resubmit(,40)",
+        "table=31, priority=0 actions=resubmit(,32)",
+        "table=32, priority=0 actions=resubmit(,33),resubmit(,34)",
+        "table=33, priority=0 actions=drop",
+        "table=34, priority=0 actions=resubmit(,35)",
+        "table=35, priority=0 actions=resubmit(,40)",
         "table=40, priority=0 actions=resubmit(,50)",
         "table=50, priority=0 actions=resubmit(,60)",
         "table=60, priority=0 actions=resubmit(,61)",
@@ -187,7 +191,8 @@ def test_table_misses():
         "table=90, priority=0 actions=resubmit(,100)",
         "table=100, priority=0 actions=resubmit(,101)",
         "table=101, priority=0 actions=resubmit(,105)",
-        "table=105, priority=0 actions=resubmit(,110)",
+        "table=105, priority=0 actions=resubmit(,106)",
+        "table=106, priority=0 actions=resubmit(,110)",
         "table=110, priority=0 actions=drop",
     ]
 
@@ -195,9 +200,11 @@ def test_table_misses():
 def test_pipeline_keeps_the_design_numbers():
     assert [(t.id, t.name) for t in PIPELINE] == [
         (0, "Classifier"), (10, "SpoofGuard"), (20, "ARPResponder"), (30, "Conntrack"),
-        (31, "ConntrackState"), (40, "DNAT"), (50, "EgressRule"), (60, "EgressDefault"),
+        (31, "ConntrackState"), (32, "NodePortMark"), (33, "SessionAffinity"), (34, "ServiceLB"),
+        (35, "EndpointDNAT"), (40, "DNAT"), (50, "EgressRule"), (60, "EgressDefault"),
         (61, "EgressMetric"), (70, "L3Forwarding"), (80, "L2ForwardingCalc"), (90, "IngressRule"),
-        (100, "IngressDefault"), (101, "IngressMetric"), (105, "ConntrackCommit"), (110, "L2ForwardingOut"),
+        (100, "IngressDefault"), (101, "IngressMetric"), (105, "ConntrackCommit"), (106, "ServiceSNAT"),
+        (110, "L2ForwardingOut"),
     ]  # fmt: skip
 
 
