@@ -17,8 +17,10 @@ but ADDs wait until the initial policies are installed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from ipaddress import IPv4Address
 from pathlib import Path
 
 from agent.agent import Agent
@@ -36,6 +38,7 @@ from agent.observe.rules import RealizedRules
 from agent.observe.tracer import Tracer
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime, add_readiness_check
+from agent.proxy.proxier import Proxier, ProxyMetrics
 from pyantrea_config.agent import AgentConfig
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.http import HttpServer
@@ -90,11 +93,34 @@ async def agent_main(config: AgentConfig) -> None:
         )
         await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
         gate = StartupGate()
-        async with cni_server(config, datapath, gate, CniMetrics.declare(metrics)), policies:
+        proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics))
+        api.serve_services(proxier)
+        async with (
+            proxier if proxier is not None else contextlib.nullcontext(),
+            cni_server(config, datapath, gate, CniMetrics.declare(metrics)),
+            policies,
+        ):
             await first_of(policies.wait_initial(), datapath.wait())
             gate.open()
             log.info("agent running", extra={"port": server.port, "round": datapath.flows.cookies.round})
             await first_of(datapath.wait(), policies.wait())
+
+
+def antrea_proxy(config: AgentConfig, agent: Agent, metrics: ProxyMetrics) -> Proxier | None:
+    """AntreaProxy on the started datapath (None with `antreaProxy.enable: false`). NodePorts are
+    served on the Node's InternalIP, or on the node addresses inside `nodePortAddresses`."""
+    if not config.antrea_proxy.enable:
+        return None
+    candidates = [agent.local.node_ip]
+    networks = config.antrea_proxy.node_port_addresses
+    addresses = [ip for ip in candidates if not networks or any(ip in net for net in networks)]
+    return Proxier(
+        node=config.node_name,
+        flows=agent.flows,
+        api_client=agent.api_client,
+        node_port_addresses=[IPv4Address(ip) for ip in addresses],
+        metrics=metrics,
+    )
 
 
 def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate, metrics: CniMetrics) -> CniServer:

@@ -457,6 +457,7 @@ class PacketIn:
     cookie: int
     match: Match
     data: bytes
+    in_port: int | None = None
 
 
 def decode_packet_in(msg: bytes) -> PacketIn:
@@ -468,4 +469,11 @@ def decode_packet_in(msg: bytes) -> PacketIn:
         match = decode_ofp_match(msg, 24)[0]
     except DecodeError:  # pipeline fields pyantrea has no name for: the packet is what matters
         match = Match()
-    return PacketIn(reason, table, cookie, match, msg[offset + 2 :])
+    in_port = None
+    at = 28
+    while at + 4 <= 24 + length:
+        (header,) = struct.unpack_from("!I", msg, at)
+        if header >> 9 == 0x8000 << 7:  # OXM_OF_IN_PORT (class 0x8000, field 0)
+            (in_port,) = struct.unpack_from("!I", msg, at + 4)
+        at += 4 + (header & 0xFF)
+    return PacketIn(reason, table, cookie, match, msg[offset + 2 :], in_port)

@@ -188,4 +188,5 @@ def test_packet_in_and_packet_out(bridge):
 
     packet_in = run_on(bridge, body)
     assert (packet_in.table, packet_in.cookie, packet_in.data) == (0, 0x77, packet)
+    assert packet_in.in_port == 0xFFFFFFFD  # it came from the controller (our packet-out)
     assert "n_packets=1" in bridge.ofctl("dump-flows", "br-t", "table=0")
