@@ -1,0 +1,155 @@
+"""Services through AntreaProxy, with real packets in a 3-node lab: ClusterIP over TCP and UDP to
+endpoints on both nodes, NodePort, an immediate reject without endpoints, ClientIP affinity,
+hairpin, internalTrafficPolicy Local, and NetworkPolicy applied after the DNAT."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from tests.e2e.lab import Lab, namespace_manifest, pod_manifest
+
+pytestmark = [pytest.mark.ovs, pytest.mark.slow]
+
+# Runs inside a pod: N connections (or datagrams) to HOST:PORT, one result line each: the
+# server's answer ("ns/name client-ip:port"), "refused" or "timeout", and the seconds it took.
+CLIENT = """\
+import socket, sys, time
+proto, host, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for _ in range(count):
+    started = time.monotonic()
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(socket.AF_INET, kind)
+    s.settimeout(3)
+    try:
+        s.connect((host, port))
+        if proto == "udp":
+            s.send(b"hi")
+        answer = s.recv(200).decode().strip()
+    except ConnectionRefusedError:
+        answer = "refused"
+    except (socket.timeout, TimeoutError):
+        answer = "timeout"
+    finally:
+        s.close()
+    print(f"{answer}|{time.monotonic() - started:.3f}", flush=True)
+"""
+
+
+def service_manifest(
+    namespace: str, name: str, selector: str, extra: str = "", kind: str = "ClusterIP"
+) -> str:
+    return f"""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+  namespace: {namespace}
+spec:
+  type: {kind}
+  selector: {{{selector}}}
+  ports:
+  - {{name: tcp, port: 8080, targetPort: 80, protocol: TCP}}
+  - {{name: udp, port: 8081, targetPort: 81, protocol: UDP}}
+{extra}---
+"""
+
+
+def connect(lab: Lab, pod: str, proto: str, host: str, port: int, count: int = 1) -> list[tuple[str, float]]:
+    script = lab.write(CLIENT)
+    out = lab.run("exec", pod, "--", "python3", str(script), proto, host, str(port), str(count)).stdout
+    results = []
+    for line in out.splitlines():
+        answer, _, seconds = line.rpartition("|")
+        results.append((answer, float(seconds)))
+    return results
+
+
+def backends(results: list[tuple[str, float]]) -> Counter[str]:
+    return Counter(answer.split()[0] for answer, _ in results)
+
+
+def cluster_ip(lab: Lab, namespace: str, name: str) -> str:
+    return lab.json("get", "service", name, "-n", namespace, "-o", "json")["items"][0]["spec"]["clusterIP"]
+
+
+def until_answered(lab: Lab, pod: str, proto: str, host: str, port: int, *, timeout: float = 30.0) -> None:
+    """Until the Service answers from `pod` (endpoints reach every node's agent asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ((answer, _),) = connect(lab, pod, proto, host, port)
+        if answer not in ("refused", "timeout"):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{proto} {host}:{port} from {pod}: {answer}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def web(lab3: Lab) -> dict[str, str]:
+    manifest = namespace_manifest("svc")
+    manifest += pod_manifest("svc", "a", node="node1", labels="app: web")
+    manifest += pod_manifest("svc", "b", node="node2", labels="app: web")
+    manifest += pod_manifest("svc", "client", node="node1")
+    manifest += pod_manifest("svc", "far", node="node3")
+    manifest += service_manifest("svc", "web", "app: web")
+    manifest += service_manifest("svc", "empty", "app: nothing")
+    manifest += service_manifest("svc", "sticky", "app: web", "  sessionAffinity: ClientIP\n")
+    manifest += service_manifest("svc", "local", "app: web", "  internalTrafficPolicy: Local\n")
+    manifest += service_manifest("svc", "nodeport", "app: web", kind="NodePort")
+    manifest += service_manifest("svc", "self", "pod: a")
+    lab3.apply(manifest, "--wait")
+    pods = lab3.pods("svc")
+    ips = {name: pod["status"]["podIP"] for name, pod in pods.items()}
+    names = ("web", "empty", "sticky", "local", "nodeport", "self")
+    ips.update({f"svc:{name}": cluster_ip(lab3, "svc", name) for name in names})
+    for name in ("web", "sticky", "local", "nodeport", "self"):
+        until_answered(lab3, "svc/client", "tcp", ips[f"svc:{name}"], 8080)
+    return ips
+
+
+def test_cluster_ip_tcp_and_udp_reach_endpoints_on_both_nodes(lab3: Lab, web: dict[str, str]):
+    for client in ("svc/client", "svc/far"):
+        tcp = connect(lab3, client, "tcp", web["svc:web"], 8080, count=24)
+        assert set(backends(tcp)) == {"svc/a", "svc/b"}, tcp
+        udp = connect(lab3, client, "udp", web["svc:web"], 8081, count=24)
+        assert set(backends(udp)) == {"svc/a", "svc/b"}, udp
+    # The endpoint sees the client's own address: no SNAT between pods.
+    answer, _ = connect(lab3, "svc/far", "tcp", web["svc:web"], 8080)[0]
+    assert answer.split()[1].startswith(web["far"] + ":")
+
+
+def test_no_endpoint_is_refused_at_once(lab3: Lab, web: dict[str, str]):
+    for proto, port in (("tcp", 8080), ("udp", 8081)):
+        results = connect(lab3, "svc/client", proto, web["svc:empty"], port, count=3)
+        assert [answer for answer, _ in results] == ["refused"] * 3, results
+        assert max(seconds for _, seconds in results) < 1.0, results
+
+
+def test_session_affinity_keeps_a_client_on_one_endpoint(lab3: Lab, web: dict[str, str]):
+    for client in ("svc/client", "svc/far"):
+        results = connect(lab3, client, "tcp", web["svc:sticky"], 8080, count=12)
+        assert len(backends(results)) == 1, results
+
+
+def test_internal_traffic_policy_local_stays_on_the_node(lab3: Lab, web: dict[str, str]):
+    results = connect(lab3, "svc/client", "tcp", web["svc:local"], 8080, count=12)
+    assert set(backends(results)) == {"svc/a"}, results  # node1's only endpoint
+    results = connect(lab3, "svc/far", "tcp", web["svc:local"], 8080, count=3)
+    assert [answer for answer, _ in results] == ["refused"] * 3  # node3 has none
+
+
+def test_node_port_from_a_pod(lab3: Lab, web: dict[str, str]):
+    service = lab3.json("get", "service", "nodeport", "-n", "svc", "-o", "json")["items"][0]
+    node_port = next(p["nodePort"] for p in service["spec"]["ports"] if p["name"] == "tcp")
+    results = connect(lab3, "svc/client", "tcp", "192.168.77.1", node_port, count=16)
+    assert set(backends(results)) == {"svc/a", "svc/b"}, results
+
+
+def test_hairpin_a_pod_reaches_itself_through_its_service(lab3: Lab, web: dict[str, str]):
+    results = connect(lab3, "svc/a", "tcp", web["svc:self"], 8080, count=3)
+    assert [answer.split()[0] for answer, _ in results] == ["svc/a"] * 3, results
+    # It sees the connection coming from its node's gateway (SNAT), not from itself.
+    assert all(answer.split()[1].startswith("172.16.0.1:") for answer, _ in results), results
