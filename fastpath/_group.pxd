@@ -8,6 +8,9 @@ cdef class Group:
     cdef readonly str type
     cdef readonly tuple buckets
     cdef readonly tuple chunks
+    cdef readonly object selection_method
+    cdef readonly tuple fields
+    cdef bytes _props
     cdef bytes _body
     cdef Py_hash_t body_hash
     cdef _encode(self)

@@ -40,7 +40,7 @@ BUCKET_LAST = 0xFFFFFFFD
 BUCKET_ALL = 0xFFFFFFFF
 MAX_WEIGHT = 0xFFFF
 # Room for buckets in one GROUP_MOD that also travels inside a BUNDLE_ADD.
-MAX_BUCKET_BYTES = 0xFFFF - BUNDLE_ADD_FIXED - GROUP_MOD_FIXED
+MAX_BUCKET_BYTES = 0xFFFF - BUNDLE_ADD_FIXED - GROUP_MOD_FIXED - 200  # room for the selection property
 
 
 class GroupError(ValueError):
@@ -109,7 +109,7 @@ cdef Py_ssize_t _write_bucket(unsigned char* p, Bucket b, unsigned long bucket_i
 cdef class Group:
     """A group: id, type (`select`, `all`, `indirect`, `ff`) and buckets."""
 
-    def __init__(self, group_id, buckets=(), str type="select"):
+    def __init__(self, group_id, buckets=(), str type="select", selection_method=None, fields=()):
         if not 0 <= group_id <= OFPG_MAX:
             raise GroupError(f"group id {group_id} is out of range 0-{OFPG_MAX}")
         if type not in GROUP_TYPES:
@@ -130,6 +130,28 @@ cdef class Group:
         buckets = tuple(resolved)
         if type == "indirect" and len(buckets) != 1:
             raise GroupError(f"indirect group {group_id} needs exactly one bucket")
+        fields = tuple(fields)
+        if selection_method is not None:
+            if type != "select":
+                raise GroupError(f"group {group_id}: a selection method needs a select group")
+            if selection_method not in ("hash", "dp_hash"):
+                raise GroupError(f"group {group_id}: selection method {selection_method!r} is not hash or dp_hash")
+        elif fields:
+            raise GroupError(f"group {group_id}: fields need selection_method=hash")
+        from fastpath import fields as _fields
+
+        headers = []
+        names = []
+        for name in fields:
+            try:
+                f = _fields.lookup(name)
+            except KeyError:
+                raise GroupError(f"group {group_id}: unknown field {name!r}") from None
+            names.append(f.name)
+            headers.append((f.oxm_header, f.nbytes))
+        self.selection_method = selection_method
+        self.fields = tuple(names)
+        self._props = _selection_property(selection_method, headers) if selection_method else b""
         self.group_id = group_id
         self.type = type
         self.buckets = buckets
@@ -157,7 +179,7 @@ cdef class Group:
             off += _write_bucket(p + off, <Bucket>b, (<Bucket>b).bucket_id, weighted)
         chunks.append((chunk_start, off))
         self.chunks = tuple(chunks)
-        self.body_hash = hash((self.type, self._body))
+        self.body_hash = hash((self.type, self._body, self._props))
 
     @property
     def body(self):
@@ -165,7 +187,12 @@ cdef class Group:
         return self._body
 
     cpdef bint same_body(self, Group other):
-        return self.type == other.type and self.body_hash == other.body_hash and same_bytes(self._body, other._body)
+        return (
+            self.type == other.type
+            and self.body_hash == other.body_hash
+            and same_bytes(self._body, other._body)
+            and same_bytes(self._props, other._props)
+        )
 
     def __eq__(self, other):
         if self is other:
@@ -178,7 +205,7 @@ cdef class Group:
         return hash((self.group_id, self.body_hash))
 
     def __reduce__(self):
-        return (Group, (self.group_id, self.buckets, self.type))
+        return (Group, (self.group_id, self.buckets, self.type, self.selection_method, self.fields))
 
     def __str__(self):
         from fastpath.text import render_group
@@ -189,12 +216,24 @@ cdef class Group:
         return f"Group({str(self)!r})"
 
     def with_buckets(self, buckets):
-        return Group(self.group_id, buckets, self.type)
+        return Group(self.group_id, buckets, self.type, self.selection_method, self.fields)
+
+
+def _selection_property(str method, list headers):
+    """Open vSwitch's NTRT_SELECTION_METHOD group property (Netronome's experimenter id 0x154d): the
+    method, then each field as an OXM TLV whose value is the mask hashed (here: all of it)."""
+    import struct
+
+    fields = b"".join(struct.pack("!I", h) + b"\xff" * nbytes for h, nbytes in headers)
+    n = 40 + len(fields)
+    body = struct.pack("!HHII4x16sQ", 0xFFFF, n, 0x0000154D, 1, method.encode(), 0) + fields
+    return body + bytes((8 - n % 8) % 8)
 
 
 cdef bytes _group_mod(Group g, int command, unsigned long xid, unsigned long command_bucket_id,
                       Py_ssize_t start, Py_ssize_t end):
-    cdef Py_ssize_t n = GROUP_MOD_FIXED + (end - start)
+    cdef bytes props = g._props if command_bucket_id == BUCKET_ALL else b""
+    cdef Py_ssize_t n = GROUP_MOD_FIXED + (end - start) + len(props)
     cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
     cdef unsigned char* p = <unsigned char*>PyBytes_AS_STRING(out)
     cdef const unsigned char* body = <const unsigned char*>PyBytes_AS_STRING(g._body)
@@ -212,6 +251,9 @@ cdef bytes _group_mod(Group g, int command, unsigned long xid, unsigned long com
     put_u32(p + 20, command_bucket_id)
     for i in range(end - start):
         p[GROUP_MOD_FIXED + i] = body[start + i]
+    cdef const unsigned char* q = <const unsigned char*>PyBytes_AS_STRING(props)
+    for i in range(len(props)):
+        p[GROUP_MOD_FIXED + (end - start) + i] = q[i]
     return out
 
 

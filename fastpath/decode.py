@@ -401,6 +401,28 @@ def _decode_bucket(data: bytes) -> Bucket:
     return Bucket(actions, weight, bucket_id)
 
 
+def _selection_method(props: bytes) -> tuple[str | None, list[str]]:
+    """The NTRT_SELECTION_METHOD property among a group's properties, if any."""
+    offset = 0
+    while offset + 4 <= len(props):
+        prop_type, length = struct.unpack_from("!HH", props, offset)
+        if length < 4:
+            break
+        if prop_type == 0xFFFF and length >= 40:
+            experimenter, exp_type = struct.unpack_from("!II", props, offset + 4)
+            if experimenter in (0x0000154D, 0x00001540) and exp_type == 1:  # NTR_VENDOR_ID, its old value
+                method = props[offset + 16 : offset + 32].rstrip(b"\0").decode()
+                names = []
+                at = offset + 40
+                while at + 4 <= offset + length:
+                    (header,) = struct.unpack_from("!I", props, at)
+                    names.append(_oxm_field(header).name)
+                    at += 4 + (header & 0xFF)
+                return method, names
+        offset += (length + 7) & ~7
+    return None, []
+
+
 def decode_group_desc_reply(body: bytes) -> list[SwitchGroup]:
     """The body of OFPMP_GROUP_DESC multipart replies (OpenFlow 1.5 ofp15_group_desc_stats)."""
     result = []
@@ -414,12 +436,13 @@ def decode_group_desc_reply(body: bytes) -> list[SwitchGroup]:
             (bucket_len,) = struct.unpack_from("!H", body, at)
             buckets.append(_decode_bucket(body[at : at + bucket_len]))
             at += bucket_len
+        method, selection_fields = _selection_method(body[end : offset + length])
         type_name = TYPE_NAMES.get(group_type)
         if type_name is None:
             raise DecodeError(f"group {group_id} has unknown type {group_type}")
         if type_name != "select":
             buckets = [Bucket(b.actions, 100, b.bucket_id) for b in buckets]
-        result.append(SwitchGroup(group_id, buckets, type_name))
+        result.append(SwitchGroup(group_id, buckets, type_name, method, selection_fields))
         offset += length
     return result
 

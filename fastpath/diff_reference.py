@@ -59,7 +59,12 @@ def diff_groups_reference(
         old = by_id.get(group.group_id)
         if old is None:
             adds.append(group)
-        elif (old.type, old.buckets) != (group.type, group.buckets):
+        elif (old.type, old.buckets, old.selection_method, old.fields) != (
+            group.type,
+            group.buckets,
+            group.selection_method,
+            group.fields,
+        ):
             modifies.append(group)
     deletes = [group for group in installed if group.group_id not in seen]
     return adds, modifies, deletes

@@ -500,6 +500,10 @@ def parse_flow(text: str) -> Flow:
 def render_group(group: SwitchGroup) -> str:
     """The group as `ovs-ofctl -O OpenFlow15 dump-groups` prints it (stripped)."""
     parts = [f"group_id={group.group_id}", f"type={group.type}"]
+    if group.selection_method is not None:
+        parts.append(f"selection_method={group.selection_method}")
+        if group.fields:
+            parts.append("fields(" + ",".join(_SELECTION_FIELD_NAMES.get(f, f) for f in group.fields) + ")")
     for bucket in group.buckets:
         text = f"bucket=bucket_id:{bucket.bucket_id}"
         if group.type == "select" and bucket.weight != 1:  # Open vSwitch leaves out the default
@@ -509,16 +513,26 @@ def render_group(group: SwitchGroup) -> str:
     return ",".join(parts)
 
 
+# Open vSwitch's names for the fields of a selection method (lib/meta-flow.xml).
+_SELECTION_FIELD_NAMES = {"nw_src": "ip_src", "nw_dst": "ip_dst", "dl_src": "eth_src", "dl_dst": "eth_dst"}
+
+
 def parse_group(text: str) -> SwitchGroup:
     """An `ovs-ofctl dump-groups` line (or add-group spec) to a Group."""
     head, _, rest = text.strip().partition(",bucket=")
     group_id, group_type = None, "all"
-    for part in head.split(","):
+    method: str | None = None
+    selection_fields: list[str] = []
+    for part in _split_top_level(head):
         key, _, value = part.strip().partition("=")
         if key == "group_id":
             group_id = int(value, 0)
         elif key == "type":
             group_type = value
+        elif key == "selection_method":
+            method = value
+        elif key.startswith("fields(") and key.endswith(")"):
+            selection_fields = [f.strip() for f in key[7:-1].split(",") if f.strip()]
         elif key:
             raise ParseError(f"unsupported group argument {part!r}")
     if group_id is None:
@@ -538,7 +552,7 @@ def parse_group(text: str) -> SwitchGroup:
         actions = [parse_action(a) for a in _split_top_level(actions_text)]
         buckets.append(Bucket(actions, **kwargs))
     try:
-        return SwitchGroup(group_id, buckets, group_type)
+        return SwitchGroup(group_id, buckets, group_type, method, selection_fields)
     except GroupError as e:
         raise ParseError(f"{text!r}: {e}") from None
 

@@ -252,7 +252,7 @@ class ProxyState:
         out.group_keys.add(key)
         affinity = service.affinity_timeout is not None
         backends = [P.Backend(e.ip, e.port, e.endpoint.node == self.node) for e in endpoints]
-        out.groups[group_id] = P.endpoint_group(group_id, backends, affinity=affinity)
+        out.groups[group_id] = P.endpoint_group(group_id, backends, affinity=affinity, protocol=port.protocol)
         cookie = self._cookie_of(service.key)
         snat = snat_external and not service.external_local
         for backend in backends:

@@ -156,8 +156,13 @@ def buckets():
 
 @st.composite
 def groups(draw, group_id=None) -> Group:
+    kind = draw(st.sampled_from(["select", "all"]))
+    method = draw(st.sampled_from([None, "hash", "dp_hash"])) if kind == "select" else None
+    fields = draw(st.sampled_from([(), ("nw_src", "udp_dst")])) if method == "hash" else ()
     return Group(
         draw(st.integers(0, 50)) if group_id is None else group_id,
         draw(st.lists(buckets(), max_size=4)),
-        draw(st.sampled_from(["select", "all"])),
+        kind,
+        method,
+        fields,
     )

@@ -190,3 +190,20 @@ def test_packet_in_and_packet_out(bridge):
     assert (packet_in.table, packet_in.cookie, packet_in.data) == (0, 0x77, packet)
     assert packet_in.in_port == 0xFFFFFFFD  # it came from the controller (our packet-out)
     assert "n_packets=1" in bridge.ofctl("dump-flows", "br-t", "table=0")
+
+
+def test_a_hash_selection_method_over_fields(bridge):
+    text = (
+        "group_id=14,type=select,selection_method=hash,fields(ip_src,ip_dst,udp_src,udp_dst),"
+        "bucket=bucket_id:0,weight:100,actions=resubmit(,35)"
+    )
+    group = parse_group(text)
+
+    async def body(conn):
+        await conn.apply_bundle(group_adds=[group])
+        return await conn.dump_groups()
+
+    read_back = run_on(bridge, body)
+    bridge.ofctl("add-group", "br-u", text)
+    assert dump_groups(bridge) == dump_groups(bridge, "br-u") == [render_group(group)]
+    assert read_back == [group]

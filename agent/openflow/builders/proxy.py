@@ -47,6 +47,11 @@ from fastpath import actions as A
 PROTOCOLS = {"TCP": 6, "UDP": 17, "SCTP": 132}
 _PROTO_MATCH = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
 _DST_PORT_FIELD = {"TCP": "tcp_dst", "UDP": "udp_dst", "SCTP": "sctp_dst"}
+_PORT_FIELDS = {
+    "TCP": ("tcp_src", "tcp_dst"),
+    "UDP": ("udp_src", "udp_dst"),
+    "SCTP": ("sctp_src", "sctp_dst"),
+}
 PRIORITY_SERVICE_ESTABLISHED = 220
 PRIORITY_EXTERNAL_SNAT = 205
 MAX_AFFINITY_TIMEOUT = 0xFFFF
@@ -206,14 +211,24 @@ def learn_flow(protocol: str, group_id: int, timeout: int, *, cookie: int) -> Fl
     return Flow(SERVICE_LB.id, PRIORITY_LOW, match, actions, cookie)
 
 
-def endpoint_group(group_id: int, backends: Sequence[Backend], *, affinity: bool) -> Group:
-    """The select group of a Service port: one bucket per endpoint, equal weights."""
+def endpoint_group(
+    group_id: int, backends: Sequence[Backend], *, affinity: bool, protocol: str = "TCP"
+) -> Group:
+    """The select group of a Service port: one bucket per endpoint, equal weights.
+
+    TCP groups use Open vSwitch's default selection (dp_hash, computed in the datapath); UDP and
+    SCTP groups hash the addresses and ports in OpenFlow (selection_method=hash), because the
+    userspace datapath gave every UDP flow of a client the same dp_hash (one endpoint only).
+    """
     then = SERVICE_LB.id if affinity else ENDPOINT_DNAT.id
     buckets = [
         Bucket([R.ENDPOINT_IP.load(int(b.ip)), R.ENDPOINT_PORT.load(b.port), A.Resubmit(then)], weight=100)
         for b in backends
     ]
-    return Group(group_id, buckets)
+    if protocol == "TCP":
+        return Group(group_id, buckets)
+    ports = _PORT_FIELDS[protocol]
+    return Group(group_id, buckets, selection_method="hash", fields=("nw_src", "nw_dst", *ports))
 
 
 def endpoint_dnat_flows(
