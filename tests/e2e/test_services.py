@@ -4,12 +4,13 @@ hairpin, internalTrafficPolicy Local, and NetworkPolicy applied after the DNAT."
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections import Counter
 
 import pytest
 
-from tests.e2e.lab import Lab, namespace_manifest, pod_manifest
+from tests.e2e.lab import PYANTCTL, Lab, namespace_manifest, pod_manifest
 
 pytestmark = [pytest.mark.ovs, pytest.mark.slow]
 
@@ -166,3 +167,20 @@ def test_node_port_from_a_pod(lab3: Lab, web: dict[str, str]):
 def test_hairpin_a_pod_reaches_itself_through_its_service(lab3: Lab, web: dict[str, str]):
     results = connect(lab3, "svc/a", "tcp", web["svc:self"], 8080, count=3)
     assert [answer.split()[0] for answer, _ in results] == ["svc/a"] * 3, results
+
+
+def test_get_services_shows_what_each_agent_programmed(lab3: Lab, web: dict[str, str]):
+    done = subprocess.run(
+        [str(PYANTCTL), "get", "services"], env=lab3.environ, capture_output=True, text=True, timeout=60,
+        check=True,
+    )  # fmt: skip
+    rows = [line.split() for line in done.stdout.splitlines()]
+    assert rows[0] == ["NODE", "NAMESPACE", "NAME", "CLUSTER-IP", "PORT", "ENDPOINTS", "LOCAL", "GROUPS"]
+    web_rows = [row for row in rows if row[1:3] == ["svc", "web"]]
+    assert sorted({row[0] for row in web_rows}) == ["node1", "node2", "node3"]
+    for row in web_rows:  # one row per port: TCP 8080 to 80, UDP 8081 to 81
+        assert row[3] == web["svc:web"]
+        target = row[4].split("/")[0].replace("8080", "80").replace("8081", "81")
+        assert set(row[5].split(",")) == {f"{web['a']}:{target}", f"{web['b']}:{target}"}
+    empty = [row for row in rows if row[1:3] == ["svc", "empty"]]
+    assert empty and all(row[5] == "<none>" for row in empty)
