@@ -184,3 +184,40 @@ def test_get_services_shows_what_each_agent_programmed(lab3: Lab, web: dict[str,
         assert set(row[5].split(",")) == {f"{web['a']}:{target}", f"{web['b']}:{target}"}
     empty = [row for row in rows if row[1:3] == ["svc", "empty"]]
     assert empty and all(row[5] == "<none>" for row in empty)
+
+
+def test_network_policy_applies_to_the_endpoint_after_the_dnat(lab3: Lab, web: dict[str, str]):
+    """Ingress rules of the endpoints apply to Service traffic; an egress rule that allows the
+    endpoint pods allows their Service."""
+    policies = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-client, namespace: svc}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {pod: client}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client-to-web-only, namespace: svc}
+spec:
+  podSelector: {matchLabels: {pod: client}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 80, protocol: TCP}]
+"""
+    lab3.apply(policies, "--wait")
+    try:
+        allowed = connect(lab3, "svc/client", "tcp", web["svc:web"], 8080, count=8)
+        assert set(backends(allowed)) <= {"svc/a", "svc/b"} and "timeout" not in backends(allowed), allowed
+        denied = connect(lab3, "svc/far", "tcp", web["svc:web"], 8080, count=2)
+        assert [answer for answer, _ in denied] == ["timeout", "timeout"], denied
+        # The client's egress allows the web pods (port 80), hence their Service, and nothing else.
+        other = connect(lab3, "svc/client", "tcp", web["far"], 80, count=1)
+        assert [answer for answer, _ in other] == ["timeout"], other
+    finally:
+        lab3.run("delete", "networkpolicy", "web-from-client", "-n", "svc")
+        lab3.run("delete", "networkpolicy", "client-to-web-only", "-n", "svc")
