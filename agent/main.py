@@ -17,6 +17,7 @@ but ADDs wait until the initial policies are installed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sys
@@ -49,6 +50,7 @@ from pyantrea_daemon.runner import run
 from pyantrea_daemon.tasks import first_of
 
 log = logging.getLogger("agent")
+PROXY_GATE = "antrea-proxy"
 
 DEFAULT_CONFIG = Path("/etc/pyantrea/pyantrea-agent.conf")
 
@@ -71,6 +73,8 @@ async def agent_main(config: AgentConfig) -> None:
     datapath.add_readiness_checks(readiness)
     converged = datapath.add_convergence_gate(CONVERGENCE_GATE)
     add_readiness_check(readiness, converged)
+    # The previous agent's Service flows and groups stay until the proxy has installed its own.
+    proxy_synced = datapath.add_convergence_gate(PROXY_GATE) if config.antrea_proxy.enable else None
     async with server, datapath:
         reporter = RealizationReporter(config.node_name, metrics=RealizationMetrics.declare(metrics))
         realizer = PolicyRealizer(datapath.flows, reporter=reporter)
@@ -93,7 +97,7 @@ async def agent_main(config: AgentConfig) -> None:
         )
         await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
         gate = StartupGate()
-        proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics))
+        proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
         api.serve_services(proxier)
         async with (
             proxier if proxier is not None else contextlib.nullcontext(),
@@ -106,7 +110,9 @@ async def agent_main(config: AgentConfig) -> None:
             await first_of(datapath.wait(), policies.wait())
 
 
-def antrea_proxy(config: AgentConfig, agent: Agent, metrics: ProxyMetrics) -> Proxier | None:
+def antrea_proxy(
+    config: AgentConfig, agent: Agent, metrics: ProxyMetrics, synced: asyncio.Event | None = None
+) -> Proxier | None:
     """AntreaProxy on the started datapath (None with `antreaProxy.enable: false`). NodePorts are
     served on the Node's InternalIP, or on the node addresses inside `nodePortAddresses`."""
     if not config.antrea_proxy.enable:
@@ -120,6 +126,7 @@ def antrea_proxy(config: AgentConfig, agent: Agent, metrics: ProxyMetrics) -> Pr
         api_client=agent.api_client,
         node_port_addresses=[IPv4Address(ip) for ip in addresses],
         metrics=metrics,
+        synced=synced,
     )
 
 

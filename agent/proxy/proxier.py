@@ -113,6 +113,7 @@ class Proxier(DaemonService):
         node_port_addresses: Sequence[IPv4Address],
         metrics: ProxyMetrics | None = None,
         mgmt_socket: Path | None = None,
+        synced: asyncio.Event | None = None,
     ) -> None:
         super().__init__(logger=log)
         self._flows = flows
@@ -125,7 +126,8 @@ class Proxier(DaemonService):
         self._wake = asyncio.Event()
         self._synced_kinds: set[str] = set()
         self._ready = asyncio.Event()
-        self.installed = asyncio.Event()
+        self.installed = synced if synced is not None else asyncio.Event()
+        """Set once the first sync (every Service and EndpointSlice listed) is installed."""
         self.syncs = 0
 
     # -- input -----------------------------------------------------------------------------------

@@ -153,9 +153,6 @@ def test_internal_traffic_policy_local_stays_on_the_node(lab3: Lab, web: dict[st
     assert [answer for answer, _ in results] == ["refused"] * 3  # node3 has none
 
 
-# Known broken (issue 15): in the lab, some connections of these two cases reach the node's
-# own TCP stack, which resets them; ClusterIP traffic between pods is not affected.
-@pytest.mark.xfail(reason="NodePort from a pod: some connections are reset by the node's stack", strict=False)
 def test_node_port_from_a_pod(lab3: Lab, web: dict[str, str]):
     service = get_service(lab3, "svc", "nodeport")
     node_port = next(p["nodePort"] for p in service["spec"]["ports"] if p["name"] == "tcp")
@@ -163,10 +160,9 @@ def test_node_port_from_a_pod(lab3: Lab, web: dict[str, str]):
     assert set(backends(results)) == {"svc/a", "svc/b"}, results
 
 
-@pytest.mark.xfail(reason="hairpin: some connections are reset by the node's stack", strict=False)
 def test_hairpin_a_pod_reaches_itself_through_its_service(lab3: Lab, web: dict[str, str]):
-    results = connect(lab3, "svc/a", "tcp", web["svc:self"], 8080, count=3)
-    assert [answer.split()[0] for answer, _ in results] == ["svc/a"] * 3, results
+    results = connect(lab3, "svc/a", "tcp", web["svc:self"], 8080, count=12)
+    assert [answer.split()[0] for answer, _ in results] == ["svc/a"] * 12, results
 
 
 def test_get_services_shows_what_each_agent_programmed(lab3: Lab, web: dict[str, str]):
