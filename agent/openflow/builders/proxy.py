@@ -219,12 +219,17 @@ def endpoint_group(
     TCP groups use Open vSwitch's default selection (dp_hash, computed in the datapath); UDP and
     SCTP groups hash the addresses and ports in OpenFlow (selection_method=hash), because the
     userspace datapath gave every UDP flow of a client the same dp_hash (one endpoint only).
+    Groups of Services with ClientIP affinity hash the client address only.
     """
     then = SERVICE_LB.id if affinity else ENDPOINT_DNAT.id
     buckets = [
         Bucket([R.ENDPOINT_IP.load(int(b.ip)), R.ENDPOINT_PORT.load(b.port), A.Resubmit(then)], weight=100)
         for b in backends
     ]
+    if affinity:
+        # A client's connections hash to one bucket, so they agree with the learned flow even
+        # before Open vSwitch has revalidated the datapath flows that predate it.
+        return Group(group_id, buckets, selection_method="hash", fields=("nw_src",))
     if protocol == "TCP":
         return Group(group_id, buckets)
     ports = _PORT_FIELDS[protocol]
