@@ -238,3 +238,25 @@ def test_every_flow_round_trips_through_ovs_ofctl_text():
     ]
     assert [parse_flow(str(f)) for f in flows] == flows
     assert len({f.key for f in flows}) == len(flows)
+
+
+def test_antrea_proxy_replaces_the_kube_proxy_dnat_flow():
+    cookies = Cookies(3)
+    gateway = features.GatewayPort(2, IPv4Interface("172.16.1.1/24"), GW_MAC)
+    cidr = IPv4Network("10.96.0.0/12")
+    kube_proxy = lines(*features.gateway_flows(gateway, cidr, cookies))
+    proxy = lines(*features.gateway_flows(gateway, cidr, cookies, antrea_proxy=True))
+    assert any("table=40," in line and "nw_dst=10.96.0.0/12" in line for line in kube_proxy)
+    assert not any("table=40," in line for line in proxy)
+    assert any(
+        "table=30, priority=210,ct_state=-trk,ip,nw_dst=172.16.1.1 actions=ct(table=30,zone=65521,nat)"
+        in line
+        for line in proxy
+    )
+    assert any("table=110, priority=210" in line and "actions=IN_PORT" in line for line in proxy)
+    conntrack = [
+        line for line in lines(*features.pipeline_flows(cookies, antrea_proxy=True)) if "table=30," in line
+    ]
+    assert any(line.endswith("ip actions=ct(table=31,zone=65520,nat)") for line in conntrack)
+    plain = [line for line in lines(*features.pipeline_flows(cookies)) if "table=30," in line]
+    assert any(line.endswith("ip actions=ct(table=31,zone=65520)") for line in plain)
