@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from agent.agent import Agent
@@ -127,6 +127,9 @@ def antrea_proxy(
         node_port_addresses=[IPv4Address(ip) for ip in addresses],
         metrics=metrics,
         synced=synced,
+        routes=agent.netlink,
+        service_cidr=config.service_cidr if isinstance(config.service_cidr, IPv4Network) else None,
+        gateway=config.host_gateway,
     )
 
 

@@ -28,13 +28,15 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kubernetes.client import ApiClient
 from prometheus_client import Counter, Gauge, Histogram
 
+from agent.openflow import registers as R
+from agent.openflow.builders import arp
 from agent.openflow.builders import proxy as P
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Category, name_id
@@ -47,12 +49,22 @@ from pyantrea_daemon.metrics import Metrics
 from pyantrea_daemon.service import Service as DaemonService
 from pyantrea_kube.informer import Informer
 from pyantrea_kube.resources import SERVICES, Resource
+from pyantrea_netlink.values import Route
 
 log = logging.getLogger(__name__)
 
 ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", namespaced=True)
 OWNER = "proxy"
-NODE_PORT_OWNER = "proxy-nodeport"
+NODE_OWNER = "proxy-node"
+SERVICE_NEXT_HOP = IPv4Address("169.254.0.253")
+"""The node routes the Service CIDR to this address on gw0; OVS answers its ARP with the virtual
+MAC, so the node's own connections to ClusterIPs enter OVS from the gateway and are balanced too."""
+
+
+class ServiceRoutes(Protocol):
+    """The node's route for Services (a NetlinkClient)."""
+
+    async def replace_route(self, route: Route) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +126,9 @@ class Proxier(DaemonService):
         metrics: ProxyMetrics | None = None,
         mgmt_socket: Path | None = None,
         synced: asyncio.Event | None = None,
+        routes: ServiceRoutes | None = None,
+        service_cidr: IPv4Network | None = None,
+        gateway: str = "gw0",
     ) -> None:
         super().__init__(logger=log)
         self._flows = flows
@@ -121,6 +136,9 @@ class Proxier(DaemonService):
         self._node_port_addresses = list(node_port_addresses)
         self._metrics = metrics
         self._mgmt_socket = mgmt_socket or flows.mgmt_socket
+        self._routes = routes
+        self._service_cidr = service_cidr
+        self._gateway = gateway
         cookies = flows.cookies
         self.state = ProxyState(node, lambda key: cookies(Category.SERVICE, name_id(key)))
         self._wake = asyncio.Event()
@@ -160,9 +178,12 @@ class Proxier(DaemonService):
 
     async def _start(self) -> None:
         cookie = self._flows.cookies(Category.SERVICE)
-        await self._flows.sync(
-            NODE_PORT_OWNER, P.node_port_mark_flows(self._node_port_addresses, cookie=cookie)
-        )
+        node_flows = P.node_port_mark_flows(self._node_port_addresses, cookie=cookie)
+        if self._routes is not None and self._service_cidr is not None:
+            node_flows.append(arp.arp_responder_flow(SERVICE_NEXT_HOP, R.VIRTUAL_MAC, cookie=cookie))
+            await self._route_services()
+            self._flows.add_replay_listener(self._route_services)
+        await self._flows.sync(NODE_OWNER, node_flows)
         if self._api_client is not None:
             services: Informer[Service | None] = Informer(
                 self._api_client,
@@ -182,6 +203,12 @@ class Proxier(DaemonService):
             self._tasks.spawn(slices.run(), name="endpointslice-informer")
         self._tasks.spawn(self._sync_loop(), name="proxy-sync")
         self._tasks.spawn(self._reject_loop(), name="proxy-rejects")
+
+    async def _route_services(self) -> None:
+        """The node's route to the Service CIDR through gw0 (again after gw0 was recreated)."""
+        assert self._routes is not None and self._service_cidr is not None
+        route = Route(self._service_cidr, self._gateway, gateway=SERVICE_NEXT_HOP, onlink=True)
+        await self._routes.replace_route(route)
 
     async def _sync_loop(self) -> None:
         await self._ready.wait()

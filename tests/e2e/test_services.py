@@ -217,3 +217,19 @@ spec:
     finally:
         lab3.run("delete", "networkpolicy", "web-from-client", "-n", "svc")
         lab3.run("delete", "networkpolicy", "client-to-web-only", "-n", "svc")
+
+
+def test_the_node_itself_reaches_cluster_ips(lab3: Lab, web: dict[str, str]):
+    """The node routes the Service CIDR into OVS (through gw0), as hostNetwork pods and the
+    kubelet need without kube-proxy."""
+    script = lab3.write(CLIENT)
+    node3 = next(n["netns"] for n in lab3.status()["nodes"] if n["name"] == "node3")
+    argv = ["ip", "netns", "exec", node3, "python3", str(script), "tcp", web["svc:web"], "8080", "16"]
+    deadline = time.monotonic() + 30
+    while True:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+        seen = {(line.rpartition("|")[0].split() or ["?"])[0] for line in out.stdout.splitlines()}
+        if seen == {"svc/a", "svc/b"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert seen == {"svc/a", "svc/b"}, out.stdout
