@@ -142,6 +142,7 @@ class Proxier(DaemonService):
         cookies = flows.cookies
         self.state = ProxyState(node, lambda key: cookies(Category.SERVICE, name_id(key)))
         self._wake = asyncio.Event()
+        self._started_at = time.time() - 1.0  # trigger times have whole seconds
         self._synced_kinds: set[str] = set()
         self._ready = asyncio.Event()
         self.installed = synced if synced is not None else asyncio.Event()
@@ -246,7 +247,9 @@ class Proxier(DaemonService):
             self._metrics.sync_seconds.observe(time.perf_counter() - started)
             self._metrics.services.set(len(self.state.services()))
             for trigger in change.trigger_times:
-                self._metrics.programming.observe(max(0.0, done - trigger))
+                # Changes made before this agent started say nothing about how fast it programs.
+                if trigger >= self._started_at:
+                    self._metrics.programming.observe(max(0.0, done - trigger))
         if change:
             log.debug("Service sync: %d services, %d flows, %d groups", len(change.services), len(change.put),
                       len(change.put_groups))  # fmt: skip
