@@ -59,12 +59,14 @@ def diff_groups_reference(
         old = by_id.get(group.group_id)
         if old is None:
             adds.append(group)
-        elif (old.type, old.buckets, old.selection_method, old.fields) != (
-            group.type,
-            group.buckets,
-            group.selection_method,
-            group.fields,
-        ):
+        elif _content(old) != _content(group):
             modifies.append(group)
     deletes = [group for group in installed if group.group_id not in seen]
     return adds, modifies, deletes
+
+
+def _content(group: Group) -> tuple[object, ...]:
+    """What the switch holds of a group: weights only count in select groups."""
+    weighted = group.type == "select"
+    buckets = tuple((b.actions, b.bucket_id, b.weight if weighted else None) for b in group.buckets)
+    return group.type, group.selection_method, group.fields, buckets
