@@ -87,7 +87,7 @@ def gateway_flows(
     cookie = cookies(Category.GATEWAY)
     service_cookie = cookies(Category.SERVICE)
     services = (
-        proxy.fixed_flows(gateway.ip.ip, cookie=service_cookie)
+        proxy.fixed_flows(gateway.ip.ip, cookie=service_cookie, gateway_mac=gateway.mac)
         if antrea_proxy
         else [service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=service_cookie)]
     )

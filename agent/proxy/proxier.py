@@ -41,6 +41,7 @@ from agent.openflow.builders import proxy as P
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Category, name_id
 from agent.openflow.pipeline import SERVICE_LB
+from agent.proxy import noderedirect
 from agent.proxy.model import EndpointSlice, Service, service_from_json, slice_from_json
 from agent.proxy.reject import reject_reply
 from agent.proxy.state import ProgrammedPort, ProxyState
@@ -181,9 +182,11 @@ class Proxier(DaemonService):
         cookie = self._flows.cookies(Category.SERVICE)
         node_flows = P.node_port_mark_flows(self._node_port_addresses, cookie=cookie)
         if self._routes is not None and self._service_cidr is not None:
+            node_flows += P.node_port_mark_flows([noderedirect.NODE_PORT_VIRTUAL_IP], cookie=cookie)
             node_flows.append(arp.arp_responder_flow(SERVICE_NEXT_HOP, R.VIRTUAL_MAC, cookie=cookie))
             await self._route_services()
             self._flows.add_replay_listener(self._route_services)
+            await noderedirect.install(self._node_port_addresses)
         await self._flows.sync(NODE_OWNER, node_flows)
         if self._api_client is not None:
             services: Informer[Service | None] = Informer(
@@ -208,8 +211,9 @@ class Proxier(DaemonService):
     async def _route_services(self) -> None:
         """The node's route to the Service CIDR through gw0 (again after gw0 was recreated)."""
         assert self._routes is not None and self._service_cidr is not None
-        route = Route(self._service_cidr, self._gateway, gateway=SERVICE_NEXT_HOP, onlink=True)
-        await self._routes.replace_route(route)
+        for dst in (self._service_cidr, IPv4Network(f"{noderedirect.NODE_PORT_VIRTUAL_IP}/32")):
+            route = Route(dst, self._gateway, gateway=SERVICE_NEXT_HOP, onlink=True)
+            await self._routes.replace_route(route)
 
     async def _sync_loop(self) -> None:
         await self._ready.wait()

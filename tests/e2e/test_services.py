@@ -233,3 +233,29 @@ def test_the_node_itself_reaches_cluster_ips(lab3: Lab, web: dict[str, str]):
             break
         time.sleep(0.5)
     assert seen == {"svc/a", "svc/b"}, out.stdout
+
+
+def test_node_port_from_other_nodes_and_the_node_itself(lab3: Lab, web: dict[str, str]):
+    """A NodePort on node1's address answers a client outside OVS: another node's own stack, and
+    node1's; endpoints on both nodes (the remote one through SNAT to node1's gateway)."""
+    node_port = next(
+        p["nodePort"] for p in get_service(lab3, "svc", "nodeport")["spec"]["ports"] if p["name"] == "tcp"
+    )
+    script = lab3.write(CLIENT)
+    namespaces = {n["name"]: n["netns"] for n in lab3.status()["nodes"]}
+    for node in ("node2", "node1"):
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            namespaces[node],
+            "python3",
+            str(script),
+            "tcp",
+            "192.168.77.1",
+            str(node_port),
+            "16",
+        ]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
+        seen = {(line.rpartition("|")[0].split() or ["?"])[0] for line in out.splitlines()}
+        assert seen == {"svc/a", "svc/b"}, (node, out)

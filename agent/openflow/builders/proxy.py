@@ -32,7 +32,9 @@ from agent.openflow.pipeline import (
     CONNTRACK_STATE,
     EGRESS_RULE,
     ENDPOINT_DNAT,
+    L2_FORWARDING_CALC,
     L2_FORWARDING_OUT,
+    L3_FORWARDING,
     NODE_PORT_MARK,
     PRIORITY_HIGH,
     PRIORITY_LOW,
@@ -94,8 +96,9 @@ def conntrack_nat_flow(*, cookie: int) -> Flow:
     return Flow(CONNTRACK.id, PRIORITY_NORMAL, Match(ip=True), actions, cookie)
 
 
-def fixed_flows(gateway_ip: IPv4Address, *, cookie: int) -> list[Flow]:
-    """The proxy's flows that do not depend on any Service."""
+def fixed_flows(gateway_ip: IPv4Address, *, cookie: int, gateway_mac: str | None = None) -> list[Flow]:
+    """The proxy's flows that do not depend on any Service (with the gateway's MAC: replies of
+    SNATed external connections, back from another node, go out through the gateway)."""
     un_snat = Match(ip=True, ct_state="-trk", nw_dst=str(gateway_ip))
     established = Match(ip=True, ct_state="-new+trk", ct_mark=(R.SERVICE_CT_MARK, R.SERVICE_CT_MARK))
     stale_choice = Match(**R.reg_match(R.EP_SELECTED))
@@ -103,7 +106,7 @@ def fixed_flows(gateway_ip: IPv4Address, *, cookie: int) -> list[Flow]:
     hairpin = (R.HAIRPIN_CT_MARK, R.HAIRPIN_CT_MARK)
     external = (R.SNAT_CT_MARK, R.SNAT_CT_MARK)
     out = L2_FORWARDING_OUT.id
-    return [
+    flows = [
         # Replies to the gateway IP of SNATed connections: un-SNAT (zone 65521), then go round again.
         Flow(CONNTRACK.id, PRIORITY_HIGH, un_snat,
              [A.Ct(table=CONNTRACK.id, zone=R.SNAT_CT_ZONE, nat=True)], cookie),
@@ -124,6 +127,11 @@ def fixed_flows(gateway_ip: IPv4Address, *, cookie: int) -> list[Flow]:
         Flow(out, PRIORITY_HIGH, Match(ip=True, ct_mark=hairpin, **R.reg_match(R.OUTPUT_PORT_FOUND)),
              [A.Output("IN_PORT")], cookie),
     ]  # fmt: skip
+    if gateway_mac is not None:
+        back = Match(ip=True, ct_mark=external, **R.reg_match(R.REWRITE_MAC))
+        to_gateway = [A.mod_dl_dst(gateway_mac), A.Resubmit(L2_FORWARDING_CALC.id)]
+        flows.append(Flow(L3_FORWARDING.id, PRIORITY_LOW, back, to_gateway, cookie))
+    return flows
 
 
 def node_port_mark_flows(addresses: Sequence[IPv4Address], *, cookie: int) -> list[Flow]:
