@@ -160,3 +160,15 @@ def test_group_ids_are_dense_and_reused_last_released_first():
     ids.release("c")
     assert ids.get("d") == 3 and ids.get("e") == 1 and ids.get("f") == 4
     assert len(ids) == 4 and ids.peek("zz") is None
+
+
+def test_the_node_port_redirect_covers_every_protocol_in_and_out_of_the_node():
+    from agent.proxy.noderedirect import ruleset
+
+    text = ruleset([IPv4Address("192.168.77.1"), IPv4Address("10.0.0.1"), IPv4Address("192.168.77.1")])
+    assert text.startswith("table ip pyantrea-proxy\ndelete table ip pyantrea-proxy\n")  # replaced whole
+    for chain in ("prerouting", "output"):
+        assert f"chain {chain} {{" in text
+    for proto in ("tcp", "udp", "sctp"):
+        line = f"ip daddr {{ 10.0.0.1, 192.168.77.1 }} {proto} dport 30000-32767 dnat to 169.254.0.252"
+        assert text.count(line) == 2
