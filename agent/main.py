@@ -6,13 +6,18 @@ It runs in the node's network namespace (hostNetwork in the DaemonSet; `ip netns
 pyantrea-agent ...` in the lab), logs JSON lines on stderr, serves `/livez`, `/readyz`,
 `/metrics` (flows per table, bundle latency, OVS reconnects, policy realization latency, CNI
 operation latency and errors), `/api/v1/podinterfaces`, `/api/v1/networkpolicies/stats`,
-`/api/v1/flows` and `/api/v1/trace` (agent.observe.api) on `apiPort`, and runs the `Agent`
+`/api/v1/flows` and `/api/v1/trace` (agent.observe.api) over HTTPS on `apiPort`, and runs the `Agent`
 (agent.agent), its NetworkPolicy side (agent.policy.runtime, whose controller client also sends
 the heartbeats) and its flow export (agent.observe) on uvloop until SIGTERM or a task fails.
 `agent_main` is where the agent is composed, in order, each part given what it uses. The
 CNI service on `cniSocket` serves once the datapath is up and the stale pod clean-up has removed
 what pods deleted while the agent was down left behind (`pyantrea_agent_cni_stale_cleaned_total`),
 but ADDs wait until the initial policies are installed.
+
+The API is guarded as Antrea's and Kubernetes' own components guard theirs (`agent.observe.access`):
+a certificate the agent makes at each start (its CA goes to the controller in the heartbeats,
+so the controller and pyantctl trust that one certificate), bearer tokens reviewed by the API
+server, and a SubjectAccessReview of the path; `/livez`, `/readyz` and `/metrics` stay open.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from contextlib import closing
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
@@ -31,6 +37,7 @@ from agent.cniserver.nodepods import ApiNodePods
 from agent.cniserver.server import CniServer
 from agent.controller.client import ControllerClient
 from agent.controller.reporter import RealizationMetrics, RealizationReporter
+from agent.observe.access import ApiAccess
 from agent.observe.api import AgentApi
 from agent.observe.appctl import Appctl
 from agent.observe.flowexport import configure_flow_export
@@ -48,6 +55,7 @@ from pyantrea_daemon.metrics import Metrics
 from pyantrea_daemon.program import parse_command_line
 from pyantrea_daemon.runner import run
 from pyantrea_daemon.tasks import first_of
+from pyantrea_kube.config import load_api_client
 
 log = logging.getLogger("agent")
 PROXY_GATE = "antrea-proxy"
@@ -60,54 +68,67 @@ async def agent_main(config: AgentConfig) -> None:
     its flow client and pod datapath); the realizer; the controller client; observability; the
     CNI server; then the policies' start-up, after which pod networking opens."""
     readiness, metrics = Readiness(logger=log), Metrics("agent")
+    api_client = load_api_client(config.kubeconfig)
+    access = ApiAccess.create(config.node_name, api_client)
     server = HttpServer(
         host=str(config.api_bind_address),
         port=config.api_port,
         readiness=readiness,
         metrics=metrics if config.enable_prometheus_metrics else None,
         logger=log,
+        ssl_context=access.ssl_context,
+        guard=access.guard,
     )
     api = AgentApi()  # routes before the server starts; it answers once the datapath is up
     api.add_routes(server)
-    datapath = Agent(config, metrics=metrics)  # OVSDB, netlink, Nodes; bridge, flows, pods
+    datapath = Agent(config, metrics=metrics, api_client=api_client)  # OVSDB, netlink, Nodes; bridge, pods
     datapath.add_readiness_checks(readiness)
     converged = datapath.add_convergence_gate(CONVERGENCE_GATE)
     add_readiness_check(readiness, converged)
     # The previous agent's Service flows and groups stay until the proxy has installed its own.
     proxy_synced = datapath.add_convergence_gate(PROXY_GATE) if config.antrea_proxy.enable else None
-    async with server, datapath:
-        reporter = RealizationReporter(config.node_name, metrics=RealizationMetrics.declare(metrics))
-        realizer = PolicyRealizer(datapath.flows, reporter=reporter)
-        rules, appctl = RealizedRules(realizer), Appctl(config.ovs_run_dir)
-        heartbeat = AgentHeartbeat(
-            datapath, readiness, appctl, api_port=server.port, rule_traffic=rules.traffic
-        )
-        client = ControllerClient.from_config(
-            config, listener=realizer.cache, reporter=reporter, heartbeat=heartbeat
-        )
-        policies = PolicyRuntime(
-            realizer=realizer,
-            client=client,
-            pods=datapath.pods,
-            converged=converged,
-            state_dir=config.policy_state_dir,
-        )
-        api.serve(
-            flows=datapath.flows, tracer=Tracer(datapath, appctl, rules), pods=datapath.pods, stats=realizer
-        )
-        await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
-        gate = StartupGate()
-        proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
-        api.serve_services(proxier)
-        async with (
-            proxier if proxier is not None else contextlib.nullcontext(),
-            cni_server(config, datapath, gate, CniMetrics.declare(metrics)),
-            policies,
-        ):
-            await first_of(policies.wait_initial(), datapath.wait())
-            gate.open()
-            log.info("agent running", extra={"port": server.port, "round": datapath.flows.cookies.round})
-            await first_of(datapath.wait(), policies.wait())
+    with closing(api_client):  # Agent closes only a client it made itself
+        async with server, datapath:
+            reporter = RealizationReporter(config.node_name, metrics=RealizationMetrics.declare(metrics))
+            realizer = PolicyRealizer(datapath.flows, reporter=reporter)
+            rules, appctl = RealizedRules(realizer), Appctl(config.ovs_run_dir)
+            heartbeat = AgentHeartbeat(
+                datapath,
+                readiness,
+                appctl,
+                api_port=server.port,
+                api_ca=access.ca,
+                rule_traffic=rules.traffic,
+            )
+            client = ControllerClient.from_config(
+                config, listener=realizer.cache, reporter=reporter, heartbeat=heartbeat
+            )
+            policies = PolicyRuntime(
+                realizer=realizer,
+                client=client,
+                pods=datapath.pods,
+                converged=converged,
+                state_dir=config.policy_state_dir,
+            )
+            api.serve(
+                flows=datapath.flows,
+                tracer=Tracer(datapath, appctl, rules),
+                pods=datapath.pods,
+                stats=realizer,
+            )
+            await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
+            gate = StartupGate()
+            proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
+            api.serve_services(proxier)
+            async with (
+                proxier if proxier is not None else contextlib.nullcontext(),
+                cni_server(config, datapath, gate, CniMetrics.declare(metrics)),
+                policies,
+            ):
+                await first_of(policies.wait_initial(), datapath.wait())
+                gate.open()
+                log.info("agent running", extra={"port": server.port, "round": datapath.flows.cookies.round})
+                await first_of(datapath.wait(), policies.wait())
 
 
 def antrea_proxy(

@@ -5,9 +5,9 @@ store, until every node's view of every event is ready (what the server hands it
 It runs the controller's own parts (`ClusterInformers` on the `kubernetes` client, `Computation`
 with the status board and object counter subscribed to the store, as `controlplane.app` wires
 them) on uvloop, against an API server at `url`: the stub of `bench.apiserver_stub` in the
-benchmarks, or a real one through a kubeconfig (`PYANTREA_BENCH_KUBECONFIG`, see
-`bench/test_controlplane_e2e.py`). It is meant to run in a fresh process (`bench.isolated`), so
-its peak RSS is the controller's alone.
+benchmarks, or the real kube-apiserver through a kubeconfig (`bench/test_controlplane_e2e.py`).
+It is meant to run in a fresh process (`bench.isolated`), so its peak RSS is the controller's
+alone.
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.openflow.builders.policy import CLAUSE_PEER
+from agent.openflow.builders.policy import CLAUSE_PEER, RULE_TABLE
 from agent.openflow.cookies import Cookies
+from agent.openflow.pipeline import PRIORITY_NORMAL
 from agent.policy.addresses import PeerAddress, address
-from agent.policy.flowtable import PolicyFlows
+from agent.policy.flowtable import PolicyFlows, RuleSlot
 from controlplane.compute.inputs import Direction
 from fastpath import Flow, Match
 from fastpath import actions as A
@@ -41,7 +42,7 @@ def peer_rules(n: int, *, rules: int = 1000) -> PeerRules:
 def peer_flows(data: PeerRules) -> list[Flow]:
     """The peer clause flows of `data`, as the agent's reconciler makes them."""
     flows = PolicyFlows(Cookies(ROUND))
-    peers = flows.peers[Direction.IN]
+    peers = flows.peers_of(RuleSlot(Direction.IN, RULE_TABLE[Direction.IN], PRIORITY_NORMAL))
     for conj_id, addresses in data.peers.items():
         peers.add(addresses, A.Conjunction(conj_id, CLAUSE_PEER, 2))
     put: list[Flow] = []

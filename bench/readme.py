@@ -4,7 +4,7 @@
     python -m bench.readme --check  # exit 1 if the README's table is not the generated one
 
 The table sits between `<!-- bench-results:begin -->` and `<!-- bench-results:end -->`;
-`tests/test_bench_readme.py` fails when it is stale against `bench/results/`.
+`bench/test_readme_table.py` fails when it is stale against `bench/results/`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """A benchmark run's figures as a dated, committed result: `bench/results/YYYY-MM-DD.json` and `.md`.
 
     python -m bench.results artifacts/bench.json
+    python -m bench.results --merge artifacts/one-benchmark.json
 
 reads pytest-benchmark's JSON (`--benchmark-json`), keeps every figure the benchmarks recorded
 (`bench.targets`: what, value, unit, target, whether it was met, the load average when it was
 taken) with the machine and the commit measured, writes both files for today (UTC) and prints
 the Markdown. `scripts/bench.sh` runs it after every full run; the README's Performance table
-is generated from the latest result (`bench.readme`).
+is generated from the latest result (`bench.readme`). `--merge` folds a run of some benchmarks
+into the latest result instead: their figures replace those benchmarks' figures, each keeping
+the date and commit it was measured at, and the rest stay as they were.
 """
 
 from __future__ import annotations
@@ -70,6 +73,11 @@ def markdown(data: dict[str, Any]) -> str:
         "| what | measured | target | load | benchmark |",
         "| --- | --- | --- | --- | --- |",
     ]
+    merged = sorted({(f["benchmark"], f["date"][:16], f["commit"]) for f in data["figures"] if "commit" in f})
+    for benchmark, date, commit in merged:
+        lines.insert(1, f"`{benchmark}` was measured {date.replace('T', ' ')} UTC at commit `{commit}`.")
+    if merged:
+        lines.insert(1, "")
     for figure in data["figures"]:
         lines.append(
             f"| {figure['what']} | {_value(figure)} | {_target(figure)} | {figure['load']:g} "
@@ -97,10 +105,23 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def main(path: Path) -> None:
+def merge(base: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """`base` with the figures of `run`'s benchmarks replaced by `run`'s, dated and attributed."""
+    replaced = {figure["benchmark"] for figure in run["figures"]}
+    kept = [figure for figure in base["figures"] if figure["benchmark"] not in replaced]
+    new = [{**figure, "date": run["date"], "commit": run["commit"]} for figure in run["figures"]]
+    return {**base, "figures": sorted(kept + new, key=lambda figure: figure["benchmark"])}
+
+
+def main(path: Path, *, into_latest: bool = False) -> None:
     data = result(json.loads(path.read_text()), _commit())
     RESULTS.mkdir(exist_ok=True)
-    day = data["date"][:10]
+    if into_latest:
+        base_path = latest()
+        data = merge(json.loads(base_path.read_text()), data)
+        day = base_path.stem
+    else:
+        day = data["date"][:10]
     (RESULTS / f"{day}.json").write_text(json.dumps(data, indent=1) + "\n")
     text = markdown(data)
     (RESULTS / f"{day}.md").write_text(f"# Benchmark results {day}\n\n{text}")
@@ -108,4 +129,4 @@ def main(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[-1]), into_latest="--merge" in sys.argv[1:-1])

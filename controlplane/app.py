@@ -49,7 +49,7 @@ from pyantrea_config.controller import ControllerConfig
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.metrics import Metrics
 from pyantrea_daemon.service import Service
-from pyantrea_kube.config import load_api_client
+from pyantrea_kube.config import bearer_of, load_api_client
 from pyantrea_kube.rest import RestClient
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,11 @@ class Controller(Service):
     def pods(self) -> list[Pod]:
         """Every Pod the controller knows."""
         return list(self._informers.pods.store.values()) if self._informers is not None else []
+
+    def api_token(self) -> str | None:
+        """The bearer token of the controller's Kubernetes credentials (its ServiceAccount's in a
+        pod), shown to the agents' APIs; None when it authenticates otherwise (a certificate)."""
+        return None if self._api_client is None else bearer_of(self._api_client.configuration)
 
     def add_readiness_checks(self, readiness: Readiness) -> None:
         readiness.add_check(

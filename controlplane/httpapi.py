@@ -55,6 +55,10 @@ class ControllerView(Protocol):
 
     def pods(self) -> list[Pod]: ...
 
+    def api_token(self) -> str | None:
+        """The controller's bearer token, which it shows the agents' APIs."""
+        ...
+
 
 def controller_node() -> str:
     """The node the controller runs on: NODE_NAME (the downward API), else the host name."""
@@ -122,7 +126,7 @@ class JsonApi:
         controller = self._controller
         async with aiohttp.ClientSession() as session:
             try:
-                result = await ClusterTracer(session).trace(
+                result = await ClusterTracer(session, controller.api_token()).trace(
                     query, controller.pods(), controller.agents.heartbeats()
                 )
             except TraceFailed as failed:

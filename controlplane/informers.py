@@ -1,11 +1,14 @@
-"""The Kubernetes objects the computation reads: Namespace, Node, Pod and NetworkPolicy informers.
+"""The Kubernetes objects the computation reads: Namespace, Node, Pod, NetworkPolicy and
+ClusterNetworkPolicy informers.
 
 Each informer lists in pages, decoding only the fields the converters read
 (`compute.kubefields`), and trims objects with the computation's own converters (`compute.kubeparse`), so
 its cache holds only the typed inputs; a Pod or Node the converter refuses is logged and left
 out, and a NetworkPolicy the computation cannot use becomes an `InvalidNetworkPolicy`, which
 the engine skips and the status board reports. Every event goes to the engine and marks the
-computation dirty; NetworkPolicy events also reach the status board.
+computation dirty; policy events also reach the status board. The ClusterNetworkPolicy CRD
+(manifests/crds/) may be missing: its informer then holds nothing and starts watching once the
+API server serves it.
 """
 
 from __future__ import annotations
@@ -18,9 +21,24 @@ from kubernetes.client import ApiClient
 
 from controlplane.computation import Computation
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
-from controlplane.compute.kubefields import NamespaceFields, NetworkPolicyFields, NodeFields, PodFields
+from controlplane.compute.inputs import (
+    ClusterNetworkPolicy,
+    InvalidClusterNetworkPolicy,
+    InvalidNetworkPolicy,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+)
+from controlplane.compute.kubefields import (
+    ClusterNetworkPolicyFields,
+    NamespaceFields,
+    NetworkPolicyFields,
+    NodeFields,
+    PodFields,
+)
 from controlplane.compute.kubeparse import (
+    cluster_network_policy_or_invalid,
     namespace_from_k8s,
     network_policy_or_invalid,
     node_from_k8s,
@@ -28,17 +46,14 @@ from controlplane.compute.kubeparse import (
 )
 from controlplane.status.board import StatusBoard
 from pyantrea_kube.informer import Informer, InformerSettings
-from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
+from pyantrea_kube.resources import CLUSTER_NETWORK_POLICIES, NAMESPACES, NETWORK_POLICIES, NODES, PODS
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 AnyPolicy = NetworkPolicy | InvalidNetworkPolicy
-
-LIST_PAGE_SIZE = 500
-"""Objects per list page, as client-go's reflector: a cluster's hundred thousand pods are never
-decoded at once."""
+AnyClusterPolicy = ClusterNetworkPolicy | InvalidClusterNetworkPolicy
 
 
 class _Feed(Generic[T]):
@@ -72,7 +87,7 @@ class ClusterInformers:
 
     def __init__(self, api_client: ApiClient, computation: Computation, board: StatusBoard) -> None:
         engine: PolicyEngine = computation.engine
-        settings = InformerSettings(page_size=LIST_PAGE_SIZE)
+        settings = InformerSettings()  # lists in pages of LIST_PAGE_SIZE
         dirty = computation.mark_dirty
 
         def upsert_policy(policy: AnyPolicy) -> None:
@@ -86,6 +101,16 @@ class ClusterInformers:
         def delete_policy(policy: AnyPolicy) -> None:
             engine.delete_policy(policy.namespace, policy.name)
             board.remove_policy(policy.namespace, policy.name)
+
+        def upsert_cluster_policy(policy: AnyClusterPolicy) -> None:
+            if isinstance(policy, InvalidClusterNetworkPolicy):
+                log.warning("ClusterNetworkPolicy %s is not enforced: %s", policy.name, policy.error)
+            engine.upsert_cluster_policy(policy)
+            board.set_policy(policy, unenforced=engine.unenforced(policy.name))
+
+        def delete_cluster_policy(policy: AnyClusterPolicy) -> None:
+            engine.delete_cluster_policy(policy.name)
+            board.remove_policy("", policy.name)
 
         self.namespaces: Informer[Namespace] = Informer(
             api_client,
@@ -119,10 +144,23 @@ class ClusterInformers:
             item_fields=NetworkPolicyFields,
             handler=_Feed(upsert_policy, delete_policy, dirty),
         )
+        self.cluster_policies: Informer[AnyClusterPolicy] = Informer(
+            api_client,
+            CLUSTER_NETWORK_POLICIES,
+            cluster_network_policy_or_invalid,
+            settings=settings,
+            item_fields=ClusterNetworkPolicyFields,
+            handler=_Feed(upsert_cluster_policy, delete_cluster_policy, dirty),
+            optional=True,
+        )
 
     @property
-    def informers(self) -> tuple[Informer[Namespace], Informer[Node], Informer[Pod], Informer[AnyPolicy]]:
-        return (self.namespaces, self.nodes, self.pods, self.policies)
+    def informers(
+        self,
+    ) -> tuple[
+        Informer[Namespace], Informer[Node], Informer[Pod], Informer[AnyPolicy], Informer[AnyClusterPolicy]
+    ]:
+        return (self.namespaces, self.nodes, self.pods, self.policies, self.cluster_policies)
 
     @property
     def synced(self) -> bool:

@@ -11,7 +11,10 @@
   sandboxes through the real pyantrea-cni, the pods' servers, pod and node status, graceful
   deletion), `podserver` (the stand-in for a pod's containers);
 - bringing it up and down: `layout` (the state directory and names), `record` (what `up` made),
-  `processes` (detached programs known by pid and start time), `up`, `down`, `status`, `health`;
+  `processes` (detached processes known by pid and start time), `supervisor` (the program that
+  keeps one lab program running, starting it again with back-off), `supervised` (starting,
+  reading and stopping supervised programs), `programs` (every program's pid, restarts and
+  state now), `up`, `down`, `status`, `health`;
 - using it: `session` (a command's view of the running lab and its API), `kinds`, `manifests`,
   `applying`, `tables`, `waiting`, `probing` with `prober`.
 

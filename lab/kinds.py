@@ -6,11 +6,13 @@ on the command line (plural, singular, short name, `kind.group`), case-insensiti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyantrea_kube.resources import (
+    CLUSTER_NETWORK_POLICIES,
     CLUSTER_ROLE_BINDINGS,
     CLUSTER_ROLES,
+    CUSTOM_RESOURCE_DEFINITIONS,
     ENDPOINTS,
     NAMESPACES,
     NETWORK_POLICIES,
@@ -66,6 +68,12 @@ POD = Kind("Pod", PODS, ("po",))
 SERVICE = Kind("Service", SERVICES, ("svc",))
 ENDPOINTS_KIND = Kind("Endpoints", ENDPOINTS, ("ep",))
 NETWORK_POLICY = Kind("NetworkPolicy", NETWORK_POLICIES, ("netpol",))
+CLUSTER_NETWORK_POLICY = Kind("ClusterNetworkPolicy", CLUSTER_NETWORK_POLICIES, ("cnp",))
+CLUSTER_NETWORK_POLICY_V1ALPHA2 = Kind(
+    "ClusterNetworkPolicy", replace(CLUSTER_NETWORK_POLICIES, version="v1alpha2"), ("cnp",)
+)
+"""The release's older served version, as its user-story examples are written."""
+CUSTOM_RESOURCE_DEFINITION = Kind("CustomResourceDefinition", CUSTOM_RESOURCE_DEFINITIONS, ("crd", "crds"))
 DEPLOYMENT = Kind("Deployment", DEPLOYMENTS, ("deploy",))
 REPLICA_SET = Kind("ReplicaSet", REPLICA_SETS, ("rs",))
 SERVICE_ACCOUNT = Kind("ServiceAccount", SERVICE_ACCOUNTS, ("sa",))
@@ -77,7 +85,9 @@ IDENTITY_KINDS = (SERVICE_ACCOUNT, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROL
 """What a program's identity in the cluster is made of: its ServiceAccount and RBAC."""
 
 ALL: tuple[Kind, ...] = (
-    NAMESPACE, NODE, POD, SERVICE, ENDPOINTS_KIND, NETWORK_POLICY, DEPLOYMENT, REPLICA_SET, *IDENTITY_KINDS,
+    NAMESPACE, NODE, POD, SERVICE, ENDPOINTS_KIND, NETWORK_POLICY, CLUSTER_NETWORK_POLICY,
+    DEPLOYMENT, REPLICA_SET,
+    CLUSTER_NETWORK_POLICY_V1ALPHA2, CUSTOM_RESOURCE_DEFINITION, *IDENTITY_KINDS,
 )  # fmt: skip
 
 

@@ -19,6 +19,8 @@ directory.
     <dir>/nodes/<node>/root/       the node's /opt/cni/bin and /etc/cni/net.d
     <dir>/nodes/<node>/kubelet*    the lab kubelet's config and log
     <dir>/nodes/<node>/pods/<uid>/ one pod sandbox: its record and its server's log
+    <dir>/programs/<role>[@<node>]/ one program's supervisor (lab.supervised): its spec, the
+                                   state file (current pid, restarts, last exit), its own log
 """
 
 from __future__ import annotations
@@ -148,6 +150,10 @@ class LabLayout:
 
     def node(self, name: str) -> NodePaths:
         return NodePaths(self.root / "nodes" / name)
+
+    def supervision(self, role: str, node: str = "") -> Path:
+        """The directory of the supervisor of `role` (on `node`)."""
+        return self.root / "programs" / (f"{role}@{node}" if node else role)
 
 
 def prefix_from_environment() -> str:

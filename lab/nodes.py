@@ -136,7 +136,9 @@ class NodeSet:
     def __len__(self) -> int:
         return len(self.nodes)
 
-    def start(self) -> NodeSet:
+    def start(self, *, ovs: bool = True) -> NodeSet:
+        """Make the namespaces and the underlay, and start each node's Open vSwitch (unless
+        `ovs` is false: the caller runs the daemons, from `node.ovs.command`)."""
         try:
             self.underlay.create()
             self._created.append(self.underlay.name)
@@ -144,7 +146,8 @@ class NodeSet:
                 netns.create(node.netns)
                 self._created.append(node.netns)
                 self.underlay.attach(node.netns, port=f"n{node.index}", address=node.address)
-                node.ovs.start()
+                if ovs:
+                    node.ovs.start()
         except BaseException:
             self.stop()
             raise

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,15 +58,21 @@ class OvsPaths:
     def env(self) -> dict[str, str]:
         """Environment that points every OVS program at this instance's directories."""
         env = dict(os.environ)
-        for key in ("OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR", "OVS_PKGDATADIR"):
-            env.pop(key, None)
-        env.update(
-            OVS_RUNDIR=str(self.rundir),
-            OVS_DBDIR=str(self.rundir),
-            OVS_LOGDIR=str(self.rundir),
-            OVS_SYSCONFDIR=str(self.rundir),
-        )
-        return env
+        env.pop("OVS_PKGDATADIR", None)
+        return env | self.env_overrides()
+
+    def env_overrides(self) -> dict[str, str]:
+        """What `env()` sets on top of the caller's environment."""
+        return {
+            "OVS_RUNDIR": str(self.rundir),
+            "OVS_DBDIR": str(self.rundir),
+            "OVS_LOGDIR": str(self.rundir),
+            "OVS_SYSCONFDIR": str(self.rundir),
+        }
+
+    def output(self, daemon: str) -> Path:
+        """Where a daemon's stdout and stderr go (its log proper is `log_file`)."""
+        return self.rundir / f"{daemon}.stderr"
 
 
 class OvsInstance:
@@ -83,31 +90,44 @@ class OvsInstance:
 
     def start(self, *, flow_restore_wait: bool = False) -> None:
         """Create the database if needed, then start both daemons and wait until they answer."""
-        self.paths.rundir.mkdir(parents=True, exist_ok=True)
-        if not self.paths.db_file.exists():
-            self._tool("ovsdb-tool", "create", str(self.paths.db_file), str(SCHEMA))
+        self.prepare()
         self.start_ovsdb()
         self.vsctl("--no-wait", "init")
         if flow_restore_wait:
             self.vsctl("--no-wait", "set", "Open_vSwitch", ".", "other_config:flow-restore-wait=true")
         self.start_vswitchd()
 
+    def prepare(self) -> None:
+        """The run directory and the database, for daemons started by `start` or by someone else
+        (the lab runs them under supervisors, from `command`)."""
+        self.paths.rundir.mkdir(parents=True, exist_ok=True)
+        if not self.paths.db_file.exists():
+            self._tool("ovsdb-tool", "create", str(self.paths.db_file), str(SCHEMA))
+
+    def command(self, daemon: str) -> list[str]:
+        """The command line of `ovsdb-server` or `ovs-vswitchd` of this instance (to be run in
+        its namespace, with `paths.env()`)."""
+        if daemon == "ovsdb-server":
+            args = [str(self.paths.db_file), f"--remote=punix:{self.paths.db_socket}"]
+        elif daemon == "ovs-vswitchd":
+            args = [self.paths.db_remote]
+        else:
+            raise ValueError(f"no Open vSwitch daemon {daemon!r}")
+        log = self.paths.log_file(daemon)
+        return [daemon, *args, f"--unixctl={self.paths.ctl_socket(daemon)}", f"--log-file={log}",
+                "-vconsole:off", "--no-chdir"]  # fmt: skip
+
+    def ready_path(self, daemon: str) -> Path:
+        """The file a daemon makes once it answers."""
+        return self.paths.db_socket if daemon == "ovsdb-server" else self.paths.ctl_socket(daemon)
+
     def start_ovsdb(self) -> None:
-        self._spawn(
-            "ovsdb-server",
-            str(self.paths.db_file),
-            f"--remote=punix:{self.paths.db_socket}",
-            f"--unixctl={self.paths.ctl_socket('ovsdb-server')}",
-        )
-        self._wait_for(self.paths.db_socket, "ovsdb-server")
+        self._spawn("ovsdb-server")
+        self._wait_for(self.ready_path("ovsdb-server"), "ovsdb-server")
 
     def start_vswitchd(self) -> None:
-        self._spawn(
-            "ovs-vswitchd",
-            self.paths.db_remote,
-            f"--unixctl={self.paths.ctl_socket('ovs-vswitchd')}",
-        )
-        self._wait_for(self.paths.ctl_socket("ovs-vswitchd"), "ovs-vswitchd")
+        self._spawn("ovs-vswitchd")
+        self._wait_for(self.ready_path("ovs-vswitchd"), "ovs-vswitchd")
 
     def stop_vswitchd(self, *, kill: bool = False) -> None:
         """Stop ovs-vswitchd only (SIGKILL with kill=True, as a crash would)."""
@@ -175,16 +195,25 @@ class OvsInstance:
     def _argv(self, *argv: str) -> list[str]:
         return ["ip", "netns", "exec", self.netns, *argv] if self.netns else list(argv)
 
-    def _spawn(self, daemon: str, *args: str) -> None:
+    def _spawn(self, daemon: str) -> None:
         if self.pid(daemon) is not None:
             raise OvsError(f"{daemon} is already running in {self.paths.rundir}")
-        log = self.paths.log_file(daemon)
-        argv = self._argv(daemon, *args, f"--log-file={log}", "-vconsole:off", "--no-chdir")
-        with open(self.paths.rundir / f"{daemon}.stderr", "ab") as stderr:
+        argv = self._argv(*self.command(daemon))
+        with open(self.paths.output(daemon), "ab") as stderr:
             self._procs[daemon] = subprocess.Popen(
                 argv, env=self.paths.env(), stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
                 start_new_session=True,
             )  # fmt: skip
+
+    def wait_ready(self, daemon: str, alive: Callable[[], bool], timeout: float = 15.0) -> None:
+        """Wait until `daemon`, started by someone else, answers; OvsError once `alive()` is false."""
+        deadline = time.monotonic() + timeout
+        while not self.ready_path(daemon).exists():
+            if not alive():
+                raise OvsError(f"{daemon} exited: {self._log_tail(daemon)}")
+            if time.monotonic() > deadline:
+                raise OvsError(f"{daemon} did not answer within {timeout}s: {self._log_tail(daemon)}")
+            time.sleep(0.01)
 
     def _wait_for(self, path: Path, daemon: str, what: str = "", timeout: float = 15.0) -> None:
         """Wait until `daemon` has created `path` (`what` names it in the error)."""
@@ -221,7 +250,7 @@ class OvsInstance:
 
     def _log_tail(self, daemon: str, lines: int = 10) -> str:
         text = ""
-        for path in (self.paths.log_file(daemon), self.paths.rundir / f"{daemon}.stderr"):
+        for path in (self.paths.log_file(daemon), self.paths.output(daemon)):
             with contextlib.suppress(OSError):
                 text += path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])

@@ -64,8 +64,17 @@ async def _probe_from(
 
 
 async def _probe(pods: Sequence[ProbePod], protocol: str, port: int, timeout: float) -> Matrix:
-    rows = await asyncio.gather(*(_probe_from(source, pods, protocol, port, timeout) for source in pods))
-    return {source.pod: row for source, row in zip(pods, rows, strict=True)}
+    # Every prober runs to its end even when one fails (a pod deleted meanwhile): a prober left
+    # running when the loop closes would be reaped by nobody.
+    rows = await asyncio.gather(
+        *(_probe_from(source, pods, protocol, port, timeout) for source in pods), return_exceptions=True
+    )
+    for row in rows:
+        if isinstance(row, BaseException):
+            raise row
+    return {
+        source.pod: row for source, row in zip(pods, rows, strict=True) if not isinstance(row, BaseException)
+    }
 
 
 def probe(pods: Sequence[ProbePod], *, protocol: str, port: int, timeout: float) -> Matrix:

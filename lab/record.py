@@ -1,6 +1,6 @@
 """`lab.json`: the record of one lab, written ahead of every step so `down` can undo exactly that.
 
-`up` records a namespace before it creates it and a process as soon as it has started, and
+`up` records a namespace before it creates it and a program as soon as it has started, and
 saves the record atomically after each change; `down` (also after a crash half-way through
 `up`) stops the recorded processes and deletes the recorded namespaces, nothing else. The
 pods' namespaces are recorded by each node's kubelet in its own directory (lab.kubelet.records).
@@ -22,17 +22,27 @@ RUNNING = "running"
 
 @dataclass(frozen=True, slots=True)
 class ProcessRecord:
-    """One long-running process: what it is (`role`, on which `node`), who it is, where it logs."""
+    """One long-running program: what it is (`role`, on which `node`), its first process, where
+    it logs, and the supervisor that starts it again when it exits (lab.supervised) with the
+    state file that supervisor keeps (its current pid, its restarts)."""
 
     role: str
     node: str
     pid: int
     start_time: int
     log: str
+    supervisor_pid: int = 0
+    supervisor_start_time: int = 0
+    state: str = ""
 
     @property
     def id(self) -> ProcessId:
+        """The program's first process (the current one is in its state file)."""
         return ProcessId(self.pid, self.start_time)
+
+    @property
+    def supervisor(self) -> ProcessId | None:
+        return ProcessId(self.supervisor_pid, self.supervisor_start_time) if self.supervisor_pid else None
 
     @property
     def title(self) -> str:

@@ -1,7 +1,8 @@
 """`pyantctl lab status`: the lab's processes and nodes, from its record and its API.
 
-Process states come from the record (pid and start time still match); node readiness and pod
-counts from the API, when it answers (else `apiError` says why and readiness is unknown).
+Program states come from the record and the state files of their supervisors (lab.programs:
+current pid, running, restarts, last exit); node readiness and pod counts from the API, when it
+answers (else `apiError` says why and readiness is unknown).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.layout import LabLayout
-from lab.processes import is_running
+from lab.programs import program
 from lab.record import LabRecord, ProcessRecord
 from lab.up import CONTROLLER_API_PORT, controller_progress
 from lab.waiting import progress_of_node
@@ -23,7 +24,16 @@ CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-sche
 def _process(record: ProcessRecord | None) -> dict[str, Any] | None:
     if record is None:
         return None
-    return {"pid": record.pid, "running": is_running(record.id), "log": record.log}
+    now = program(record)
+    return {
+        "pid": now.pid,
+        "running": now.running,
+        "restarts": now.restarts,
+        "state": now.state,
+        "lastExit": now.last_exit,
+        "supervisor": {"pid": now.supervisor_pid, "running": now.supervisor_running},
+        "log": record.log,
+    }
 
 
 def _controller(record: LabRecord) -> dict[str, Any]:
@@ -94,7 +104,15 @@ def lab_status(
 def _state(process: dict[str, Any] | None) -> str:
     if process is None:
         return "not started"
-    return f"running ({process['pid']})" if process["running"] else f"NOT RUNNING (was {process['pid']})"
+    restarts = process["restarts"]
+    count = f", {restarts} restart{'s' if restarts != 1 else ''}" if restarts else ""
+    if process["running"]:
+        text = f"running ({process['pid']}{count})"
+    elif process["state"] == "waiting" and process["supervisor"]["running"]:
+        text = f"restarting (last exit: {process['lastExit']}{count})"
+    else:
+        text = f"NOT RUNNING ({process['lastExit'] or 'gone'}{count})"
+    return text if process["supervisor"]["running"] else f"{text}, UNSUPERVISED"
 
 
 def render_status(document: dict[str, Any]) -> str:
@@ -117,6 +135,9 @@ def render_status(document: dict[str, Any]) -> str:
     for node in document["nodes"]:
         ovs = node["ovs"].values()
         ovs_state = "running" if all(p is not None and p["running"] for p in ovs) else "NOT RUNNING"
+        ovs_restarts = sum(p["restarts"] for p in ovs if p is not None)
+        if ovs_restarts:
+            ovs_state += f" ({ovs_restarts} restart{'s' if ovs_restarts != 1 else ''})"
         status = "unknown" if node["ready"] is None else ("Ready" if node["ready"] else "NotReady")
         rows.append(
             [

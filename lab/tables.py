@@ -142,6 +142,13 @@ def _network_policy(policy: Obj, now: datetime.datetime, wide: bool) -> Row:
     return [policy["metadata"]["name"], _selector(selector), age(policy, now)]
 
 
+def _cluster_network_policy(policy: Obj, now: datetime.datetime, wide: bool) -> Row:
+    """The CRD's printer columns: tier, priority, age."""
+    spec = policy.get("spec") or {}
+    name = policy["metadata"]["name"]
+    return [name, str(spec.get("tier", "")), str(spec.get("priority", "")), age(policy, now)]
+
+
 def _deployment(deployment: Obj, now: datetime.datetime, wide: bool) -> Row:
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
     row = [
@@ -182,6 +189,7 @@ _TABLES: dict[str, tuple[Sequence[str], Sequence[str], _Printer]] = {
     ),
     kinds.ENDPOINTS_KIND.kind: (("NAME", "ENDPOINTS", "AGE"), (), _endpoints),
     kinds.NETWORK_POLICY.kind: (("NAME", "POD-SELECTOR", "AGE"), (), _network_policy),
+    kinds.CLUSTER_NETWORK_POLICY.kind: (("NAME", "TIER", "PRIORITY", "AGE"), (), _cluster_network_policy),
     kinds.DEPLOYMENT.kind: (
         ("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"),
         ("CONTAINERS", "IMAGES", "SELECTOR"),

@@ -9,7 +9,9 @@
 
 Each step is written to the lab's record before (namespaces) or right after (processes) it
 happens, so `down` can undo a lab that failed or was killed half-way. The control plane is the
-real one (lab.kubernetes), with the ServiceAccounts and RBAC of manifests/pyantrea.yml. The
+real one (lab.kubernetes), with the ServiceAccounts and RBAC of manifests/pyantrea.yml. Every
+program runs under a supervisor of its own (lab.supervised), which starts it again if it exits,
+with back-off, and records its restarts; `up` itself still fails at the first exit. The
 nodes join one after the other: each kubelet registers its Node with the node's own
 certificate and the controller manager's node IPAM gives it a pod subnet (172.16.0.0/24 for
 the first). The first node is the control plane and runs pyantrea-controller, which agents
@@ -17,7 +19,7 @@ reach over the underlay with TLS (the CA it publishes) and their ServiceAccount 
 to their Node, which the controller checks with TokenReview. Each node gets the CNI install
 step's files (plugin and conflist) under its own root, the agent's configuration (userspace
 datapath, the chosen tunnel, the controller), and a kubelet. `up` returns when the controller
-is ready and every node is Ready; a process that dies on the way fails it at once with its
+is ready and every node is Ready; a program that exits on the way fails it at once with its
 last log lines.
 """
 
@@ -38,6 +40,7 @@ from kubernetes.client import ApiClient, ApiException
 
 from cni.install import install
 from lab import netns
+from lab.crds import install_crds
 from lab.health import get_in_netns
 from lab.identities import (
     AGENT_ACCOUNT,
@@ -55,8 +58,11 @@ from lab.kubernetes.controlplane import ControlPlane, ControlPlaneFailed
 from lab.kubernetes.kubeconfigs import write_kubeconfig
 from lab.layout import LabLayout
 from lab.nodes import UNDERLAY, NodeHost, NodeSet
-from lab.processes import ProcessId, identify, is_running, spawn
+from lab.ovs import OvsError
+from lab.processes import ProcessId, is_running
+from lab.programs import lab_programs
 from lab.record import RUNNING, LabRecord, NodeRecord, ProcessRecord, save
+from lab.supervised import SupervisorFailed, start_supervised
 from lab.waiting import Progress, WaitFailed, progress_of_node, wait_for
 from pyantrea_kube.config import load_api_client
 from pyantrea_kube.resources import NODES
@@ -113,10 +119,10 @@ def controller_progress(record: LabRecord) -> Progress:
 
 
 def check_processes(record: LabRecord) -> None:
-    """Raise WaitFailed for the first recorded process that is no longer running."""
-    for process in record.processes:
-        if not is_running(process.id):
-            raise WaitFailed(f"{process.title} exited; the end of {process.log}:\n{log_tail(process.log)}")
+    """Raise WaitFailed for the first recorded program that exited (even if started again)."""
+    for now in lab_programs(record):
+        if not now.running or now.restarts:
+            raise WaitFailed(f"{now.title} exited; the end of {now.log}:\n{log_tail(now.log)}")
 
 
 class LabStarter:
@@ -137,6 +143,7 @@ class LabStarter:
             layout.kubernetes,
             ClusterSettings(API_ADDRESS.ip, api_port=API_PORT),
             netns=self._nodes.underlay.name,
+            launch=lambda role, argv, log: self._launch(role, "", argv, log, netns=self._nodes.underlay.name),
         )
         self.claimed = False
         """Whether this start made the lab's record (only then may it undo the lab)."""
@@ -169,6 +176,8 @@ class LabStarter:
         rest = self._api_client()
         applied = install_identities(rest)
         self._report(f"applied the ServiceAccounts and RBAC of manifests/pyantrea.yml: {', '.join(applied)}")
+        crds = install_crds(rest)
+        self._report(f"installed the CRDs of manifests/crds: {', '.join(crds)}")
         self._start_controller(rest)
         for node in self._nodes:
             self._start_node_programs(node, rest)
@@ -205,14 +214,9 @@ class LabStarter:
         return [self._nodes.underlay.name, *(n.netns for n in self._nodes)]
 
     def _start_nodes(self) -> None:
-        self._nodes.start()
+        self._nodes.start(ovs=False)
         for node in self._nodes:
-            for daemon in ("ovsdb-server", "ovs-vswitchd"):
-                pid = node.ovs.pid(daemon)
-                process = identify(pid) if pid is not None else None
-                if process is None:
-                    raise UpFailed(f"{daemon} on {node.name} is not running")
-                self._started(daemon, node.name, process, node.ovs.paths.log_file(daemon))
+            self._start_ovs(node)
             self._report(
                 f"{node.name}: namespace {node.netns}, address {node.address}, "
                 f"Open vSwitch {node.ovs.paths.rundir}"
@@ -220,10 +224,26 @@ class LabStarter:
         self._nodes.underlay.set_address(API_ADDRESS)
         self._report(f"underlay {self._nodes.underlay.name}: bridge with {UNDERLAY}")
 
+    def _start_ovs(self, node: NodeHost) -> None:
+        """ovsdb-server, then ovs-vswitchd, each under its supervisor in the node's namespace."""
+        ovs = node.ovs
+        ovs.prepare()
+        for daemon in ("ovsdb-server", "ovs-vswitchd"):
+            process = self._launch(
+                daemon, node.name, ovs.command(daemon), ovs.paths.log_file(daemon),
+                output=ovs.paths.output(daemon), netns=node.netns, env=ovs.paths.env_overrides(),
+            )  # fmt: skip
+            try:
+                ovs.wait_ready(daemon, alive=lambda process=process: is_running(process))
+            except OvsError as exc:
+                raise UpFailed(f"{node.name}: {exc}") from exc
+            if daemon == "ovsdb-server":
+                ovs.vsctl("--no-wait", "init")
+
     def _start_control_plane(self) -> None:
         self._plane.prepare(nodes=[node.name for node in self._nodes])
         try:
-            self._plane.start(lambda role, process, log: self._started(role, "", process, log))
+            self._plane.start(lambda role, process, log: None)  # recorded as launched
         except ControlPlaneFailed as exc:
             raise UpFailed(str(exc)) from exc
         self._report(
@@ -234,9 +254,7 @@ class LabStarter:
         target = f"{API_ADDRESS.ip}:{API_PORT}"
         argv = [sys.executable, "-m", "lab.apiforward", "--listen-port", str(port),
                 "--netns", self._nodes.underlay.name, "--target", target]  # fmt: skip
-        self._started(
-            "apiforward", "", spawn(argv, log=self.layout.apiforward_log), self.layout.apiforward_log
-        )
+        self._launch("apiforward", "", argv, self.layout.apiforward_log)
         pair = self._plane.pki.pair("admin")
         write_kubeconfig(
             self.layout.kubectl_kubeconfig, server=f"https://127.0.0.1:{port}", ca=self._plane.pki.ca.cert,
@@ -274,8 +292,9 @@ class LabStarter:
         layout.controller_config.write_text(yaml.safe_dump(config, sort_keys=False))
         argv = in_pod(account, [str(_BIN / "pyantrea-controller"), "--config", str(layout.controller_config)])
         env = {"NODE_NAME": node.name, **self._in_cluster_env()}
-        process = spawn(argv, log=layout.controller_log, netns=node.netns, env=env)
-        self._started("controller", node.name, process, layout.controller_log)
+        process = self._launch(
+            "controller", node.name, argv, layout.controller_log, netns=node.netns, env=env
+        )
         self._report(f"{node.name}: pyantrea-controller (pid {process.pid}) started")
 
     def _start_node_programs(self, node: NodeHost, rest: RestClient) -> None:
@@ -294,12 +313,12 @@ class LabStarter:
             cni_bin_dirs=(str(installed.plugin.parent), str(CNI_PLUGIN_DIR)),
             netns_prefix=self.record.prefix,
             pods_dir=str(paths.pods),
-            agent_health_url=f"http://127.0.0.1:{AGENT_API_PORT}/readyz",
+            agent_health_url=f"https://127.0.0.1:{AGENT_API_PORT}/readyz",
         )
         settings.write(paths.kubelet_config)
         kubelet_argv = [sys.executable, "-m", "lab.kubelet", "--config", str(paths.kubelet_config)]
-        kubelet = spawn(kubelet_argv, log=paths.kubelet_log)  # it enters the node's namespace itself
-        self._started("kubelet", node.name, kubelet, paths.kubelet_log)
+        # it enters the node's namespace itself
+        kubelet = self._launch("kubelet", node.name, kubelet_argv, paths.kubelet_log)
         uid = self._registered(rest, node, kubelet, paths.kubelet_log)
         if node.index == 1:
             rest.patch(NODES, None, node.name, {"metadata": {"labels": {CONTROL_PLANE_LABEL: ""}}},
@@ -316,8 +335,9 @@ class LabStarter:
         )
         paths.agent_config.write_text(yaml.safe_dump(config, sort_keys=False))
         agent_argv = in_pod(account, [str(_BIN / "pyantrea-agent"), "--config", str(paths.agent_config)])
-        agent = spawn(agent_argv, log=paths.agent_log, netns=node.netns, env=self._in_cluster_env())
-        self._started("agent", node.name, agent, paths.agent_log)
+        agent = self._launch(
+            "agent", node.name, agent_argv, paths.agent_log, netns=node.netns, env=self._in_cluster_env()
+        )
         self._report(
             f"{node.name}: kubelet (pid {kubelet.pid}) registered the node, "
             f"pyantrea-agent (pid {agent.pid}) started"
@@ -374,12 +394,34 @@ class LabStarter:
 
     # -- record ------------------------------------------------------------------------------
 
-    def _started(self, role: str, node: str, process: ProcessId, log: Path) -> None:
+    def _launch(
+        self,
+        role: str,
+        node: str,
+        argv: list[str],
+        log: Path,
+        *,
+        output: Path | None = None,
+        netns: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> ProcessId:
+        """Start `argv` under a supervisor and record it; `log` is the program's log, where its
+        output goes unless `output` says otherwise."""
+        try:
+            started = start_supervised(
+                argv, directory=self.layout.supervision(role, node), output=output or log,
+                netns=netns, env=env,
+            )  # fmt: skip
+        except SupervisorFailed as exc:
+            raise UpFailed(f"{role}{f' on {node}' if node else ''}: {exc}") from exc
         record = ProcessRecord(
-            role=role, node=node, pid=process.pid, start_time=process.start_time, log=str(log)
-        )
+            role=role, node=node, pid=started.program.pid, start_time=started.program.start_time,
+            log=str(log), supervisor_pid=started.supervisor.pid,
+            supervisor_start_time=started.supervisor.start_time, state=str(started.state),
+        )  # fmt: skip
         self.record = self.record.with_process(record)
         self._save()
+        return started.program
 
     def _save(self) -> None:
         save(self.layout.record, self.record)

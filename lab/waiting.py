@@ -9,12 +9,13 @@ done, failed (and why), or still on its way (and where it is).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controlplane.compute.kubeparse import network_policy_from_k8s
+from controlplane.compute.kubeparse import cluster_network_policy_from_k8s, network_policy_from_k8s
 from controlplane.status.writer import ANNOTATION as REALIZATION_ANNOTATION
 from lab.kubelet.status import FAILURE_REASONS
 from lab.tables import pod_status
@@ -118,6 +119,53 @@ def progress_of_policy(policy: Mapping[str, Any], span: set[str]) -> Progress:
     return Progress(False, f"{phase} ({nodes} realized)")
 
 
+def cluster_policy_span(
+    policy: Mapping[str, Any], namespaces: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]]
+) -> set[str]:
+    """The nodes that need a ClusterNetworkPolicy: those of its subject's pods (`pods`: every pod;
+    `namespaces`: every namespace, whose labels the subject's namespace selector matches)."""
+    parsed = cluster_network_policy_from_k8s(policy)  # as the controller reads it
+    chosen = {
+        ns["metadata"]["name"]
+        for ns in namespaces
+        if parsed.subject_namespace_selector.matches(ns["metadata"].get("labels") or {})
+    }
+    span = set()
+    for pod in pods:
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        member = (
+            spec.get("nodeName")
+            and status.get("podIP")
+            and not spec.get("hostNetwork")
+            and status.get("phase") not in ("Succeeded", "Failed")
+        )
+        labels = pod["metadata"].get("labels") or {}
+        if member and pod["metadata"]["namespace"] in chosen and parsed.subject_pod_selector.matches(labels):
+            span.add(spec["nodeName"])
+    return span
+
+
+_NODES_REALIZED = re.compile(r"(\d+)/(\d+) nodes")
+
+
+def progress_of_cluster_policy(policy: Mapping[str, Any], span: set[str]) -> Progress:
+    """Realized once its `Realized` condition is True for its current generation on as many
+    nodes as `span` holds (the condition's message says how many: "Realized on 2/2 nodes")."""
+    generation = int(policy["metadata"].get("generation") or 0)
+    conditions = {c.get("type"): c for c in (policy.get("status") or {}).get("conditions") or []}
+    realized = conditions.get("Realized")
+    if realized is None or int(realized.get("observedGeneration") or 0) < generation:
+        return Progress(False, f"Pending (generation {generation} not computed yet)")
+    message = str(realized.get("message") or "")
+    if realized.get("reason") == "Failed":
+        return Progress(False, message, failed=True)
+    counts = _NODES_REALIZED.search(message)
+    desired = int(counts.group(2)) if counts else 0
+    if realized.get("status") == "True" and desired >= len(span):
+        return Progress(True, message)
+    return Progress(False, message or str(realized.get("reason")))
+
+
 def progress_of_deployment(deployment: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> Progress:
     """`pods`: the pods the Deployment owns."""
     for pod in pods:
@@ -138,7 +186,8 @@ def progress_of_deployment(deployment: Mapping[str, Any], pods: Sequence[Mapping
     )
     if observed and counts == (wanted, wanted, wanted) and len(pods) == wanted:
         return Progress(True, f"{wanted}/{wanted} ready")
-    return Progress(False, f"{status.get('readyReplicas') or 0}/{wanted} ready")
+    extra = f", {len(pods) - wanted} more pods not gone yet" if len(pods) > wanted else ""
+    return Progress(False, f"{status.get('readyReplicas') or 0}/{wanted} ready{extra}")
 
 
 def wait_for(

@@ -1,6 +1,7 @@
 """`pyantctl get`: the controller's and the agents' view of the cluster, as kubectl-like tables.
 
     pyantctl get networkpolicies [-n NS]           realization phase, nodes realized of desired
+    pyantctl get clusternetworkpolicies            the same, with tier and priority, rules with actions
     pyantctl get addressgroups | appliedtogroups   members and the policies that use them
     pyantctl get agents                            connection, heartbeat, OVS, flows, pods, health
     pyantctl get flows --node N [--table T]        the flows of the node's br-int (T: 90 or IngressRule)
@@ -9,7 +10,7 @@
                                                    Service port, its endpoints and group ids
 
 `-o json` and `-o yaml` print what the API answered. How the controller and agents are found:
-`pyantctl.client`.
+`pyantctl.client`; the token the agents ask for: `pyantctl.credentials`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import datetime
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pyantctl.client import Client, ServerFinder, controller_url
+from pyantctl.client import Client, ServerFinder, controller_target
+from pyantctl.credentials import agent_token
 from pyantrea_kube.printing import format_table, human_duration
 
 Row = list[str]
@@ -46,6 +49,12 @@ def register(subparsers: Any, default_server: ServerFinder) -> None:
             metavar="URL",
             help="the controller's HTTP API (default: $PYANTREA_SERVER, else the lab's)",
         )
+        sub.add_argument(
+            "--kubeconfig",
+            type=Path,
+            help="for a token of ServiceAccount kube-system/pyantctl to read the agents "
+            "(default: $PYANTREA_TOKEN, the pod's token, $KUBECONFIG, ~/.kube/config; the lab's)",
+        )
         sub.set_defaults(func=func, default_server=default_server)
         return sub
 
@@ -53,6 +62,12 @@ def register(subparsers: Any, default_server: ServerFinder) -> None:
         "networkpolicies", ["networkpolicy", "netpol"], "NetworkPolicies and their realization", _policies
     )
     policies.add_argument("-n", "--namespace", help="only this namespace (default: every namespace)")
+    kind(
+        "clusternetworkpolicies",
+        ["clusternetworkpolicy", "cnp"],
+        "ClusterNetworkPolicies: tier, priority, realization and rules",
+        _cluster_policies,
+    )
     kind("addressgroups", ["addressgroup"], "AddressGroups: the pods rules name as peers", _address_groups)
     kind(
         "appliedtogroups",
@@ -73,7 +88,9 @@ def register(subparsers: Any, default_server: ServerFinder) -> None:
 
 
 def _client(args: argparse.Namespace) -> Client:
-    return Client(controller_url(args.server, args.default_server))
+    target = controller_target(args.server, args.default_server)
+    kubeconfig = args.kubeconfig or target.kubeconfig
+    return Client(target.url, token=lambda: agent_token(kubeconfig))
 
 
 def _print(args: argparse.Namespace, document: Any, rows: Callable[[], Sequence[Row]], empty: str) -> int:
@@ -97,7 +114,7 @@ def _age(stamp: str | None) -> str:
 
 
 def _policies(args: argparse.Namespace) -> int:
-    document = _client(args).get("/api/v1/networkpolicies")
+    document = [p for p in _client(args).get("/api/v1/networkpolicies") if p["namespace"]]
     if args.namespace:
         document = [p for p in document if p["namespace"] == args.namespace]
 
@@ -118,6 +135,26 @@ def _policies(args: argparse.Namespace) -> int:
 
     where = f" in namespace {args.namespace}" if args.namespace else ""
     return _print(args, document, rows, f"No NetworkPolicies found{where}.")
+
+
+def _cluster_policies(args: argparse.Namespace) -> int:
+    document = [p for p in _client(args).get("/api/v1/networkpolicies") if not p["namespace"]]
+
+    def rows() -> list[Row]:
+        table = [["NAME", "TIER", "PRIORITY", "PHASE", "REALIZED", "GENERATION", "RULES", "MESSAGE"]]
+        for p in sorted(document, key=lambda p: (p.get("tier") != "Admin", p.get("priority", 0), p["name"])):
+            rules = ",".join(f"{r['name']}={r['action']}" for r in p.get("rules", ())) or "<none>"
+            message = "; ".join([m for m in (p["message"], *p.get("unenforced", ())) if m])
+            table.append(
+                [
+                    p["name"], p.get("tier", "?"), str(p.get("priority", "?")), p["phase"],
+                    f"{p['currentNodesRealized']}/{p['desiredNodesRealized']}", str(p["observedGeneration"]),
+                    rules, message,
+                ]
+            )  # fmt: skip
+        return table
+
+    return _print(args, document, rows, "No ClusterNetworkPolicies found.")
 
 
 def _members(members: Sequence[dict[str, Any]]) -> str:

@@ -16,16 +16,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyantctl import get, trace
+from pyantctl.client import Target
 from pyantctl.errors import CliError
 
 COMMAND_GROUPS = ("lab", "get", "trace")
 
 
-def _lab_controller() -> str:
+def _lab_controller() -> Target:
     """The running lab's controller, where `get` and `trace` go when given no server."""
-    from pyantctl.labcmd.server import lab_controller_url
+    from pyantctl.labcmd.server import lab_controller
 
-    return lab_controller_url()
+    return lab_controller()
 
 
 def _register(group: str, subparsers: Any) -> None:

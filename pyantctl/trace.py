@@ -7,7 +7,8 @@
 The controller asks the source pod's agent to run the packet through its br-int with Open
 vSwitch's `ofproto/trace`, and the agent of the destination's node after the tunnel
 (`controlplane.dashboard.trace`); this prints, per node, the tables the packet crossed by name,
-the NetworkPolicy rules that allowed or dropped it, and the verdict. `-o json|yaml` prints the
+the NetworkPolicy and ClusterNetworkPolicy rules (with their tier) that allowed, denied, passed
+or dropped it, and the verdict. `-o json|yaml` prints the
 whole answer, with each node's ofproto/trace text.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from pyantctl.client import Client, ServerFinder, controller_url
+from pyantctl.client import Client, ServerFinder, controller_target
 
 PROTOCOLS = ("TCP", "UDP", "SCTP", "ICMP")
 
@@ -47,9 +48,29 @@ def register(subparsers: Any, default_server: ServerFinder) -> None:
     parser.set_defaults(func=run, default_server=default_server)
 
 
+def _rule(r: dict[str, Any]) -> str:
+    if r["namespace"]:
+        return f"NetworkPolicy {r['namespace']}/{r['name']} {r['rule']}"
+    return f"ClusterNetworkPolicy {r['name']} {r['rule']} ({r.get('tier', '?')} tier)"
+
+
 def _rules(decision: dict[str, Any]) -> str:
-    named = ", ".join(f"NetworkPolicy {r['namespace']}/{r['name']} {r['rule']}" for r in decision["rules"])
+    named = ", ".join(_rule(r) for r in decision["rules"])
     return named or "no rule of this node's policies"
+
+
+def _decision_line(decision: dict[str, Any]) -> str:
+    way = decision["direction"].lower()
+    action = decision.get("action", "")
+    if action == "Accept":
+        return f"  {way}: accepted by {_rules(decision)}"
+    if action == "Deny":
+        return f"  {way}: DENIED by {_rules(decision)}"
+    if action == "Pass":
+        return f"  {way}: passed on to the next tier by {_rules(decision)}"
+    if decision["allowed"]:
+        return f"  {way}: allowed by {_rules(decision)}"
+    return f"  {way}: DROPPED by the isolation of {_rules(decision)}"
 
 
 def render(answer: dict[str, Any]) -> str:
@@ -65,15 +86,9 @@ def render(answer: dict[str, Any]) -> str:
         lines += ["", f"{hop['node']}: {hop['verdict']}: {hop['reason']}"]
         tables = " -> ".join(dict.fromkeys(f"{s['table']} {s['tableName']}" for s in hop["steps"]))
         lines.append(f"  tables:  {tables}")
-        for decision in hop["policies"]:
-            if decision["allowed"]:
-                lines.append(f"  {decision['direction'].lower()}: allowed by {_rules(decision)}")
-            else:
-                lines.append(
-                    f"  {decision['direction'].lower()}: DROPPED by the isolation of {_rules(decision)}"
-                )
+        lines.extend(_decision_line(decision) for decision in hop["policies"])
         if not hop["policies"]:
-            lines.append("  policies: no NetworkPolicy applies here")
+            lines.append("  policies: no NetworkPolicy or ClusterNetworkPolicy applies here")
     return "\n".join(lines)
 
 
@@ -83,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         body["port"] = args.port
     if args.source_port is not None:
         body["sourcePort"] = args.source_port
-    answer = Client(controller_url(args.server, args.default_server)).post("/api/v1/trace", body)
+    answer = Client(controller_target(args.server, args.default_server).url).post("/api/v1/trace", body)
     if args.output == "json":
         json.dump(answer, sys.stdout, indent=2)
         print()

@@ -28,7 +28,9 @@ from pyantrea_api.objects import (
     PolicyReference,
     Protocol,
     Rule,
+    RuleAction,
     Service,
+    Tier,
 )
 from pyantrea_api.reports import AgentInfo, HealthCheck, Realization, RuleTraffic, StatusReport, TableFlows
 
@@ -47,6 +49,14 @@ _PROTOCOLS = {Protocol.TCP: pb.TCP, Protocol.UDP: pb.UDP, Protocol.SCTP: pb.SCTP
 _PROTOCOLS_BACK = {number: protocol for protocol, number in _PROTOCOLS.items()}
 _DIRECTIONS = {Direction.IN: pb.IN, Direction.OUT: pb.OUT}
 _DIRECTIONS_BACK = {number: direction for direction, number in _DIRECTIONS.items()}
+_TIERS = {
+    Tier.NETWORK_POLICY: pb.TIER_NETWORK_POLICY,
+    Tier.ADMIN: pb.TIER_ADMIN,
+    Tier.BASELINE: pb.TIER_BASELINE,
+}
+_TIERS_BACK = {number: tier for tier, number in _TIERS.items()}
+_ACTIONS = {RuleAction.ACCEPT: pb.ACCEPT, RuleAction.DENY: pb.DENY, RuleAction.PASS: pb.PASS}
+_ACTIONS_BACK = {number: action for action, number in _ACTIONS.items()}
 _EVENT_TYPES = {EventType.ADDED: pb.ADDED, EventType.MODIFIED: pb.MODIFIED, EventType.DELETED: pb.DELETED}
 _EVENT_TYPES_BACK = {number: kind for kind, number in _EVENT_TYPES.items()}
 _KINDS = {
@@ -123,6 +133,9 @@ def _rule_to_proto(rule: Rule) -> pb.Rule:
         direction=_DIRECTIONS[rule.direction],
         peer=peer,
         services=[_service_to_proto(s) for s in rule.services],
+        action=_ACTIONS[rule.action],
+        name=rule.name,
+        index=rule.index,
     )
 
 
@@ -134,6 +147,8 @@ def policy_to_proto(policy: InternalNetworkPolicy) -> pb.NetworkPolicy:
         generation=policy.generation,
         rules=[_rule_to_proto(rule) for rule in policy.rules],
         applied_to_groups=policy.applied_to_groups,
+        tier=_TIERS[policy.tier],
+        priority=policy.priority,
     )
 
 
@@ -179,6 +194,7 @@ def _agent_to_proto(info: AgentInfo) -> pb.AgentInfo:
     return pb.AgentInfo(
         version=info.version,
         api_address=info.api_address,
+        api_ca=info.api_ca,
         ovs_version=info.ovs_version,
         node_ip=info.node_ip,
         pod_cidr=info.pod_cidr,
@@ -254,6 +270,9 @@ def _rule_from_proto(message: pb.Rule) -> Rule:
         _enum(_DIRECTIONS_BACK, message.direction, "Rule.direction"),
         Peer(tuple(message.peer.address_groups), blocks),
         tuple(_service_from_proto(s) for s in message.services),
+        _enum(_ACTIONS_BACK, message.action, "Rule.action"),
+        message.name,
+        message.index,
     )
 
 
@@ -265,6 +284,8 @@ def policy_from_proto(message: pb.NetworkPolicy) -> InternalNetworkPolicy:
         message.generation,
         tuple(_rule_from_proto(rule) for rule in message.rules),
         tuple(message.applied_to_groups),
+        _enum(_TIERS_BACK, message.tier, "NetworkPolicy.tier"),
+        message.priority,
     )
 
 
@@ -327,4 +348,5 @@ def _agent_from_proto(message: pb.AgentInfo) -> AgentInfo:
         ),
         checks=tuple(HealthCheck(c.name, c.failure or None) for c in message.checks),
         rules=tuple(RuleTraffic(r.policy_name, r.rule_index, r.packets, r.bytes) for r in message.rules),
+        api_ca=message.api_ca,
     )

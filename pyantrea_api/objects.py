@@ -25,6 +25,24 @@ class Protocol(enum.Enum):
     SCTP = "SCTP"
 
 
+class Tier(enum.Enum):
+    """Where a policy's rules are decided, in this order: ClusterNetworkPolicy's Admin tier,
+    Kubernetes NetworkPolicy, then ClusterNetworkPolicy's Baseline tier."""
+
+    ADMIN = "Admin"
+    NETWORK_POLICY = "NetworkPolicy"
+    BASELINE = "Baseline"
+
+
+class RuleAction(enum.Enum):
+    """What a rule does with the traffic it matches; a NetworkPolicy rule always accepts."""
+
+    ACCEPT = "Accept"
+    DENY = "Deny"
+    PASS = "Pass"
+    """Skip the rest of the tier: Admin hands the decision to NetworkPolicy, then Baseline."""
+
+
 class Direction(enum.Enum):
     """A policy direction; `IN` is Kubernetes' Ingress, `OUT` its Egress."""
 
@@ -116,28 +134,51 @@ class Peer:
 
 @value
 class Rule:
-    """One allow rule: traffic in `direction` from/to `peer` on `services` (empty: all ports)."""
+    """One rule: traffic in `direction` from/to `peer` on `services` (empty: all ports).
+
+    A NetworkPolicy's rules accept; a ClusterNetworkPolicy's carry their action, their name and
+    their position among the policy's rules of that direction (`index`: 0 is checked first).
+    """
 
     direction: Direction
     peer: Peer
     services: tuple[Service, ...]
+    action: RuleAction = RuleAction.ACCEPT
+    name: str = ""
+    index: int = 0
 
 
 @value
 class PolicyReference:
-    """The Kubernetes NetworkPolicy an internal policy comes from."""
+    """The Kubernetes policy an internal policy comes from: a NetworkPolicy, or a
+    ClusterNetworkPolicy (cluster-scoped: `namespace` empty)."""
 
     namespace: str
     name: str
     uid: str
 
+    @property
+    def kind(self) -> str:
+        return "NetworkPolicy" if self.namespace else "ClusterNetworkPolicy"
+
+    @property
+    def display(self) -> str:
+        """`ns/name` of a NetworkPolicy, `name` of a ClusterNetworkPolicy."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
 
 @value
 class InternalNetworkPolicy:
-    """A NetworkPolicy as agents get it, named by the Kubernetes policy's UID."""
+    """A NetworkPolicy or ClusterNetworkPolicy as agents get it, named by its UID.
+
+    `tier` and `priority` order it: a ClusterNetworkPolicy's tier (Admin or Baseline) and its
+    priority in the tier (0-1000, lower first); a NetworkPolicy has tier NETWORK_POLICY.
+    """
 
     name: str
     source_ref: PolicyReference
     generation: int
     rules: tuple[Rule, ...]
     applied_to_groups: tuple[str, ...]
+    tier: Tier = Tier.NETWORK_POLICY
+    priority: int = 0

@@ -52,7 +52,7 @@ class AgentInfo:
 
     version: str
     api_address: str
-    """host:port of the agent's HTTP API; empty when it serves none."""
+    """host:port of the agent's HTTPS API; empty when it serves none."""
     ovs_version: str
     node_ip: str
     """The node's tunnel endpoint."""
@@ -63,6 +63,8 @@ class AgentInfo:
     """Every table holding flows, by table id."""
     checks: tuple[HealthCheck, ...]
     rules: tuple[RuleTraffic, ...]
+    api_ca: str = ""
+    """PEM of the CA that alone signed the certificate of the agent's HTTPS API."""
 
     @property
     def healthy(self) -> bool:

@@ -4,11 +4,15 @@
 rule with an empty peer for a policyType that has no rules; so the i-th rule of a direction is
 `spec.ingress[i]` (or `spec.egress[i]`), named `ingress[i]`, and the added one is named
 `ingress (isolation only)`: it allows nothing and only isolates the pods it applies to.
+
+A ClusterNetworkPolicy's rules are `ingress[i]` and `egress[i]` by their position in the spec,
+followed by the rule's own name when it has one (`ingress[0]:deny-monitoring`); none of them
+isolates.
 """
 
 from __future__ import annotations
 
-from pyantrea_api.objects import Direction, InternalNetworkPolicy, Rule
+from pyantrea_api.objects import Direction, InternalNetworkPolicy, Rule, Tier
 
 _PREFIX = {Direction.IN: "ingress", Direction.OUT: "egress"}
 
@@ -20,6 +24,11 @@ def isolation_only(rule: Rule) -> bool:
 
 def rule_names(policy: InternalNetworkPolicy) -> tuple[str, ...]:
     """The name of each of the policy's rules, in its order."""
+    if policy.tier is not Tier.NETWORK_POLICY:
+        return tuple(
+            f"{_PREFIX[rule.direction]}[{rule.index}]" + (f":{rule.name}" if rule.name else "")
+            for rule in policy.rules
+        )
     counts = dict.fromkeys(Direction, 0)
     names = []
     for rule in policy.rules:
@@ -30,3 +39,8 @@ def rule_names(policy: InternalNetworkPolicy) -> tuple[str, ...]:
         names.append(f"{prefix}[{counts[rule.direction]}]")
         counts[rule.direction] += 1
     return tuple(names)
+
+
+def _tiered_name(rule: Rule) -> str:
+    position = f"{_PREFIX[rule.direction]}[{rule.index}]"
+    return f"{position}:{rule.name}" if rule.name else position

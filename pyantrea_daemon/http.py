@@ -10,14 +10,21 @@ are enabled. Programs add their routes before ``start()`` (aiohttp freezes the r
     server.add_json_route("GET", "/api/v1/policies", list_policies)
     async with server:
         ...  # server.port is the bound port
+
+With an ``ssl_context`` the server speaks HTTPS only. A ``guard`` decides about every request
+but those of ``OPEN_PATHS``: it answers (401, 403, ...) or lets the request through. The health
+paths stay open because a kubelet probes them without credentials, and ``/metrics`` because it
+holds only aggregate counts and latencies (no pod, address or policy) and Prometheus scrapes it
+from the pod annotations without a token.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -27,6 +34,18 @@ from pyantrea_daemon.metrics import Metrics
 
 JsonHandler = Callable[[web.Request], Awaitable[Any]]
 """Returns a JSON-serializable value (dicts, lists, strings, numbers, booleans, None)."""
+
+OPEN_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+"""Served to anyone, whatever the guard says."""
+
+
+class Guard(Protocol):
+    """Decides whether a request may reach its route."""
+
+    async def refusal(self, request: web.Request) -> web.StreamResponse | None:
+        """The answer that refuses `request` (401, 403, 503), or None to let it through."""
+        ...
+
 
 # In-flight requests (a dashboard's event stream, say) are cancelled this long after stop().
 _SHUTDOWN_SECONDS = 2.0
@@ -43,12 +62,15 @@ class HttpServer:
         readiness: Readiness,
         metrics: Metrics | None,
         logger: logging.Logger,
+        ssl_context: ssl.SSLContext | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self._host = host
+        self._ssl_context = ssl_context
         self._port = port
         self._readiness = readiness
         self._logger = logger
-        self._app = web.Application()
+        self._app = web.Application(middlewares=[] if guard is None else [_guarding(guard)])
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
         self._app.router.add_get("/livez", self._livez)
@@ -80,7 +102,7 @@ class HttpServer:
     async def start(self) -> None:
         runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS)
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port)
+        site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl_context)
         try:
             await site.start()
         except OSError:
@@ -88,7 +110,8 @@ class HttpServer:
             raise
         self._runner = runner
         self._bound_port = runner.addresses[0][1]
-        self._logger.info("HTTP server listening on %s:%d", self._host, self._bound_port)
+        scheme = "HTTPS" if self._ssl_context is not None else "HTTP"
+        self._logger.info("%s server listening on %s:%d", scheme, self._host, self._bound_port)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -122,3 +145,18 @@ def _metrics_page(metrics: Metrics) -> Callable[[web.Request], Awaitable[web.Res
         return response
 
     return serve
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _guarding(guard: Guard) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in OPEN_PATHS:
+            refusal = await guard.refusal(request)
+            if refusal is not None:
+                return refusal
+        return await handler(request)
+
+    return middleware

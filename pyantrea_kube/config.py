@@ -14,6 +14,8 @@ from pathlib import Path
 from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 
+from pyantrea_kube.bearer import bearer_token
+
 # Each informer keeps one connection open for its watch; writes need a few more. The default
 # pool (5 per CPU) makes urllib3 drop and re-open connections on a small machine.
 _CONNECTION_POOL_SIZE = 32
@@ -40,3 +42,15 @@ def load_api_client(kubeconfig: str | Path | None = None, *, context: str | None
             raise KubeConfigError(f"kubeconfig {source!r} is not usable: {exc}") from exc
     configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize, _CONNECTION_POOL_SIZE)
     return ApiClient(configuration)
+
+
+def bearer_of(configuration: Configuration) -> str | None:
+    """The bearer token `configuration` authenticates with (refreshed first, as the in-cluster
+    configuration's ServiceAccount token is), or None when it uses none (a client certificate)."""
+    if configuration.refresh_api_key_hook is not None:
+        configuration.refresh_api_key_hook(configuration)
+    header = configuration.api_key.get("authorization") or configuration.api_key.get("BearerToken")
+    prefix = configuration.api_key_prefix.get("authorization")
+    if header and prefix and not header.lower().startswith("bearer "):
+        header = f"{prefix} {header}"
+    return bearer_token(header)

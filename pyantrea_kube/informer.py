@@ -1,17 +1,20 @@
 """A list/watch informer on the official `kubernetes` client, delivering to the asyncio loop.
 
     worker thread "informer-<name>"                          event loop (Informer.run)
-    list ──▶ Replace(all trimmed objects) ──┐
+    list (pages of 500) ─▶ Replace(all trimmed objects) ─┐
     watch from rv (bookmarks) ─▶ Upsert/Remove ─▶ BatchChannel ─▶ store + handler callbacks
       ▲ stream ends: re-watch from the last rv                     on_add / on_update / on_delete
-      ▲ connection broken or refused: back off, re-watch           on_synced (once, after 1st list)
-      └ 410 Gone: re-list now; other ERROR or API error: back off, re-list
+      ▲ stream broken: back off, re-watch                          on_synced (once, after 1st list)
+      └ server down (refused): back off, re-list; 410 Gone: re-list now;
+        other ERROR or API error: back off, re-list
 
 The worker thread does all blocking I/O, JSON decoding and trimming; the loop keeps the store
 (key -> trimmed value) and calls the handler, so handlers run on the loop and never race with
 the store. A re-list is diffed against the store: objects that vanished while the watch was
 down are reported as deletes, changed ones as updates, and unchanged ones not at all. Updates
-whose trimmed value did not change are not reported either.
+whose trimmed value did not change are not reported either. After its API server was down the
+informer re-lists rather than resume (`_unreachable`): the server that comes back may stand on an
+etcd that was wiped or restored, whose history is not the one the informer saw.
 
 A trim function reports an object it cannot use by raising ValueError: the informer logs it and
 treats the object as absent (a delete, if it was present), so one malformed object does not stop
@@ -37,7 +40,7 @@ from kubernetes.client import ApiClient, ApiException
 from pyantrea_kube.channel import BatchChannel, ChannelClosed
 from pyantrea_kube.objects import object_key
 from pyantrea_kube.resources import Resource
-from pyantrea_kube.rest import RestClient, StreamError, WatchStream
+from pyantrea_kube.rest import LIST_PAGE_SIZE, RestClient, StreamError, WatchStream
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,9 @@ class InformerSettings:
     backoff_max: float = 30.0
     request_timeout: float = 60.0
     queue_capacity: int = 10000
-    page_size: int | None = None
-    """List in pages of this many objects (client-go's reflector: 500); None lists at once."""
+    page_size: int | None = LIST_PAGE_SIZE
+    """List in pages of this many objects (limit and continue, as client-go's reflector);
+    None lists at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +130,11 @@ class Informer(Generic[T]):
         name: str | None = None,
         settings: InformerSettings | None = None,
         item_fields: type[msgspec.Struct] | None = None,
+        optional: bool = False,
     ) -> None:
+        """`optional`: the resource may not be served (a CRD not installed): while the API
+        answers 404 the informer holds no objects and counts as synced, and it keeps trying."""
+        self._optional = optional
         self._settings = settings or InformerSettings()
         self._rest = RestClient(api_client, timeout=self._settings.request_timeout)
         self._resource = resource
@@ -249,11 +257,21 @@ class Informer(Generic[T]):
             except (ApiException, _WatchFailed, *_CONNECTION_ERRORS) as exc:
                 if self._stop.is_set():
                     return
-                if not isinstance(exc, _CONNECTION_ERRORS):
+                if not isinstance(exc, _CONNECTION_ERRORS) or _unreachable(exc):
                     resource_version = None
+                absent = self._optional and isinstance(exc, ApiException) and exc.status == 404
+                if absent:
+                    channel.put(_Replace({}))  # not served: nothing of it exists
                 wait = delay * random.uniform(0.8, 1.2)
                 then = "re-watching" if resource_version is not None else "re-listing"
-                log.warning("informer %s: %s; %s in %.1fs", self.name, _describe(exc), then, wait)
+                if absent:
+                    log.info(
+                        "informer %s: not served (is its CRD installed?); listing again in %.1fs",
+                        self.name,
+                        wait,
+                    )
+                else:
+                    log.warning("informer %s: %s; %s in %.1fs", self.name, _describe(exc), then, wait)
                 self._stop.wait(wait)
                 delay = min(delay * 2, settings.backoff_max)
 
@@ -323,6 +341,20 @@ class Informer(Generic[T]):
         if self._stop.is_set():
             raise _Stopped
         return resource_version
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether no connection could be made: the API server was down, not just a stream cut.
+
+    The informer then re-lists rather than resume from its resourceVersion: a restarted server's
+    watch cache begins at its own current resourceVersion (an older one gets 410 Gone anyway), and
+    a server on a wiped or restored etcd may already be past ours with a history that is not the
+    one we saw, so a watch from it would silently miss every object that is gone. The re-list is
+    diffed against the store, so what did not change makes no event.
+    """
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason
+    return isinstance(exc, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError))
 
 
 def _describe(exc: BaseException) -> str:

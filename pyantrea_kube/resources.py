@@ -45,6 +45,13 @@ PODS = Resource("", "v1", "pods", namespaced=True)
 SERVICES = Resource("", "v1", "services", namespaced=True)
 ENDPOINTS = Resource("", "v1", "endpoints", namespaced=True)
 NETWORK_POLICIES = Resource("networking.k8s.io", "v1", "networkpolicies", namespaced=True)
+CLUSTER_NETWORK_POLICIES = Resource(
+    "policy.networking.k8s.io", "v1beta1", "clusternetworkpolicies", namespaced=False
+)
+"""The upstream ClusterNetworkPolicy (manifests/crds/), at its storage version."""
+CUSTOM_RESOURCE_DEFINITIONS = Resource(
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False
+)
 SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", namespaced=True)
 CLUSTER_ROLES = Resource("rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False)
 CLUSTER_ROLE_BINDINGS = Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", namespaced=False)

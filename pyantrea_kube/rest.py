@@ -101,6 +101,11 @@ def _decode_event(line: bytes) -> WatchEvent:
         raise StreamError(f"watch stream sent something that is not an event: {line[:200]!r}") from exc
 
 
+LIST_PAGE_SIZE = 500
+"""Objects per list page, as client-go's reflector and pager: a cluster's hundred thousand pods
+are never decoded, or held by the API server for one response, at once."""
+
+
 class RestClient:
     """Blocking list, watch, get, create, replace, patch and delete on raw JSON objects."""
 

@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports
+# The ClusterNetworkPolicy CRD in manifests/crds/ is the pinned network-policy-api release's own file.
+.venv/bin/python -m manifests.networkpolicyapi --check
 .venv/bin/python -m pytest tests bench --benchmark-disable "$@"

@@ -5,6 +5,7 @@ process stopped by pid when the block ends, also on failure."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Sequence
@@ -85,10 +86,12 @@ class LoopbackCluster:
     def stop_apiserver(self, role: str = "kube-apiserver") -> None:
         stop([self.processes.pop(role)])
 
-    def start_apiserver(self, role: str = "kube-apiserver", *, port: int | None = None) -> int:
+    def start_apiserver(
+        self, role: str = "kube-apiserver", *, port: int | None = None, extra: Sequence[str] = ()
+    ) -> int:
         """Start `role`'s kube-apiserver again (its command line as before), or with `port` a
-        second one on the same etcd under that role; returns its port."""
-        argv = list(self.plane.commands["kube-apiserver"])
+        second one on the same etcd under that role, with `extra` flags; returns its port."""
+        argv = [*self.plane.commands["kube-apiserver"], *extra]
         if port is not None:
             argv = [f"--secure-port={port}" if arg.startswith("--secure-port=") else arg for arg in argv]
             argv = [
@@ -101,6 +104,16 @@ class LoopbackCluster:
             argv, lambda r, process, _log: self.processes.__setitem__(r, process), role=role
         )
         return port or self.plane.settings.api_port
+
+    def replace_with_empty(self) -> None:
+        """A fresh, empty cluster at the same address: the API server and etcd stop, etcd's data
+        is wiped, and a new etcd and API server start (as after restoring etcd from nothing);
+        the controller manager and the scheduler stay and find the new server."""
+        self.stop_apiserver()
+        stop([self.processes.pop("etcd")])
+        shutil.rmtree(self.plane.etcd_data)
+        self.plane.start_etcd(lambda role, process, _log: self.processes.__setitem__(role, process))
+        self.start_apiserver()
 
     def compact_etcd(self) -> int:
         """Compact etcd's history up to its current revision (as its auto-compaction does in time);

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -19,6 +20,9 @@ from lab import netns
 from lab.nodes import NodeHost
 
 WAIT_SECONDS = 60.0
+_OPEN_PATHS_TLS = ssl.create_default_context()
+_OPEN_PATHS_TLS.check_hostname = False
+_OPEN_PATHS_TLS.verify_mode = ssl.CERT_NONE
 STOP_SECONDS = 30.0
 
 
@@ -83,12 +87,15 @@ class AgentProcess(ProgramProcess):
         """Until it logs that it runs; learns its HTTP port from that entry."""
         self.port = self.wait_for("agent running")["port"]
 
-    def request(self, path: str) -> tuple[int, str]:
-        """GET `path` of its HTTP API from inside the node: status and body."""
+    def request(self, path: str, *, token: str | None = None) -> tuple[int, str]:
+        """GET `path` of its HTTPS API from inside the node, with `token` if given, without checking
+        the certificate (as a kubelet probes it)."""
 
         def get() -> tuple[int, str]:
+            headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+            request = urllib.request.Request(f"https://127.0.0.1:{self.port}{path}", headers=headers)
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+                with urllib.request.urlopen(request, timeout=5, context=_OPEN_PATHS_TLS) as response:
                     return response.status, response.read().decode()
             except urllib.error.HTTPError as error:
                 return error.code, error.read().decode()

@@ -1,6 +1,6 @@
 """The Pods bound to this node, listed once from the Kubernetes API for the start-up clean-up.
 
-One list with `fieldSelector=spec.nodeName=<node>` (as Antrea's CNI server does), not an
+One list with `fieldSelector=spec.nodeName=<node>` (as Antrea's CNI server does; in pages), not an
 informer: the clean-up needs a snapshot, and needs no watch permission. The blocking client runs
 in a worker thread.
 """
@@ -14,7 +14,7 @@ from kubernetes.client import ApiClient
 
 from pyantrea_kube.objects import Pod, trim_pod
 from pyantrea_kube.resources import PODS
-from pyantrea_kube.rest import RestClient
+from pyantrea_kube.rest import LIST_PAGE_SIZE, RestClient
 
 LIST_TIMEOUT_SECONDS = 10.0
 
@@ -35,5 +35,8 @@ class ApiNodePods:
         self._selector = f"spec.nodeName={node_name}"
 
     async def list(self) -> list[Pod]:
-        listing = await asyncio.to_thread(self._rest.list, PODS, field_selector=self._selector)
-        return [trim_pod(obj) for obj in listing.items]
+        return await asyncio.to_thread(self._list)
+
+    def _list(self) -> list[Pod]:
+        pages = self._rest.list_pages(PODS, page_size=LIST_PAGE_SIZE, field_selector=self._selector)
+        return [trim_pod(obj) for page in pages for obj in page.items]

@@ -14,6 +14,9 @@
 
 The controller's trace (`controlplane.dashboard.trace`) asks the agent of each node the packet
 crosses: the source pod's, then, with a tunnel source, the one at the far end of the tunnel.
+
+Every route here is served over HTTPS to callers with a bearer token the API server vouches for
+and allows the path (`agent.observe.access`): 401 without one, 403 for a user not allowed.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from agent.observe.appctl import AppctlError
-from agent.observe.explain import Explanation, table_name
+from agent.observe.explain import Explanation, PolicyDecision, table_name
 from agent.observe.tracer import Tracer, TraceResult
 from agent.observe.tracetext import TraceFormatError
 from agent.openflow.client import FlowClient
@@ -63,20 +66,29 @@ def explanation_json(explanation: Explanation) -> Json:
             }
             for step in explanation.steps
         ],
-        "policies": [
-            {
-                "direction": "Ingress" if decision.direction is Direction.IN else "Egress",
-                "allowed": decision.allowed,
-                "rules": [asdict(rule) for rule in decision.rules],
-            }
-            for decision in explanation.policies
-        ],
+        "policies": [_decision_json(decision) for decision in explanation.policies],
         "verdict": explanation.verdict.value,
         "reason": explanation.reason,
         "output": None if explanation.output is None else asdict(explanation.output),
         "tunnelDestination": explanation.tunnel_destination,
         "packet": {key: explanation.packet[key] for key in _WIRE_FIELDS if key in explanation.packet},
     }
+
+
+def _decision_json(decision: PolicyDecision) -> Json:
+    """A NetworkPolicy decision as before ClusterNetworkPolicy; a tier's with its `tier` and
+    `action`, and its rules with theirs."""
+    answer: Json = {
+        "direction": "Ingress" if decision.direction is Direction.IN else "Egress",
+        "allowed": decision.allowed,
+    }
+    if decision.tier:
+        answer |= {"tier": decision.tier, "action": decision.action}
+    answer["rules"] = [
+        {key: value for key, value in asdict(rule).items() if value or key not in ("tier", "action")}
+        for rule in decision.rules
+    ]
+    return answer
 
 
 def result_json(result: TraceResult) -> Json:

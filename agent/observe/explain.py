@@ -1,7 +1,11 @@
-"""A traced packet in pyantrea's terms: the tables it crossed by name, the NetworkPolicy rules
-that allowed or dropped it, and where it went.
+"""A traced packet in pyantrea's terms: the tables it crossed by name, the NetworkPolicy and
+ClusterNetworkPolicy rules that decided for it, and where it went.
 
 Policy decisions are read off the flows the packet matched:
+
+* a conjunction's action flow in a tier table (AdminEgressRule 45, BaselineEgressRule 55,
+  AdminIngressRule 85, BaselineIngressRule 95): the ClusterNetworkPolicy rule owning it
+  accepted, denied or passed the packet, in that tier;
 
 * a conjunction's action flow (`conj_id=N`) in EgressRule (50) or IngressRule (90): the rule
   that owns conjunction N allowed the packet in that direction;
@@ -29,6 +33,7 @@ from ipaddress import IPv4Address
 from typing import Protocol
 
 from agent.observe.tracetext import Step, Trace, fields
+from agent.openflow.builders.tiers import TABLE_TIER
 from agent.openflow.pipeline import (
     EGRESS_DEFAULT,
     EGRESS_RULE,
@@ -46,13 +51,26 @@ _OUTPUT_NOTE = "output port is "
 
 @dataclass(frozen=True, slots=True)
 class RuleRef:
-    """A rule of a Kubernetes NetworkPolicy, as users name it."""
+    """A rule of a Kubernetes NetworkPolicy or ClusterNetworkPolicy, as users name it."""
 
     namespace: str
+    """Empty for a ClusterNetworkPolicy."""
     name: str
     rule: str
     """`ingress[0]` for the first ingress rule of the spec; `ingress (isolation only)` for the
-    isolation a policyType without rules adds."""
+    isolation a policyType without rules adds; a ClusterNetworkPolicy rule's own name follows
+    its position (`ingress[0]:deny-all`)."""
+    tier: str = ""
+    """Admin or Baseline for a ClusterNetworkPolicy rule."""
+    action: str = ""
+    """Accept, Deny or Pass for a ClusterNetworkPolicy rule."""
+
+    @property
+    def text(self) -> str:
+        """`NetworkPolicy ns/name ingress[0]`, `ClusterNetworkPolicy name ingress[0] (Admin tier, Deny)`."""
+        if self.namespace:
+            return f"NetworkPolicy {self.namespace}/{self.name} {self.rule}"
+        return f"ClusterNetworkPolicy {self.name} {self.rule} ({self.tier} tier, {self.action})"
 
 
 class PolicyRules(Protocol):
@@ -99,7 +117,12 @@ class PolicyDecision:
     direction: Direction
     allowed: bool
     rules: tuple[RuleRef, ...]
-    """Allowed: the rule that allowed it. Dropped: the rules whose isolation dropped it."""
+    """Allowed: the rule that allowed it. Dropped: the rules whose isolation dropped it, or the
+    ClusterNetworkPolicy rule that denied it. Passed: the rule that passed it on."""
+    tier: str = ""
+    """The ClusterNetworkPolicy tier that decided (Admin, Baseline); empty: NetworkPolicy."""
+    action: str = ""
+    """Accept, Deny or Pass in a tier; empty for NetworkPolicy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +192,20 @@ def explain(trace: Trace, ports: Mapping[int, Port], rules: PolicyRules) -> Expl
 
 
 def _decision(step: Step, rules: PolicyRules) -> PolicyDecision | None:
+    tiered = TABLE_TIER.get(step.table)
+    if tiered is not None:
+        conj_id = step.match_field("conj_id")
+        if conj_id is None:
+            return None
+        tier, way = tiered
+        rule = rules.allowing(int(conj_id, 0))
+        if step.drops:
+            action = "Deny"
+        elif rule is not None and rule.action:
+            action = rule.action
+        else:
+            action = "Accept" if any("->reg" in a for a in step.actions) else "Pass"
+        return PolicyDecision(way, action != "Deny", () if rule is None else (rule,), tier.value, action)
     direction = _RULE_TABLES.get(step.table)
     if direction is not None:
         conj_id = step.match_field("conj_id")
@@ -194,6 +231,9 @@ def _isolated_pod(step: Step, direction: Direction) -> int | None:
 def _drop_reason(step: Step, policies: tuple[PolicyDecision, ...]) -> str:
     name = table_name(step.table)
     denied = next((p for p in policies if not p.allowed), None)
+    if step.table in TABLE_TIER and denied is not None and denied.action == "Deny":
+        named = ", ".join(r.text for r in denied.rules) or f"a {denied.tier} tier rule"
+        return f"dropped by {name}: {named} denies it"
     if step.table in _DEFAULT_TABLES and denied is not None:
         way = "ingress" if denied.direction is Direction.IN else "egress"
         if not denied.rules:

@@ -36,17 +36,19 @@ class AgentHeartbeat:
         appctl: Appctl,
         *,
         api_port: int,
+        api_ca: str,
         rule_traffic: RuleTrafficSource,
     ) -> None:
         self._agent = agent
         self._readiness = readiness
         self._appctl = appctl
         self._api_port = api_port
+        self._api_ca = api_ca
         self._rule_traffic = rule_traffic
         self._ovs_version = ""
 
     def api_address(self) -> str:
-        """host:port where the controller and pyantctl reach this agent's HTTP API."""
+        """host:port where the controller and pyantctl reach this agent's HTTPS API."""
         bind = ip_address(self._agent.config.api_bind_address)
         host = self._agent.local.node_ip if bind.is_unspecified else bind
         return f"[{host}]:{self._api_port}" if host.version == 6 else f"{host}:{self._api_port}"
@@ -69,6 +71,7 @@ class AgentHeartbeat:
             flows=flows,
             checks=checks,
             rules=await self._rule_traffic(),
+            api_ca=self._api_ca,
         )
 
     async def _vswitchd_version(self) -> str:

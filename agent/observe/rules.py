@@ -65,4 +65,7 @@ class RealizedRules:
         if index is None:
             return None
         source = policy.source_ref
-        return RuleRef(source.namespace, source.name, rule_names(policy)[index])
+        name = rule_names(policy)[index]
+        if rule.tiered:
+            return RuleRef(source.namespace, source.name, name, rule.tier.value, rule.action.value)
+        return RuleRef(source.namespace, source.name, name)

@@ -22,6 +22,7 @@ from agent.openflow.builders import (
     proxy,
     service,
     spoofguard,
+    tiers,
 )
 from agent.openflow.cookies import Category, Cookies, name_id
 from agent.openflow.pipeline import PIPELINE
@@ -71,6 +72,7 @@ def pipeline_flows(cookies: Cookies, *, antrea_proxy: bool = False) -> list[Flow
         *conntrack.commit_flows(cookie=cookie),
         *policy.established_bypass_flows(cookie=cookie),
         *policy.related_bypass_flows(cookie=cookie),
+        *tiers.tier_bypass_flows(cookie=cookie),
         l2.output_flow(cookie=cookie),
     ]
 
@@ -99,6 +101,7 @@ def gateway_flows(
         l3.tunnel_to_gateway_flow(gateway.ip.ip, gateway.mac, cookie=cookie),
         l2.l2_forwarding_flow(gateway.mac, gateway.ofport, cookie=cookie),
         policy.gateway_ingress_bypass_flow(gateway.ip.ip, cookie=cookie),
+        tiers.gateway_admin_bypass_flow(gateway.ip.ip, cookie=cookie),
     ]
 
 

@@ -8,20 +8,38 @@ the free numbers after the default tables::
                         │                              └─ ip ──┐
                         └─ tun0 ───────────────────────────────┴─▶ 30 Conntrack ─▶ ct(zone[,nat]) ─▶
         31 ConntrackState ─▶ 32 NodePortMark ─▶ 33 SessionAffinity ─▶ 34 ServiceLB ─▶ group ─▶
-        35 EndpointDNAT ─ ct(commit,nat(dst=endpoint)) ─▶ 50 ... (AntreaProxy; empty without it)
-        40 DNAT ─┬─ service CIDR (kube-proxy mode only) ──────────────────────────────────────────┐
-                 └─▶ 50 EgressRule ─▶ 60 EgressDefault ─▶ 61 EgressMetric ─▶                      │
-        70 L3Forwarding ─┬─ remote subnet: tun_dst, reg1=tun0 ────────────────────────────────────┤
-                         └─▶ 80 L2ForwardingCalc ─▶ 90 IngressRule ─▶ 100 IngressDefault ─▶       │
-        101 IngressMetric ─▶ 105 ConntrackCommit ◀────────────────────────────────────────────────┘
+        35 EndpointDNAT ─ ct(commit,nat(dst=endpoint)) ─▶ 45 ... (AntreaProxy; empty without it)
+        40 DNAT ─┬─ service CIDR (kube-proxy mode only) ────────────────────────────────────────┐
+                 └─▶ 45 AdminEgressRule ─▶ 50 EgressRule ─▶                                     │
+        55 BaselineEgressRule ─▶ 60 EgressDefault ─▶ 61 EgressMetric ─▶                         │
+        70 L3Forwarding ─┬─ remote subnet: tun_dst, reg1=tun0 ──────────────────────────────────┤
+                         └─▶ 80 L2ForwardingCalc ─▶ 85 AdminIngressRule ─▶ 90 IngressRule ─▶    │
+        95 BaselineIngressRule ─▶ 100 IngressDefault ─▶ 101 IngressMetric ─▶                    │
+        105 ConntrackCommit ◀───────────────────────────────────────────────────────────────────┘
                              └─▶ 106 ServiceSNAT (hairpin, external) ─▶ 110 L2ForwardingOut ─▶ output:reg1
 
 NodePortMark (32) resubmits to SessionAffinity (33) and then to ServiceLB (34), so a learned
 affinity flow (which cannot resubmit: `learn` only writes matches and loads) and a miss of 33
-both return to 32, which goes on to 34.
+both return to 32, which goes on to 34. A Service connection goes on, DNATed, to the first
+egress policy table after DNAT (40), so every policy tier sees the endpoint.
 
-A packet a rule allows, and a packet of an established or related connection, skips the rest of
-the rule table and its default table: 50 resubmits it to 61, 90 to 101. The metric tables
+ClusterNetworkPolicy's tiers are tables of their own around the NetworkPolicy tables of each
+direction, numbered from the free numbers between the article's (which never move): Admin
+before the NetworkPolicy rules (45 before 50, 85 before 90: 85 because the ingress rules need
+the output port L2ForwardingCalc (80) finds), Baseline after the NetworkPolicy rules and before
+their default table (55, 95), because Baseline decides only for pods no NetworkPolicy isolates
+in that direction: the baseline table sends those pods' packets on to the default table,
+which drops them, before any baseline rule. A tiered rule's flows sit at a priority made from
+its policy's priority and its position (`agent.openflow.builders.tiers`). Accept goes to the
+metric table (past everything else of the direction), Deny drops, Pass skips the rest of its
+tier: from Admin to the NetworkPolicy rules, from Baseline to the default table.
+
+A packet a NetworkPolicy rule allows skips the rest of the rule table and its default table:
+50 resubmits it to 61, 90 to 101. A packet of an established or related connection skips the
+NetworkPolicy rules (50 to 55, 90 to 95) and, past the baseline table, the default table (60 to
+61, 100 to 101), so a NetworkPolicy change never cuts a connection; the tier tables let replies
+and related packets through but check every other packet of an established connection against
+their rules, so a Deny that appears cuts the connections it selects. The metric tables
 (Antrea's EgressMetric and IngressMetric) hold three flows per rule that count every packet of
 the connections the rule allowed (`agent.openflow.builders.metrics`); everything goes on to the
 next table.
@@ -70,12 +88,16 @@ SESSION_AFFINITY = Table(33, "SessionAffinity", Miss.DROP)
 SERVICE_LB = Table(34, "ServiceLB", Miss.NEXT)
 ENDPOINT_DNAT = Table(35, "EndpointDNAT", Miss.NEXT)
 DNAT = Table(40, "DNAT", Miss.NEXT)
+ADMIN_EGRESS_RULE = Table(45, "AdminEgressRule", Miss.NEXT)
 EGRESS_RULE = Table(50, "EgressRule", Miss.NEXT)
+BASELINE_EGRESS_RULE = Table(55, "BaselineEgressRule", Miss.NEXT)
 EGRESS_DEFAULT = Table(60, "EgressDefault", Miss.NEXT)
 EGRESS_METRIC = Table(61, "EgressMetric", Miss.NEXT)
 L3_FORWARDING = Table(70, "L3Forwarding", Miss.NEXT)
 L2_FORWARDING_CALC = Table(80, "L2ForwardingCalc", Miss.NEXT)
+ADMIN_INGRESS_RULE = Table(85, "AdminIngressRule", Miss.NEXT)
 INGRESS_RULE = Table(90, "IngressRule", Miss.NEXT)
+BASELINE_INGRESS_RULE = Table(95, "BaselineIngressRule", Miss.NEXT)
 INGRESS_DEFAULT = Table(100, "IngressDefault", Miss.NEXT)
 INGRESS_METRIC = Table(101, "IngressMetric", Miss.NEXT)
 CONNTRACK_COMMIT = Table(105, "ConntrackCommit", Miss.NEXT)
@@ -127,12 +149,16 @@ PIPELINE = Pipeline(
         SERVICE_LB,
         ENDPOINT_DNAT,
         DNAT,
+        ADMIN_EGRESS_RULE,
         EGRESS_RULE,
+        BASELINE_EGRESS_RULE,
         EGRESS_DEFAULT,
         EGRESS_METRIC,
         L3_FORWARDING,
         L2_FORWARDING_CALC,
+        ADMIN_INGRESS_RULE,
         INGRESS_RULE,
+        BASELINE_INGRESS_RULE,
         INGRESS_DEFAULT,
         INGRESS_METRIC,
         CONNTRACK_COMMIT,
@@ -146,3 +172,5 @@ PRIORITY_HIGH = 210
 PRIORITY_NORMAL = 200
 PRIORITY_LOW = 190
 PRIORITY_MISS = 0
+PRIORITY_TIER_BYPASS = 64990
+"""Tier tables: replies, related packets, and (Baseline) pods a NetworkPolicy isolates."""

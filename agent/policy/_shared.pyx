@@ -19,23 +19,28 @@ cdef int PRIORITY_NORMAL = _PRIORITY_NORMAL
 
 
 cdef class SharedMatches:
-    """The match flows of one clause kind in table `table`, by match key.
+    """The match flows of one clause kind in table `table` at `priority`, by match key.
 
     `build_match(key)` makes the match of a key, once per flow's life; `cookie` is every
-    flow's cookie.
+    flow's cookie. A NetworkPolicy rule's clauses are at PRIORITY_NORMAL; a tiered rule's at its
+    own priority (every clause of a conjunction must share one).
     """
 
     cdef int _table
+    cdef int _priority
     cdef object _build_match
     cdef unsigned long long _cookie
     cdef dict _actions
     cdef dict _matches
     cdef set _dirty
 
-    def __init__(self, int table, build_match, unsigned long long cookie):
+    def __init__(self, int table, build_match, unsigned long long cookie, int priority=PRIORITY_NORMAL):
         if not 0 <= table <= 254:
             raise ValueError(f"table {table} is out of range 0-254")
+        if not 0 <= priority <= 65535:
+            raise ValueError(f"priority {priority} is out of range 0-65535")
         self._table = table
+        self._priority = priority
         self._build_match = build_match
         self._cookie = cookie
         self._actions = {}
@@ -82,7 +87,7 @@ cdef class SharedMatches:
                 all_actions.pop(key, None)
                 match = matches.pop(key, None)
                 if match is not None:
-                    remove.append((self._table, PRIORITY_NORMAL, match))
+                    remove.append((self._table, self._priority, match))
         self._dirty = set()
 
     def flows(self):
@@ -96,7 +101,7 @@ cdef class SharedMatches:
     cdef Flow _flow(self, Match match, dict actions):
         cdef Flow flow = Flow.__new__(Flow)
         flow.table = self._table
-        flow.priority = PRIORITY_NORMAL
+        flow.priority = self._priority
         flow.match = match
         flow.cookie = self._cookie
         if len(actions) == 1:

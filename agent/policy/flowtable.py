@@ -1,10 +1,14 @@
 """The policy flows the reconciler wants, kept so that a change costs only the flows it touches.
 
-`PolicyFlows` holds, for both directions, the shared match flows of the three clause kinds
-(`agent.policy._shared.SharedMatches`: peers, pods, ports; each match one flow with the
-conjunction() action of every conjunction that uses it), each conjunction's own flows (its
-action flow in the rule table and its three metric flows), and the default isolation drops (a pod
-is isolated while any rule isolates it, counted).
+`PolicyFlows` holds, per `RuleSlot` (direction, table, flow priority: one for each direction's
+NetworkPolicy rules, one per priority used in a ClusterNetworkPolicy tier table), the shared
+match flows of the three clause kinds (`agent.policy._shared.SharedMatches`: peers, pods, ports;
+each match one flow with the conjunction() action of every conjunction that uses it), each
+conjunction's own flows (its action flow and, for rules that accept, its three metric flows),
+and the default isolation drops (a pod is isolated while any NetworkPolicy rule isolates it,
+counted), each with the flow that sends the pod past the Baseline tier while some Baseline rule
+of that direction is realized (without one, a node's flows are exactly what they were before
+ClusterNetworkPolicy).
 
 `flush()` turns what is marked into the change to send: the flows to put (new or with other
 actions) and the identities to remove. Matches are built once per flow and kept while it lives.
@@ -16,15 +20,47 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agent.openflow import _matches
-from agent.openflow.builders import metrics
+from agent.openflow.builders import metrics, tiers
 from agent.openflow.builders import policy as builders
 from agent.openflow.client import FlowKey
 from agent.openflow.cookies import Category, Cookies
+from agent.openflow.pipeline import PRIORITY_NORMAL
 from agent.policy import _shared
 from agent.policy.addresses import PeerAddress, ip_of, mask_of, prefix_of
 from agent.policy.ports import PortMatch
+from agent.policy.rules import CachedRule
 from fastpath import Flow, Match
-from pyantrea_api.objects import Direction
+from pyantrea_api.objects import Direction, RuleAction, Tier
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSlot:
+    """Where a rule's clause flows go: every clause of a conjunction shares table and priority."""
+
+    direction: Direction
+    table: int
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConjunctionKind:
+    """What a conjunction's own flows are made of."""
+
+    direction: Direction
+    tier: Tier
+    action: RuleAction
+    priority: int
+
+
+def slot_of(rule: CachedRule) -> RuleSlot:
+    if not rule.tiered:
+        return RuleSlot(rule.direction, builders.RULE_TABLE[rule.direction], PRIORITY_NORMAL)
+    table = tiers.TIER_TABLE[(rule.tier, rule.direction)]
+    return RuleSlot(rule.direction, table, tiers.rule_priority(rule.priority, rule.position))
+
+
+def kind_of(rule: CachedRule) -> ConjunctionKind:
+    return ConjunctionKind(rule.direction, rule.tier, rule.action, slot_of(rule).priority)
 
 
 @dataclass(slots=True)
@@ -43,34 +79,87 @@ class PolicyFlows:
 
     def __init__(self, cookies: Cookies) -> None:
         self._cookies = cookies
-        cookie = cookies(Category.POLICY)
-        self.peers: dict[Direction, _shared.SharedMatches] = {}
-        self.pods: dict[Direction, _shared.SharedMatches] = {}
-        self.ports: dict[Direction, _shared.SharedMatches] = {}
-        for direction in Direction:
-            table = builders.RULE_TABLE[direction]
-            self.peers[direction] = _shared.SharedMatches(table, _peer_builder(direction), cookie)
-            self.pods[direction] = _shared.SharedMatches(table, _pod_builder(direction), cookie)
-            self.ports[direction] = _shared.SharedMatches(table, _port_match, cookie)
+        self._cookie = cookie = cookies(Category.POLICY)
+        self.peers: dict[RuleSlot, _shared.SharedMatches] = {}
+        self.pods: dict[RuleSlot, _shared.SharedMatches] = {}
+        self.ports: dict[RuleSlot, _shared.SharedMatches] = {}
+        self._builders = {d: (_peer_builder(d), _pod_builder(d)) for d in Direction}
         self._isolation_cookie = cookie
         self._isolated: dict[Direction, dict[int, int]] = {d: {} for d in Direction}
         self._isolation_dirty: set[tuple[Direction, int]] = set()
         self._conjunctions: dict[int, tuple[Flow, ...]] = {}
-        self._conjunctions_dirty: dict[int, Direction | None] = {}
+        self._conjunctions_dirty: dict[int, ConjunctionKind | None] = {}
+        self._kinds: dict[int, ConjunctionKind] = {}
+        self._baseline: dict[Direction, int] = dict.fromkeys(Direction, 0)
+        """Baseline conjunctions per direction: while there are any, isolated pods skip them."""
+        self._skips: dict[Direction, set[int]] = {d: set() for d in Direction}
+        """The pods whose Baseline skip flow is wanted (after a flush)."""
+
+    # -- the shared clause flows of a slot -----------------------------------------------------
+
+    def peers_of(self, slot: RuleSlot) -> _shared.SharedMatches:
+        matches = self.peers.get(slot)
+        if matches is None:
+            build = self._builders[slot.direction][0]
+            matches = self.peers[slot] = _shared.SharedMatches(slot.table, build, self._cookie, slot.priority)
+        return matches
+
+    def pods_of(self, slot: RuleSlot) -> _shared.SharedMatches:
+        matches = self.pods.get(slot)
+        if matches is None:
+            build = self._builders[slot.direction][1]
+            matches = self.pods[slot] = _shared.SharedMatches(slot.table, build, self._cookie, slot.priority)
+        return matches
+
+    def ports_of(self, slot: RuleSlot) -> _shared.SharedMatches:
+        matches = self.ports.get(slot)
+        if matches is None:
+            matches = self.ports[slot] = _shared.SharedMatches(
+                slot.table, _port_match, self._cookie, slot.priority
+            )
+        return matches
 
     # -- each conjunction's own flows ----------------------------------------------------------
 
-    def add_conjunction(self, direction: Direction, conj_id: int) -> None:
-        self._conjunctions_dirty[conj_id] = direction
+    def add_conjunction(self, kind: ConjunctionKind, conj_id: int) -> None:
+        self._conjunctions_dirty[conj_id] = kind
+        self._kinds[conj_id] = kind
+        if kind.tier is Tier.BASELINE:
+            self._baseline_changed(kind.direction, +1)
 
     def remove_conjunction(self, conj_id: int) -> None:
         self._conjunctions_dirty[conj_id] = None
+        kind = self._kinds.pop(conj_id)
+        if kind.tier is Tier.BASELINE:
+            self._baseline_changed(kind.direction, -1)
 
-    def _conjunction_flows(self, direction: Direction, conj_id: int) -> tuple[Flow, ...]:
-        """The action flow and the metric flows of a conjunction."""
-        action = builders.conjunction_action_flow(
-            direction, conj_id, cookie=self._cookies(Category.POLICY_RULE, conj_id)
-        )
+    def _baseline_changed(self, direction: Direction, delta: int) -> None:
+        before = self._baseline[direction]
+        self._baseline[direction] = after = before + delta
+        if (before == 0) != (after == 0):  # every isolated pod's skip flow comes or goes
+            self._isolation_dirty.update((direction, pod) for pod in self._isolated[direction])
+            self._isolation_dirty.update((direction, pod) for pod in self._skips[direction])
+
+    def _conjunction_flows(self, kind: ConjunctionKind, conj_id: int) -> tuple[Flow, ...]:
+        """The action flow and, for a rule that accepts, the metric flows of a conjunction; a
+        Deny or Pass rule's action flow counts its packets (category POLICY_METRIC)."""
+        direction = kind.direction
+        if kind.tier is Tier.NETWORK_POLICY:
+            action = builders.conjunction_action_flow(
+                direction, conj_id, cookie=self._cookies(Category.POLICY_RULE, conj_id)
+            )
+        else:
+            category = Category.POLICY_RULE if kind.action is RuleAction.ACCEPT else Category.POLICY_METRIC
+            action = tiers.action_flow(
+                kind.tier,
+                direction,
+                kind.action,
+                kind.priority,
+                conj_id,
+                cookie=self._cookies(category, conj_id),
+            )
+            if kind.action is not RuleAction.ACCEPT:
+                return (action,)
         counters = metrics.rule_metric_flows(
             direction, conj_id, cookie=self._cookies(Category.POLICY_METRIC, conj_id)
         )
@@ -100,21 +189,32 @@ class PolicyFlows:
         for tables in (self.peers, self.pods, self.ports):
             for matches in tables.values():
                 matches.flush(change.put, change.remove)
-        for conj_id, direction in self._conjunctions_dirty.items():
+        for conj_id, kind in self._conjunctions_dirty.items():
             old = self._conjunctions.pop(conj_id, ())
-            new = () if direction is None else self._conjunction_flows(direction, conj_id)
+            new = () if kind is None else self._conjunction_flows(kind, conj_id)
             if new:
                 self._conjunctions[conj_id] = new
             change.put.extend(flow for flow in new if flow not in old)
             kept = {flow.key for flow in new}  # none when the id went to the other direction
             change.remove.extend(flow.key for flow in old if flow.key not in kept)
         self._conjunctions_dirty = {}
+        cookie = self._isolation_cookie
         for direction, pod in self._isolation_dirty:
-            flow = builders.isolation_flow(direction, pod, cookie=self._isolation_cookie)
-            if pod in self._isolated[direction]:
+            isolated = pod in self._isolated[direction]
+            flow = builders.isolation_flow(direction, pod, cookie=cookie)
+            if isolated:
                 change.put.append(flow)
             else:
                 change.remove.append(flow.key)
+            skips = self._skips[direction]
+            skip = tiers.isolation_skip_flow(direction, pod, cookie=cookie)
+            if isolated and self._baseline[direction]:
+                if pod not in skips:
+                    skips.add(pod)
+                    change.put.append(skip)
+            elif pod in skips:
+                skips.discard(pod)
+                change.remove.append(skip.key)
         self._isolation_dirty = set()
         return change
 
@@ -127,10 +227,11 @@ class PolicyFlows:
             for flow in m.flows()
         ]
         result.extend(flow for flows in self._conjunctions.values() for flow in flows)
+        cookie = self._isolation_cookie
         for direction, counts in self._isolated.items():
-            result.extend(
-                builders.isolation_flow(direction, pod, cookie=self._isolation_cookie) for pod in counts
-            )
+            result.extend(builders.isolation_flow(direction, pod, cookie=cookie) for pod in counts)
+        for direction, skips in self._skips.items():
+            result.extend(tiers.isolation_skip_flow(direction, pod, cookie=cookie) for pod in skips)
         return result
 
     def counts(self) -> dict[str, int]:
@@ -142,6 +243,7 @@ class PolicyFlows:
             "conjunctions": len(self._conjunctions),
             "metrics": sum(len(flows) - 1 for flows in self._conjunctions.values()),
             "isolation": sum(len(c) for c in self._isolated.values()),
+            "baseline skips": sum(len(s) for s in self._skips.values()),
         }
 
 

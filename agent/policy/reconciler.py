@@ -6,8 +6,9 @@ numbers on different pods (ingress: resolved by the local pods' ports, each conj
 the pods that resolve alike and every peer; egress: by the peers' ports, each conjunction
 taking the peers that resolve alike and every local pod; ipBlock peers match only the numbered
 ports). A conjunction has two clauses (peers, pods) or three (and ports), and an id from the
-one allocator. A pod a rule applies to is isolated in the rule's direction, whatever the rule
-allows.
+one allocator. A pod a NetworkPolicy rule applies to is isolated in the rule's direction,
+whatever the rule allows; a ClusterNetworkPolicy rule isolates nothing, and its flows go to its
+tier's table at its own priority (`flowtable.slot_of`).
 
 `reconcile(dirty)` recomputes only the dirty rules: a rule's new conjunctions are diffed
 against its realized ones (peer and pod sets diff in C) and only the difference reaches the
@@ -24,7 +25,7 @@ from agent.openflow.cookies import Cookies
 from agent.policy.addresses import PeerAddress, block_addresses, host_addresses
 from agent.policy.allocator import ConjIdAllocator
 from agent.policy.cache import Dirty, RuleCache
-from agent.policy.flowtable import FlowChange, PolicyFlows
+from agent.policy.flowtable import FlowChange, PolicyFlows, RuleSlot, kind_of, slot_of
 from agent.policy.ports import PortSet, has_named_ports, resolve, static_ports
 from agent.policy.rules import CachedRule, RuleId
 from fastpath import Flow
@@ -40,6 +41,7 @@ class Conjunction:
     """One realized conjunction: its id, actions per clause, and its peers and pods."""
 
     id: int
+    slot: RuleSlot
     ports: PortKey
     peer_action: A.Conjunction
     pod_action: A.Conjunction
@@ -121,7 +123,8 @@ class Reconciler:
         rule = realized.rule
         ingress = rule.direction is Direction.IN
         local = self._cache.local_pods_of(rule)
-        isolated = {pod.ofport if ingress else pod.ip for _, pod in local}
+        applied = {pod.ofport if ingress else pod.ip for _, pod in local}
+        isolated = set() if rule.tiered else applied
         if not local:
             return {}, isolated
         services = rule.services
@@ -129,7 +132,7 @@ class Reconciler:
             peers = self._peers(realized)
             if not peers:
                 return {}, isolated
-            return {static_ports(services) if services else None: (peers, set(isolated))}, isolated
+            return {static_ports(services) if services else None: (peers, set(applied))}, isolated
         if ingress:
             classes: Classes = {}
             peers = self._peers(realized)
@@ -151,7 +154,7 @@ class Reconciler:
         numbered = static_ports(s for s in services if not isinstance(s.port, str))
         if numbered and realized.blocks:
             by_ports.setdefault(numbered, set()).update(realized.blocks)
-        return {ports: (peers, set(isolated)) for ports, peers in by_ports.items() if peers}, isolated
+        return {ports: (peers, set(applied)) for ports, peers in by_ports.items() if peers}, isolated
 
     def _peers(self, realized: RealizedRule) -> set[PeerAddress]:
         groups = self._cache.address_groups_of(realized.rule)
@@ -166,13 +169,13 @@ class Reconciler:
         direction = realized.rule.direction
         conjunctions = realized.conjunctions
         for ports in conjunctions.keys() - classes.keys():
-            self._drop(direction, conjunctions.pop(ports))
+            self._drop(conjunctions.pop(ports))
         for ports, (peers, pods) in sorted(classes.items(), key=_by_ports):
             conjunction = conjunctions.get(ports)
             if conjunction is None:
                 conjunctions[ports] = self._create(realized.rule, ports, peers, pods)
             else:
-                self._update(direction, conjunction, peers, pods)
+                self._update(conjunction, peers, pods)
         flows = self.flows
         flows.release(direction, realized.isolated - isolated)
         flows.isolate(direction, isolated - realized.isolated)
@@ -192,7 +195,7 @@ class Reconciler:
         blocks = realized.blocks
         wanted = {a for a in addresses if a in blocks or any(a in group for group in groups)}
         unwanted = addresses - wanted
-        peer_flows = self.flows.peers[rule.direction]
+        peer_flows = self.flows.peers_of(slot_of(rule))
         for conjunction in realized.conjunctions.values():
             added = wanted - conjunction.peers
             removed = unwanted & conjunction.peers
@@ -213,8 +216,10 @@ class Reconciler:
     ) -> Conjunction:
         conj_id = self._allocator.allocate()
         n_clauses = 2 if ports is None else 3
+        slot = slot_of(rule)
         conjunction = Conjunction(
             conj_id,
+            slot,
             ports,
             A.Conjunction(conj_id, 1, n_clauses),
             A.Conjunction(conj_id, 2, n_clauses),
@@ -222,43 +227,42 @@ class Reconciler:
             peers,
             pods,
         )
-        direction = rule.direction
         flows = self.flows
-        flows.peers[direction].add(peers, conjunction.peer_action)
-        flows.pods[direction].add(pods, conjunction.pod_action)
+        flows.peers_of(slot).add(peers, conjunction.peer_action)
+        flows.pods_of(slot).add(pods, conjunction.pod_action)
         if ports is not None and conjunction.port_action is not None:
-            flows.ports[direction].add(ports, conjunction.port_action)
-        flows.add_conjunction(direction, conj_id)
+            flows.ports_of(slot).add(ports, conjunction.port_action)
+        flows.add_conjunction(kind_of(rule), conj_id)
         self._conjunction_rules[conj_id] = rule.id
         return conjunction
 
-    def _update(
-        self, direction: Direction, conjunction: Conjunction, peers: set[PeerAddress], pods: set[int]
-    ) -> None:
+    def _update(self, conjunction: Conjunction, peers: set[PeerAddress], pods: set[int]) -> None:
         flows = self.flows
+        slot = conjunction.slot
         current = conjunction.peers
         removed, added = current - peers, peers - current
         if removed:
-            flows.peers[direction].remove(removed, conjunction.id)
+            flows.peers_of(slot).remove(removed, conjunction.id)
             current -= removed
         if added:
-            flows.peers[direction].add(added, conjunction.peer_action)
+            flows.peers_of(slot).add(added, conjunction.peer_action)
             current |= added
         current_pods = conjunction.pods
         removed_pods, added_pods = current_pods - pods, pods - current_pods
         if removed_pods:
-            flows.pods[direction].remove(removed_pods, conjunction.id)
+            flows.pods_of(slot).remove(removed_pods, conjunction.id)
             current_pods -= removed_pods
         if added_pods:
-            flows.pods[direction].add(added_pods, conjunction.pod_action)
+            flows.pods_of(slot).add(added_pods, conjunction.pod_action)
             current_pods |= added_pods
 
-    def _drop(self, direction: Direction, conjunction: Conjunction) -> None:
+    def _drop(self, conjunction: Conjunction) -> None:
         flows = self.flows
-        flows.peers[direction].remove(conjunction.peers, conjunction.id)
-        flows.pods[direction].remove(conjunction.pods, conjunction.id)
+        slot = conjunction.slot
+        flows.peers_of(slot).remove(conjunction.peers, conjunction.id)
+        flows.pods_of(slot).remove(conjunction.pods, conjunction.id)
         if conjunction.ports is not None:
-            flows.ports[direction].remove(conjunction.ports, conjunction.id)
+            flows.ports_of(slot).remove(conjunction.ports, conjunction.id)
         flows.remove_conjunction(conjunction.id)
         del self._conjunction_rules[conjunction.id]
         self._allocator.release(conjunction.id)
@@ -266,7 +270,7 @@ class Reconciler:
     def _forget(self, realized: RealizedRule) -> None:
         direction = realized.rule.direction
         for conjunction in realized.conjunctions.values():
-            self._drop(direction, conjunction)
+            self._drop(conjunction)
         self.flows.release(direction, realized.isolated)
         del self._realized[realized.rule.id]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from pyantrea_api.objects import Direction, InternalNetworkPolicy, Peer, Rule, Service
+from pyantrea_api.objects import Direction, InternalNetworkPolicy, Peer, Rule, RuleAction, Service, Tier
 
 RuleId = str
 
@@ -27,6 +27,17 @@ class CachedRule:
     peer: Peer
     services: tuple[Service, ...]
     applied_to_groups: tuple[str, ...]
+    tier: Tier = Tier.NETWORK_POLICY
+    priority: int = 0
+    """The policy's priority in its tier (ClusterNetworkPolicy)."""
+    action: RuleAction = RuleAction.ACCEPT
+    position: int = 0
+    """The rule's position among its policy's rules of its direction (ClusterNetworkPolicy)."""
+
+    @property
+    def tiered(self) -> bool:
+        """A ClusterNetworkPolicy rule (Admin or Baseline): no isolation, its own table and priority."""
+        return self.tier is not Tier.NETWORK_POLICY
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -41,10 +52,14 @@ def rule_id(policy: InternalNetworkPolicy, rule: Rule) -> RuleId:
 def _encode(policy: InternalNetworkPolicy, rule: Rule) -> bytes:
     """Every field, NUL-separated (names cannot hold a NUL); addresses packed, blocks as
     address, prefix length, except count, excepts. A policy may carry thousands of ipBlocks,
-    so this stays a few bytes of work per block."""
+    so this stays a few bytes of work per block. A tiered rule's tier, priority, action and
+    position are part of it (a NetworkPolicy rule's id is what it always was)."""
+    fields = [policy.name]
+    if policy.tier is not Tier.NETWORK_POLICY:
+        fields.append(f"{policy.tier.value}/{policy.priority}/{rule.action.value}/{rule.index}")
     text = "\0".join(
         [
-            policy.name,
+            *fields,
             ",".join(sorted(policy.applied_to_groups)),
             rule.direction.value,
             ",".join(rule.peer.address_groups),
@@ -65,5 +80,8 @@ def rules_of(policy: InternalNetworkPolicy) -> dict[RuleId, CachedRule]:
     rules = {}
     for rule in policy.rules:
         rid = rule_id(policy, rule)
-        rules[rid] = CachedRule(rid, policy.name, rule.direction, rule.peer, rule.services, applied_to)
+        rules[rid] = CachedRule(
+            rid, policy.name, rule.direction, rule.peer, rule.services, applied_to,
+            policy.tier, policy.priority, rule.action, rule.index,
+        )  # fmt: skip
     return rules

@@ -17,11 +17,10 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
 from pyantrea_api.server import SERVER_NAME
+from pyantrea_daemon.certificates import self_signed
 
 CERT_FILE = "tls.crt"
 KEY_FILE = "tls.key"
@@ -35,8 +34,6 @@ DNS_NAMES = (
     "localhost",
 )
 IP_ADDRESSES = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
-CA_DAYS = 3650
-CERT_DAYS = 365
 RENEW_BEFORE = datetime.timedelta(days=30)
 
 
@@ -77,61 +74,8 @@ def load_or_create(directory: Path, *, self_signed: bool) -> TlsMaterial:
 
 def create(now: datetime.datetime | None = None) -> TlsMaterial:
     """A new CA and a serving certificate it signs, for `DNS_NAMES` and `IP_ADDRESSES`."""
-    now = now or datetime.datetime.now(datetime.UTC)
-    start = now - datetime.timedelta(minutes=5)  # tolerate clocks a little behind ours
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"pyantrea-ca@{int(now.timestamp())}")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_usage(cert_sign=True), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = [x509.DNSName(name) for name in DNS_NAMES]
-    names.extend(x509.IPAddress(address) for address in IP_ADDRESSES)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SERVER_NAME)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_usage(cert_sign=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return TlsMaterial(
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-        ca.public_bytes(serialization.Encoding.PEM),
-        created=True,
-    )
-
-
-def _usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    pair = self_signed(SERVER_NAME, DNS_NAMES, IP_ADDRESSES, now=now)
+    return TlsMaterial(pair.cert, pair.key, pair.ca, created=True)
 
 
 def _problem(directory: Path, renew_before: datetime.timedelta) -> str | None:

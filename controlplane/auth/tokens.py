@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from pyantrea_api.values import value
-
-_SCHEME = "bearer "
+from pyantrea_kube.bearer import bearer_token as _bearer
 
 
 @value
@@ -28,7 +27,6 @@ class Authenticator(Protocol):
 def bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
     """The token of an `authorization: Bearer <token>` entry, or None without one."""
     for key, entry in metadata:
-        if key == "authorization" and isinstance(entry, str) and entry[: len(_SCHEME)].lower() == _SCHEME:
-            token = entry[len(_SCHEME) :].strip()
-            return token or None
+        if key == "authorization" and isinstance(entry, str) and (token := _bearer(entry)) is not None:
+            return token
     return None

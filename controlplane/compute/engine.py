@@ -7,15 +7,28 @@ workqueues drained by `syncAppliedToGroup`, `syncInternalNetworkPolicy` and `syn
     pods, namespaces ──▶ Grouping: selector groups and their members ──┐
     policies ──▶ translate ──▶ groups they use ───────────────────────┼──▶ Publisher ──▶ changes
     nodes ────────────────────────────────────────────────────────────┘    (patches, spans)
+
+ClusterNetworkPolicies go the same way (`clustertranslate`), keyed ("", name): a cluster-scoped
+policy has no namespace. One whose peers select Nodes is translated again when a Node's labels
+or addresses change.
 """
 
 from __future__ import annotations
 
 from controlplane.compute.changes import Change, Span
+from controlplane.compute.clustertranslate import translate_cluster
 from controlplane.compute.grouping import Grouping
-from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
+from controlplane.compute.inputs import (
+    ClusterNetworkPolicy,
+    InvalidClusterNetworkPolicy,
+    InvalidNetworkPolicy,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+)
 from controlplane.compute.publisher import ActivePolicy, Pending, Publisher
-from controlplane.compute.translate import translate
+from controlplane.compute.translate import Translation, translate
 from pyantrea_api.objects import AddressGroup, GroupMember, PodKey
 
 
@@ -32,6 +45,12 @@ class PolicyEngine:
         self._by_uid: dict[str, ActivePolicy] = {}
         self._invalid: dict[tuple[str, str], InvalidNetworkPolicy] = {}
         self._dirty_policies: set[str] = set()
+        self._nodes: dict[str, Node] = {}
+        self._cluster: dict[str, ClusterNetworkPolicy] = {}
+        """The valid ClusterNetworkPolicies by name, as given (node peers are resolved anew)."""
+        self._cluster_invalid: dict[str, InvalidClusterNetworkPolicy] = {}
+        self._reading_nodes: set[str] = set()
+        self._unenforced: dict[str, tuple[str, ...]] = {}
 
     def upsert_namespace(self, namespace: Namespace) -> None:
         """A Namespace was added or its labels changed."""
@@ -42,12 +61,61 @@ class PolicyEngine:
         self._grouping.set_namespace(name, None)
 
     def upsert_node(self, node: Node) -> None:
-        """A Node was added."""
+        """A Node was added or changed."""
+        old = self._nodes.get(node.name)
+        self._nodes[node.name] = node
         self._publisher.set_node(node.name, True)
+        if old is None or (old.labels, old.ips) != (node.labels, node.ips):
+            self._nodes_changed()
 
     def delete_node(self, name: str) -> None:
         """A Node was deleted: it leaves every span."""
         self._publisher.set_node(name, False)
+        if self._nodes.pop(name, None) is not None:
+            self._nodes_changed()
+
+    def upsert_cluster_policy(self, policy: ClusterNetworkPolicy | InvalidClusterNetworkPolicy) -> None:
+        """A ClusterNetworkPolicy was added or changed; an invalid one is reported, not enforced."""
+        key = ("", policy.name)
+        self._remove_policy(key)
+        self._cluster.pop(policy.name, None)
+        self._reading_nodes.discard(policy.name)
+        self._unenforced.pop(policy.name, None)
+        if isinstance(policy, InvalidClusterNetworkPolicy):
+            self._cluster_invalid[policy.name] = policy
+            return
+        self._cluster_invalid.pop(policy.name, None)
+        self._cluster[policy.name] = policy
+        self._install_cluster(policy)
+
+    def delete_cluster_policy(self, name: str) -> None:
+        """A ClusterNetworkPolicy was deleted."""
+        self._remove_policy(("", name))
+        self._cluster.pop(name, None)
+        self._cluster_invalid.pop(name, None)
+        self._reading_nodes.discard(name)
+        self._unenforced.pop(name, None)
+
+    def invalid_cluster_policies(self) -> tuple[InvalidClusterNetworkPolicy, ...]:
+        """ClusterNetworkPolicies that are not enforced because the computation cannot use them."""
+        return tuple(self._cluster_invalid.values())
+
+    def unenforced(self, name: str) -> tuple[str, ...]:
+        """What ClusterNetworkPolicy `name` says that pyantrea does not enforce as written."""
+        return self._unenforced.get(name, ())
+
+    def _install_cluster(self, policy: ClusterNetworkPolicy) -> None:
+        result = translate_cluster(policy, self._nodes.values())
+        if result.uses_nodes:
+            self._reading_nodes.add(policy.name)
+        if result.unenforced:
+            self._unenforced[policy.name] = result.unenforced
+        self._install(("", policy.name), result.translation)
+
+    def _nodes_changed(self) -> None:
+        for name in sorted(self._reading_nodes):
+            self._remove_policy(("", name))
+            self._install_cluster(self._cluster[name])
 
     def upsert_pod(self, pod: Pod) -> None:
         """A Pod was added or changed (labels, node, IPs, phase, ports)."""
@@ -73,16 +141,19 @@ class PolicyEngine:
             self._invalid[key] = policy
             return
         self._invalid.pop(key, None)
-        translation = translate(policy)
+        self._install(key, translate(policy))
+
+    def _install(self, key: tuple[str, str], translation: Translation) -> None:
         acquire = self._grouping.acquire
         entry = ActivePolicy(
             translation.policy,
             acquire(translation.applied_to),
             tuple(acquire(selector) for selector in translation.address_groups),
         )
+        uid = translation.policy.name
         self._policies[key] = entry
-        self._by_uid[policy.uid] = entry
-        self._dirty_policies.add(policy.uid)
+        self._by_uid[uid] = entry
+        self._dirty_policies.add(uid)
 
     def delete_policy(self, namespace: str, name: str) -> None:
         """A NetworkPolicy was deleted."""

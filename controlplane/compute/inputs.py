@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 
 from controlplane.compute.labels import Labels, LabelSelector
-from pyantrea_api.ipnet import PackedIP
-from pyantrea_api.objects import Direction, IPBlock, NamedPort, Protocol
+from pyantrea_api.ipnet import IPNet, PackedIP
+from pyantrea_api.objects import Direction, IPBlock, NamedPort, Protocol, RuleAction, Tier
 from pyantrea_api.values import value
 
 
@@ -34,9 +34,13 @@ class Namespace:
 
 @value
 class Node:
-    """A Node: only nodes that exist can be in a span."""
+    """A Node: only nodes that exist can be in a span. Its labels and addresses are what a
+    ClusterNetworkPolicy's `nodes` peer selects and matches."""
 
     name: str
+    labels: Labels = ()
+    ips: tuple[PackedIP, ...] = ()
+    """The addresses of `status.addresses` (InternalIP and ExternalIP)."""
 
 
 @value
@@ -119,3 +123,69 @@ class InvalidNetworkPolicy:
     uid: str
     generation: int
     error: str
+
+
+@value
+class ClusterPolicyPeer:
+    """One entry of a ClusterNetworkPolicy rule's `from` or `to`; exactly one kind is set.
+
+    `namespaces`: every pod of the namespaces `namespace_selector` matches (`pod_selector` None);
+    `pods`: both selectors; `nodes`: `node_selector`; `networks`: CIDRs; `domain_names`: names
+    (an experimental peer pyantrea does not resolve: it matches nothing). A peer with none of
+    them is one of a newer API version: it fails closed (`unknown`).
+    """
+
+    namespace_selector: LabelSelector | None
+    pod_selector: LabelSelector | None
+    node_selector: LabelSelector | None
+    networks: tuple[IPNet, ...]
+    domain_names: tuple[str, ...]
+    unknown: bool = False
+
+
+@value
+class ClusterPolicyRule:
+    """One ingress or egress rule: action, peers, and ports (empty: all traffic)."""
+
+    name: str
+    action: RuleAction
+    peers: tuple[ClusterPolicyPeer, ...]
+    ports: tuple[PolicyPort, ...]
+
+
+@value
+class ClusterNetworkPolicy:
+    """A `policy.networking.k8s.io` ClusterNetworkPolicy (cluster-scoped).
+
+    Its subject is the pods `subject_pod_selector` matches in the namespaces
+    `subject_namespace_selector` matches (a `namespaces` subject has every pod).
+    """
+
+    name: str
+    uid: str
+    generation: int
+    tier: Tier
+    priority: int
+    subject_namespace_selector: LabelSelector
+    subject_pod_selector: LabelSelector
+    ingress: tuple[ClusterPolicyRule, ...]
+    egress: tuple[ClusterPolicyRule, ...]
+
+    @property
+    def namespace(self) -> str:
+        """Empty: cluster-scoped (engine and status board key policies by namespace and name)."""
+        return ""
+
+
+@value
+class InvalidClusterNetworkPolicy:
+    """A ClusterNetworkPolicy the computation cannot use; it is reported instead of enforced."""
+
+    name: str
+    uid: str
+    generation: int
+    error: str
+
+    @property
+    def namespace(self) -> str:
+        return ""

@@ -56,8 +56,13 @@ class NamespaceFields(_Fields):
     metadata: _LabeledMeta | None = None
 
 
+class _NodeStatus(_Fields):
+    addresses: Any = None
+
+
 class NodeFields(_Fields):
-    metadata: _NameMeta | None = None
+    metadata: _LabeledMeta | None = None
+    status: _NodeStatus | None = None
 
 
 class PodFields(_Fields):
@@ -67,5 +72,10 @@ class PodFields(_Fields):
 
 
 class NetworkPolicyFields(_Fields):
+    metadata: _PolicyMeta | None = None
+    spec: Any = None
+
+
+class ClusterNetworkPolicyFields(_Fields):
     metadata: _PolicyMeta | None = None
     spec: Any = None

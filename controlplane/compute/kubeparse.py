@@ -15,6 +15,10 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from controlplane.compute.inputs import (
+    ClusterNetworkPolicy,
+    ClusterPolicyPeer,
+    ClusterPolicyRule,
+    InvalidClusterNetworkPolicy,
     InvalidNetworkPolicy,
     Namespace,
     NetworkPolicy,
@@ -27,7 +31,7 @@ from controlplane.compute.inputs import (
 )
 from controlplane.compute.labels import EVERYTHING, Labels, LabelSelector, Operator, Requirement, make_labels
 from pyantrea_api.ipnet import parse_cidr, parse_ip
-from pyantrea_api.objects import Direction, IPBlock, NamedPort, Protocol
+from pyantrea_api.objects import Direction, IPBlock, NamedPort, Protocol, RuleAction, Tier
 
 _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
@@ -100,10 +104,25 @@ def namespace_from_k8s(obj: Mapping[str, Any]) -> Namespace:
     return Namespace(f.string(meta, "name", "metadata", required=True), f.labels(meta, "metadata"))
 
 
+_NODE_ADDRESS_TYPES = frozenset({"InternalIP", "ExternalIP"})
+
+
 def node_from_k8s(obj: Mapping[str, Any]) -> Node:
-    """A Node from its JSON form."""
+    """A Node from its JSON form: name, labels, and its IP addresses (`status.addresses`)."""
     f = _Fields("Node", obj)
-    return Node(f.string(f.map(obj, "metadata", ""), "name", "metadata", required=True))
+    meta = f.map(obj, "metadata", "")
+    status = f.map(obj, "status", "")
+    ips = []
+    for i, address in _entries(f, status, "addresses", "status"):
+        if f.string(address, "type", f"status.addresses[{i}]") not in _NODE_ADDRESS_TYPES:
+            continue
+        try:
+            ip = parse_ip(f.string(address, "address", f"status.addresses[{i}]", required=True))
+        except ValueError as error:
+            f.fail(f"status.addresses[{i}].address", str(error))
+        if ip not in ips:
+            ips.append(ip)
+    return Node(f.string(meta, "name", "metadata", required=True), f.labels(meta, "metadata"), tuple(ips))
 
 
 def pod_from_k8s(obj: Mapping[str, Any]) -> Pod:
@@ -325,3 +344,173 @@ def _selector(f: _Fields, selector: Mapping[str, Any], path: str) -> LabelSelect
             f.fail(f"{field}.values", f"must be empty for operator {operator.value}")
         requirements.append(Requirement(key, operator, tuple(sorted(set(values)))))
     return LabelSelector.of(requirements)
+
+
+# -- ClusterNetworkPolicy (policy.networking.k8s.io, sigs.k8s.io/network-policy-api v0.3.0) ----------
+
+_TIERS = {"Admin": Tier.ADMIN, "Baseline": Tier.BASELINE}
+_ACTIONS = {"Accept": RuleAction.ACCEPT, "Deny": RuleAction.DENY, "Pass": RuleAction.PASS}
+_CNP_PROTOCOLS = {"tcp": Protocol.TCP, "udp": Protocol.UDP, "sctp": Protocol.SCTP}
+MAX_PRIORITY = 1000
+MAX_RULES = 25
+
+
+def cluster_network_policy_from_k8s(obj: Mapping[str, Any]) -> ClusterNetworkPolicy:
+    """A ClusterNetworkPolicy from its JSON form (v1alpha2 and v1beta1 have the same spec)."""
+    f = _Fields("ClusterNetworkPolicy", obj)
+    meta = f.map(obj, "metadata", "")
+    spec = f.map(obj, "spec", "")
+    tier_text = f.string(spec, "tier", "spec", required=True)
+    if tier_text not in _TIERS:
+        f.fail("spec.tier", f"unknown tier {tier_text!r} (want Admin or Baseline)")
+    priority = f.get(spec, "priority", "spec", int, None)
+    if priority is None or not 0 <= priority <= MAX_PRIORITY:
+        f.fail("spec.priority", f"must be a number from 0 to {MAX_PRIORITY}, got {priority!r}")
+    subject = f.map(spec, "subject", "spec")
+    namespaces, pods = subject.get("namespaces"), subject.get("pods")
+    if (namespaces is None) == (pods is None):
+        f.fail("spec.subject", "exactly one of namespaces and pods must be set")
+    if namespaces is not None:
+        namespace_selector = _selector(
+            f, f.map(subject, "namespaces", "spec.subject"), "spec.subject.namespaces"
+        )
+        pod_selector = EVERYTHING
+    else:
+        namespace_selector, pod_selector = _namespaced_pod(
+            f, f.map(subject, "pods", "spec.subject"), "spec.subject.pods"
+        )
+    rules = {}
+    for key, peers_key in (("ingress", "from"), ("egress", "to")):
+        entries = _entries(f, spec, key, "spec")
+        if len(entries) > MAX_RULES:
+            f.fail(f"spec.{key}", f"at most {MAX_RULES} rules, got {len(entries)}")
+        rules[key] = tuple(_cluster_rule(f, rule, f"spec.{key}[{i}]", peers_key) for i, rule in entries)
+    return ClusterNetworkPolicy(
+        name=f.string(meta, "name", "metadata", required=True),
+        uid=f.string(meta, "uid", "metadata", required=True),
+        generation=f.get(meta, "generation", "metadata", int, 1),
+        tier=_TIERS[tier_text],
+        priority=priority,
+        subject_namespace_selector=namespace_selector,
+        subject_pod_selector=pod_selector,
+        ingress=rules["ingress"],
+        egress=rules["egress"],
+    )
+
+
+def cluster_network_policy_or_invalid(
+    obj: Mapping[str, Any],
+) -> ClusterNetworkPolicy | InvalidClusterNetworkPolicy:
+    """The policy, or its error as a value when only its spec is unusable (raises
+    `InvalidObjectError` when its name or uid is unreadable)."""
+    try:
+        return cluster_network_policy_from_k8s(obj)
+    except InvalidObjectError as error:
+        f = _Fields("ClusterNetworkPolicy", obj)
+        meta = f.map(obj, "metadata", "")
+        generation = meta.get("generation")
+        return InvalidClusterNetworkPolicy(
+            name=f.string(meta, "name", "metadata", required=True),
+            uid=f.string(meta, "uid", "metadata", required=True),
+            generation=generation if isinstance(generation, int) else 1,
+            error=str(error),
+        )
+
+
+def _namespaced_pod(f: _Fields, obj: Mapping[str, Any], path: str) -> tuple[LabelSelector, LabelSelector]:
+    if obj.get("namespaceSelector") is None:
+        f.fail(f"{path}.namespaceSelector", "is required")
+    if obj.get("podSelector") is None:
+        f.fail(f"{path}.podSelector", "is required")
+    return (
+        _selector(f, f.map(obj, "namespaceSelector", path), f"{path}.namespaceSelector"),
+        _selector(f, f.map(obj, "podSelector", path), f"{path}.podSelector"),
+    )
+
+
+def _cluster_rule(f: _Fields, rule: Mapping[str, Any], path: str, peers_key: str) -> ClusterPolicyRule:
+    action_text = f.string(rule, "action", path, required=True)
+    if action_text not in _ACTIONS:
+        f.fail(f"{path}.action", f"unknown action {action_text!r} (want Accept, Deny or Pass)")
+    entries = _entries(f, rule, peers_key, path)
+    if not entries:
+        f.fail(f"{path}.{peers_key}", "must have at least one peer")
+    peers = tuple(
+        _cluster_peer(f, peer, f"{path}.{peers_key}[{i}]", egress=peers_key == "to") for i, peer in entries
+    )
+    ports: list[PolicyPort] = []
+    for i, protocol in _entries(f, rule, "protocols", path):
+        ports.extend(_cluster_ports(f, protocol, f"{path}.protocols[{i}]"))
+    name = f.string(rule, "name", path)
+    if len(name) > 100:
+        f.fail(f"{path}.name", f"at most 100 characters, got {len(name)}")
+    return ClusterPolicyRule(name, _ACTIONS[action_text], peers, tuple(ports))
+
+
+def _cluster_peer(f: _Fields, peer: Mapping[str, Any], path: str, *, egress: bool) -> ClusterPolicyPeer:
+    kinds = ("namespaces", "pods", "nodes", "networks", "domainNames") if egress else ("namespaces", "pods")
+    present = [kind for kind in kinds if peer.get(kind) is not None]
+    if len(present) > 1:
+        f.fail(path, f"exactly one peer kind may be set, got {', '.join(present)}")
+    if not present:  # a field of a newer API version, or none: the API says fail closed
+        return ClusterPolicyPeer(None, None, None, (), (), unknown=True)
+    kind = present[0]
+    if kind == "namespaces":
+        return ClusterPolicyPeer(_selector(f, f.map(peer, kind, path), f"{path}.{kind}"), None, None, (), ())
+    if kind == "pods":
+        namespace_selector, pod_selector = _namespaced_pod(f, f.map(peer, kind, path), f"{path}.{kind}")
+        return ClusterPolicyPeer(namespace_selector, pod_selector, None, (), ())
+    if kind == "nodes":
+        return ClusterPolicyPeer(None, None, _selector(f, f.map(peer, kind, path), f"{path}.{kind}"), (), ())
+    texts = f.list(peer, kind, path)
+    if not texts:
+        f.fail(f"{path}.{kind}", "must have at least one entry")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            f.fail(f"{path}.{kind}[{i}]", f"expected str, got {text!r}")
+    if kind == "domainNames":
+        return ClusterPolicyPeer(None, None, None, (), tuple(texts))
+    networks = []
+    for i, text in enumerate(texts):
+        try:
+            network = parse_cidr(text)
+        except ValueError as error:
+            f.fail(f"{path}.networks[{i}]", str(error))
+        networks.append(network)
+    return ClusterPolicyPeer(None, None, None, tuple(networks), ())
+
+
+def _cluster_ports(f: _Fields, protocol: Mapping[str, Any], path: str) -> list[PolicyPort]:
+    kinds = [key for key in ("tcp", "udp", "sctp", "destinationNamedPort") if protocol.get(key) is not None]
+    if len(kinds) != 1:
+        f.fail(
+            path, f"exactly one of tcp, udp, sctp and destinationNamedPort must be set, got {kinds or 'none'}"
+        )
+    kind = kinds[0]
+    if kind == "destinationNamedPort":
+        name = f.string(protocol, kind, path, required=True)
+        if len(name) > 15 or not _PORT_NAME.match(name) or "--" in name or name.isdigit():
+            f.fail(f"{path}.{kind}", f"invalid port name {name!r}")
+        # A container port's name says its protocol; the agent resolves the name per pod for
+        # each protocol, so a name is a port of whichever protocol the pod declares it with.
+        return [PolicyPort(p, name, None) for p in Protocol]
+    attributes = f.map(protocol, kind, path)
+    port = attributes.get("destinationPort")
+    if port is None:
+        return [PolicyPort(_CNP_PROTOCOLS[kind], None, None)]
+    field = f"{path}.{kind}.destinationPort"
+    port = f.map(attributes, "destinationPort", f"{path}.{kind}")
+    number = f.get(port, "number", field, int, None)
+    span = port.get("range")
+    if (number is None) == (span is None):
+        f.fail(field, "exactly one of number and range must be set")
+    if number is not None:
+        if not 1 <= number <= 65535:
+            f.fail(f"{field}.number", f"port {number} out of range 1-65535")
+        return [PolicyPort(_CNP_PROTOCOLS[kind], number, None)]
+    span = f.map(port, "range", field)
+    start = f.get(span, "start", f"{field}.range", int, None)
+    end = f.get(span, "end", f"{field}.range", int, None)
+    if start is None or end is None or not 1 <= start < end <= 65535:
+        f.fail(f"{field}.range", f"want 1 <= start < end <= 65535, got start {start!r}, end {end!r}")
+    return [PolicyPort(_CNP_PROTOCOLS[kind], start, end)]

@@ -7,6 +7,10 @@ agent, at the API address of its heartbeat, to trace the packet through its brid
 the agent of the node at the tunnel's destination traces it as it arrives (the sending node's
 MACs, TTL and tunnel key). The answer lists each hop as its agent explained it (tables crossed,
 policy decisions, verdict) and ends with the verdict of the last hop.
+
+The agents' APIs speak HTTPS with a certificate whose CA each agent sends in its heartbeats; the
+controller trusts that CA alone for that agent, and shows its ServiceAccount's token, which the
+agent reviews and authorizes (`agent.observe.access`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import aiohttp
 from controlplane.compute.inputs import Pod
 from controlplane.status.agents import Heartbeat
 from pyantrea_api.trace import TRACE_PATH, FromPod, Packet, TraceProtocol, TraceRequest, from_tunnel
+from pyantrea_daemon.certificates import pinned_client_context
 
 DEFAULT_SOURCE_PORT = 40000
 _AGENT_TIMEOUT = aiohttp.ClientTimeout(total=20)
@@ -111,8 +116,9 @@ def _agent(heartbeats: Sequence[Heartbeat], node: str) -> Heartbeat:
 class ClusterTracer:
     """Runs traces with the agents' APIs; `pods` and `heartbeats` are read at each trace."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, token: str | None) -> None:
         self._session = session
+        self._headers = {} if token is None else {"Authorization": f"Bearer {token}"}
 
     async def trace(self, query: TraceQuery, pods: Sequence[Pod], heartbeats: Sequence[Heartbeat]) -> Json:
         source = _find_pod(pods, *query.source, "source")
@@ -163,9 +169,17 @@ class ClusterTracer:
         }
 
     async def _ask(self, beat: Heartbeat, request: TraceRequest) -> Json:
-        url = f"http://{beat.info.api_address}{TRACE_PATH}"
+        if not beat.info.api_ca:
+            raise TraceFailed(f"the agent of node {beat.node} reports no certificate for its API", 503)
+        url = f"https://{beat.info.api_address}{TRACE_PATH}"
         try:
-            async with self._session.post(url, json=request.to_json(), timeout=_AGENT_TIMEOUT) as response:
+            async with self._session.post(
+                url,
+                json=request.to_json(),
+                timeout=_AGENT_TIMEOUT,
+                headers=self._headers,
+                ssl=pinned_client_context(beat.info.api_ca),
+            ) as response:
                 body = await response.json(content_type=None)
                 if response.status != 200:
                     message = body.get("error") if isinstance(body, dict) else body

@@ -69,6 +69,7 @@ def agents_view(watchers: Sequence[Watcher], heartbeats: Sequence[Heartbeat]) ->
                 "lastHeartbeat": timestamp(beat.received_at),
                 "version": info.version,
                 "apiAddress": info.api_address,
+                "apiCA": info.api_ca,
                 "ovsVersion": info.ovs_version,
                 "nodeIP": info.node_ip,
                 "podCIDR": info.pod_cidr,
@@ -132,6 +133,7 @@ def _rules(
         result.append(
             {
                 "name": name,
+                "action": rule.action.value,
                 "direction": "Ingress" if rule.direction is Direction.IN else "Egress",
                 "addressGroups": list(rule.peer.address_groups),
                 "ipBlocks": [
@@ -152,11 +154,17 @@ def policies_view(
     policies: Mapping[str, tuple[InternalNetworkPolicy, Span]],
     heartbeats: Sequence[Heartbeat],
 ) -> list[Json]:
-    """Every NetworkPolicy's realization, and, once computed, its groups, span and rules."""
+    """Every NetworkPolicy's and ClusterNetworkPolicy's realization (`kind`; a ClusterNetworkPolicy
+    has no namespace, and a tier and a priority), and, once computed, its groups, span and rules."""
     traffic = _traffic(heartbeats)
     result = []
     for status in statuses:
-        entry = {"namespace": status.namespace, "name": status.name, "uid": status.uid, **status.fields()}
+        entry = {
+            "kind": status.kind, "namespace": status.namespace, "name": status.name, "uid": status.uid,
+            **status.fields(),
+        }  # fmt: skip
+        if status.kind == "ClusterNetworkPolicy":
+            entry |= {"tier": status.tier, "priority": status.priority, "unenforced": list(status.unenforced)}
         computed = policies.get(status.uid)
         if computed is not None:
             policy, span = computed

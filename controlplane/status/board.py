@@ -1,6 +1,7 @@
-"""The realization status of every Kubernetes NetworkPolicy, as users see it.
+"""The realization status of every Kubernetes NetworkPolicy and ClusterNetworkPolicy, as users see it.
 
-The board joins what the NetworkPolicy informer holds (each policy's UID and generation, or why
+A ClusterNetworkPolicy is keyed ("", name): it has no namespace. The board joins what the
+policy informers hold (each policy's UID and generation, or why
 the computation cannot use it) with the tracker's progress of the internal policies:
 
 * **Failed**: the computation cannot use the policy (its error is the message), or a node of
@@ -18,14 +19,22 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from controlplane.compute.inputs import InvalidNetworkPolicy, NetworkPolicy
+from controlplane.compute.inputs import (
+    ClusterNetworkPolicy,
+    InvalidClusterNetworkPolicy,
+    InvalidNetworkPolicy,
+    NetworkPolicy,
+)
 from controlplane.status.realization import RealizationTracker
 from controlplane.store.events import StoreEvent
 from pyantrea_api.reports import StatusReport
 from pyantrea_api.values import value
 
 PolicyKey = tuple[str, str]
-"""(namespace, name) of a Kubernetes NetworkPolicy."""
+"""(namespace, name) of a Kubernetes NetworkPolicy; ("", name) of a ClusterNetworkPolicy."""
+
+AnyPolicy = NetworkPolicy | InvalidNetworkPolicy | ClusterNetworkPolicy | InvalidClusterNetworkPolicy
+_INVALID = (InvalidNetworkPolicy, InvalidClusterNetworkPolicy)
 
 _MESSAGE_FAILURES = 3
 """Failed nodes named in a status message; the rest are counted."""
@@ -51,6 +60,15 @@ class PolicyStatus:
     desired_nodes_realized: int
     message: str
     """Why it failed; empty otherwise."""
+    unenforced: tuple[str, ...] = ()
+    """The parts of a ClusterNetworkPolicy pyantrea does not enforce as written."""
+    tier: str = ""
+    """A ClusterNetworkPolicy's tier (Admin, Baseline); empty for a NetworkPolicy."""
+    priority: int = 0
+
+    @property
+    def kind(self) -> str:
+        return "ClusterNetworkPolicy" if not self.namespace else "NetworkPolicy"
 
     def fields(self) -> dict[str, Any]:
         """The status fields, named as Antrea names them on its own policies."""
@@ -68,14 +86,20 @@ class StatusBoard:
 
     def __init__(self) -> None:
         self._tracker = RealizationTracker()
-        self._policies: dict[PolicyKey, NetworkPolicy | InvalidNetworkPolicy] = {}
+        self._policies: dict[PolicyKey, AnyPolicy] = {}
+        self._unenforced: dict[PolicyKey, tuple[str, ...]] = {}
         self._keys: dict[str, PolicyKey] = {}
         """The key of each policy by UID (the internal policy's name)."""
         self._dirty: set[PolicyKey] = set()
 
-    def set_policy(self, policy: NetworkPolicy | InvalidNetworkPolicy) -> None:
-        """A NetworkPolicy was added or changed (as the informer holds it)."""
+    def set_policy(self, policy: AnyPolicy, *, unenforced: tuple[str, ...] = ()) -> None:
+        """A policy was added or changed (as the informer holds it); `unenforced`: what of it
+        the computation does not enforce as written."""
         key = (policy.namespace, policy.name)
+        if unenforced:
+            self._unenforced[key] = unenforced
+        else:
+            self._unenforced.pop(key, None)
         old = self._policies.get(key)
         if old is not None and old.uid != policy.uid:
             self._keys.pop(old.uid, None)
@@ -86,6 +110,7 @@ class StatusBoard:
     def remove_policy(self, namespace: str, name: str) -> None:
         key = (namespace, name)
         old = self._policies.pop(key, None)
+        self._unenforced.pop(key, None)
         if old is not None:
             self._keys.pop(old.uid, None)
             self._dirty.add(key)
@@ -103,13 +128,20 @@ class StatusBoard:
         if policy is None:
             return None
         namespace, name = key
-        if isinstance(policy, InvalidNetworkPolicy):
+        unenforced = self._unenforced.get(key, ())
+        tier, priority = "", 0
+        if isinstance(policy, ClusterNetworkPolicy):
+            tier, priority = policy.tier.value, policy.priority
+        if isinstance(policy, _INVALID):
             return PolicyStatus(
                 namespace, name, policy.uid, policy.generation, PolicyPhase.FAILED, 0, 0, policy.error
             )
         progress = self._tracker.progress(policy.uid)
         if progress is None or progress.generation != policy.generation:
-            return PolicyStatus(namespace, name, policy.uid, policy.generation, PolicyPhase.PENDING, 0, 0, "")
+            return PolicyStatus(
+                namespace, name, policy.uid, policy.generation, PolicyPhase.PENDING, 0, 0, "",
+                unenforced, tier, priority,
+            )  # fmt: skip
         if progress.failures:
             phase = PolicyPhase.FAILED
             shown = [f"{node}: {error}" for node, error in progress.failures[:_MESSAGE_FAILURES]]
@@ -128,6 +160,9 @@ class StatusBoard:
             progress.realized,
             progress.desired,
             message,
+            unenforced,
+            tier,
+            priority,
         )
 
     def statuses(self) -> list[PolicyStatus]:

@@ -10,6 +10,12 @@ the policies whose status may have changed and writes those that differ from wha
 wrote, a few at a time; a burst of reports thus costs one write per policy per interval. A
 failed write is counted, logged and tried again at the next interval; a policy deleted
 meanwhile is skipped.
+
+A ClusterNetworkPolicy has a status: its realization is written there as conditions
+(`kubectl get clusternetworkpolicy NAME -o yaml`) through the `/status` subresource, by
+`conditions`: `Realized` (True once every node of its span installed its generation; the
+reason is the phase, the message the same words as above) and `FullyEnforced` (False, naming
+each part pyantrea does not enforce as written, such as domainNames peers).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
+from typing import Any
 
 import urllib3
 from kubernetes.client import ApiException
@@ -24,9 +32,9 @@ from kubernetes.client import ApiException
 from controlplane.metrics import ControllerMetrics
 from controlplane.status.board import PolicyKey, PolicyPhase, PolicyStatus, StatusBoard
 from pyantrea_kube.events import ObjectRef, event, record_event
-from pyantrea_kube.resources import NETWORK_POLICIES
+from pyantrea_kube.resources import CLUSTER_NETWORK_POLICIES, NETWORK_POLICIES
 from pyantrea_kube.rest import RestClient
-from pyantrea_kube.writes import set_annotations
+from pyantrea_kube.writes import patch_status, set_annotations
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,39 @@ def describe(status: PolicyStatus) -> tuple[str, str]:
     )
 
 
+REALIZED_CONDITION = "Realized"
+ENFORCED_CONDITION = "FullyEnforced"
+
+
+Transitions = dict[str, tuple[str, str]]
+"""Per condition type, the status last written and when it took that status."""
+
+
+def conditions(status: PolicyStatus, now: datetime, previous: Transitions) -> list[dict[str, Any]]:
+    """A ClusterNetworkPolicy's status conditions (metav1.Condition); a condition keeps its
+    `previous` transition time while its status stays the same."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    reason, message = describe(status)
+    wanted = [
+        (REALIZED_CONDITION, "True" if status.phase is PolicyPhase.REALIZED else "False", reason, message),
+        (
+            ENFORCED_CONDITION,
+            "False" if status.unenforced else "True",
+            "NotEnforced" if status.unenforced else "Enforced",
+            "; ".join(status.unenforced) or "every rule is enforced as written",
+        ),
+    ]
+    result = []
+    for kind, value, why, words in wanted:
+        old = previous.get(kind)
+        since = old[1] if old is not None and old[0] == value else stamp
+        result.append({
+            "type": kind, "status": value, "observedGeneration": status.observed_generation,
+            "lastTransitionTime": since, "reason": why, "message": words,
+        })  # fmt: skip
+    return result
+
+
 class StatusWriter:
     """Writes the board's changed statuses every `interval` seconds (`run` until cancelled)."""
 
@@ -66,6 +107,7 @@ class StatusWriter:
         self._interval = interval
         self._written: dict[PolicyKey, PolicyStatus] = {}
         self._retry: set[PolicyKey] = set()
+        self._transitions: dict[PolicyKey, Transitions] = {}
 
     async def run(self) -> None:
         while True:
@@ -82,6 +124,7 @@ class StatusWriter:
         for key, status in dirty.items():
             if status is None:
                 self._written.pop(key, None)
+                self._transitions.pop(key, None)
             elif self._written.get(key) != status:
                 pending.append(status)
         limit = asyncio.Semaphore(_CONCURRENT_WRITES)
@@ -94,6 +137,9 @@ class StatusWriter:
 
     async def _write(self, status: PolicyStatus) -> None:
         key = (status.namespace, status.name)
+        if not status.namespace:
+            await self._write_cluster(key, status)
+            return
         try:
             annotation = {
                 ANNOTATION: json.dumps(status.fields(), sort_keys=True),
@@ -110,6 +156,21 @@ class StatusWriter:
             return
         self._written[key] = status
         await self._record_event(status)
+
+    async def _write_cluster(self, key: PolicyKey, status: PolicyStatus) -> None:
+        body = conditions(status, datetime.now(UTC), self._transitions.get(key, {}))
+        try:
+            await patch_status(self._rest, CLUSTER_NETWORK_POLICIES, None, status.name, {"conditions": body})
+        except ApiException as error:
+            if error.status == 404:
+                return
+            self._failed(key, f"API error {error.status} {error.reason}")
+            return
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            self._failed(key, f"{type(error).__name__}: {error}")
+            return
+        self._written[key] = status
+        self._transitions[key] = {c["type"]: (c["status"], c["lastTransitionTime"]) for c in body}
 
     async def _record_event(self, status: PolicyStatus) -> None:
         """Best effort, as a kubelet's events: a lost Event is logged and counted, not retried."""
@@ -133,6 +194,7 @@ class StatusWriter:
             self._metrics.sync_errors.labels(target="networkpolicy-event").inc()
 
     def _failed(self, key: PolicyKey, reason: str) -> None:
-        log.error("writing the status of NetworkPolicy %s/%s failed: %s; retrying", *key, reason)
+        kind, shown = ("NetworkPolicy", "/".join(key)) if key[0] else ("ClusterNetworkPolicy", key[1])
+        log.error("writing the status of %s %s failed: %s; retrying", kind, shown, reason)
         self._metrics.sync_errors.labels(target="networkpolicy-status").inc()
         self._retry.add(key)

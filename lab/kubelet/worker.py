@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 _BACKOFF_INITIAL = 1.0
 _BACKOFF_MAX = 30.0
 _TRY_AGAIN_SECONDS = 1.0
+_RECHECK_SECONDS = 5.0
+"""After confirming a deletion, look again this much later if the pod is still there."""
 
 
 class StatusWriter(Protocol):
@@ -101,10 +103,12 @@ class PodWorker:
 
     async def _terminate(self, pod: PodView) -> float | None:
         """A pod being deleted: its server stops and its sandbox goes (CNI DEL), then the kubelet
-        tells the API server it is done, which removes the pod; its informer's delete ends the worker."""
+        tells the API server it is done, which removes the pod; its informer's delete ends the worker.
+        A confirmation is looked at again later: an API server restarting answered 404 for a pod it
+        still held (a soak found the pod left Terminating for good), and no event came to say so."""
         if self._sandbox is not None:
             await self._teardown()
-        return None if await self._context.confirm_deletion(pod) else _TRY_AGAIN_SECONDS
+        return _RECHECK_SECONDS if await self._context.confirm_deletion(pod) else _TRY_AGAIN_SECONDS
 
     async def _step(self, pod: PodView) -> float | None:
         """One convergence step; returns when to try again (None: when something changes)."""

@@ -28,6 +28,9 @@ from lab.processes import ProcessId, is_running, spawn
 
 Started = Callable[[str, ProcessId, Path], None]
 """Told each process as it starts: its role, its identity, its log."""
+Launch = Callable[[str, list[str], Path], ProcessId]
+"""Starts one program in the plane's namespace: its role, command line and log; returns its
+process (the lab starts each under a supervisor; by default it is just started detached)."""
 
 _READY_TIMEOUT = 60.0
 _POLL = 0.1
@@ -42,10 +45,18 @@ def node_user(node: str) -> str:
 
 
 class ControlPlane:
-    def __init__(self, directory: Path, settings: ClusterSettings, *, netns: str | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        settings: ClusterSettings,
+        *,
+        netns: str | None = None,
+        launch: Launch | None = None,
+    ) -> None:
         self.directory = directory
         self.settings = settings
         self.netns = netns
+        self._launch = launch or (lambda _role, argv, log: spawn(argv, log=log, netns=netns))
         self.pki = Pki(directory / "pki")
         self.commands: dict[str, list[str]] = {}
         """Each started program's command line, by role (to start one again)."""
@@ -91,19 +102,19 @@ class ControlPlane:
 
     # -- processes ---------------------------------------------------------------------------
 
-    def start(self, started: Started) -> None:
-        """Start etcd, the API server (and wait until it is ready), the controller manager and
-        the scheduler; ControlPlaneFailed names the program that failed, with its log's end."""
+    def start(self, started: Started, *, controllers: bool = True) -> None:
+        """Start etcd, the API server (and wait until it is ready), and unless `controllers` is
+        False the controller manager and the scheduler; ControlPlaneFailed names the program
+        that failed, with its log's end."""
         settings, directory = self.settings, self.directory
-        etcd = self._spawn(
-            "etcd", components.etcd(binaries.program("etcd"), directory / "etcd", settings), started
-        )
-        self._wait("etcd", etcd, lambda: _get(f"{settings.etcd_url}/health", None) == (200, True))
+        self.start_etcd(started)
         argv = components.apiserver(
             binaries.program("kube-apiserver"), self.pki, settings,
             audit_policy=directory / "audit-policy.yaml", audit_log=self.audit_log,
         )  # fmt: skip
         self.start_apiserver(argv, started)
+        if not controllers:
+            return
         argv = components.controller_manager(
             binaries.program("kube-controller-manager"), self.pki, settings,
             directory / "controller-manager.kubeconfig",
@@ -116,6 +127,19 @@ class ControlPlane:
             directory / "scheduler.kubeconfig",
         )
         self._spawn("kube-scheduler", argv, started)
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.directory / "etcd"
+
+    def start_etcd(self, started: Started) -> ProcessId:
+        """Start etcd (on the data in `etcd_data`, a new cluster if there is none) and wait
+        until it is healthy."""
+        argv = components.etcd(binaries.program("etcd"), self.etcd_data, self.settings)
+        etcd = self._spawn("etcd", argv, started)
+        url = f"{self.settings.etcd_url}/health"
+        self._wait("etcd", etcd, lambda: _get(url, None) == (200, True))
+        return etcd
 
     def start_apiserver(
         self, argv: list[str], started: Started, *, role: str = "kube-apiserver"
@@ -131,7 +155,7 @@ class ControlPlane:
 
     def _spawn(self, role: str, argv: list[str], started: Started) -> ProcessId:
         self.commands[role] = argv
-        process = spawn(argv, log=self.log(role), netns=self.netns)
+        process = self._launch(role, argv, self.log(role))
         started(role, process, self.log(role))
         return process
 

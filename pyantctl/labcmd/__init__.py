@@ -1,7 +1,7 @@
 """`pyantctl lab`: a whole pyantrea cluster on this machine (see lab/ and the design's "The lab").
 
-Its commands live in three modules, each with a `register(subparsers)`: `cluster` (up, down,
-status), `objects` (apply, delete, label, get) and `pods` (exec, probe); `errors` turns the lab's
+Its commands live in four modules, each with a `register(subparsers)`: `cluster` (up, down,
+status), `objects` (apply, delete, label, get), `pods` (exec, probe) and `soak`; `errors` turns the lab's
 failures into one-line reports. `server` finds the lab's controller for `get` and `trace`. Only
 this package of the command line imports the lab.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pyantctl.labcmd import cluster, objects, pods
+from pyantctl.labcmd import cluster, objects, pods, soak
 from pyantctl.labcmd.errors import reported
 
 _DESCRIPTION = """\
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (cluster, objects, pods):
+    for module in (cluster, objects, pods, soak):
         module.register(commands)
     for command in {id(sub): sub for sub in commands.choices.values()}.values():
         command.set_defaults(func=reported(command.get_default("func")))

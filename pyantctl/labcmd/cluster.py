@@ -13,7 +13,7 @@ from kubernetes.client import ApiException
 from lab import kinds
 from lab.down import teardown
 from lab.layout import LabLayout, prefix_from_environment
-from lab.processes import is_running
+from lab.programs import lab_programs
 from lab.record import RUNNING, LabRecord, load
 from lab.session import ApiUnreachable, LabSession, describe_api_error
 from lab.status import lab_status, render_status
@@ -53,8 +53,12 @@ def register(commands: Any) -> None:
     )
     kubeconfig.set_defaults(func=run_kubeconfig)
 
-    status = commands.add_parser("status", help="nodes, pod subnets, agents, controller",
-                                 description="Show the lab's processes and nodes.")  # fmt: skip
+    status = commands.add_parser(
+        "status",
+        help="nodes, pod subnets, agents, controller, control plane, and each program's restarts",
+        description="Show the lab's nodes and programs: each program's pid, whether it runs, and how "
+        "many times its supervisor started it again after it exited.",
+    )
     status.add_argument("-o", "--output", choices=("json",), help="print JSON")
     status.set_defaults(func=run_status)
 
@@ -66,7 +70,9 @@ def _report(line: str) -> None:
 def _unhealthy(record: LabRecord) -> str | None:
     if record.state != RUNNING:
         return f"its start-up did not finish (state {record.state})"
-    stopped = [p.title for p in record.processes if not is_running(p.id)]
+    # A program waiting to be started again by its supervisor is not broken; one that no supervisor
+    # will start again is.
+    stopped = [p.title for p in lab_programs(record) if not p.running and not p.supervisor_running]
     return f"not running: {', '.join(stopped)}" if stopped else None
 
 

@@ -18,13 +18,15 @@ from lab.session import LabSession, describe_api_error
 from lab.tables import render
 from lab.waiting import (
     Progress,
+    cluster_policy_span,
     policy_span,
+    progress_of_cluster_policy,
     progress_of_deployment,
     progress_of_pod,
     progress_of_policy,
     wait_for,
 )
-from pyantrea_kube.resources import PODS
+from pyantrea_kube.resources import NAMESPACES, PODS
 from pyantrea_kube.rest import RestClient
 
 
@@ -123,7 +125,12 @@ def _wait_for_file(rest: RestClient, manifests: list[Manifest], timeout: float) 
     pods = [m for m in manifests if m.kind is kinds.POD]
     deployments = [m for m in manifests if m.kind is kinds.DEPLOYMENT]
     policies = [m for m in manifests if m.kind is kinds.NETWORK_POLICY]
-    if not pods and not deployments and not policies:
+    cluster_policies = [
+        m
+        for m in manifests
+        if m.kind in (kinds.CLUSTER_NETWORK_POLICY, kinds.CLUSTER_NETWORK_POLICY_V1ALPHA2)
+    ]
+    if not pods and not deployments and not policies and not cluster_policies:
         return
     started = time.monotonic()
 
@@ -150,12 +157,20 @@ def _wait_for_file(rest: RestClient, manifests: list[Manifest], timeout: float) 
             policy = rest.get(manifest.kind.resource, manifest.namespace, manifest.name)
             span = policy_span(policy, rest.list(PODS, namespace=manifest.namespace).items)
             progress[f"networkpolicy {manifest.namespace}/{manifest.name}"] = progress_of_policy(policy, span)
+        if cluster_policies:
+            namespaces = rest.list(NAMESPACES).items
+            every_pod = rest.list(PODS).items
+        for manifest in cluster_policies:
+            policy = rest.get(kinds.CLUSTER_NETWORK_POLICY.resource, None, manifest.name)
+            span = cluster_policy_span(policy, namespaces, every_pod)
+            progress[f"clusternetworkpolicy {manifest.name}"] = progress_of_cluster_policy(policy, span)
         return progress
 
     wait_for(check, timeout=timeout, what="the file's objects")
     what = [f"{len(found)} {plural if len(found) > 1 else name}" for name, plural, found in
             (("pod", "pods", pods), ("deployment", "deployments", deployments),
-             ("networkpolicy", "networkpolicies", policies)) if found]  # fmt: skip
+             ("networkpolicy", "networkpolicies", policies),
+             ("clusternetworkpolicy", "clusternetworkpolicies", cluster_policies)) if found]  # fmt: skip
     print(f"{', '.join(what)} ready after {time.monotonic() - started:.1f}s")
 
 

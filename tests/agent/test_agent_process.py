@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab import netns
+from lab.identities import install_identities, request_token
 from pyantrea_config.agent import AgentConfig
 from pyantrea_config.loader import load_file
 from pyantrea_kube.config import load_api_client
@@ -29,14 +30,16 @@ def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_s
     node = node_set[0]
     kubeconfig = kubernetes.admin_kubeconfig
 
-    def register() -> None:
+    def register() -> str:
         api = load_api_client(kubeconfig)
         try:
             node_set.register(RestClient(api))
+            install_identities(RestClient(api))
+            return request_token(RestClient(api), "pyantctl")
         finally:
             api.close()
 
-    netns.call_in(netns.netns_path(node_set.underlay.name), register)
+    token = netns.call_in(netns.netns_path(node_set.underlay.name), register)
     config = node.write_agent_config(tmp_path / "agent.conf", kubeconfig=kubeconfig, tunnel_type="geneve")
     agent = AgentProcess(node, config, tmp_path / "agent.log")
     try:
@@ -52,7 +55,9 @@ def test_the_agent_program_sets_up_its_node_and_serves_health_and_metrics(node_s
         assert re.search(r'pyantrea_agent_ovs_flows\{table="L3Forwarding"\} [1-9]', metrics)
         assert "pyantrea_agent_ovs_bundle_seconds_count" in metrics
         assert "pyantrea_agent_ovs_reconnects_total 0.0" in metrics
-        assert json.loads(http("/api/v1/podinterfaces")[1]) == []
+        # the API proper wants a token the API server vouches for, of an account allowed to read it
+        assert http("/api/v1/podinterfaces")[0] == 401
+        assert json.loads(agent.request("/api/v1/podinterfaces", token=token)[1]) == []
         show = node.ovs.vsctl("show")
         assert re.search(r"Interface tun0\n\s+type: geneve\n", show)
         assert "inet 172.16.1.1/24" in netns.run(node.netns, "ip", "-4", "addr", "show", "gw0").stdout

@@ -130,7 +130,7 @@ def test_l3_from_tunnel():
 def test_l2():
     assert lines(l2.l2_forwarding_flow(POD_MAC, 7, cookie=C), l2.output_flow(cookie=C)) == [
         "cookie=0x5, table=80, priority=200,dl_dst=0a:58:ac:10:01:05 "
-        "actions=set_field:0x7->reg1,set_field:0x10000/0x10000->reg0,resubmit(,90)",
+        "actions=set_field:0x7->reg1,set_field:0x10000/0x10000->reg0,resubmit(,85)",
         "cookie=0x5, table=110, priority=200,ip,reg0=0x10000/0x10000 actions=output:NXM_NX_REG1[]",
     ]
 
@@ -141,10 +141,14 @@ def test_policy_pass_through():
         *policy.related_bypass_flows(cookie=C),
         policy.gateway_ingress_bypass_flow(IPv4Address("172.16.1.1"), cookie=C),
     ) == [
-        "cookie=0x5, table=50, priority=210,ct_state=-new+est,ip actions=resubmit(,61)",
-        "cookie=0x5, table=90, priority=210,ct_state=-new+est,ip actions=resubmit(,101)",
-        "cookie=0x5, table=50, priority=210,ct_state=-new+rel,ip actions=resubmit(,61)",
-        "cookie=0x5, table=90, priority=210,ct_state=-new+rel,ip actions=resubmit(,101)",
+        "cookie=0x5, table=50, priority=210,ct_state=-new+est,ip actions=resubmit(,55)",
+        "cookie=0x5, table=60, priority=210,ct_state=-new+est,ip actions=resubmit(,61)",
+        "cookie=0x5, table=90, priority=210,ct_state=-new+est,ip actions=resubmit(,95)",
+        "cookie=0x5, table=100, priority=210,ct_state=-new+est,ip actions=resubmit(,101)",
+        "cookie=0x5, table=50, priority=210,ct_state=-new+rel,ip actions=resubmit(,55)",
+        "cookie=0x5, table=60, priority=210,ct_state=-new+rel,ip actions=resubmit(,61)",
+        "cookie=0x5, table=90, priority=210,ct_state=-new+rel,ip actions=resubmit(,95)",
+        "cookie=0x5, table=100, priority=210,ct_state=-new+rel,ip actions=resubmit(,101)",
         "cookie=0x5, table=90, priority=210,ip,nw_src=172.16.1.1 actions=resubmit(,105)",
     ]
 
@@ -182,13 +186,17 @@ def test_table_misses():
         "table=33, priority=0 actions=drop",
         "table=34, priority=0 actions=resubmit(,35)",
         "table=35, priority=0 actions=resubmit(,40)",
-        "table=40, priority=0 actions=resubmit(,50)",
-        "table=50, priority=0 actions=resubmit(,60)",
+        "table=40, priority=0 actions=resubmit(,45)",
+        "table=45, priority=0 actions=resubmit(,50)",
+        "table=50, priority=0 actions=resubmit(,55)",
+        "table=55, priority=0 actions=resubmit(,60)",
         "table=60, priority=0 actions=resubmit(,61)",
         "table=61, priority=0 actions=resubmit(,70)",
         "table=70, priority=0 actions=resubmit(,80)",
-        "table=80, priority=0 actions=resubmit(,90)",
-        "table=90, priority=0 actions=resubmit(,100)",
+        "table=80, priority=0 actions=resubmit(,85)",
+        "table=85, priority=0 actions=resubmit(,90)",
+        "table=90, priority=0 actions=resubmit(,95)",
+        "table=95, priority=0 actions=resubmit(,100)",
         "table=100, priority=0 actions=resubmit(,101)",
         "table=101, priority=0 actions=resubmit(,105)",
         "table=105, priority=0 actions=resubmit(,106)",
@@ -201,8 +209,9 @@ def test_pipeline_keeps_the_design_numbers():
     assert [(t.id, t.name) for t in PIPELINE] == [
         (0, "Classifier"), (10, "SpoofGuard"), (20, "ARPResponder"), (30, "Conntrack"),
         (31, "ConntrackState"), (32, "NodePortMark"), (33, "SessionAffinity"), (34, "ServiceLB"),
-        (35, "EndpointDNAT"), (40, "DNAT"), (50, "EgressRule"), (60, "EgressDefault"),
-        (61, "EgressMetric"), (70, "L3Forwarding"), (80, "L2ForwardingCalc"), (90, "IngressRule"),
+        (35, "EndpointDNAT"), (40, "DNAT"), (45, "AdminEgressRule"), (50, "EgressRule"),
+        (55, "BaselineEgressRule"), (60, "EgressDefault"), (61, "EgressMetric"), (70, "L3Forwarding"),
+        (80, "L2ForwardingCalc"), (85, "AdminIngressRule"), (90, "IngressRule"), (95, "BaselineIngressRule"),
         (100, "IngressDefault"), (101, "IngressMetric"), (105, "ConntrackCommit"), (106, "ServiceSNAT"),
         (110, "L2ForwardingOut"),
     ]  # fmt: skip
@@ -260,3 +269,40 @@ def test_antrea_proxy_replaces_the_kube_proxy_dnat_flow():
     assert any(line.endswith("ip actions=ct(table=31,zone=65520,nat)") for line in conntrack)
     plain = [line for line in lines(*features.pipeline_flows(cookies)) if "table=30," in line]
     assert any(line.endswith("ip actions=ct(table=31,zone=65520)") for line in plain)
+
+
+def test_tier_flows():
+    from agent.openflow.builders import tiers
+    from pyantrea_api.objects import RuleAction, Tier
+
+    admin_first = tiers.rule_priority(0, 0)
+    assert (
+        admin_first
+        > tiers.rule_priority(0, 24)
+        > tiers.rule_priority(1, 0)
+        > tiers.rule_priority(1000, 24)
+        > 210
+    )
+    with pytest.raises(ValueError, match="priority 1001"):
+        tiers.rule_priority(1001, 0)
+    assert lines(
+        tiers.action_flow(Tier.ADMIN, Direction.OUT, RuleAction.ACCEPT, 64000, 7, cookie=C),
+        tiers.action_flow(Tier.ADMIN, Direction.IN, RuleAction.DENY, 63999, 8, cookie=C),
+        tiers.action_flow(Tier.ADMIN, Direction.IN, RuleAction.PASS, 63968, 9, cookie=C),
+        tiers.action_flow(Tier.BASELINE, Direction.OUT, RuleAction.PASS, 64000, 10, cookie=C),
+        tiers.action_flow(Tier.BASELINE, Direction.IN, RuleAction.ACCEPT, 64000, 11, cookie=C),
+        tiers.isolation_skip_flow(Direction.IN, 3, cookie=C),
+        tiers.gateway_admin_bypass_flow(IPv4Address("172.16.1.1"), cookie=C),
+    ) == [
+        "cookie=0x5, table=45, priority=64000,conj_id=7,ip actions=set_field:0x7->reg5,resubmit(,61)",
+        "cookie=0x5, table=85, priority=63999,conj_id=8,ip actions=drop",
+        "cookie=0x5, table=85, priority=63968,conj_id=9,ip actions=resubmit(,90)",
+        "cookie=0x5, table=55, priority=64000,conj_id=10,ip actions=resubmit(,60)",
+        "cookie=0x5, table=95, priority=64000,conj_id=11,ip actions=set_field:0xb->reg6,resubmit(,101)",
+        "cookie=0x5, table=95, priority=64990,ip,reg1=0x3 actions=resubmit(,100)",
+        "cookie=0x5, table=85, priority=64990,ip,nw_src=172.16.1.1 actions=resubmit(,105)",
+    ]
+    bypass = lines(*tiers.tier_bypass_flows(cookie=C))
+    assert "cookie=0x5, table=45, priority=64990,ct_state=-new+rpl+trk,ip actions=resubmit(,50)" in bypass
+    assert "cookie=0x5, table=95, priority=64990,ct_state=-new+rel+trk,ip actions=resubmit(,100)" in bypass
+    assert len(bypass) == 8

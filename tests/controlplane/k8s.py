@@ -9,8 +9,39 @@ def namespace(name: str, **labels: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
 
-def node(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}
+def node(name: str, ip: str | None = None, **labels: str) -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}
+    if labels:
+        obj["metadata"]["labels"] = labels
+    if ip is not None:
+        obj["status"] = {
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}]
+        }
+    return obj
+
+
+def cluster_policy(
+    name: str,
+    tier: str,
+    priority: int,
+    subject: dict[str, Any],
+    *,
+    ingress: list[dict[str, Any]] | None = None,
+    egress: list[dict[str, Any]] | None = None,
+    generation: int = 1,
+) -> dict[str, Any]:
+    """A policy.networking.k8s.io/v1beta1 ClusterNetworkPolicy."""
+    spec: dict[str, Any] = {"tier": tier, "priority": priority, "subject": subject}
+    if ingress is not None:
+        spec["ingress"] = ingress
+    if egress is not None:
+        spec["egress"] = egress
+    return {
+        "apiVersion": "policy.networking.k8s.io/v1beta1",
+        "kind": "ClusterNetworkPolicy",
+        "metadata": {"name": name, "uid": f"uid-{name}", "generation": generation},
+        "spec": spec,
+    }
 
 
 def pod(

@@ -10,8 +10,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from controlplane.compute.changes import Span
+from controlplane.compute.clustertranslate import translate_cluster
 from controlplane.compute.groupselector import GroupSelector
-from controlplane.compute.inputs import InvalidNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
+from controlplane.compute.inputs import (
+    ClusterNetworkPolicy,
+    InvalidClusterNetworkPolicy,
+    InvalidNetworkPolicy,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+)
 from controlplane.compute.translate import translate
 from controlplane.store.versioned import Store
 from pyantrea_api.objects import GroupMember, InternalNetworkPolicy
@@ -55,22 +64,28 @@ def compute(
     nodes: Iterable[Node],
     pods: Iterable[Pod],
     policies: Iterable[NetworkPolicy | InvalidNetworkPolicy],
+    cluster_policies: Iterable[ClusterNetworkPolicy | InvalidClusterNetworkPolicy] = (),
 ) -> Outputs:
     by_name = {ns.name: ns for ns in namespaces}
+    nodes = list(nodes)
     node_names = {node.name for node in nodes}
     pods = list(pods)
     out_policies: dict[str, tuple[InternalNetworkPolicy, Span]] = {}
     atgs: dict[str, tuple[frozenset[GroupMember], Span]] = {}
     ag_selectors: dict[str, GroupSelector] = {}
     ag_spans: dict[str, set[str]] = {}
-    for policy in policies:
-        if isinstance(policy, InvalidNetworkPolicy):
-            continue
-        translation = translate(policy)
+    translations = [translate(p) for p in policies if not isinstance(p, InvalidNetworkPolicy)]
+    translations += [
+        translate_cluster(p, nodes).translation
+        for p in cluster_policies
+        if not isinstance(p, InvalidClusterNetworkPolicy)
+    ]
+    for translation in translations:
+        policy = translation.policy
         applied = members(translation.applied_to, by_name, pods)
         span = frozenset(m.node for m in applied) & node_names
         atgs[translation.applied_to.name] = (applied, span)
-        out_policies[policy.uid] = (translation.policy, span)
+        out_policies[policy.name] = (policy, span)
         for selector in translation.address_groups:
             ag_selectors[selector.name] = selector
             ag_spans.setdefault(selector.name, set()).update(span)

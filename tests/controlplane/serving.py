@@ -31,7 +31,7 @@ from pyantrea_api.objects import InternalNetworkPolicy
 from pyantrea_api.server import SERVER_NAME
 from pyantrea_config.controller import ControllerConfig
 from pyantrea_kube.config import load_api_client
-from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, NODES, PODS
+from pyantrea_kube.resources import CLUSTER_NETWORK_POLICIES, NAMESPACES, NETWORK_POLICIES, NODES, PODS
 from pyantrea_kube.rest import RestClient
 from pyantrea_kube.writes import patch_status
 from tests.kubecluster import LoopbackCluster, wait_for_default_account
@@ -162,6 +162,8 @@ class Cluster:
                     self.rest.patch(PODS, meta["namespace"], meta["name"], patch_body, subresource="status")
             elif kind == "NetworkPolicy":
                 self.rest.create(NETWORK_POLICIES, meta["namespace"], obj)
+            elif kind == "ClusterNetworkPolicy":
+                self.rest.create(CLUSTER_NETWORK_POLICIES, None, obj)
             elif kind == "Namespace":
                 self.rest.create(NAMESPACES, None, obj)
                 wait_for_default_account(self.rest, meta["name"])

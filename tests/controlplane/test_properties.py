@@ -1,7 +1,8 @@
 """Property tests: any event sequence, in any order, synced after any events, ends in the state a
 from-scratch computation gives, and every node's replay of its views ends in its snapshot.
 
-States are drawn as whole input sets (Felix's `State` lists); the events between two states
+States (namespaces, Nodes with labels and addresses, pods, NetworkPolicies and
+ClusterNetworkPolicies) are drawn as whole input sets (Felix's `State` lists); the events between two states
 are shuffled, and syncs are placed at random, which both splits transitions and squashes
 several into one sync.
 """
@@ -15,6 +16,10 @@ from hypothesis import strategies as st
 
 from controlplane.compute.engine import PolicyEngine
 from controlplane.compute.inputs import (
+    ClusterNetworkPolicy,
+    ClusterPolicyPeer,
+    ClusterPolicyRule,
+    InvalidClusterNetworkPolicy,
     InvalidNetworkPolicy,
     Namespace,
     NetworkPolicy,
@@ -39,6 +44,8 @@ from pyantrea_api.objects import (
     IPBlock,
     NamedPort,
     Protocol,
+    RuleAction,
+    Tier,
 )
 from tests.controlplane import oracle
 
@@ -114,6 +121,39 @@ policies = st.one_of(
     st.builds(InvalidNetworkPolicy, st.just(""), st.just(""), st.just("u3"), st.just(1), st.just("bad")),
 )
 
+CLUSTER_POLICIES = ("c1", "c2")
+NODE_LABELS = st.sampled_from(({}, {"role": "control"}, {"role": "worker"})).map(make_labels)
+NODE_IPS = st.sampled_from(((), (bytes([192, 168, 0, 1]),), (bytes([192, 168, 0, 2]),)))
+cluster_peers = st.one_of(
+    st.builds(lambda s: ClusterPolicyPeer(s, None, None, (), ()), st.sampled_from(SELECTORS)),
+    st.builds(
+        lambda n, p: ClusterPolicyPeer(n, p, None, (), ()),
+        st.sampled_from(SELECTORS),
+        st.sampled_from(SELECTORS),
+    ),
+    st.builds(
+        lambda s: ClusterPolicyPeer(None, None, s, (), ()),
+        st.sampled_from(SELECTORS[:3]) | st.just(LabelSelector.from_match_labels({"role": "control"})),
+    ),
+    st.just(ClusterPolicyPeer(None, None, None, (parse_cidr("10.0.0.0/8"),), ())),
+    st.just(ClusterPolicyPeer(None, None, None, (), ("*.example.com",))),
+)
+cluster_rules = st.builds(
+    ClusterPolicyRule,
+    st.sampled_from(("", "r")),
+    st.sampled_from(tuple(RuleAction)),
+    st.lists(cluster_peers, min_size=1, max_size=2).map(tuple),
+    st.lists(ports, max_size=2).map(tuple),
+)
+cluster_policies = st.one_of(
+    st.tuples(
+        st.sampled_from((Tier.ADMIN, Tier.BASELINE)), st.integers(0, 3), st.sampled_from(SELECTORS),
+        st.sampled_from(SELECTORS), st.lists(cluster_rules, max_size=2).map(tuple),
+        st.lists(cluster_rules, max_size=2).map(tuple), st.integers(1, 2),
+    ),
+    st.just("invalid"),
+)  # fmt: skip
+
 Key = tuple[str, ...]
 
 
@@ -126,7 +166,7 @@ def states(draw: st.DrawFn) -> dict[Key, Any]:
             state[("Namespace", name)] = Namespace(name, draw(namespaces).labels)
     for name in NODES:
         if draw(st.booleans()):
-            state[("Node", name)] = Node(name)
+            state[("Node", name)] = Node(name, draw(NODE_LABELS), draw(NODE_IPS))
     for ns, name in PODS:
         if draw(st.booleans()):
             pod = draw(pods)
@@ -150,6 +190,17 @@ def states(draw: st.DrawFn) -> dict[Key, Any]:
                     policy.ingress,
                     policy.egress,
                 )
+    for name in CLUSTER_POLICIES:
+        if draw(st.booleans()):
+            drawn = draw(cluster_policies)
+            uid = f"{name}/{draw(st.sampled_from(('u1', 'u2')))}"
+            if drawn == "invalid":
+                state[("ClusterNetworkPolicy", name)] = InvalidClusterNetworkPolicy(name, uid, 1, "bad")
+            else:
+                tier, priority, ns_selector, pod_selector, ingress, egress, generation = drawn
+                state[("ClusterNetworkPolicy", name)] = ClusterNetworkPolicy(
+                    name, uid, generation, tier, priority, ns_selector, pod_selector, ingress, egress
+                )
     return state
 
 
@@ -161,6 +212,7 @@ def send(engine: PolicyEngine, key: Key, value: Any) -> None:
             "Node": engine.upsert_node,
             "Pod": engine.upsert_pod,
             "NetworkPolicy": engine.upsert_policy,
+            "ClusterNetworkPolicy": engine.upsert_cluster_policy,
         }[kind](value)
     elif kind == "Namespace":
         engine.delete_namespace(key[1])
@@ -168,6 +220,8 @@ def send(engine: PolicyEngine, key: Key, value: Any) -> None:
         engine.delete_node(key[1])
     elif kind == "Pod":
         engine.delete_pod(key[1], key[2])
+    elif kind == "ClusterNetworkPolicy":
+        engine.delete_cluster_policy(key[1])
     else:
         engine.delete_policy(key[1], key[2])
 
@@ -176,7 +230,9 @@ def expected(state: dict[Key, Any]) -> oracle.Outputs:
     def of(kind: str) -> list[Any]:
         return [v for k, v in state.items() if k[0] == kind]
 
-    return oracle.compute(of("Namespace"), of("Node"), of("Pod"), of("NetworkPolicy"))
+    return oracle.compute(
+        of("Namespace"), of("Node"), of("Pod"), of("NetworkPolicy"), of("ClusterNetworkPolicy")
+    )
 
 
 class Agent:

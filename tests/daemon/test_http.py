@@ -183,3 +183,41 @@ def test_stop_releases_the_port() -> None:
             assert again.port == port
 
     asyncio.run(main())
+
+
+class RefuseAll:
+    """A guard that turns every request away, to see which paths it is asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def refusal(self, request: web.Request) -> web.StreamResponse | None:
+        self.asked.append(request.path)
+        return web.json_response({"error": "no"}, status=401)
+
+
+def test_a_guard_decides_every_path_but_health_and_metrics() -> None:
+    guard = RefuseAll()
+    metrics = Metrics("guarded")
+
+    async def main() -> dict[str, int]:
+        server = HttpServer(
+            host="127.0.0.1",
+            port=0,
+            readiness=Readiness(logger=log),
+            metrics=metrics,
+            logger=log,
+            guard=guard,
+        )
+        server.add_json_route("GET", "/api/v1/things", lambda request: asyncio.sleep(0, result=[]))
+        statuses = {}
+        async with server, aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as session:
+            for path in ("/livez", "/readyz", "/metrics", "/api/v1/things", "/nowhere"):
+                async with session.get(path) as response:
+                    statuses[path] = response.status
+        return statuses
+
+    assert asyncio.run(main()) == {
+        "/livez": 200, "/readyz": 200, "/metrics": 200, "/api/v1/things": 401, "/nowhere": 401,
+    }  # fmt: skip
+    assert guard.asked == ["/api/v1/things", "/nowhere"]

@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 
 from lab import netns
-from lab.processes import kill_all_in_netns, stop
+from lab.processes import kill_all_in_netns, start_time
+from lab.programs import stoppable
 from lab.record import load
+from lab.supervised import stop_supervised
 from pyantrea_testing.names import unique_name
 from pyantrea_testing.ovs import require_root_and_ovs
 
@@ -99,14 +101,32 @@ class Lab:
         """The lab's network namespaces that exist now."""
         return sorted(path.name for path in netns.NETNS_DIR.glob(f"{self.prefix}-*"))
 
+    def processes(self) -> set[tuple[int, int]]:
+        """(pid, start time) of every live process whose command line names this lab's directory
+        or underlay namespace: its programs and their supervisors, wherever they run."""
+        marks = (str(self.directory), f"{self.prefix}-ul")
+        found = set()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            started = start_time(int(entry.name))
+            if started is not None and any(mark.encode() in arg for arg in argv for mark in marks):
+                found.add((int(entry.name), started))
+        return found
+
     def destroy(self) -> None:
         try:
             self.run("down", check=False)
         finally:
-            # If down failed: every process the record names (some run outside the lab's
-            # namespaces, like the kubectl relay) and everything in the lab's namespaces is the lab's.
+            # If down failed: every program the record names with its supervisor (some run outside
+            # the lab's namespaces, like the kubectl relay) and everything in the lab's namespaces
+            # is the lab's.
             with contextlib.suppress(OSError, ValueError):
-                stop([process.id for process in load(self.directory / "lab.json").processes])
+                stop_supervised([stoppable(p) for p in load(self.directory / "lab.json").processes])
             for name in self.namespaces():
                 kill_all_in_netns(name)
                 netns.delete(name)

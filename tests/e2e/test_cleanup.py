@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,12 +61,16 @@ def alive(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
     return {(pid, started) for pid, started in processes if start_time(pid) == started}
 
 
-def recorded_pids(status: dict) -> set[int]:
-    pids = {process["pid"] for process in status["controlPlane"].values()}
-    pids |= {status["apiForward"]["pid"], status["controller"]["process"]["pid"]}
+def programs(status: dict) -> list[dict]:
+    """Every program in `lab status -o json`."""
+    found = [*status["controlPlane"].values(), status["apiForward"], status["controller"]["process"]]
     for node in status["nodes"]:
-        pids |= {node["agent"]["pid"], node["kubelet"]["pid"], *(p["pid"] for p in node["ovs"].values())}
-    return pids
+        found += [node["agent"], node["kubelet"], *node["ovs"].values()]
+    return found
+
+
+def recorded_pids(status: dict) -> set[int]:
+    return {program["pid"] for program in programs(status)}
 
 
 def test_down_leaves_the_machine_as_it_found_it(make_lab: Callable[[], Lab]):
@@ -86,32 +91,48 @@ def test_down_leaves_the_machine_as_it_found_it(make_lab: Callable[[], Lab]):
         status["apiForward"]["pid"]
     }
     assert outside_nodes | {pid for pid, _ in running} >= recorded
+    supervisors = lab.processes()
+    assert {p["supervisor"]["pid"] for p in programs(status)} <= {pid for pid, _ in supervisors}
     down = lab.run("down")
     assert "nothing of it is left" in down.stdout
     assert lab.namespaces() == []
     assert not lab.directory.exists()
     assert alive(running) == set()
     assert not any(start_time(pid) is not None for pid in recorded)
+    assert alive(supervisors) == set() and lab.processes() == set()
     assert host_network() == before
     assert "nothing to do" in lab.run("down").stdout
 
 
+def kill_supervised(program: dict, *, supervisor_only: bool = False) -> None:
+    """SIGKILL the program's supervisor (so nothing starts it again), then the program."""
+    os.kill(program["supervisor"]["pid"], signal.SIGKILL)
+    while start_time(program["supervisor"]["pid"]) is not None:
+        time.sleep(0.01)
+    if not supervisor_only:
+        os.kill(program["pid"], signal.SIGKILL)
+
+
 def test_down_cleans_up_a_lab_whose_processes_died(make_lab: Callable[[], Lab]):
+    """Programs died with their supervisors, and a kubelet lost only its supervisor."""
     lab = make_lab().up(2)
     lab.apply(namespace_manifest("c") + pod_manifest("c", "a", node="node2"), "--wait")
     status = lab.status()
     node2 = next(node for node in status["nodes"] if node["name"] == "node2")
-    for pid in (node2["agent"]["pid"], node2["kubelet"]["pid"], status["api"]["process"]["pid"]):
-        os.kill(pid, signal.SIGKILL)
+    kill_supervised(node2["agent"])
+    kill_supervised(status["api"]["process"])
+    kill_supervised(node2["kubelet"], supervisor_only=True)
     text = lab.run("status").stdout
     assert ("NOT RUNNING" in text and "does not answer" in text) or "API error" in text
+    assert "UNSUPERVISED" in text
     refused = lab.run("up", check=False)
     assert refused.returncode == 1 and "broken" in refused.stderr and "lab down" in refused.stderr
     namespaces = lab.namespaces()
-    running = processes_in(namespaces)
+    running = processes_in(namespaces) | lab.processes()
+    assert node2["kubelet"]["pid"] in {pid for pid, _ in running}
     lab.run("down")
     assert lab.namespaces() == []
-    assert alive(running) == set()
+    assert alive(running) == set() and lab.processes() == set()
     assert not lab.directory.exists()
 
 
@@ -120,7 +141,7 @@ def test_a_pod_whose_network_cannot_be_set_up_says_why(make_lab: Callable[[], La
     and `apply --wait` gives up after its timeout showing the plugin's message."""
     lab = make_lab().up(2)
     node2 = next(node for node in lab.status()["nodes"] if node["name"] == "node2")
-    os.kill(node2["agent"]["pid"], signal.SIGKILL)
+    kill_supervised(node2["agent"])  # else it would be started again at once
     manifest = namespace_manifest("c") + pod_manifest("c", "a", node="node2")
     failed = lab.apply(manifest, "--wait", "--timeout", "5", check=False)
     assert failed.returncode == 1

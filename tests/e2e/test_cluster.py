@@ -16,7 +16,15 @@ import pytest
 import yaml
 
 from lab.kubernetes import binaries
-from tests.e2e.lab import Lab, all_reachable, assert_first_packets_arrive, namespace_manifest, pod_manifest
+from tests.e2e.lab import (
+    COMMAND_TIMEOUT,
+    PYANTCTL,
+    Lab,
+    all_reachable,
+    assert_first_packets_arrive,
+    namespace_manifest,
+    pod_manifest,
+)
 from tests.manifests.rbac import ApiRequest, audit, audit_log_requests, describe, grants_of, service_account
 
 pytestmark = pytest.mark.ovs
@@ -294,6 +302,37 @@ def test_a_policy_is_stored_shown_and_reported_by_the_controller(lab3: Lab):
     assert "status" not in stored  # Kubernetes' NetworkPolicy has none
 
 
+def test_a_cluster_policy_gets_its_realization_in_its_status(lab3: Lab):
+    """A ClusterNetworkPolicy (the upstream CRD the lab installs) selecting no pod: Realized on
+    0/0 nodes, written as the Realized condition of its status, which kubectl shows."""
+    policy = """\
+        apiVersion: policy.networking.k8s.io/v1beta1
+        kind: ClusterNetworkPolicy
+        metadata: {name: nobody}
+        spec:
+          tier: Admin
+          priority: 1
+          subject:
+            pods:
+              namespaceSelector: {}
+              podSelector: {matchLabels: {selects: nothing}}
+          ingress:
+          - {action: Deny, from: [{namespaces: {}}]}
+        """
+    applied = lab3.apply(textwrap.dedent(policy), "--wait")
+    assert "1 clusternetworkpolicy ready" in applied.stdout
+    shown = kubectl(lab3, "get", "clusternetworkpolicy", "nobody").stdout.splitlines()
+    assert shown[0].split()[:3] == ["NAME", "TIER", "PRIORITY"] and shown[1].split()[:3] == [
+        "nobody",
+        "Admin",
+        "1",
+    ]
+    stored = json.loads(kubectl(lab3, "get", "cnp", "nobody", "-o", "json").stdout)
+    (realized,) = [c for c in stored["status"]["conditions"] if c["type"] == "Realized"]
+    assert (realized["status"], realized["message"]) == ("True", "Realized on 0/0 nodes (generation 1)")
+    lab3.run("delete", "clusternetworkpolicy", "nobody")
+
+
 def kubectl(lab: Lab, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """The real kubectl of the pinned release, on the host, with `pyantctl lab kubeconfig`."""
     kubeconfig = lab.run("kubeconfig").stdout.strip()
@@ -335,7 +374,8 @@ def test_kubectl_works_against_the_lab(lab3: Lab):
 @pytest.mark.parametrize(
     ("account", "allowed", "denied"),
     [
-        ("pyantrea-agent", [("list", "nodes"), ("watch", "nodes"), ("list", "pods")],
+        ("pyantrea-agent", [("list", "nodes"), ("watch", "nodes"), ("list", "pods"),
+                            ("create", "tokenreviews"), ("create", "subjectaccessreviews")],
          [("get", "secrets"), ("list", "networkpolicies"), ("create", "pods")]),
         ("pyantrea-controller", [("watch", "networkpolicies"), ("patch", "networkpolicies"),
                                  ("create", "events"), ("create", "tokenreviews")],
@@ -352,6 +392,17 @@ def test_the_service_accounts_may_do_what_they_need_and_no_more(lab3: Lab, accou
     for verb, resource in denied:
         answer = kubectl(lab3, "auth", "can-i", verb, resource, "-n", "default", "--as", user, check=False)
         assert answer.stdout.strip() == "no", (account, verb, resource)
+
+
+def test_pyantctl_reads_an_agent_with_a_token_the_agent_reviews_and_authorizes(lab3: Lab):
+    """`pyantctl get flows` from the host: a token of ServiceAccount kube-system/pyantctl through
+    the lab's admin kubeconfig; node3's agent reviews it (TokenReview) and asks whether it may read
+    (SubjectAccessReview), both with the agent's own ServiceAccount, which the audit below sees."""
+    done = subprocess.run(
+        [str(PYANTCTL), "get", "flows", "--node", "node3", "--table", "0", "-o", "json"], env=lab3.environ,
+        capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=True,
+    )  # fmt: skip
+    assert {flow["tableName"] for flow in json.loads(done.stdout)} == {"Classifier"}
 
 
 def test_the_release_manifest_applies_to_the_lab_api_server(lab3: Lab):

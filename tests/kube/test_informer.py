@@ -8,6 +8,7 @@ the test stops and starts through `asyncio.to_thread` so the informer keeps runn
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -21,8 +22,8 @@ from lab.up import free_loopback_port
 from pyantrea_kube.config import load_api_client
 from pyantrea_kube.informer import Informer, InformerSettings
 from pyantrea_kube.objects import Pod, trim_pod
-from pyantrea_kube.resources import NAMESPACES, PODS
-from pyantrea_kube.rest import RestClient
+from pyantrea_kube.resources import NAMESPACES, PODS, Resource
+from pyantrea_kube.rest import LIST_PAGE_SIZE, RestClient
 from tests.kubecluster import LoopbackCluster, wait_for_default_account
 
 FAST = InformerSettings(backoff_initial=0.05, backoff_max=0.2, request_timeout=5.0)
@@ -195,12 +196,12 @@ def test_object_leaving_a_label_selector_is_deleted(api_client: ApiClient, rest:
     run(scenario())
 
 
-def test_relist_after_410_gone_reports_what_changed_meanwhile(
+def test_relist_after_its_server_was_down_reports_what_changed_meanwhile(
     api_client: ApiClient, rest: RestClient, shop: str, kubernetes: LoopbackCluster, tmp_path: Path, caplog
 ):
-    """While the informer is cut off, another API server of the cluster takes changes and etcd
-    compacts its history past them: the informer's watch gets 410 Gone, it re-lists, and the
-    deletes that happened meanwhile surface as deletes."""
+    """While the informer is cut off (its API server down), another API server of the cluster
+    takes changes and etcd compacts its history past them: once its server is back the informer
+    re-lists, and the deletes that happened meanwhile surface as deletes."""
     for name in ("keep", "change", "remove"):
         rest.create(PODS, shop, pod(name))
     caplog.set_level(logging.INFO, logger="pyantrea_kube.informer")
@@ -228,7 +229,7 @@ def test_relist_after_410_gone_reports_what_changed_meanwhile(
             await asyncio.to_thread(kubernetes.stop_apiserver, "kube-apiserver-2")
         await asyncio.to_thread(kubernetes.compact_etcd)
 
-        # Back on the informer's port: its resourceVersion is compacted away, Gone.
+        # Back on the informer's port (its resourceVersion is compacted away, too).
         await asyncio.to_thread(kubernetes.start_apiserver)
         await recorder.wait_event("delete", "shop/remove")
         await recorder.wait_for(lambda: ("add", "shop/new") in recorder.events)
@@ -240,6 +241,46 @@ def test_relist_after_410_gone_reports_what_changed_meanwhile(
         await running.stop()
 
     run(scenario())
+    assert "re-listing" in caplog.text
+
+
+def test_a_watch_from_a_compacted_resource_version_gets_410_and_relists(
+    rest: RestClient, shop: str, kubernetes: LoopbackCluster, tmp_path: Path, caplog
+):
+    """An informer on an API server without a watch cache (its watches read etcd) resumes each
+    short watch from its resourceVersion; once etcd has compacted past it the server answers
+    410 Gone, and the informer re-lists at once, making up no event, and watches on."""
+    rest.create(PODS, shop, pod("watched", app="watched"))
+    port = kubernetes.start_apiserver(
+        "kube-apiserver-nocache", port=free_loopback_port(), extra=["--watch-cache=false"]
+    )
+    direct = load_api_client(kubernetes.kubeconfig_for(tmp_path / "direct", port=port))
+    caplog.set_level(logging.INFO, logger="pyantrea_kube.informer")
+    short = InformerSettings(
+        min_watch_seconds=1, max_watch_seconds=1, backoff_initial=0.05, backoff_max=0.2, request_timeout=5.0
+    )
+
+    async def scenario() -> None:
+        recorder = Recorder()
+        informer = Informer(
+            direct, PODS, trim_pod, handler=recorder, label_selector="app=watched", settings=short
+        )
+        running = Running(informer)
+        await informer.wait_synced()
+        for index in range(3):  # history the informer does not watch, then compacted
+            await asyncio.to_thread(rest.create, PODS, shop, pod(f"other{index}"))
+        await asyncio.to_thread(kubernetes.compact_etcd)
+        while "410" not in caplog.text and "too old" not in caplog.text:
+            await asyncio.sleep(0.1)
+        await asyncio.to_thread(rest.create, PODS, shop, pod("later", app="watched"))
+        await recorder.wait_event("add", f"{shop}/later")
+        assert recorder.events == [("add", f"{shop}/watched"), ("add", f"{shop}/later")]
+        await running.stop()
+
+    try:
+        run(scenario())
+    finally:
+        direct.close()
     assert "re-listing" in caplog.text
 
 
@@ -363,3 +404,78 @@ def test_cancel_while_the_server_is_down(api_client: ApiClient, kubernetes: Loop
 
     run(scenario())
     assert informer_threads() == []
+
+
+CONFIG_MAPS = Resource("", "v1", "configmaps", namespaced=True)
+
+
+def test_a_list_longer_than_a_page_comes_in_pages(
+    api_client: ApiClient, rest: RestClient, shop: str, kubernetes: LoopbackCluster
+):
+    """With its default settings (the agent's and the lab kubelet's) the informer lists in pages
+    of LIST_PAGE_SIZE, following `continue`, and watches on from the last page."""
+    names = [f"cm-{index:04d}" for index in range(LIST_PAGE_SIZE + 20)]
+    for name in names:
+        rest.create(CONFIG_MAPS, shop, {"metadata": {"name": name}, "data": {"name": name}})
+
+    async def scenario() -> None:
+        recorder = Recorder()
+        informer = Informer(
+            api_client, CONFIG_MAPS, lambda obj: obj["metadata"]["name"], handler=recorder, namespace=shop
+        )
+        running = Running(informer)
+        await informer.wait_synced()
+        assert {key for key in informer.store if "/cm-" in key} == {f"{shop}/{name}" for name in names}
+        await asyncio.to_thread(rest.create, CONFIG_MAPS, shop, {"metadata": {"name": "after"}})
+        await recorder.wait_event("add", f"{shop}/after")
+        await running.stop()
+
+    run(scenario())
+    lists = [
+        event["requestURI"]
+        for event in map(json.loads, kubernetes.plane.audit_log.read_text().splitlines())
+        if event["verb"] == "list"
+        and event.get("objectRef", {}).get("resource") == "configmaps"
+        and event["objectRef"].get("namespace") == shop
+        and event["stage"] == "ResponseComplete"
+    ]
+    assert len(lists) == 2, lists
+    assert f"limit={LIST_PAGE_SIZE}" in lists[0] and "continue=" not in lists[0]
+    assert f"limit={LIST_PAGE_SIZE}" in lists[1] and "continue=" in lists[1]
+
+
+def test_a_server_replaced_by_an_empty_one_reports_every_deletion(
+    api_client: ApiClient, rest: RestClient, shop: str, kubernetes: LoopbackCluster, caplog
+):
+    """etcd is wiped and a fresh API server starts on it at the same address. The informer's
+    resourceVersion is one the new server never had (ahead of all it has): the informer must not
+    wait on it, but re-list, report that every object it held is gone, and go on watching."""
+    names = [f"p{index}" for index in range(5)]
+    for name in names:
+        rest.create(PODS, shop, pod(name))
+    for index in range(300):  # history the new server will not have
+        rest.patch(PODS, shop, names[0], {"metadata": {"annotations": {"n": str(index)}}})
+    caplog.set_level(logging.INFO, logger="pyantrea_kube.informer")
+
+    async def scenario() -> None:
+        recorder = Recorder()
+        running = Running(Informer(api_client, PODS, trim_pod, handler=recorder, settings=FAST))
+        await running.informer.wait_synced()
+        held = await asyncio.to_thread(lambda: int(rest.list(PODS).resource_version))
+
+        await asyncio.to_thread(kubernetes.replace_with_empty)
+        for name in names:
+            await recorder.wait_event("delete", f"{shop}/{name}")
+        assert not any(key.startswith(f"{shop}/") for key in running.informer.store)
+        fresh = await asyncio.to_thread(lambda: int(rest.list(PODS).resource_version))
+        assert fresh < held, "the new server reached the old resourceVersion: the test proves nothing"
+
+        await asyncio.to_thread(rest.create, NAMESPACES, None, {"metadata": {"name": shop}})
+        await asyncio.to_thread(wait_for_default_account, rest, shop)
+        await asyncio.to_thread(rest.create, PODS, shop, pod("after"))
+        await recorder.wait_event("add", f"{shop}/after")
+        assert recorder.synced == 1
+        await running.stop()
+
+    run(scenario())
+    assert "re-listing" in caplog.text

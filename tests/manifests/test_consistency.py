@@ -65,13 +65,14 @@ def test_ports_and_probes_follow_the_configuration(manifest, agent_pod, controll
     assert port(agent_pod, "pyantrea-agent", "api") == AGENT["apiPort"]
     assert port(controller_pod, "pyantrea-controller", "api") == CONTROLLER["apiPort"]
     assert port(controller_pod, "pyantrea-controller", "http") == CONTROLLER["httpPort"]
-    for pod, name, http_port in (
-        (agent_pod, "pyantrea-agent", "api"),
-        (controller_pod, "pyantrea-controller", "http"),
+    # the agent's API speaks HTTPS only (agent.observe.access); the controller's HTTP port, HTTP
+    for pod, name, http_port, scheme in (
+        (agent_pod, "pyantrea-agent", "api", {"scheme": "HTTPS"}),
+        (controller_pod, "pyantrea-controller", "http", {}),
     ):
         spec = container(pod, name)
-        assert spec["livenessProbe"]["httpGet"] == {"path": "/livez", "port": http_port}
-        assert spec["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": http_port}
+        assert spec["livenessProbe"]["httpGet"] == {"path": "/livez", "port": http_port, **scheme}
+        assert spec["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": http_port, **scheme}
     env = {e["name"]: e.get("value") for e in container(controller_pod, "pyantrea-controller")["env"]}
     assert env["PYANTREA_SERVER"] == f"http://127.0.0.1:{CONTROLLER['httpPort']}"
     service = find(manifest, "Service", "pyantrea")

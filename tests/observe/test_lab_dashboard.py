@@ -41,6 +41,23 @@ spec:
   - from: [{{podSelector: {{matchLabels: {{role: client}}}}}}]
     ports: [{{port: 80}}]
 """
+CLUSTER_POLICY = f"""\
+apiVersion: policy.networking.k8s.io/v1beta1
+kind: ClusterNetworkPolicy
+metadata: {{name: dash-guard}}
+spec:
+  tier: Admin
+  priority: 1
+  subject:
+    pods:
+      namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {NS}}}}}
+      podSelector: {{matchLabels: {{pod: server}}}}
+  ingress:
+  - name: no-81
+    action: Deny
+    from: [{{namespaces: {{}}}}]
+    protocols: [{{tcp: {{destinationPort: {{number: 81}}}}}}]
+"""
 TIMEOUT_MS = 30_000
 
 
@@ -118,6 +135,27 @@ def test_dashboard_shows_components_realization_and_a_trace(lab: Lab, artifacts:
         allowed = result.locator('.hop[data-node="node2"] .decisions .allowed .rule')
         expect(allowed).to_have_text(f"{NS}/allow-client ingress[0]")
 
-    in_lab(lab, test)
+        # A ClusterNetworkPolicy: named with its tier and priority, its rule with its action,
+        # and a trace says which rule of which tier denied the packet.
+        lab.apply(CLUSTER_POLICY)
+        guard = page.locator('#policies tr[data-policy="dash-guard"]')
+        expect(guard).to_contain_text("ClusterNetworkPolicy dash-guard (Admin tier, priority 1)")
+        expect(guard.locator(".phase")).to_have_text("Realized")
+        expect(
+            page.locator('#rules tr[data-policy="dash-guard"][data-rule="ingress[0]:no-81"]')
+        ).to_contain_text("Deny")
+        page.fill("input[name=port]", "81")
+        page.click("#trace-form button")
+        expect(result.locator(".verdict")).to_contain_text("Dropped")
+        denied = result.locator('.hop[data-node="node2"] .decisions .dropped')
+        expect(denied).to_contain_text("denied by")
+        expect(denied.locator(".rule")).to_have_text(
+            "ClusterNetworkPolicy dash-guard ingress[0]:no-81 (Admin tier)"
+        )
+
+    try:
+        in_lab(lab, test)
+    finally:
+        lab.run("delete", "clusternetworkpolicy", "dash-guard", check=False)
     for name in ("dashboard-components.png", "dashboard-realized.png", "dashboard-trace.png"):
         assert (artifacts / name).stat().st_size > 10_000

@@ -6,12 +6,18 @@ allow-client lets only role=client pods reach `server` on TCP 80.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 
 import pytest
 import yaml
 
-from tests.e2e.lab import Lab, namespace_manifest, pod_manifest
+from lab.health import get_in_netns
+from lab.identities import in_pod
+from lab.layout import LabLayout
+from lab.up import API_ADDRESS, API_PORT, CONTROLLER_HTTP_PORT
+from tests.e2e.lab import COMMAND_TIMEOUT, PYANTCTL, Lab, namespace_manifest, pod_manifest
 from tests.observe.conftest import pyantctl, pyantctl_json
 
 pytestmark = pytest.mark.ovs
@@ -104,6 +110,66 @@ def test_get_flows_by_table_name_or_number_and_pod_interfaces(traced: Lab):
     }
     assert {(NS, "client"), (NS, "other")} <= set(pods)
     assert pods[NS, "client"]["ip"].startswith("172.16.0.") and pods[NS, "client"]["ofport"] > 2
+
+
+def node_netns(lab: Lab, node: str) -> str:
+    return {n["name"]: n["netns"] for n in lab.status()["nodes"]}[node]
+
+
+def test_the_agent_api_answers_401_without_a_valid_token_and_403_to_other_accounts(traced: Lab):
+    """Straight at node2's agent from node1, as anyone on the network could: no token is 401, and
+    the health paths stay open; through pyantctl with a bad token 401, with the agent's own
+    ServiceAccount token (real, but not allowed to read agents) 403."""
+    netns = node_netns(traced, "node1")
+    status, body = get_in_netns(netns, "https://192.168.77.2:10350/api/v1/flows")
+    assert status == 401 and "no bearer token" in json.loads(body)["error"]
+    assert get_in_netns(netns, "https://192.168.77.2:10350/readyz")[0] == 200
+    assert get_in_netns(netns, "https://192.168.77.2:10350/livez")[0] == 200
+
+    def with_token(token: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(PYANTCTL), "get", "flows", "--node", "node2"],
+            env={**traced.environ, "PYANTREA_TOKEN": token}, capture_output=True, text=True,
+            timeout=COMMAND_TIMEOUT, check=False,
+        )  # fmt: skip
+
+    bad = with_token("not-a-token")
+    assert bad.returncode == 1 and "the agent of node node2 answered 401" in bad.stderr
+    agent_token = (LabLayout(traced.directory).node("node1").agent_service_account / "token").read_text()
+    refused = with_token(agent_token)
+    assert refused.returncode == 1
+    assert (
+        'answered 403: user "system:serviceaccount:kube-system:pyantrea-agent" may not get /api/v1/flows'
+        in refused.stderr
+    )
+
+
+def test_get_flows_and_trace_work_in_the_controller_pod(traced: Lab):
+    """pyantctl as it runs in the controller's pod: the pod's ServiceAccount token (the
+    controller's, which may read agents), the in-cluster API server, no lab to find."""
+    layout = LabLayout(traced.directory)
+    server = f"http://192.168.77.1:{CONTROLLER_HTTP_PORT}"
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "KUBERNETES_SERVICE_HOST": str(API_ADDRESS.ip),
+        "KUBERNETES_SERVICE_PORT": str(API_PORT),
+    }
+
+    def in_controller_pod(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = in_pod(layout.controller_service_account, [str(PYANTCTL), *args, "--server", server])
+        return subprocess.run(
+            ["ip", "netns", "exec", node_netns(traced, "node1"), *argv], env=env, capture_output=True,
+            text=True, timeout=COMMAND_TIMEOUT, check=True,
+        )  # fmt: skip
+
+    flows = json.loads(
+        in_controller_pod("get", "flows", "--node", "node2", "--table", "90", "-o", "json").stdout
+    )
+    assert flows and any("conjunction(" in f["actions"] for f in flows)
+    pods = json.loads(in_controller_pod("get", "podinterfaces", "--node", "node1", "-o", "json").stdout)
+    assert {(NS, "client"), (NS, "other")} <= {(p["podNamespace"], p["podName"]) for p in pods}
+    traced_text = in_controller_pod("trace", f"{NS}/client", f"{NS}/server", "--port", "80").stdout
+    assert traced_text.splitlines()[0].endswith("TCP/80: Delivered")
 
 
 def test_trace_names_the_rule_that_allows_and_the_rule_whose_isolation_drops(traced: Lab):

@@ -25,9 +25,9 @@ spec:
 """
 
 
-def scrape(lab: Lab, node: str, port: int) -> dict[str, Any]:
+def scrape(lab: Lab, node: str, port: int, scheme: str = "http") -> dict[str, Any]:
     netns = {n["name"]: n["netns"] for n in lab.status()["nodes"]}[node]
-    status, text = get_in_netns(netns, f"http://127.0.0.1:{port}/metrics", timeout=10)
+    status, text = get_in_netns(netns, f"{scheme}://127.0.0.1:{port}/metrics", timeout=10)
     assert status == 200, text
     return {family.name: family for family in text_string_to_metric_families(text)}
 
@@ -52,7 +52,7 @@ def test_controller_and_agent_metrics(lab: Lab):
     assert samples(controller["pyantrea_controller_status_reports"], "_total")[0] > 0
     assert controller["pyantrea_controller_sync_errors"].type == "counter"
 
-    agent = scrape(lab, "node2", AGENT_API_PORT)
+    agent = scrape(lab, "node2", AGENT_API_PORT, "https")
     flows = {s.labels["table"]: s.value for s in agent["pyantrea_agent_ovs_flows"].samples}
     assert flows["Classifier"] > 0 and flows["IngressDefault"] >= 2  # the miss and the isolation
     assert samples(agent["pyantrea_agent_ovs_bundle_seconds"], "_count")[0] > 0

@@ -26,6 +26,7 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes.client import ApiException
 
 from agent.agent import Agent
@@ -41,10 +42,18 @@ from lab import netns
 from lab.nodes import NodeHost
 from lab.prober import Verdict
 from lab.probing import ProbePod, probe, truth_table
+from manifests.networkpolicyapi import CRD
 from pyantrea_config.agent import AgentConfig
 from pyantrea_config.controller import ControllerConfig
 from pyantrea_config.loader import load_document
-from pyantrea_kube.resources import NAMESPACES, NETWORK_POLICIES, PODS
+from pyantrea_kube.resources import (
+    CLUSTER_NETWORK_POLICIES,
+    CUSTOM_RESOURCE_DEFINITIONS,
+    NAMESPACES,
+    NETWORK_POLICIES,
+    PODS,
+    Resource,
+)
 from pyantrea_netlink import DEFAULT_ROUTE, NetlinkClient, Route
 from tests.agent.cluster import Cluster, host_ifname
 from tests.kubecluster import wait_for_default_account
@@ -278,25 +287,52 @@ class PolicyCluster(Cluster):
 
     # -- policies ----------------------------------------------------------------------------------
 
-    def apply_policy(self, policy: dict[str, Any]) -> None:
-        """Create or replace a NetworkPolicy, then wait until every node needing it realized it."""
-        meta = policy["metadata"]
+    def install_cluster_policy_crd(self) -> None:
+        """The upstream ClusterNetworkPolicy CRD (manifests/crds/), served once this returns."""
+        body = yaml.safe_load(CRD.read_text())
         try:
-            current = self.rest.get(NETWORK_POLICIES, meta["namespace"], meta["name"])
+            self.rest.create(CUSTOM_RESOURCE_DEFINITIONS, None, body)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            crd = self.rest.get(CUSTOM_RESOURCE_DEFINITIONS, None, body["metadata"]["name"])
+            conditions = (crd.get("status") or {}).get("conditions") or []
+            if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+                return
+            time.sleep(0.1)
+        raise AssertionError("the ClusterNetworkPolicy CRD is not Established")
+
+    def apply_policy(self, policy: dict[str, Any]) -> None:
+        """Create or replace a NetworkPolicy or ClusterNetworkPolicy, then wait until every node
+        needing it realized it."""
+        meta = policy["metadata"]
+        resource = _resource(policy)
+        namespace = meta.get("namespace")
+        try:
+            current = self.rest.get(resource, namespace, meta["name"])
         except ApiException as error:
             if error.status != 404:
                 raise
-            self.rest.create(NETWORK_POLICIES, meta["namespace"], policy)
+            self.rest.create(resource, namespace, policy)
         else:
             body = {**policy, "metadata": current["metadata"]}
-            self.rest.replace(NETWORK_POLICIES, meta["namespace"], meta["name"], body)
-        self.wait_realized(meta["namespace"], meta["name"])
+            self.rest.replace(resource, namespace, meta["name"], body)
+        self.wait_realized(namespace or "", meta["name"])
 
     def delete_policy(self, namespace: str, name: str) -> None:
-        self.rest.delete(NETWORK_POLICIES, namespace, name)
+        """Delete a NetworkPolicy, or (`namespace` empty) a ClusterNetworkPolicy."""
+        if namespace:
+            self.rest.delete(NETWORK_POLICIES, namespace, name)
+        else:
+            self.rest.delete(CLUSTER_NETWORK_POLICIES, None, name)
 
     def wait_realized(self, namespace: str, name: str, timeout: float = 30) -> PolicyStatus:
-        generation = self.rest.get(NETWORK_POLICIES, namespace, name)["metadata"].get("generation", 1)
+        if namespace:
+            generation = self.rest.get(NETWORK_POLICIES, namespace, name)["metadata"].get("generation", 1)
+        else:
+            generation = self.rest.get(CLUSTER_NETWORK_POLICIES, None, name)["metadata"].get("generation", 1)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.status(namespace, name)
@@ -307,7 +343,7 @@ class PolicyCluster(Cluster):
             ):
                 return status
             time.sleep(0.05)
-        raise AssertionError(f"NetworkPolicy {namespace}/{name} not realized: {self.status(namespace, name)}")
+        raise AssertionError(f"policy {namespace}/{name} not realized: {self.status(namespace, name)}")
 
     def status(self, namespace: str, name: str) -> PolicyStatus | None:
         assert self.controller is not None
@@ -349,6 +385,10 @@ class PolicyCluster(Cluster):
             f"{protocol}/{port} reachability\nexpected:\n{truth_table(keys, expected)}\n"
             f"got:\n{truth_table(keys, got)}"
         )
+
+
+def _resource(policy: dict[str, Any]) -> Resource:
+    return CLUSTER_NETWORK_POLICIES if policy["kind"] == "ClusterNetworkPolicy" else NETWORK_POLICIES
 
 
 async def _statuses(controller: Controller) -> list[PolicyStatus]:

@@ -14,6 +14,7 @@ from typing import Any
 from agent.policy.store import PolicySnapshot
 from controlplane.compute.engine import PolicyEngine
 from controlplane.compute.kubeparse import (
+    cluster_network_policy_or_invalid,
     namespace_from_k8s,
     network_policy_or_invalid,
     node_from_k8s,
@@ -57,6 +58,8 @@ class NodeFeed:
                 engine.upsert_node(node_from_k8s(obj))
             elif kind == "Pod":
                 engine.upsert_pod(pod_from_k8s(obj))
+            elif kind == "ClusterNetworkPolicy":
+                engine.upsert_cluster_policy(cluster_network_policy_or_invalid(obj))
             else:
                 engine.upsert_policy(network_policy_or_invalid(obj))
         for obj in deleted:
@@ -67,6 +70,8 @@ class NodeFeed:
                 engine.delete_node(meta["name"])
             elif kind == "Pod":
                 engine.delete_pod(meta["namespace"], meta["name"])
+            elif kind == "ClusterNetworkPolicy":
+                engine.delete_cluster_policy(meta["name"])
             else:
                 engine.delete_policy(meta["namespace"], meta["name"])
         events = [e for e in (event.for_node(self.node) for event in self.store.apply(engine.sync())) if e]

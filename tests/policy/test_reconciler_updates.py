@@ -1,7 +1,8 @@
 """Minimal updates: each change recomputes only what it affects and changes only the flows it must.
 
 Fed by the controller's own computation (`tests.policy.feed`); flows as `PolicyNode` records
-them. The property test replays random changes one batch at a time and checks that the flows
+them. The property test replays random changes (pods, namespaces, NetworkPolicies and
+ClusterNetworkPolicies of both tiers) one batch at a time and checks that the flows
 equal those a fresh node computes from the final state alone.
 """
 
@@ -196,6 +197,41 @@ POLICY = st.builds(
 )  # fmt: skip
 
 
+CNP_PEER = st.one_of(
+    st.builds(lambda team: {"namespaces": k8s.labels(team=team)}, st.sampled_from(["red", "blue"])),
+    st.builds(lambda app: {"pods": {"namespaceSelector": {}, "podSelector": k8s.labels(app=app)}}, LABELS),
+    st.sampled_from([{"networks": ["10.0.0.0/8"]}, {"networks": ["172.16.2.0/24", "172.16.1.10/32"]}]),
+)
+CNP_PORTS = st.sampled_from([
+    None, [{"tcp": {"destinationPort": {"number": 80}}}], [{"destinationNamedPort": "http"}],
+    [{"udp": {"destinationPort": {"range": {"start": 50, "end": 60}}}}],
+])  # fmt: skip
+
+
+def _cnp_rule(peers_key: str) -> st.SearchStrategy[dict[str, Any]]:
+    def build(action: str, peers: list[dict[str, Any]], ports: list[dict[str, Any]] | None) -> dict[str, Any]:
+        if peers_key == "from":
+            peers = [p for p in peers if "networks" not in p] or [{"namespaces": {}}]
+        return {"action": action, peers_key: peers, **({"protocols": ports} if ports else {})}
+
+    return st.builds(
+        build,
+        st.sampled_from(["Accept", "Deny", "Pass"]),
+        st.lists(CNP_PEER, min_size=1, max_size=2),
+        CNP_PORTS,
+    )
+
+
+CLUSTER_POLICY = st.builds(
+    lambda name, tier, priority, app, ingress, egress: k8s.cluster_policy(
+        name, tier, priority, {"pods": {"namespaceSelector": {}, "podSelector": k8s.labels(app=app)}},
+        ingress=ingress, egress=egress,
+    ),
+    st.sampled_from(["c1", "c2"]), st.sampled_from(["Admin", "Baseline"]), st.integers(0, 2), LABELS,
+    st.lists(_cnp_rule("from"), max_size=2), st.lists(_cnp_rule("to"), max_size=2),
+)  # fmt: skip
+
+
 def _pod(ns: str, name: str, app: str, ports: list[dict[str, Any]]) -> dict[str, Any]:
     index = PODS.index((ns, name))
     node = "n1" if index % 2 == 0 else "n2"
@@ -206,6 +242,9 @@ STEP = st.one_of(
     st.builds(lambda pod, app, ports: ("pod", _pod(*pod, app, ports)), st.sampled_from(PODS), LABELS, PORTS),
     st.builds(lambda pod: ("delete", _pod(*pod, "a", [])), st.sampled_from(PODS)),
     st.builds(lambda policy: ("policy", policy), POLICY),
+    st.builds(lambda policy: ("policy", policy), CLUSTER_POLICY),
+    st.builds(lambda name: ("unpolicy", k8s.cluster_policy(name, "Admin", 0, {"namespaces": {}})),
+              st.sampled_from(["c1", "c2"])),
     st.builds(lambda ns, team: ("namespace", k8s.namespace(ns, team=team)), st.sampled_from(NAMESPACES),
               st.sampled_from(["red", "blue"])),
     st.builds(lambda pod: ("attach", pod), st.sampled_from(PODS)),
@@ -258,7 +297,7 @@ def canonical(node: PolicyNode) -> list[str]:
 @settings(max_examples=60, deadline=None)
 @given(
     pods=st.lists(st.tuples(LABELS, PORTS), min_size=len(PODS), max_size=len(PODS)),
-    policies=st.lists(POLICY, min_size=1, max_size=3),
+    policies=st.lists(st.one_of(POLICY, CLUSTER_POLICY), min_size=1, max_size=3, unique_by=_key),
     steps=st.lists(st.lists(STEP, min_size=1, max_size=3), min_size=1, max_size=6),
 )
 def test_incremental_updates_end_where_a_fresh_computation_starts(pods, policies, steps):

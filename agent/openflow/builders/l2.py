@@ -7,13 +7,13 @@ L2ForwardingOut outputs to reg1 when a port was found and drops otherwise.
 from __future__ import annotations
 
 from agent.openflow import registers as R
-from agent.openflow.pipeline import INGRESS_RULE, L2_FORWARDING_CALC, L2_FORWARDING_OUT, PRIORITY_NORMAL
+from agent.openflow.pipeline import ADMIN_INGRESS_RULE, L2_FORWARDING_CALC, L2_FORWARDING_OUT, PRIORITY_NORMAL
 from fastpath import Flow, Match
 from fastpath import actions as A
 
 
 def l2_forwarding_flow(mac: str, port: int, *, cookie: int) -> Flow:
-    actions = [R.TARGET_OFPORT.load(port), R.OUTPUT_PORT_FOUND.load(), A.Resubmit(INGRESS_RULE.id)]
+    actions = [R.TARGET_OFPORT.load(port), R.OUTPUT_PORT_FOUND.load(), A.Resubmit(ADMIN_INGRESS_RULE.id)]
     return Flow(L2_FORWARDING_CALC.id, PRIORITY_NORMAL, Match(dl_dst=mac), actions, cookie)
 
 

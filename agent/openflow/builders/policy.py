@@ -1,7 +1,8 @@
 """Tables 50, 60, 90, 100: the policy tables.
 
 Fixed flows: packets of established and related connections skip the rule and default tables at
-priority 210, to the metric table of the direction (61, 101), so a policy change never cuts a
+priority 210 (from the rule table to the baseline table of the direction, 55 or 95, and from the
+default table to the metric table, 61 or 101), so a NetworkPolicy change never cuts a
 connection that was allowed (and replies and ICMP errors pass); traffic from the node's own
 gateway address skips the ingress rules (kubelet probes must reach every pod). The tables' NEXT
 misses let everything else through.
@@ -31,6 +32,8 @@ from ipaddress import IPv4Address
 from agent.openflow import _matches
 from agent.openflow import registers as R
 from agent.openflow.pipeline import (
+    BASELINE_EGRESS_RULE,
+    BASELINE_INGRESS_RULE,
     CONNTRACK_COMMIT,
     EGRESS_DEFAULT,
     EGRESS_METRIC,
@@ -52,7 +55,8 @@ _RELATED = Match(ip=True, ct_state="-new+rel")
 RULE_TABLE = {Direction.IN: INGRESS_RULE.id, Direction.OUT: EGRESS_RULE.id}
 DEFAULT_TABLE = {Direction.IN: INGRESS_DEFAULT.id, Direction.OUT: EGRESS_DEFAULT.id}
 METRIC_TABLE = {Direction.IN: INGRESS_METRIC.id, Direction.OUT: EGRESS_METRIC.id}
-"""Where an allowed packet goes, and an established or related one: past the default table."""
+"""Where an allowed packet goes: past the default table."""
+BASELINE_TABLE = {Direction.IN: BASELINE_INGRESS_RULE.id, Direction.OUT: BASELINE_EGRESS_RULE.id}
 CONJ_ID_FIELD = {Direction.IN: R.INGRESS_CONJ_ID, Direction.OUT: R.EGRESS_CONJ_ID}
 
 PEER_FIELD = {Direction.IN: "nw_src", Direction.OUT: "nw_dst"}
@@ -73,10 +77,18 @@ def related_bypass_flows(*, cookie: int) -> list[Flow]:
 
 
 def _bypass_flows(match: Match, cookie: int) -> list[Flow]:
-    return [
-        Flow(RULE_TABLE[direction], PRIORITY_HIGH, match, [A.Resubmit(METRIC_TABLE[direction])], cookie)
-        for direction in (Direction.OUT, Direction.IN)
-    ]
+    """Past the NetworkPolicy rules to the baseline table, and past the default table."""
+    flows = []
+    for direction in (Direction.OUT, Direction.IN):
+        flows.append(
+            Flow(RULE_TABLE[direction], PRIORITY_HIGH, match, [A.Resubmit(BASELINE_TABLE[direction])], cookie)
+        )
+        flows.append(
+            Flow(
+                DEFAULT_TABLE[direction], PRIORITY_HIGH, match, [A.Resubmit(METRIC_TABLE[direction])], cookie
+            )
+        )
+    return flows
 
 
 def gateway_ingress_bypass_flow(gateway_ip: IPv4Address, *, cookie: int) -> Flow:

@@ -11,8 +11,9 @@ A new connection to a Service address goes::
                      (no endpoint: to the controller, which answers a TCP reset or ICMP
                      port unreachable); with affinity, the bucket comes back here to learn
     group N          select bucket: reg3=endpoint IP, reg4[0..15]=port
-    35 EndpointDNAT  ct(commit,nat(dst=IP:port),ct_mark|=0x10) and on to 50 EgressRule, so
-                     policy sees the endpoint; a pod reaching itself gets ct_mark 0x40 (hairpin),
+    35 EndpointDNAT  ct(commit,nat(dst=IP:port),ct_mark|=0x10) and on to the first egress
+                     policy table (45 AdminEgressRule), so policy sees the endpoint; a pod
+                     reaching itself gets ct_mark 0x40 (hairpin),
                      external traffic from the gateway sent to another node ct_mark 0x80
     106 ServiceSNAT  hairpin and external-to-remote connections: ct(zone=65521,nat(src=gw IP))
     110 L2ForwardingOut  hairpin: out of the port the packet came in
@@ -30,12 +31,13 @@ from agent.openflow import registers as R
 from agent.openflow.pipeline import (
     CONNTRACK,
     CONNTRACK_STATE,
-    EGRESS_RULE,
+    DNAT,
     ENDPOINT_DNAT,
     L2_FORWARDING_CALC,
     L2_FORWARDING_OUT,
     L3_FORWARDING,
     NODE_PORT_MARK,
+    PIPELINE,
     PRIORITY_HIGH,
     PRIORITY_LOW,
     PRIORITY_NORMAL,
@@ -55,6 +57,8 @@ _PORT_FIELDS = {
     "SCTP": ("sctp_src", "sctp_dst"),
 }
 PRIORITY_SERVICE_ESTABLISHED = 220
+EGRESS_POLICY = PIPELINE.next(DNAT)
+"""Where a DNATed Service packet goes on: the first egress policy table (every tier sees it)."""
 PRIORITY_EXTERNAL_SNAT = 205
 MAX_AFFINITY_TIMEOUT = 0xFFFF
 """learn's hard_timeout is 16 bits: longer ClientIP timeouts (Kubernetes allows 86400 s) are cut."""
@@ -111,7 +115,7 @@ def fixed_flows(gateway_ip: IPv4Address, *, cookie: int, gateway_mac: str | None
         Flow(CONNTRACK.id, PRIORITY_HIGH, un_snat,
              [A.Ct(table=CONNTRACK.id, zone=R.SNAT_CT_ZONE, nat=True)], cookie),
         Flow(CONNTRACK_STATE.id, PRIORITY_SERVICE_ESTABLISHED, established,
-             [R.REWRITE_MAC.load(), A.Resubmit(EGRESS_RULE.id)], cookie),
+             [R.REWRITE_MAC.load(), A.Resubmit(EGRESS_POLICY.id)], cookie),
         # An affinity entry whose endpoint is gone: choose again.
         Flow(ENDPOINT_DNAT.id, PRIORITY_LOW, stale_choice,
              [R.EP_TO_SELECT.load(), A.Resubmit(SERVICE_LB.id)], cookie),
@@ -262,7 +266,7 @@ def endpoint_dnat_flows(
     def dnat(mark: int) -> A.Ct:
         return A.Ct(
             commit=True,
-            table=EGRESS_RULE.id,
+            table=EGRESS_POLICY.id,
             zone=R.CT_ZONE,
             nat=nat,
             actions=[A.SetField("ct_mark", mark, mark)],

@@ -80,9 +80,17 @@ function renderNodes(doc) {
     h("td", {}, badge(n.agentConnected ? "Connected" : "Disconnected", n.agentConnected)))));
 }
 
+function policyName(p) {
+  return p.namespace ? `${p.namespace}/${p.name}` : `ClusterNetworkPolicy ${p.name} (${p.tier} tier, priority ${p.priority})`;
+}
+
+function ruleName(p, r) {
+  return p.namespace ? r.name : `${r.name} ${r.action}`;
+}
+
 function renderPolicies(doc) {
-  fill("policies", doc.networkPolicies.map((p) => h("tr", {"data-policy": `${p.namespace}/${p.name}`},
-    h("td", {}, `${p.namespace}/${p.name}`),
+  fill("policies", doc.networkPolicies.map((p) => h("tr", {"data-policy": p.namespace ? `${p.namespace}/${p.name}` : p.name},
+    h("td", {}, policyName(p)),
     h("td", {class: "phase"}, badge(p.phase, p.phase === "Realized")),
     h("td", {class: "realized"}, `${p.currentNodesRealized}/${p.desiredNodesRealized}`),
     h("td", {}, (p.span || []).join(", ") || "-"),
@@ -90,8 +98,8 @@ function renderPolicies(doc) {
   const rules = [];
   for (const p of doc.networkPolicies) {
     for (const r of p.rules || []) {
-      rules.push(h("tr", {"data-policy": `${p.namespace}/${p.name}`, "data-rule": r.name},
-        h("td", {}, `${p.namespace}/${p.name}`), h("td", {}, r.name), h("td", {}, r.direction),
+      rules.push(h("tr", {"data-policy": p.namespace ? `${p.namespace}/${p.name}` : p.name, "data-rule": r.name},
+        h("td", {}, policyName(p)), h("td", {}, ruleName(p, r)), h("td", {}, r.direction),
         h("td", {}, r.ports.join(", ") || "any"),
         h("td", {class: "packets"}, r.packets), h("td", {class: "bytes"}, r.bytes),
         h("td", {class: "detail"}, Object.entries(r.nodes).map(([node, t]) => `${node}: ${t.packets}`).join(", "))));
@@ -125,12 +133,20 @@ function connect() {
 }
 
 function ruleText(rule) {
+  if (!rule.namespace) return `ClusterNetworkPolicy ${rule.name} ${rule.rule} (${rule.tier} tier)`;
   return `${rule.namespace}/${rule.name} ${rule.rule}`;
+}
+
+const ACTION_WORDS = {Accept: "accepted by", Deny: "denied by", Pass: "passed on by"};
+
+function decisionWords(d) {
+  if (d.action) return ACTION_WORDS[d.action] || d.action;
+  return d.allowed ? "allowed by" : "dropped by the isolation of";
 }
 
 function renderHop(hop) {
   const decisions = hop.policies.map((d) => h("li", {class: d.allowed ? "allowed" : "dropped"},
-    `${d.direction}: ${d.allowed ? "allowed by" : "dropped by the isolation of"} `,
+    `${d.direction}: ${decisionWords(d)} `,
     h("span", {class: "rule"}, d.rules.length ? d.rules.map(ruleText).join(", ") : "(no rule found)")));
   return h("div", {class: "hop", "data-node": hop.node},
     h("h3", {}, `${hop.node}: `, badge(hop.verdict, hop.verdict !== "Dropped")),

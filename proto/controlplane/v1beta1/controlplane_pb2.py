@@ -24,21 +24,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-proto/controlplane/v1beta1/controlplane.proto\x12\x1dpyantrea.controlplane.v1beta1\"/\n\x0cPodReference\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"b\n\tNamedPort\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\x05\x12\x39\n\x08protocol\x18\x03 \x01(\x0e\x32\'.pyantrea.controlplane.v1beta1.Protocol\"\x9b\x01\n\x0bGroupMember\x12\x38\n\x03pod\x18\x01 \x01(\x0b\x32+.pyantrea.controlplane.v1beta1.PodReference\x12\x0b\n\x03ips\x18\x02 \x03(\x0c\x12\x37\n\x05ports\x18\x03 \x03(\x0b\x32(.pyantrea.controlplane.v1beta1.NamedPort\x12\x0c\n\x04node\x18\x04 \x01(\t\"Y\n\x0c\x41\x64\x64ressGroup\x12\x0c\n\x04name\x18\x01 \x01(\t\x12;\n\x07members\x18\x02 \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.GroupMember\"[\n\x0e\x41ppliedToGroup\x12\x0c\n\x04name\x18\x01 \x01(\t\x12;\n\x07members\x18\x02 \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.GroupMember\"\x92\x01\n\nGroupPatch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x39\n\x05\x61\x64\x64\x65\x64\x18\x02 \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.GroupMember\x12;\n\x07removed\x18\x03 \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.GroupMember\"*\n\x05IPNet\x12\n\n\x02ip\x18\x01 \x01(\x0c\x12\x15\n\rprefix_length\x18\x02 \x01(\x05\"t\n\x07IPBlock\x12\x32\n\x04\x63idr\x18\x01 \x01(\x0b\x32$.pyantrea.controlplane.v1beta1.IPNet\x12\x35\n\x07\x65xcepts\x18\x02 \x03(\x0b\x32$.pyantrea.controlplane.v1beta1.IPNet\"Y\n\x04Peer\x12\x16\n\x0e\x61\x64\x64ress_groups\x18\x01 \x03(\t\x12\x39\n\tip_blocks\x18\x02 \x03(\x0b\x32&.pyantrea.controlplane.v1beta1.IPBlock\"\x9c\x01\n\x07Service\x12\x39\n\x08protocol\x18\x01 \x01(\x0e\x32\'.pyantrea.controlplane.v1beta1.Protocol\x12\x15\n\x0bport_number\x18\x02 \x01(\x05H\x00\x12\x13\n\tport_name\x18\x03 \x01(\tH\x00\x12\x15\n\x08\x65nd_port\x18\x04 \x01(\x05H\x01\x88\x01\x01\x42\x06\n\x04portB\x0b\n\t_end_port\"\xb0\x01\n\x04Rule\x12;\n\tdirection\x18\x01 \x01(\x0e\x32(.pyantrea.controlplane.v1beta1.Direction\x12\x31\n\x04peer\x18\x02 \x01(\x0b\x32#.pyantrea.controlplane.v1beta1.Peer\x12\x38\n\x08services\x18\x03 \x03(\x0b\x32&.pyantrea.controlplane.v1beta1.Service\"?\n\x0fPolicyReference\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03uid\x18\x03 \x01(\t\"\xc4\x01\n\rNetworkPolicy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x42\n\nsource_ref\x18\x02 \x01(\x0b\x32..pyantrea.controlplane.v1beta1.PolicyReference\x12\x12\n\ngeneration\x18\x03 \x01(\x03\x12\x32\n\x05rules\x18\x04 \x03(\x0b\x32#.pyantrea.controlplane.v1beta1.Rule\x12\x19\n\x11\x61pplied_to_groups\x18\x05 \x03(\t\"\xbf\x03\n\x05\x45vent\x12\x36\n\x04type\x18\x01 \x01(\x0e\x32(.pyantrea.controlplane.v1beta1.EventType\x12\x37\n\x04kind\x18\x02 \x01(\x0e\x32).pyantrea.controlplane.v1beta1.ObjectKind\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x18\n\x10resource_version\x18\x04 \x01(\x04\x12\x46\n\x0enetwork_policy\x18\x05 \x01(\x0b\x32,.pyantrea.controlplane.v1beta1.NetworkPolicyH\x00\x12\x44\n\raddress_group\x18\x06 \x01(\x0b\x32+.pyantrea.controlplane.v1beta1.AddressGroupH\x00\x12I\n\x10\x61pplied_to_group\x18\x07 \x01(\x0b\x32-.pyantrea.controlplane.v1beta1.AppliedToGroupH\x00\x12:\n\x05patch\x18\x08 \x01(\x0b\x32).pyantrea.controlplane.v1beta1.GroupPatchH\x00\x42\x08\n\x06object\"!\n\x0cWatchRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\"B\n\nWatchBatch\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.pyantrea.controlplane.v1beta1.Event\"K\n\x11PolicyRealization\x12\x13\n\x0bpolicy_name\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x03\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xbf\x01\n\x0cStatusReport\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x0c\n\x04\x66ull\x18\x02 \x01(\x08\x12\x42\n\x08policies\x18\x03 \x03(\x0b\x32\x30.pyantrea.controlplane.v1beta1.PolicyRealization\x12\x11\n\tforgotten\x18\x04 \x03(\t\x12\x37\n\x05\x61gent\x18\x05 \x01(\x0b\x32(.pyantrea.controlplane.v1beta1.AgentInfo\"\xbd\x02\n\tAgentInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x13\n\x0b\x61pi_address\x18\x02 \x01(\t\x12\x13\n\x0bovs_version\x18\x03 \x01(\t\x12\x0f\n\x07node_ip\x18\x04 \x01(\t\x12\x10\n\x08pod_cidr\x18\x05 \x01(\t\x12\x13\n\x0btunnel_type\x18\x06 \x01(\t\x12\x0c\n\x04pods\x18\x07 \x01(\x05\x12\x38\n\x05\x66lows\x18\x08 \x03(\x0b\x32).pyantrea.controlplane.v1beta1.TableFlows\x12:\n\x06\x63hecks\x18\t \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.HealthCheck\x12\x39\n\x05rules\x18\n \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.RuleTraffic\"8\n\nTableFlows\x12\r\n\x05table\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x66lows\x18\x03 \x01(\x03\",\n\x0bHealthCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x66\x61ilure\x18\x02 \x01(\t\"V\n\x0bRuleTraffic\x12\x13\n\x0bpolicy_name\x18\x01 \x01(\t\x12\x12\n\nrule_index\x18\x02 \x01(\x05\x12\x0f\n\x07packets\x18\x03 \x01(\x04\x12\r\n\x05\x62ytes\x18\x04 \x01(\x04\"\x16\n\x14StatusReportResponse*@\n\x08Protocol\x12\x18\n\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x07\n\x03TCP\x10\x01\x12\x07\n\x03UDP\x10\x02\x12\x08\n\x04SCTP\x10\x03*7\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x06\n\x02IN\x10\x01\x12\x07\n\x03OUT\x10\x02*e\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\t\n\x05\x41\x44\x44\x45\x44\x10\x01\x12\x0c\n\x08MODIFIED\x10\x02\x12\x0b\n\x07\x44\x45LETED\x10\x03\x12\x16\n\x12INITIAL_EVENTS_END\x10\x04*f\n\nObjectKind\x12\x1b\n\x17OBJECT_KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0eNETWORK_POLICY\x10\x01\x12\x11\n\rADDRESS_GROUP\x10\x02\x12\x14\n\x10\x41PPLIED_TO_GROUP\x10\x03\x32\xe3\x01\n\x0c\x43ontrolplane\x12\x61\n\x05Watch\x12+.pyantrea.controlplane.v1beta1.WatchRequest\x1a).pyantrea.controlplane.v1beta1.WatchBatch0\x01\x12p\n\x0cReportStatus\x12+.pyantrea.controlplane.v1beta1.StatusReport\x1a\x33.pyantrea.controlplane.v1beta1.StatusReportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-proto/controlplane/v1beta1/controlplane.proto\x12\x1dpyantrea.controlplane.v1beta1\"/\n\x0cPodReference\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"b\n\tNamedPort\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\x05\x12\x39\n\x08protocol\x18\x03 \x01(\x0e\x32\'.pyantrea.controlplane.v1beta1.Protocol\"\x9b\x01\n\x0bGroupMember\x12\x38\n\x03pod\x18\x01 \x01(\x0b\x32+.pyantrea.controlplane.v1beta1.PodReference\x12\x0b\n\x03ips\x18\x02 \x03(\x0c\x12\x37\n\x05ports\x18\x03 \x03(\x0b\x32(.pyantrea.controlplane.v1beta1.NamedPort\x12\x0c\n\x04node\x18\x04 \x01(\t\"Y\n\x0c\x41\x64\x64ressGroup\x12\x0c\n\x04name\x18\x01 \x01(\t\x12;\n\x07members\x18\x02 \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.GroupMember\"[\n\x0e\x41ppliedToGroup\x12\x0c\n\x04name\x18\x01 \x01(\t\x12;\n\x07members\x18\x02 \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.GroupMember\"\x92\x01\n\nGroupPatch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x39\n\x05\x61\x64\x64\x65\x64\x18\x02 \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.GroupMember\x12;\n\x07removed\x18\x03 \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.GroupMember\"*\n\x05IPNet\x12\n\n\x02ip\x18\x01 \x01(\x0c\x12\x15\n\rprefix_length\x18\x02 \x01(\x05\"t\n\x07IPBlock\x12\x32\n\x04\x63idr\x18\x01 \x01(\x0b\x32$.pyantrea.controlplane.v1beta1.IPNet\x12\x35\n\x07\x65xcepts\x18\x02 \x03(\x0b\x32$.pyantrea.controlplane.v1beta1.IPNet\"Y\n\x04Peer\x12\x16\n\x0e\x61\x64\x64ress_groups\x18\x01 \x03(\t\x12\x39\n\tip_blocks\x18\x02 \x03(\x0b\x32&.pyantrea.controlplane.v1beta1.IPBlock\"\x9c\x01\n\x07Service\x12\x39\n\x08protocol\x18\x01 \x01(\x0e\x32\'.pyantrea.controlplane.v1beta1.Protocol\x12\x15\n\x0bport_number\x18\x02 \x01(\x05H\x00\x12\x13\n\tport_name\x18\x03 \x01(\tH\x00\x12\x15\n\x08\x65nd_port\x18\x04 \x01(\x05H\x01\x88\x01\x01\x42\x06\n\x04portB\x0b\n\t_end_port\"\x88\x02\n\x04Rule\x12;\n\tdirection\x18\x01 \x01(\x0e\x32(.pyantrea.controlplane.v1beta1.Direction\x12\x31\n\x04peer\x18\x02 \x01(\x0b\x32#.pyantrea.controlplane.v1beta1.Peer\x12\x38\n\x08services\x18\x03 \x03(\x0b\x32&.pyantrea.controlplane.v1beta1.Service\x12\x39\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32).pyantrea.controlplane.v1beta1.RuleAction\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\r\n\x05index\x18\x06 \x01(\x05\"?\n\x0fPolicyReference\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03uid\x18\x03 \x01(\t\"\x89\x02\n\rNetworkPolicy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x42\n\nsource_ref\x18\x02 \x01(\x0b\x32..pyantrea.controlplane.v1beta1.PolicyReference\x12\x12\n\ngeneration\x18\x03 \x01(\x03\x12\x32\n\x05rules\x18\x04 \x03(\x0b\x32#.pyantrea.controlplane.v1beta1.Rule\x12\x19\n\x11\x61pplied_to_groups\x18\x05 \x03(\t\x12\x31\n\x04tier\x18\x06 \x01(\x0e\x32#.pyantrea.controlplane.v1beta1.Tier\x12\x10\n\x08priority\x18\x07 \x01(\x05\"\xbf\x03\n\x05\x45vent\x12\x36\n\x04type\x18\x01 \x01(\x0e\x32(.pyantrea.controlplane.v1beta1.EventType\x12\x37\n\x04kind\x18\x02 \x01(\x0e\x32).pyantrea.controlplane.v1beta1.ObjectKind\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x18\n\x10resource_version\x18\x04 \x01(\x04\x12\x46\n\x0enetwork_policy\x18\x05 \x01(\x0b\x32,.pyantrea.controlplane.v1beta1.NetworkPolicyH\x00\x12\x44\n\raddress_group\x18\x06 \x01(\x0b\x32+.pyantrea.controlplane.v1beta1.AddressGroupH\x00\x12I\n\x10\x61pplied_to_group\x18\x07 \x01(\x0b\x32-.pyantrea.controlplane.v1beta1.AppliedToGroupH\x00\x12:\n\x05patch\x18\x08 \x01(\x0b\x32).pyantrea.controlplane.v1beta1.GroupPatchH\x00\x42\x08\n\x06object\"!\n\x0cWatchRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\"B\n\nWatchBatch\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.pyantrea.controlplane.v1beta1.Event\"K\n\x11PolicyRealization\x12\x13\n\x0bpolicy_name\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x03\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xbf\x01\n\x0cStatusReport\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x0c\n\x04\x66ull\x18\x02 \x01(\x08\x12\x42\n\x08policies\x18\x03 \x03(\x0b\x32\x30.pyantrea.controlplane.v1beta1.PolicyRealization\x12\x11\n\tforgotten\x18\x04 \x03(\t\x12\x37\n\x05\x61gent\x18\x05 \x01(\x0b\x32(.pyantrea.controlplane.v1beta1.AgentInfo\"\xcd\x02\n\tAgentInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x13\n\x0b\x61pi_address\x18\x02 \x01(\t\x12\x13\n\x0bovs_version\x18\x03 \x01(\t\x12\x0f\n\x07node_ip\x18\x04 \x01(\t\x12\x10\n\x08pod_cidr\x18\x05 \x01(\t\x12\x13\n\x0btunnel_type\x18\x06 \x01(\t\x12\x0c\n\x04pods\x18\x07 \x01(\x05\x12\x38\n\x05\x66lows\x18\x08 \x03(\x0b\x32).pyantrea.controlplane.v1beta1.TableFlows\x12:\n\x06\x63hecks\x18\t \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.HealthCheck\x12\x39\n\x05rules\x18\n \x03(\x0b\x32*.pyantrea.controlplane.v1beta1.RuleTraffic\x12\x0e\n\x06\x61pi_ca\x18\x0b \x01(\t\"8\n\nTableFlows\x12\r\n\x05table\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x66lows\x18\x03 \x01(\x03\",\n\x0bHealthCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x66\x61ilure\x18\x02 \x01(\t\"V\n\x0bRuleTraffic\x12\x13\n\x0bpolicy_name\x18\x01 \x01(\t\x12\x12\n\nrule_index\x18\x02 \x01(\x05\x12\x0f\n\x07packets\x18\x03 \x01(\x04\x12\r\n\x05\x62ytes\x18\x04 \x01(\x04\"\x16\n\x14StatusReportResponse*@\n\x08Protocol\x12\x18\n\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x07\n\x03TCP\x10\x01\x12\x07\n\x03UDP\x10\x02\x12\x08\n\x04SCTP\x10\x03*B\n\x04Tier\x12\x17\n\x13TIER_NETWORK_POLICY\x10\x00\x12\x0e\n\nTIER_ADMIN\x10\x01\x12\x11\n\rTIER_BASELINE\x10\x02*,\n\nRuleAction\x12\n\n\x06\x41\x43\x43\x45PT\x10\x00\x12\x08\n\x04\x44\x45NY\x10\x01\x12\x08\n\x04PASS\x10\x02*7\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x06\n\x02IN\x10\x01\x12\x07\n\x03OUT\x10\x02*e\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\t\n\x05\x41\x44\x44\x45\x44\x10\x01\x12\x0c\n\x08MODIFIED\x10\x02\x12\x0b\n\x07\x44\x45LETED\x10\x03\x12\x16\n\x12INITIAL_EVENTS_END\x10\x04*f\n\nObjectKind\x12\x1b\n\x17OBJECT_KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0eNETWORK_POLICY\x10\x01\x12\x11\n\rADDRESS_GROUP\x10\x02\x12\x14\n\x10\x41PPLIED_TO_GROUP\x10\x03\x32\xe3\x01\n\x0c\x43ontrolplane\x12\x61\n\x05Watch\x12+.pyantrea.controlplane.v1beta1.WatchRequest\x1a).pyantrea.controlplane.v1beta1.WatchBatch0\x01\x12p\n\x0cReportStatus\x12+.pyantrea.controlplane.v1beta1.StatusReport\x1a\x33.pyantrea.controlplane.v1beta1.StatusReportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.controlplane.v1beta1.controlplane_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROTOCOL']._serialized_start=2935
-  _globals['_PROTOCOL']._serialized_end=2999
-  _globals['_DIRECTION']._serialized_start=3001
-  _globals['_DIRECTION']._serialized_end=3056
-  _globals['_EVENTTYPE']._serialized_start=3058
-  _globals['_EVENTTYPE']._serialized_end=3159
-  _globals['_OBJECTKIND']._serialized_start=3161
-  _globals['_OBJECTKIND']._serialized_end=3263
+  _globals['_PROTOCOL']._serialized_start=3108
+  _globals['_PROTOCOL']._serialized_end=3172
+  _globals['_TIER']._serialized_start=3174
+  _globals['_TIER']._serialized_end=3240
+  _globals['_RULEACTION']._serialized_start=3242
+  _globals['_RULEACTION']._serialized_end=3286
+  _globals['_DIRECTION']._serialized_start=3288
+  _globals['_DIRECTION']._serialized_end=3343
+  _globals['_EVENTTYPE']._serialized_start=3345
+  _globals['_EVENTTYPE']._serialized_end=3446
+  _globals['_OBJECTKIND']._serialized_start=3448
+  _globals['_OBJECTKIND']._serialized_end=3550
   _globals['_PODREFERENCE']._serialized_start=80
   _globals['_PODREFERENCE']._serialized_end=127
   _globals['_NAMEDPORT']._serialized_start=129
@@ -60,31 +64,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SERVICE']._serialized_start=974
   _globals['_SERVICE']._serialized_end=1130
   _globals['_RULE']._serialized_start=1133
-  _globals['_RULE']._serialized_end=1309
-  _globals['_POLICYREFERENCE']._serialized_start=1311
-  _globals['_POLICYREFERENCE']._serialized_end=1374
-  _globals['_NETWORKPOLICY']._serialized_start=1377
-  _globals['_NETWORKPOLICY']._serialized_end=1573
-  _globals['_EVENT']._serialized_start=1576
-  _globals['_EVENT']._serialized_end=2023
-  _globals['_WATCHREQUEST']._serialized_start=2025
-  _globals['_WATCHREQUEST']._serialized_end=2058
-  _globals['_WATCHBATCH']._serialized_start=2060
-  _globals['_WATCHBATCH']._serialized_end=2126
-  _globals['_POLICYREALIZATION']._serialized_start=2128
-  _globals['_POLICYREALIZATION']._serialized_end=2203
-  _globals['_STATUSREPORT']._serialized_start=2206
-  _globals['_STATUSREPORT']._serialized_end=2397
-  _globals['_AGENTINFO']._serialized_start=2400
-  _globals['_AGENTINFO']._serialized_end=2717
-  _globals['_TABLEFLOWS']._serialized_start=2719
-  _globals['_TABLEFLOWS']._serialized_end=2775
-  _globals['_HEALTHCHECK']._serialized_start=2777
-  _globals['_HEALTHCHECK']._serialized_end=2821
-  _globals['_RULETRAFFIC']._serialized_start=2823
-  _globals['_RULETRAFFIC']._serialized_end=2909
-  _globals['_STATUSREPORTRESPONSE']._serialized_start=2911
-  _globals['_STATUSREPORTRESPONSE']._serialized_end=2933
-  _globals['_CONTROLPLANE']._serialized_start=3266
-  _globals['_CONTROLPLANE']._serialized_end=3493
+  _globals['_RULE']._serialized_end=1397
+  _globals['_POLICYREFERENCE']._serialized_start=1399
+  _globals['_POLICYREFERENCE']._serialized_end=1462
+  _globals['_NETWORKPOLICY']._serialized_start=1465
+  _globals['_NETWORKPOLICY']._serialized_end=1730
+  _globals['_EVENT']._serialized_start=1733
+  _globals['_EVENT']._serialized_end=2180
+  _globals['_WATCHREQUEST']._serialized_start=2182
+  _globals['_WATCHREQUEST']._serialized_end=2215
+  _globals['_WATCHBATCH']._serialized_start=2217
+  _globals['_WATCHBATCH']._serialized_end=2283
+  _globals['_POLICYREALIZATION']._serialized_start=2285
+  _globals['_POLICYREALIZATION']._serialized_end=2360
+  _globals['_STATUSREPORT']._serialized_start=2363
+  _globals['_STATUSREPORT']._serialized_end=2554
+  _globals['_AGENTINFO']._serialized_start=2557
+  _globals['_AGENTINFO']._serialized_end=2890
+  _globals['_TABLEFLOWS']._serialized_start=2892
+  _globals['_TABLEFLOWS']._serialized_end=2948
+  _globals['_HEALTHCHECK']._serialized_start=2950
+  _globals['_HEALTHCHECK']._serialized_end=2994
+  _globals['_RULETRAFFIC']._serialized_start=2996
+  _globals['_RULETRAFFIC']._serialized_end=3082
+  _globals['_STATUSREPORTRESPONSE']._serialized_start=3084
+  _globals['_STATUSREPORTRESPONSE']._serialized_end=3106
+  _globals['_CONTROLPLANE']._serialized_start=3553
+  _globals['_CONTROLPLANE']._serialized_end=3780
 # @@protoc_insertion_point(module_scope)

@@ -14,6 +14,18 @@ class Protocol(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UDP: _ClassVar[Protocol]
     SCTP: _ClassVar[Protocol]
 
+class Tier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIER_NETWORK_POLICY: _ClassVar[Tier]
+    TIER_ADMIN: _ClassVar[Tier]
+    TIER_BASELINE: _ClassVar[Tier]
+
+class RuleAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCEPT: _ClassVar[RuleAction]
+    DENY: _ClassVar[RuleAction]
+    PASS: _ClassVar[RuleAction]
+
 class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DIRECTION_UNSPECIFIED: _ClassVar[Direction]
@@ -38,6 +50,12 @@ PROTOCOL_UNSPECIFIED: Protocol
 TCP: Protocol
 UDP: Protocol
 SCTP: Protocol
+TIER_NETWORK_POLICY: Tier
+TIER_ADMIN: Tier
+TIER_BASELINE: Tier
+ACCEPT: RuleAction
+DENY: RuleAction
+PASS: RuleAction
 DIRECTION_UNSPECIFIED: Direction
 IN: Direction
 OUT: Direction
@@ -144,14 +162,20 @@ class Service(_message.Message):
     def __init__(self, protocol: _Optional[_Union[Protocol, str]] = ..., port_number: _Optional[int] = ..., port_name: _Optional[str] = ..., end_port: _Optional[int] = ...) -> None: ...
 
 class Rule(_message.Message):
-    __slots__ = ("direction", "peer", "services")
+    __slots__ = ("direction", "peer", "services", "action", "name", "index")
     DIRECTION_FIELD_NUMBER: _ClassVar[int]
     PEER_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
     direction: Direction
     peer: Peer
     services: _containers.RepeatedCompositeFieldContainer[Service]
-    def __init__(self, direction: _Optional[_Union[Direction, str]] = ..., peer: _Optional[_Union[Peer, _Mapping]] = ..., services: _Optional[_Iterable[_Union[Service, _Mapping]]] = ...) -> None: ...
+    action: RuleAction
+    name: str
+    index: int
+    def __init__(self, direction: _Optional[_Union[Direction, str]] = ..., peer: _Optional[_Union[Peer, _Mapping]] = ..., services: _Optional[_Iterable[_Union[Service, _Mapping]]] = ..., action: _Optional[_Union[RuleAction, str]] = ..., name: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
 
 class PolicyReference(_message.Message):
     __slots__ = ("namespace", "name", "uid")
@@ -164,18 +188,22 @@ class PolicyReference(_message.Message):
     def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., uid: _Optional[str] = ...) -> None: ...
 
 class NetworkPolicy(_message.Message):
-    __slots__ = ("name", "source_ref", "generation", "rules", "applied_to_groups")
+    __slots__ = ("name", "source_ref", "generation", "rules", "applied_to_groups", "tier", "priority")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_REF_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
     APPLIED_TO_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
     name: str
     source_ref: PolicyReference
     generation: int
     rules: _containers.RepeatedCompositeFieldContainer[Rule]
     applied_to_groups: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., source_ref: _Optional[_Union[PolicyReference, _Mapping]] = ..., generation: _Optional[int] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., applied_to_groups: _Optional[_Iterable[str]] = ...) -> None: ...
+    tier: Tier
+    priority: int
+    def __init__(self, name: _Optional[str] = ..., source_ref: _Optional[_Union[PolicyReference, _Mapping]] = ..., generation: _Optional[int] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., applied_to_groups: _Optional[_Iterable[str]] = ..., tier: _Optional[_Union[Tier, str]] = ..., priority: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("type", "kind", "name", "resource_version", "network_policy", "address_group", "applied_to_group", "patch")
@@ -234,7 +262,7 @@ class StatusReport(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., full: _Optional[bool] = ..., policies: _Optional[_Iterable[_Union[PolicyRealization, _Mapping]]] = ..., forgotten: _Optional[_Iterable[str]] = ..., agent: _Optional[_Union[AgentInfo, _Mapping]] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("version", "api_address", "ovs_version", "node_ip", "pod_cidr", "tunnel_type", "pods", "flows", "checks", "rules")
+    __slots__ = ("version", "api_address", "ovs_version", "node_ip", "pod_cidr", "tunnel_type", "pods", "flows", "checks", "rules", "api_ca")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     API_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     OVS_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -245,6 +273,7 @@ class AgentInfo(_message.Message):
     FLOWS_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    API_CA_FIELD_NUMBER: _ClassVar[int]
     version: str
     api_address: str
     ovs_version: str
@@ -255,7 +284,8 @@ class AgentInfo(_message.Message):
     flows: _containers.RepeatedCompositeFieldContainer[TableFlows]
     checks: _containers.RepeatedCompositeFieldContainer[HealthCheck]
     rules: _containers.RepeatedCompositeFieldContainer[RuleTraffic]
-    def __init__(self, version: _Optional[str] = ..., api_address: _Optional[str] = ..., ovs_version: _Optional[str] = ..., node_ip: _Optional[str] = ..., pod_cidr: _Optional[str] = ..., tunnel_type: _Optional[str] = ..., pods: _Optional[int] = ..., flows: _Optional[_Iterable[_Union[TableFlows, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[HealthCheck, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[RuleTraffic, _Mapping]]] = ...) -> None: ...
+    api_ca: str
+    def __init__(self, version: _Optional[str] = ..., api_address: _Optional[str] = ..., ovs_version: _Optional[str] = ..., node_ip: _Optional[str] = ..., pod_cidr: _Optional[str] = ..., tunnel_type: _Optional[str] = ..., pods: _Optional[int] = ..., flows: _Optional[_Iterable[_Union[TableFlows, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[HealthCheck, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[RuleTraffic, _Mapping]]] = ..., api_ca: _Optional[str] = ...) -> None: ...
 
 class TableFlows(_message.Message):
     __slots__ = ("table", "name", "flows")
