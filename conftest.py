@@ -24,14 +24,19 @@ class SystemProgram:
 
 def declared_programs(path: Path = SYSTEM_PROGRAMS) -> list[SystemProgram]:
     """The programs of `path` (lines `program package who`; `-` for a package that has none)."""
-    programs = []
+    programs: list[SystemProgram] = []
+    seen: dict[str, int] = {}
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
         if len(fields) < 2:
             raise ValueError(f"{path}:{number}: expected 'program package', got {line!r}")
+        if fields[0] in seen:
+            # one line per program, whoever needs it: two lines would drift apart
+            raise ValueError(f"{path}:{number}: {fields[0]} is already declared on line {seen[fields[0]]}")
         if fields[0] != "-":
+            seen[fields[0]] = number
             programs.append(SystemProgram(fields[0], fields[1]))
     return programs
 

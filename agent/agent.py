@@ -244,7 +244,7 @@ class Agent(Service):
         local, bridge, cookies = self.local, self.bridge, self.flows.cookies
         gateway = GatewayPort(bridge.gateway_ofport, local.gateway, local.gateway_mac)
         return {
-            PIPELINE_OWNER: pipeline_flows(cookies),
+            PIPELINE_OWNER: pipeline_flows(cookies, antrea_proxy=self.config.antrea_proxy.enable),
             TUNNEL_OWNER: tunnel_flows(bridge.tunnel_ofport, cookies),
             GATEWAY_OWNER: gateway_flows(
                 gateway, self.config.service_cidr, cookies, antrea_proxy=self.config.antrea_proxy.enable

@@ -22,9 +22,12 @@ server, and a SubjectAccessReview of the path; `/livez`, `/readyz` and `/metrics
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
 from contextlib import closing
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from agent.agent import Agent
@@ -43,6 +46,7 @@ from agent.observe.rules import RealizedRules
 from agent.observe.tracer import Tracer
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime, add_readiness_check
+from agent.proxy.proxier import Proxier, ProxyMetrics
 from pyantrea_config.agent import AgentConfig
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.http import HttpServer
@@ -54,6 +58,7 @@ from pyantrea_daemon.tasks import first_of
 from pyantrea_kube.config import load_api_client
 
 log = logging.getLogger("agent")
+PROXY_GATE = "antrea-proxy"
 
 DEFAULT_CONFIG = Path("/etc/pyantrea/pyantrea-agent.conf")
 
@@ -80,6 +85,8 @@ async def agent_main(config: AgentConfig) -> None:
     datapath.add_readiness_checks(readiness)
     converged = datapath.add_convergence_gate(CONVERGENCE_GATE)
     add_readiness_check(readiness, converged)
+    # The previous agent's Service flows and groups stay until the proxy has installed its own.
+    proxy_synced = datapath.add_convergence_gate(PROXY_GATE) if config.antrea_proxy.enable else None
     with closing(api_client):  # Agent closes only a client it made itself
         async with server, datapath:
             reporter = RealizationReporter(config.node_name, metrics=RealizationMetrics.declare(metrics))
@@ -111,11 +118,40 @@ async def agent_main(config: AgentConfig) -> None:
             )
             await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
             gate = StartupGate()
-            async with cni_server(config, datapath, gate, CniMetrics.declare(metrics)), policies:
+            proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
+            api.serve_services(proxier)
+            async with (
+                proxier if proxier is not None else contextlib.nullcontext(),
+                cni_server(config, datapath, gate, CniMetrics.declare(metrics)),
+                policies,
+            ):
                 await first_of(policies.wait_initial(), datapath.wait())
                 gate.open()
                 log.info("agent running", extra={"port": server.port, "round": datapath.flows.cookies.round})
                 await first_of(datapath.wait(), policies.wait())
+
+
+def antrea_proxy(
+    config: AgentConfig, agent: Agent, metrics: ProxyMetrics, synced: asyncio.Event | None = None
+) -> Proxier | None:
+    """AntreaProxy on the started datapath (None with `antreaProxy.enable: false`). NodePorts are
+    served on the Node's InternalIP, or on the node addresses inside `nodePortAddresses`."""
+    if not config.antrea_proxy.enable:
+        return None
+    candidates = [agent.local.node_ip]
+    networks = config.antrea_proxy.node_port_addresses
+    addresses = [ip for ip in candidates if not networks or any(ip in net for net in networks)]
+    return Proxier(
+        node=config.node_name,
+        flows=agent.flows,
+        api_client=agent.api_client,
+        node_port_addresses=[IPv4Address(ip) for ip in addresses],
+        metrics=metrics,
+        synced=synced,
+        routes=agent.netlink,
+        service_cidr=config.service_cidr if isinstance(config.service_cidr, IPv4Network) else None,
+        gateway=config.host_gateway,
+    )
 
 
 def cni_server(config: AgentConfig, agent: Agent, gate: StartupGate, metrics: CniMetrics) -> CniServer:

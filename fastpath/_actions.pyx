@@ -8,7 +8,7 @@ flow encoder has sized in advance. Text (ovs-ofctl syntax) lives in `fastpath.te
 
 cimport cython
 from fastpath._match cimport field_header, field_nbytes, field_oxm_len, write_field_oxm
-from fastpath._wire cimport put_u8, put_u16, put_u32, zero, pad8
+from fastpath._wire cimport put_u8, put_u16, put_u32, put_u64, zero, pad8
 
 from fastpath import fields as _fields
 
@@ -23,6 +23,8 @@ cdef enum:
     NXAST_RESUBMIT_TABLE = 14
     NXAST_OUTPUT_REG = 15
     NXAST_CONJUNCTION = 34
+    NXAST_LEARN = 16
+    NX_LEARN_F_DELETE_LEARNED = 2
     NXAST_CT = 35
     NXAST_NAT = 36
     NX_CT_F_COMMIT = 1
@@ -374,20 +376,106 @@ cdef class Group(Action):
         return 8
 
 
+NAT_SRC = "src"
+NAT_DST = "dst"
+cdef enum:
+    NX_NAT_F_SRC = 1
+    NX_NAT_F_DST = 2
+    NX_NAT_RANGE_IPV4_MIN = 1
+    NX_NAT_RANGE_IPV4_MAX = 2
+    NX_NAT_RANGE_PROTO_MIN = 16
+    NX_NAT_RANGE_PROTO_MAX = 32
+
+
+def _nat_int(value, nbits, str what):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        from fastpath._match import parse_ipv4
+
+        value = parse_ipv4(value)
+    elif not isinstance(value, int):
+        value = int(value)  # ipaddress.IPv4Address
+    if not 0 <= value < (1 << nbits):
+        raise ActionError(f"nat: {what} {value} does not fit in {nbits} bits")
+    return value
+
+
 @cython.no_gc
 cdef class Nat(Action):
-    """nat (inside ct): apply the NAT already set up for the connection."""
+    """nat, or nat(src|dst=IP[-IP][:PORT[-PORT]]) inside ct.
 
-    def __init__(self):
-        self._set_key(())
+    Without a kind it applies the NAT already set up for the connection; with one it sets up
+    source or destination NAT of a new connection to the address (range) and port (range).
+    """
+
+    cdef readonly object kind
+    cdef readonly object ip_min, ip_max, port_min, port_max
+
+    def __init__(self, kind=None, ip_min=None, ip_max=None, port_min=None, port_max=None):
+        if kind not in (None, NAT_SRC, NAT_DST):
+            raise ActionError(f"nat: kind {kind!r} is not 'src' or 'dst'")
+        ip_min = _nat_int(ip_min, 32, "address")
+        ip_max = _nat_int(ip_max, 32, "address")
+        port_min = _nat_int(port_min, 16, "port")
+        port_max = _nat_int(port_max, 16, "port")
+        if kind is None and (ip_min is not None or port_min is not None):
+            raise ActionError("nat: an address or port needs src= or dst=")
+        if kind is not None and ip_min is None:
+            raise ActionError(f"nat({kind}=...) needs an address")
+        if ip_max is not None and ip_max == ip_min:
+            ip_max = None
+        if port_max is not None and port_max == port_min:
+            port_max = None
+        if (ip_max is not None and ip_max < ip_min) or (port_max is not None and (port_min is None or port_max < port_min)):
+            raise ActionError("nat: a range must go from low to high")
+        self.kind = kind
+        self.ip_min = ip_min
+        self.ip_max = ip_max
+        self.port_min = port_min
+        self.port_max = port_max
+        self._set_key((kind, ip_min, ip_max, port_min, port_max))
 
     cdef Py_ssize_t wire_len(self) except -1:
-        return 16
+        cdef Py_ssize_t n = 16
+        if self.ip_min is not None:
+            n += 4
+        if self.ip_max is not None:
+            n += 4
+        if self.port_min is not None:
+            n += 2
+        if self.port_max is not None:
+            n += 2
+        return pad8(n)
 
     cdef Py_ssize_t write(self, unsigned char* p) except -1:
-        _nx_header(p, 16, NXAST_NAT)
-        zero(p + 10, 6)
-        return 16
+        cdef Py_ssize_t n = self.wire_len(), off = 16
+        cdef int flags = 0, present = 0
+        _nx_header(p, n, NXAST_NAT)
+        zero(p + 10, n - 10)
+        if self.kind == NAT_SRC:
+            flags = NX_NAT_F_SRC
+        elif self.kind == NAT_DST:
+            flags = NX_NAT_F_DST
+        if self.ip_min is not None:
+            present |= NX_NAT_RANGE_IPV4_MIN
+            put_u32(p + off, self.ip_min)
+            off += 4
+        if self.ip_max is not None:
+            present |= NX_NAT_RANGE_IPV4_MAX
+            put_u32(p + off, self.ip_max)
+            off += 4
+        if self.port_min is not None:
+            present |= NX_NAT_RANGE_PROTO_MIN
+            put_u16(p + off, self.port_min)
+            off += 2
+        if self.port_max is not None:
+            present |= NX_NAT_RANGE_PROTO_MAX
+            put_u16(p + off, self.port_max)
+            off += 2
+        put_u16(p + 12, flags)
+        put_u16(p + 14, present)
+        return n
 
 
 @cython.no_gc
@@ -398,13 +486,13 @@ cdef class Ct(Action):
     commit records in the connection (a mark, or the ids of the rules that allowed it).
     """
 
-    cdef readonly bint commit, force, nat
-    cdef readonly object table
+    cdef readonly bint commit, force
+    cdef readonly object table, nat
     cdef readonly int zone
     cdef readonly tuple actions
 
     def __init__(self, *, bint commit=False, bint force=False, table=None, int zone=0,
-                 bint nat=False, actions=()):
+                 nat=None, actions=()):
         if table is not None:
             _check_table(table, "ct")
         if not 0 <= zone <= 0xFFFF:
@@ -419,6 +507,12 @@ cdef class Ct(Action):
         self.force = force
         self.table = table
         self.zone = zone
+        if nat is True:
+            nat = Nat()
+        elif nat is False:
+            nat = None
+        elif nat is not None and not isinstance(nat, Nat):
+            raise ActionError(f"ct: nat must be a Nat action, not {nat!r}")
         self.nat = nat
         self.actions = actions
         self._set_key((commit, force, table, zone, nat, actions))
@@ -427,13 +521,15 @@ cdef class Ct(Action):
         return (_make_ct, self._key)
 
     cdef Py_ssize_t wire_len(self) except -1:
-        cdef Py_ssize_t n = 24 + (16 if self.nat else 0)
+        cdef Py_ssize_t n = 24 + ((<Action>self.nat).wire_len() if self.nat is not None else 0)
         for a in self.actions:
             n += (<Action>a).wire_len()
         return n
 
     cdef Py_ssize_t write(self, unsigned char* p) except -1:
         cdef Py_ssize_t n = self.wire_len(), off = 24
+        if n > 0xFFFF:
+            raise ActionError("ct: too many exec() actions")
         _nx_header(p, n, NXAST_CT)
         put_u16(p + 10, (NX_CT_F_COMMIT if self.commit else 0) | (NX_CT_F_FORCE if self.force else 0))
         put_u32(p + 12, 0)  # zone_src: none, the zone is immediate
@@ -441,8 +537,8 @@ cdef class Ct(Action):
         put_u8(p + 18, NX_CT_RECIRC_NONE if self.table is None else self.table)
         zero(p + 19, 3)
         put_u16(p + 22, 0)  # alg
-        if self.nat:
-            off += Nat().write(p + off)
+        if self.nat is not None:
+            off += (<Action>self.nat).write(p + off)
         for a in self.actions:
             off += (<Action>a).write(p + off)
         return off
@@ -463,6 +559,154 @@ cdef bint _writes_connection(object action):
 
 def _make_ct(commit, force, table, zone, nat, actions):
     return Ct(commit=commit, force=force, table=table, zone=zone, nat=nat, actions=actions)
+
+
+LEARN_MATCH = "match"
+LEARN_LOAD = "load"
+
+
+class LearnSpec(tuple):
+    """One flow_mod_spec of learn(): what the learned flow matches or loads.
+
+    (kind, dst field, dst start, n_bits, src field or None, src start, immediate value or None).
+    Build with `learn_match` / `learn_load`.
+    """
+
+    __slots__ = ()
+
+    kind = property(lambda self: self[0])
+    dst = property(lambda self: self[1])
+    dst_start = property(lambda self: self[2])
+    n_bits = property(lambda self: self[3])
+    src = property(lambda self: self[4])
+    src_start = property(lambda self: self[5])
+    value = property(lambda self: self[6])
+
+
+def _learn_spec(str kind, str dst, int dst_start, end, src, src_start, value):
+    fd = _field(dst, "learn")
+    end = fd.nbits - 1 if end is None else end
+    if not 0 <= dst_start <= end < fd.nbits:
+        raise ActionError(f"learn: bits {dst_start}..{end} are outside {fd.name} ({fd.nbits} bits)")
+    n_bits = end - dst_start + 1
+    if value is not None:
+        if src is not None:
+            raise ActionError("learn: a spec takes a source field or a value, not both")
+        if not isinstance(value, int) or not 0 <= value < (1 << n_bits):
+            raise ActionError(f"learn: value {value!r} does not fit in {n_bits} bits of {fd.name}")
+        if kind == LEARN_MATCH and n_bits != fd.nbits:
+            raise ActionError(f"learn: an immediate match must cover all of {fd.name}")
+        return LearnSpec((kind, fd.name, dst_start, n_bits, None, 0, value))
+    fs = _field(src if src is not None else dst, "learn")
+    src_start = dst_start if src_start is None else src_start
+    if src_start < 0 or src_start + n_bits > fs.nbits:
+        raise ActionError(f"learn: {n_bits} bits from {fs.name}[{src_start}] do not fit")
+    return LearnSpec((kind, fd.name, dst_start, n_bits, fs.name, src_start, None))
+
+
+def learn_match(str field, int start=0, end=None, *, src=None, src_start=None, value=None):
+    """The learned flow matches FIELD[start..end] on the value it has now in this packet
+    (or in SRC[src_start..]), or on the immediate `value` (the whole field)."""
+    return _learn_spec(LEARN_MATCH, field, start, end, src, src_start, value)
+
+
+def learn_load(str field, int start=0, end=None, *, src=None, src_start=None, value=None):
+    """The learned flow loads FIELD[start..end] with this packet's SRC[src_start..] (default:
+    the same field) or with the immediate `value`."""
+    return _learn_spec(LEARN_LOAD, field, start, end, src, src_start, value)
+
+
+cdef Py_ssize_t _learn_spec_len(tuple spec) noexcept:
+    cdef Py_ssize_t n = 2 + 6  # header, dst header and offset
+    if spec[6] is not None:
+        n += ((spec[3] + 15) // 16) * 2
+    else:
+        n += 6
+    return n
+
+
+@cython.no_gc
+cdef class Learn(Action):
+    """learn(table=T,idle_timeout=I,hard_timeout=H,priority=P,delete_learned,cookie=C,SPECS):
+    add (or refresh) a flow in table T built from this packet's fields."""
+
+    cdef readonly int table, priority, idle_timeout, hard_timeout
+    cdef readonly unsigned long long cookie
+    cdef readonly bint delete_learned
+    cdef readonly tuple specs
+
+    def __init__(self, int table, *, int priority=32768, int idle_timeout=0, int hard_timeout=0,
+                 cookie=0, bint delete_learned=False, specs=()):
+        _check_table(table, "learn")
+        if not 0 <= priority <= 0xFFFF:
+            raise ActionError(f"learn: priority {priority} is out of range 0-65535")
+        for what, t in (("idle_timeout", idle_timeout), ("hard_timeout", hard_timeout)):
+            if not 0 <= t <= 0xFFFF:
+                raise ActionError(f"learn: {what} {t} is out of range 0-65535")
+        if not 0 <= cookie <= 0xFFFFFFFFFFFFFFFF:
+            raise ActionError(f"learn: cookie {cookie:#x} does not fit in 64 bits")
+        specs = tuple(specs)
+        for spec in specs:
+            if not isinstance(spec, LearnSpec):
+                raise ActionError(f"learn: {spec!r} is not a learn_match or learn_load spec")
+        self.table = table
+        self.priority = priority
+        self.idle_timeout = idle_timeout
+        self.hard_timeout = hard_timeout
+        self.cookie = cookie
+        self.delete_learned = delete_learned
+        self.specs = specs
+        self._set_key((table, priority, idle_timeout, hard_timeout, cookie, delete_learned, specs))
+
+    def __reduce__(self):
+        return (_make_learn, self._key)
+
+    cdef Py_ssize_t wire_len(self) except -1:
+        cdef Py_ssize_t n = 32
+        for spec in self.specs:
+            n += _learn_spec_len(<tuple>spec)
+        return pad8(n)
+
+    cdef Py_ssize_t write(self, unsigned char* p) except -1:
+        cdef Py_ssize_t n = self.wire_len(), off = 32, nbytes, i
+        cdef int header, n_bits
+        cdef object value
+        if n > 0xFFFF:
+            raise ActionError("learn: too many specs")
+        zero(p, n)
+        _nx_header(p, n, NXAST_LEARN)
+        put_u16(p + 10, self.idle_timeout)
+        put_u16(p + 12, self.hard_timeout)
+        put_u16(p + 14, self.priority)
+        put_u64(p + 16, self.cookie)
+        put_u16(p + 24, NX_LEARN_F_DELETE_LEARNED if self.delete_learned else 0)
+        put_u8(p + 26, self.table)
+        for spec in self.specs:
+            n_bits = spec[3]
+            header = n_bits | ((1 << 11) if spec[0] == LEARN_LOAD else 0)
+            value = spec[6]
+            if value is not None:
+                header |= 1 << 13
+            put_u16(p + off, header)
+            off += 2
+            if value is not None:
+                nbytes = ((n_bits + 15) // 16) * 2
+                for i in range(nbytes):
+                    put_u8(p + off + nbytes - 1 - i, (value >> (8 * i)) & 0xFF)
+                off += nbytes
+            else:
+                put_u32(p + off, field_header(_fields.BY_NAME[spec[4]].fid))
+                put_u16(p + off + 4, spec[5])
+                off += 6
+            put_u32(p + off, field_header(_fields.BY_NAME[spec[1]].fid))
+            put_u16(p + off + 4, spec[2])
+            off += 6
+        return n
+
+
+def _make_learn(table, priority, idle_timeout, hard_timeout, cookie, delete_learned, specs):
+    return Learn(table, priority=priority, idle_timeout=idle_timeout, hard_timeout=hard_timeout,
+                 cookie=cookie, delete_learned=delete_learned, specs=specs)
 
 
 @cython.no_gc

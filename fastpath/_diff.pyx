@@ -17,6 +17,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 from fastpath._flow cimport Flow
+from fastpath._group cimport Group
 
 
 class DuplicateFlowError(ValueError):
@@ -207,4 +208,43 @@ def diff_flows(desired, installed):
     finally:
         PyMem_Free(table)
         PyMem_Free(paired)
+    return adds, modifies, deletes
+
+
+class DuplicateGroupError(ValueError):
+    """Two groups of one set share a group id."""
+
+
+def diff_groups(desired, installed):
+    """(adds, modifies, deletes): the fewest group mods turning `installed` into `desired`.
+
+    Groups are paired by id; a modify is a desired group whose id is installed with another
+    type or other buckets. Results come in input order, as `diff_groups_reference` specifies.
+    Raises DuplicateGroupError if either set holds two groups with one id.
+    """
+    cdef dict have = {}
+    cdef set seen = set()
+    cdef list adds = [], modifies = [], deletes = []
+    cdef Group g, old
+    for item in installed:
+        g = <Group?>item
+        if g.group_id in have:
+            raise DuplicateGroupError(f"installed groups share id {g.group_id}")
+        have[g.group_id] = g
+    for item in desired:
+        g = <Group?>item
+        if g.group_id in seen:
+            raise DuplicateGroupError(f"desired groups share id {g.group_id}")
+        seen.add(g.group_id)
+        found = have.get(g.group_id)
+        if found is None:
+            adds.append(g)
+        else:
+            old = <Group>found
+            if old is not g and not old.same_body(g):
+                modifies.append(g)
+    if len(seen) - len(adds) != len(have):
+        for group_id, found in have.items():
+            if group_id not in seen:
+                deletes.append(found)
     return adds, modifies, deletes

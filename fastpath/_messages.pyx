@@ -54,6 +54,12 @@ OFPTT_ALL = 0xFF
 OFPP_ANY = 0xFFFFFFFF
 OFPG_ANY = 0xFFFFFFFF
 OFPMP_FLOW_DESC = 1
+OFPMP_GROUP_STATS = 6
+OFPMP_GROUP_DESC = 7
+OFPT_SET_CONFIG = 9
+OFPT_PACKET_IN = 10
+OFPT_PACKET_OUT = 13
+OFPG_ALL = 0xFFFFFFFC
 MAX_MESSAGE = 0xFFFF
 
 
@@ -241,4 +247,60 @@ def encode_flow_desc_request(unsigned long xid, int table=OFPTT_ALL, unsigned lo
         zero(p + 52, 4)
     else:
         _write_match(p + 48, match)
+    return out
+
+
+def encode_group_desc_request(unsigned long xid, unsigned long group_id=OFPG_ALL, int kind=OFPMP_GROUP_DESC):
+    """MULTIPART_REQUEST(GROUP_DESC), or GROUP_STATS, for one group or, by default, all."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, 24)
+    cdef unsigned char* p = <unsigned char*>PyBytes_AS_STRING(out)
+    _header(p, OFPT_MULTIPART_REQUEST, 24, xid)
+    put_u16(p + 8, kind)
+    put_u16(p + 10, 0)
+    zero(p + 12, 4)
+    put_u32(p + 16, group_id)
+    zero(p + 20, 4)
+    return out
+
+
+def encode_set_config(unsigned long xid, int miss_send_len=0xFFFF):
+    """SET_CONFIG: normal fragment handling, and how much of a packet a packet-in carries
+    (a nonzero length also makes Open vSwitch send packet-ins on a service connection)."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, 12)
+    cdef unsigned char* p = <unsigned char*>PyBytes_AS_STRING(out)
+    _header(p, OFPT_SET_CONFIG, 12, xid)
+    put_u16(p + 8, 0)
+    put_u16(p + 10, miss_send_len)
+    return out
+
+
+def encode_packet_out(unsigned long xid, bytes packet not None, unsigned long out_port,
+                      unsigned long in_port=0xFFFFFFFD):
+    """PACKET_OUT of `packet` through output:out_port, as if it came in on in_port
+    (default CONTROLLER)."""
+    # ofp_header, buffer_id, actions_len, pad(2), match (in_port OXM: 4 + 8 -> padded 16),
+    # then one output action (16), then the packet.
+    cdef Py_ssize_t n = 8 + 8 + 16 + 16 + len(packet)
+    if n > MAX_MESSAGE:
+        raise EncodeError(f"packet of {len(packet)} bytes does not fit in a packet-out")
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    cdef unsigned char* p = <unsigned char*>PyBytes_AS_STRING(out)
+    cdef const unsigned char* q = <const unsigned char*>PyBytes_AS_STRING(packet)
+    cdef Py_ssize_t i
+    _header(p, OFPT_PACKET_OUT, n, xid)
+    put_u32(p + 8, 0xFFFFFFFF)  # no buffer
+    put_u16(p + 12, 16)  # actions_len
+    zero(p + 14, 2)
+    put_u16(p + 16, 1)  # OFPMT_OXM
+    put_u16(p + 18, 12)
+    put_u32(p + 20, 0x80000004)  # OXM_OF_IN_PORT
+    put_u32(p + 24, in_port)
+    zero(p + 28, 4)
+    put_u16(p + 32, 0)  # OFPAT_OUTPUT
+    put_u16(p + 34, 16)
+    put_u32(p + 36, out_port)
+    put_u16(p + 40, 0)
+    zero(p + 42, 6)
+    for i in range(len(packet)):
+        p[48 + i] = q[i]
     return out

@@ -20,14 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from fastpath import _group
 from fastpath import _messages as msg
 from fastpath._flow import Flow
+from fastpath._group import Group
 from fastpath.decode import (
     FlowStats,
+    GroupStats,
     OpenFlowErrorInfo,
+    PacketIn,
     decode_error,
     decode_flow_desc_reply,
+    decode_group_desc_reply,
+    decode_group_stats_reply,
     decode_header,
+    decode_packet_in,
 )
 
 log = logging.getLogger(__name__)
@@ -49,9 +56,9 @@ class OpenFlowError(RuntimeError):
 
 
 class BundleError(OpenFlowError):
-    """A bundle was refused and discarded; `failures` pairs each failing flow with its error."""
+    """A bundle was refused and discarded; `failures` pairs each failing flow (or group) with its error."""
 
-    def __init__(self, message: str, failures: list[tuple[Flow | None, OpenFlowErrorInfo]]) -> None:
+    def __init__(self, message: str, failures: list[tuple[Flow | Group | None, OpenFlowErrorInfo]]) -> None:
         super().__init__(message, failures[0][1] if failures else None)
         self.failures = failures
 
@@ -62,15 +69,32 @@ class ConnectionLost(ConnectionError):
 
 @dataclass
 class _Bundle:
-    """Xid range of one bundle's messages, to name the flow behind an error."""
+    """Xid range of one bundle's messages, to name the flow or group behind an error.
+
+    Messages go in this order: group adds and modifies (`before`, one item per message: a big
+    group takes several), flow adds and modifies, flow deletes, group deletes (`after`): a
+    group exists before a flow uses it and outlives the flows that used it.
+    """
 
     first_xid: int
     flows: list[Flow]
-    errors: list[tuple[Flow | None, OpenFlowErrorInfo | None]] = field(default_factory=list)
+    before: list[Group] = field(default_factory=list)
+    after: list[Group] = field(default_factory=list)
+    errors: list[tuple[Flow | Group | None, OpenFlowErrorInfo | None]] = field(default_factory=list)
 
-    def flow_for(self, xid: int) -> Flow | None:
+    @property
+    def size(self) -> int:
+        return len(self.before) + len(self.flows) + len(self.after)
+
+    def flow_for(self, xid: int) -> Flow | Group | None:
         index = (xid - self.first_xid) & 0xFFFFFFFF
-        return self.flows[index] if index < len(self.flows) else None
+        if index < len(self.before):
+            return self.before[index]
+        index -= len(self.before)
+        if index < len(self.flows):
+            return self.flows[index]
+        index -= len(self.flows)
+        return self.after[index] if index < len(self.after) else None
 
 
 class OpenFlowConnection(asyncio.Protocol):
@@ -90,6 +114,7 @@ class OpenFlowConnection(asyncio.Protocol):
         self._writable.set()
         self.closed: asyncio.Future[None] = self._loop.create_future()
         self.datapath_id: int | None = None
+        self.packet_ins: asyncio.Queue[PacketIn] | None = None
 
     # -- connecting ----------------------------------------------------------------------------
 
@@ -163,6 +188,12 @@ class OpenFlowConnection(asyncio.Protocol):
             self._send(msg.encode_simple(msg.OFPT_ECHO_REPLY, header.xid, message[8:]))
         elif header.type == msg.OFPT_ERROR:
             self._on_error(header.xid, decode_error(message))
+        elif header.type == msg.OFPT_PACKET_IN:
+            if self.packet_ins is not None:
+                try:
+                    self.packet_ins.put_nowait(decode_packet_in(message))
+                except asyncio.QueueFull:
+                    log.debug("packet-in dropped: queue full")
         elif header.type == msg.OFPT_MULTIPART_REPLY:
             parts = self._multipart.setdefault(header.xid, [])
             parts.append(message[16:])
@@ -261,32 +292,79 @@ class OpenFlowConnection(asyncio.Protocol):
         )
         return decode_flow_desc_reply(body)
 
+    async def receive_packet_ins(self, *, maxsize: int = 1024) -> asyncio.Queue[PacketIn]:
+        """Ask the switch for packet-ins on this connection (a service connection gets none
+        until it sets a miss_send_len) and return the queue they arrive in."""
+        if self.packet_ins is None:
+            self.packet_ins = asyncio.Queue(maxsize)
+            xid = self._next_xid()
+            await self._send_confirmed(msg.encode_set_config(xid), xid, DEFAULT_TIMEOUT)
+        return self.packet_ins
+
+    async def packet_out(self, packet: bytes, out_port: int, *, in_port: int = 0xFFFFFFFD) -> None:
+        """Send `packet` out of `out_port` (confirmed with a barrier)."""
+        xid = self._next_xid()
+        message = msg.encode_packet_out(xid, packet, out_port, in_port)
+        await self._send_confirmed(message, xid, DEFAULT_TIMEOUT)
+
+    async def dump_groups(self, *, timeout: float = DEFAULT_TIMEOUT) -> list[Group]:
+        """Every group of the bridge, with its buckets.
+
+        Open vSwitch cannot describe a group whose buckets take more than 64 KiB (its reply's
+        length field is 16 bits); `group_stats` still lists such groups.
+        """
+        body = await self.request(msg.encode_group_desc_request(self._next_xid()), timeout=timeout)
+        return decode_group_desc_reply(body)
+
+    async def group_stats(self, *, timeout: float = DEFAULT_TIMEOUT) -> list[GroupStats]:
+        """Every group's id and counters (per bucket too)."""
+        request = msg.encode_group_desc_request(self._next_xid(), kind=msg.OFPMP_GROUP_STATS)
+        return decode_group_stats_reply(await self.request(request, timeout=timeout))
+
     async def apply_bundle(
         self,
         adds: Sequence[Flow] = (),
         modifies: Sequence[Flow] = (),
         deletes: Sequence[Flow] = (),
         *,
+        group_adds: Sequence[Group] = (),
+        group_modifies: Sequence[Group] = (),
+        group_deletes: Sequence[Group] = (),
         timeout: float | None = None,
     ) -> None:
         """Apply the changes atomically: all of them, or (BundleError) none.
 
         Adds and modifies go as OFPFC_ADD (which replaces a flow of the same identity, cookie
-        and actions included, keeping its counters); deletes as OFPFC_DELETE_STRICT.
+        and actions included, keeping its counters); deletes as OFPFC_DELETE_STRICT. Groups
+        added or modified go first (as Open vSwitch's ADD_OR_MOD, so a group left by an earlier
+        agent is taken over), so the flows that use them find them; groups deleted go last.
         """
-        n = len(adds) + len(modifies) + len(deletes)
+        before: list[Group] = []
+        group_messages: list[bytes] = []
+        for group in [*group_adds, *group_modifies]:
+            before += [group] * _group.count_group_mods(group, _group.ADD_OR_MOD)
+        after = list(group_deletes)
+        n_flows = len(adds) + len(modifies) + len(deletes)
+        n = len(before) + n_flows + len(after)
         if n == 0:
             return
         timeout = timeout if timeout is not None else DEFAULT_TIMEOUT + n * 1e-4
         bundle_id = next(self._bundle_ids) & 0xFFFFFFFF
         flows = [*adds, *modifies, *deletes]
-        bundle = _Bundle(self._reserve_xids(n), flows)
+        bundle = _Bundle(self._reserve_xids(n), flows, before, after)
+        xid = bundle.first_xid
+        for group in [*group_adds, *group_modifies]:
+            for message in _group.encode_group_mods(group, _group.ADD_OR_MOD, xid):
+                group_messages.append(msg.bundle_add(message, bundle_id))
+                xid += 1
         self._bundles.append(bundle)
         open_xid = self._next_xid()
         opened = self._expect(open_xid)
         try:
             async with asyncio.timeout(timeout):
                 self._send(msg.encode_bundle_control(msg.BUNDLE_OPEN, bundle_id, open_xid))
+                if group_messages:
+                    self._send(b"".join(group_messages))
                 await self._stream_bundle(bundle, bundle_id, n_add=len(adds) + len(modifies))
                 await opened
                 if bundle.errors:
@@ -305,8 +383,9 @@ class OpenFlowConnection(asyncio.Protocol):
             self._bundles.remove(bundle)
 
     async def _stream_bundle(self, bundle: _Bundle, bundle_id: int, n_add: int) -> None:
-        """Send every BUNDLE_ADD, in batches that overlap encoding with the switch's work, then barrier."""
-        flows, first_xid = bundle.flows, bundle.first_xid
+        """Send every flow's BUNDLE_ADD, in batches that overlap encoding with the switch's work,
+        then the group deletes, then barrier."""
+        flows, first_xid = bundle.flows, (bundle.first_xid + len(bundle.before)) & 0xFFFFFFFF
         for start in range(0, len(flows), _BATCH):
             end = min(start + _BATCH, len(flows))
             if start < n_add:
@@ -321,6 +400,14 @@ class OpenFlowConnection(asyncio.Protocol):
                 await self._writable.wait()
             else:
                 await asyncio.sleep(0)
+        xid = first_xid + len(flows)
+        deletes = []
+        for group in bundle.after:
+            (message,) = _group.encode_group_mods(group, _group.DELETE, xid & 0xFFFFFFFF)
+            deletes.append(msg.bundle_add(message, bundle_id))
+            xid += 1
+        if deletes:
+            self._send(b"".join(deletes))
         await self.barrier()
 
     def _reserve_xids(self, n: int) -> int:
@@ -346,8 +433,9 @@ class OpenFlowConnection(asyncio.Protocol):
             await asyncio.wait_for(asyncio.shield(self.closed), 2.0)
 
 
-def _bundle_error(failures: list[tuple[Flow | None, OpenFlowErrorInfo]]) -> BundleError:
+def _bundle_error(failures: list[tuple[Flow | Group | None, OpenFlowErrorInfo]]) -> BundleError:
     first_flow, first_error = failures[0]
-    what = f"flow {first_flow}" if first_flow is not None else "the commit"
+    kind = "group" if isinstance(first_flow, Group) else "flow"
+    what = f"{kind} {first_flow}" if first_flow is not None else "the commit"
     more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
     return BundleError(f"bundle discarded: {what} was rejected: {first_error.name}{more}", failures)

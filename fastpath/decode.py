@@ -18,14 +18,19 @@ from fastpath._actions import (
     DecTtl,
     GotoTable,
     Group,
+    Learn,
     Move,
     Nat,
     Output,
     OutputReg,
     Resubmit,
     SetField,
+    learn_load,
+    learn_match,
 )
 from fastpath._flow import Flow
+from fastpath._group import TYPE_NAMES, Bucket
+from fastpath._group import Group as SwitchGroup
 from fastpath._match import Match, match_from_entries
 
 HEADER = struct.Struct("!BBHI")
@@ -33,6 +38,13 @@ NX_VENDOR_ID = 0x00002320
 OXM_PACKET_REGS = 0x8001  # xreg0-xreg7, as Open vSwitch reports reg0-reg15 in OpenFlow 1.5
 
 _BY_OXM = {(f.oxm_class, f.oxm_field): f for f in fields.FIELDS}
+# Open vSwitch writes fields inside learn() with their NXM headers (class 0, Nicira's numbers).
+_NXM0 = {
+    0: "in_port", 1: "dl_dst", 2: "dl_src", 3: "dl_type", 6: "nw_proto", 7: "nw_src", 8: "nw_dst",
+    9: "tcp_src", 10: "tcp_dst", 11: "udp_src", 12: "udp_dst", 13: "icmp_type", 14: "icmp_code",
+    15: "arp_op", 16: "arp_spa", 17: "arp_tpa",
+}  # fmt: skip
+_BY_OXM.update({(fields.OXM_NXM0, number): fields.BY_NAME[name] for number, name in _NXM0.items()})
 
 ERROR_TYPES = {
     0: "HELLO_FAILED",
@@ -233,7 +245,7 @@ def _decode_nx_action(subtype: int, body: bytes) -> Action:
     if subtype == 35:
         flags, _zone_src, zone, table = struct.unpack_from("!HIHB", body, 10)
         nested = decode_actions(body[24:])
-        nat = bool(nested) and isinstance(nested[0], Nat)
+        nat = nested[0] if nested and isinstance(nested[0], Nat) else None
         return Ct(
             commit=bool(flags & 1),
             force=bool(flags & 2),
@@ -243,8 +255,59 @@ def _decode_nx_action(subtype: int, body: bytes) -> Action:
             actions=tuple(nested[1:] if nat else nested),
         )
     if subtype == 36:
-        return Nat()
+        return _decode_nat(body)
+    if subtype == 16:
+        return _decode_learn(body)
     raise DecodeError(f"unsupported Nicira action subtype {subtype}")
+
+
+def _decode_nat(body: bytes) -> Nat:
+    flags, present = struct.unpack_from("!HH", body, 12)
+    offset = 16
+    values: dict[str, int] = {}
+    for bit, name, size in ((1, "ip_min", 4), (2, "ip_max", 4), (16, "port_min", 2), (32, "port_max", 2)):
+        if present & bit:
+            values[name] = int.from_bytes(body[offset : offset + size], "big")
+            offset += size
+    kind = "src" if flags & 1 else "dst" if flags & 2 else None
+    return Nat(kind, **values)
+
+
+def _decode_learn(body: bytes) -> Learn:
+    idle, hard, priority, cookie, flags, table = struct.unpack_from("!HHHQHB", body, 10)
+    specs = []
+    offset = 32
+    while offset + 2 <= len(body):
+        (header,) = struct.unpack_from("!H", body, offset)
+        if header == 0:
+            break
+        offset += 2
+        n_bits, immediate, dst_type = header & 0x3FF, header >> 13 & 1, header >> 11 & 3
+        src = src_start = value = None
+        if immediate:
+            nbytes = (n_bits + 15) // 16 * 2
+            value = int.from_bytes(body[offset : offset + nbytes], "big")
+            offset += nbytes
+        else:
+            src_header, src_start = struct.unpack_from("!IH", body, offset)
+            src = _oxm_field(src_header).name
+            offset += 6
+        if dst_type > 1:
+            raise DecodeError("learn: output specs are not supported")
+        dst_header, dst_start = struct.unpack_from("!IH", body, offset)
+        offset += 6
+        make = learn_load if dst_type else learn_match
+        dst = _oxm_field(dst_header).name
+        specs.append(make(dst, dst_start, dst_start + n_bits - 1, src=src, src_start=src_start, value=value))
+    return Learn(
+        table,
+        priority=priority,
+        idle_timeout=idle,
+        hard_timeout=hard,
+        cookie=cookie,
+        delete_learned=bool(flags & 2),
+        specs=specs,
+    )
 
 
 def decode_instructions(data: bytes) -> tuple[Action, ...]:
@@ -320,3 +383,120 @@ def decode_flow_desc_reply(body: bytes) -> list[FlowStats]:
         result.append(FlowStats(Flow(table, priority, match, actions, cookie), packets, byte_count, duration))
         offset += length
     return result
+
+
+# -- groups ---------------------------------------------------------------------------------------
+
+
+def _decode_bucket(data: bytes) -> Bucket:
+    length, actions_len, bucket_id = struct.unpack_from("!HHI", data, 0)
+    actions = decode_actions(data[8 : 8 + actions_len])
+    weight = 100
+    offset = 8 + actions_len
+    while offset + 4 <= length:
+        prop_type, prop_len = struct.unpack_from("!HH", data, offset)
+        if prop_type == 0:  # OFPGBPT15_WEIGHT
+            (weight,) = struct.unpack_from("!H", data, offset + 4)
+        offset += (prop_len + 7) & ~7 if prop_len else 8
+    return Bucket(actions, weight, bucket_id)
+
+
+def _selection_method(props: bytes) -> tuple[str | None, list[str]]:
+    """The NTRT_SELECTION_METHOD property among a group's properties, if any."""
+    offset = 0
+    while offset + 4 <= len(props):
+        prop_type, length = struct.unpack_from("!HH", props, offset)
+        if length < 4:
+            break
+        if prop_type == 0xFFFF and length >= 40:
+            experimenter, exp_type = struct.unpack_from("!II", props, offset + 4)
+            if experimenter in (0x0000154D, 0x00001540) and exp_type == 1:  # NTR_VENDOR_ID, its old value
+                method = props[offset + 16 : offset + 32].rstrip(b"\0").decode()
+                names = []
+                at = offset + 40
+                while at + 4 <= offset + length:
+                    (header,) = struct.unpack_from("!I", props, at)
+                    names.append(_oxm_field(header).name)
+                    at += 4 + (header & 0xFF)
+                return method, names
+        offset += (length + 7) & ~7
+    return None, []
+
+
+def decode_group_desc_reply(body: bytes) -> list[SwitchGroup]:
+    """The body of OFPMP_GROUP_DESC multipart replies (OpenFlow 1.5 ofp15_group_desc_stats)."""
+    result = []
+    offset = 0
+    while offset + 16 <= len(body):
+        length, group_type, group_id, bucket_list_len = struct.unpack_from("!HBxIH", body, offset)
+        buckets = []
+        at = offset + 16
+        end = at + bucket_list_len
+        while at + 8 <= end:
+            (bucket_len,) = struct.unpack_from("!H", body, at)
+            buckets.append(_decode_bucket(body[at : at + bucket_len]))
+            at += bucket_len
+        method, selection_fields = _selection_method(body[end : offset + length])
+        type_name = TYPE_NAMES.get(group_type)
+        if type_name is None:
+            raise DecodeError(f"group {group_id} has unknown type {group_type}")
+        if type_name != "select":
+            buckets = [Bucket(b.actions, 100, b.bucket_id) for b in buckets]
+        result.append(SwitchGroup(group_id, buckets, type_name, method, selection_fields))
+        offset += length
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """One group's counters: packets and bytes, and packets per bucket."""
+
+    group_id: int
+    packets: int
+    bytes: int
+    bucket_packets: tuple[int, ...]
+
+
+def decode_group_stats_reply(body: bytes) -> list[GroupStats]:
+    """The body of OFPMP_GROUP_STATS replies (ofp13_group_stats, then 16 bytes per bucket)."""
+    result = []
+    offset = 0
+    while offset + 40 <= len(body):
+        length, group_id, _refs, packets, byte_count = struct.unpack_from("!H2xII4xQQ", body, offset)
+        counters = range(offset + 40, offset + length, 16)
+        buckets = tuple(struct.unpack_from("!Q", body, at)[0] for at in counters)
+        result.append(GroupStats(group_id, packets, byte_count, buckets))
+        offset += length
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class PacketIn:
+    """An OFPT_PACKET_IN: why, from which table and flow cookie, the match (in_port...) and
+    the packet bytes."""
+
+    reason: int
+    table: int
+    cookie: int
+    match: Match
+    data: bytes
+    in_port: int | None = None
+
+
+def decode_packet_in(msg: bytes) -> PacketIn:
+    """OpenFlow 1.5 packet-in: buffer_id, total_len, reason, table_id, cookie, match, pad 2, data."""
+    _buffer_id, _total_len, reason, table, cookie = struct.unpack_from("!IHBBQ", msg, 8)
+    (length,) = struct.unpack_from("!H", msg, 26)
+    offset = 24 + ((length + 7) & ~7)
+    try:
+        match = decode_ofp_match(msg, 24)[0]
+    except DecodeError:  # pipeline fields pyantrea has no name for: the packet is what matters
+        match = Match()
+    in_port = None
+    at = 28
+    while at + 4 <= 24 + length:
+        (header,) = struct.unpack_from("!I", msg, at)
+        if header >> 9 == 0x8000 << 7:  # OXM_OF_IN_PORT (class 0x8000, field 0)
+            (in_port,) = struct.unpack_from("!I", msg, at + 4)
+        at += 4 + (header & 0xFF)
+    return PacketIn(reason, table, cookie, match, msg[offset + 2 :], in_port)

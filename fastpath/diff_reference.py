@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fastpath._diff import DuplicateFlowError
+from fastpath._diff import DuplicateFlowError, DuplicateGroupError
 from fastpath._flow import Flow
+from fastpath._group import Group
 
 
 def diff_flows_reference(
@@ -36,3 +37,36 @@ def diff_flows_reference(
             modifies.append(flow)
     deletes = [flow for flow in installed if flow.key not in seen]
     return adds, modifies, deletes
+
+
+def diff_groups_reference(
+    desired: Iterable[Group], installed: Iterable[Group]
+) -> tuple[list[Group], list[Group], list[Group]]:
+    """(adds, modifies, deletes) in input order; see `fastpath.diff_groups`."""
+    installed = list(installed)
+    by_id: dict[int, Group] = {}
+    for group in installed:
+        if group.group_id in by_id:
+            raise DuplicateGroupError(f"installed groups share id {group.group_id}")
+        by_id[group.group_id] = group
+    seen: set[int] = set()
+    adds: list[Group] = []
+    modifies: list[Group] = []
+    for group in desired:
+        if group.group_id in seen:
+            raise DuplicateGroupError(f"desired groups share id {group.group_id}")
+        seen.add(group.group_id)
+        old = by_id.get(group.group_id)
+        if old is None:
+            adds.append(group)
+        elif _content(old) != _content(group):
+            modifies.append(group)
+    deletes = [group for group in installed if group.group_id not in seen]
+    return adds, modifies, deletes
+
+
+def _content(group: Group) -> tuple[object, ...]:
+    """What the switch holds of a group: weights only count in select groups."""
+    weighted = group.type == "select"
+    buckets = tuple((b.actions, b.bucket_id, b.weight if weighted else None) for b in group.buckets)
+    return group.type, group.selection_method, group.fields, buckets

@@ -22,14 +22,21 @@ from fastpath._actions import (
     Drop,
     GotoTable,
     Group,
+    Learn,
+    LearnSpec,
     Move,
+    Nat,
     Output,
     OutputReg,
     Resubmit,
     SetField,
+    learn_load,
+    learn_match,
     load,
 )
 from fastpath._flow import Flow, FlowError
+from fastpath._group import Bucket, GroupError
+from fastpath._group import Group as SwitchGroup
 from fastpath._match import Match, MatchError, match_from_entries
 from fastpath.fields import ETH_TYPE_ARP, ETH_TYPE_IP, Field, Format
 
@@ -179,6 +186,10 @@ def render_action(action: Action) -> str:
         return f"group:{action.group_id}"
     if isinstance(action, Ct):
         return _render_ct(action)
+    if isinstance(action, Learn):
+        return _render_learn(action)
+    if isinstance(action, Nat):
+        return _render_nat(action)
     if isinstance(action, Drop):
         return "drop"
     raise TypeError(f"cannot render {type(action).__name__}")
@@ -194,11 +205,63 @@ def _render_ct(ct: Ct) -> str:
         parts.append(f"table={ct.table}")
     if ct.zone:
         parts.append(f"zone={ct.zone}")
-    if ct.nat:
-        parts.append("nat")
+    if ct.nat is not None:
+        parts.append(_render_nat(ct.nat))
     if ct.actions:
         parts.append("exec(" + ",".join(render_action(a) for a in ct.actions) + ")")
     return "ct(" + ",".join(parts) + ")"
+
+
+def _render_nat(nat: Nat) -> str:
+    if nat.kind is None:
+        return "nat"
+    text = _ipv4(nat.ip_min) + (f"-{_ipv4(nat.ip_max)}" if nat.ip_max is not None else "")
+    if nat.port_min is not None:
+        text += f":{nat.port_min}" + (f"-{nat.port_max}" if nat.port_max is not None else "")
+    return f"nat({nat.kind}={text})"
+
+
+def _subfield(name: str, start: int, n_bits: int) -> str:
+    field = fields.BY_NAME[name]
+    return field.nxm_name + _bit_range(field, start, start + n_bits - 1)
+
+
+def _render_learn(learn: Learn) -> str:
+    """As lib/learn.c `learn_format` prints it."""
+    parts = [f"table={learn.table}"]
+    if learn.idle_timeout:
+        parts.append(f"idle_timeout={learn.idle_timeout}")
+    if learn.hard_timeout:
+        parts.append(f"hard_timeout={learn.hard_timeout}")
+    if learn.priority != _DEFAULT_PRIORITY:
+        parts.append(f"priority={learn.priority}")
+    if learn.delete_learned:
+        parts.append("delete_learned")
+    if learn.cookie:
+        parts.append(f"cookie={learn.cookie:#x}")
+    for spec in learn.specs:
+        dst = _subfield(spec.dst, spec.dst_start, spec.n_bits)
+        if spec.kind == "match":
+            if spec.value is not None:
+                field = fields.BY_NAME[spec.dst]
+                eth_type = field.fmt is Format.ETH_TYPE
+                shown = _c_hex(spec.value) if eth_type else format_value(field, spec.value, None)
+                parts.append(f"{_LEARN_IMMEDIATE_NAMES.get(field.name, field.name)}={shown}")
+            elif (spec.src, spec.src_start) == (spec.dst, spec.dst_start):
+                parts.append(dst)
+            else:
+                parts.append(f"{dst}={_subfield(spec.src, spec.src_start, spec.n_bits)}")
+        else:
+            if spec.value is not None:
+                src = _c_hex(spec.value)
+            else:
+                src = _subfield(spec.src, spec.src_start, spec.n_bits)
+            parts.append(f"load:{src}->{dst}")
+    return "learn(" + ",".join(parts) + ")"
+
+
+# Open vSwitch's own names for fields an immediate learn match sets (lib/meta-flow.xml).
+_LEARN_IMMEDIATE_NAMES = {"dl_type": "eth_type", "nw_proto": "nw_proto"}
 
 
 def render_actions(actions: tuple[Action, ...]) -> str:
@@ -300,11 +363,64 @@ def _field_ref(text: str) -> tuple[str, int, int]:
     return field.name, int(start), int(end or start)
 
 
+def _parse_nat(text: str) -> Nat:
+    if text == "nat":
+        return Nat()
+    if not (text.startswith("nat(") and text.endswith(")")):
+        raise ParseError(f"unsupported nat {text!r}")
+    kind, eq, spec = text[4:-1].partition("=")
+    if not eq or kind not in ("src", "dst"):
+        raise ParseError(f"nat needs src= or dst=, got {text!r}")
+    ips, _, ports = spec.partition(":")
+    ip_min, _, ip_max = ips.partition("-")
+    port_min, _, port_max = ports.partition("-")
+    return Nat(
+        kind,
+        ip_min,
+        ip_max or None,
+        int(port_min) if port_min else None,
+        int(port_max) if port_max else None,
+    )
+
+
+def _parse_learn(inner: str) -> Learn:
+    kwargs: dict[str, object] = {}
+    specs: list[LearnSpec] = []
+    for part in _split_top_level(inner):
+        key, eq, value = part.partition("=")
+        if part == "delete_learned":
+            kwargs["delete_learned"] = True
+        elif key in ("table", "priority", "idle_timeout", "hard_timeout") and eq:
+            kwargs[key] = int(value, 0)
+        elif key == "cookie" and eq:
+            kwargs["cookie"] = int(value, 0)
+        elif part.startswith("load:"):
+            src_text, _, dst_text = part[5:].partition("->")
+            dst, start, end = _field_ref(dst_text)
+            if "[" in src_text:
+                src, src_start, _ = _field_ref(src_text)
+                specs.append(learn_load(dst, start, end, src=src, src_start=src_start))
+            else:
+                specs.append(learn_load(dst, start, end, value=int(src_text, 0)))
+        elif eq and "[" not in key:
+            specs.append(learn_match(fields.lookup(key).name, value=int(value, 0)))
+        else:
+            dst, start, end = _field_ref(key)
+            if eq:
+                src, src_start, _ = _field_ref(value)
+                specs.append(learn_match(dst, start, end, src=src, src_start=src_start))
+            else:
+                specs.append(learn_match(dst, start, end))
+    return Learn(specs=specs, **kwargs)  # type: ignore[arg-type]
+
+
 def _parse_ct(inner: str) -> Ct:
     kwargs: dict[str, object] = {}
     for part in _split_top_level(inner):
-        if part in ("commit", "force", "nat"):
+        if part in ("commit", "force"):
             kwargs[part] = True
+        elif part == "nat" or part.startswith("nat("):
+            kwargs["nat"] = _parse_nat(part)
         elif part.startswith("table="):
             kwargs["table"] = int(part[6:])
         elif part.startswith("zone="):
@@ -361,7 +477,9 @@ def parse_action(text: str) -> Action:
             return Group(int(text[6:]))
         if text.startswith("ct(") and text.endswith(")"):
             return _parse_ct(text[3:-1])
-    except (ActionError, MatchError, ValueError) as e:
+        if text.startswith("learn(") and text.endswith(")"):
+            return _parse_learn(text[6:-1])
+    except (ActionError, MatchError, ValueError, KeyError) as e:
         raise ParseError(f"action {text!r}: {e}") from None
     raise ParseError(f"unsupported action {text!r}")
 
@@ -379,6 +497,66 @@ def parse_flow(text: str) -> Flow:
         raise ParseError(f"{text!r}: {e}") from None
 
 
+def render_group(group: SwitchGroup) -> str:
+    """The group as `ovs-ofctl -O OpenFlow15 dump-groups` prints it (stripped)."""
+    parts = [f"group_id={group.group_id}", f"type={group.type}"]
+    if group.selection_method is not None:
+        parts.append(f"selection_method={group.selection_method}")
+        if group.fields:
+            parts.append("fields(" + ",".join(_SELECTION_FIELD_NAMES.get(f, f) for f in group.fields) + ")")
+    for bucket in group.buckets:
+        text = f"bucket=bucket_id:{bucket.bucket_id}"
+        if group.type == "select" and bucket.weight != 1:  # Open vSwitch leaves out the default
+            text += f",weight:{bucket.weight}"
+        text += ",actions=" + render_actions(bucket.actions)
+        parts.append(text)
+    return ",".join(parts)
+
+
+# Open vSwitch's names for the fields of a selection method (lib/meta-flow.xml).
+_SELECTION_FIELD_NAMES = {"nw_src": "ip_src", "nw_dst": "ip_dst", "dl_src": "eth_src", "dl_dst": "eth_dst"}
+
+
+def parse_group(text: str) -> SwitchGroup:
+    """An `ovs-ofctl dump-groups` line (or add-group spec) to a Group."""
+    head, _, rest = text.strip().partition(",bucket=")
+    group_id, group_type = None, "all"
+    method: str | None = None
+    selection_fields: list[str] = []
+    for part in _split_top_level(head):
+        key, _, value = part.strip().partition("=")
+        if key == "group_id":
+            group_id = int(value, 0)
+        elif key == "type":
+            group_type = value
+        elif key == "selection_method":
+            method = value
+        elif key.startswith("fields(") and key.endswith(")"):
+            selection_fields = [f.strip() for f in key[7:-1].split(",") if f.strip()]
+        elif key:
+            raise ParseError(f"unsupported group argument {part!r}")
+    if group_id is None:
+        raise ParseError(f"no group_id= in {text!r}")
+    buckets = []
+    for bucket_text in rest.split(",bucket=") if rest else []:
+        head_text, sep, actions_text = bucket_text.partition("actions=")
+        if not sep:
+            raise ParseError(f"bucket without actions= in {text!r}")
+        kwargs: dict[str, int] = {"weight": 1} if group_type == "select" else {}
+        for part in head_text.split(","):
+            key, _, value = part.strip().partition(":")
+            if key in ("bucket_id", "weight"):
+                kwargs[key] = int(value, 0)
+            elif key:
+                raise ParseError(f"unsupported bucket argument {part!r}")
+        actions = [parse_action(a) for a in _split_top_level(actions_text)]
+        buckets.append(Bucket(actions, **kwargs))
+    try:
+        return SwitchGroup(group_id, buckets, group_type, method, selection_fields)
+    except GroupError as e:
+        raise ParseError(f"{text!r}: {e}") from None
+
+
 def parse_dump(text: str) -> list[Flow]:
     """Every flow line of an `ovs-ofctl dump-flows` output (reply headers skipped)."""
     return [parse_flow(line) for line in text.splitlines() if "actions=" in line]
@@ -391,8 +569,10 @@ __all__ = [
     "parse_action",
     "parse_dump",
     "parse_flow",
+    "parse_group",
     "parse_match",
     "render_action",
     "render_flow",
+    "render_group",
     "render_match",
 ]

@@ -6,6 +6,8 @@
     pyantctl get agents                            connection, heartbeat, OVS, flows, pods, health
     pyantctl get flows --node N [--table T]        the flows of the node's br-int (T: 90 or IngressRule)
     pyantctl get podinterfaces --node N            the pods attached on the node
+    pyantctl get services [--node N]               what AntreaProxy programmed on each node: per
+                                                   Service port, its endpoints and group ids
 
 `-o json` and `-o yaml` print what the API answered. How the controller and agents are found:
 `pyantctl.client`; the token the agents ask for: `pyantctl.credentials`.
@@ -79,6 +81,10 @@ def register(subparsers: Any, default_server: ServerFinder) -> None:
     flows.add_argument("--table", metavar="T", help="one table, by number (90) or name (IngressRule)")
     pods = kind("podinterfaces", ["podinterface"], "the pod interfaces attached on a node", _pod_interfaces)
     pods.add_argument("--node", required=True, help="the node")
+    services = kind(
+        "services", ["service", "svc"], "Services as AntreaProxy programmed them on each node", _services
+    )
+    services.add_argument("--node", help="only this node (default: every node with an agent)")
 
 
 def _client(args: argparse.Namespace) -> Client:
@@ -218,6 +224,29 @@ def _flows(args: argparse.Namespace) -> int:
         return table
 
     return _print(args, document, rows, f"No flows found on {args.node}.")
+
+
+def _services(args: argparse.Namespace) -> int:
+    client = _client(args)
+    nodes = [args.node] if args.node else sorted(a["node"] for a in client.get("/api/v1/agents"))
+    document = {node: client.agent_get(node, "/api/v1/services") for node in nodes}
+
+    def rows() -> list[Row]:
+        table = [["NODE", "NAMESPACE", "NAME", "CLUSTER-IP", "PORT", "ENDPOINTS", "LOCAL", "GROUPS"]]
+        for node, services in document.items():
+            for s in services:
+                for p in s["ports"]:
+                    port = f"{p['port']}/{p['protocol']}" + (f":{p['node_port']}" if p["node_port"] else "")
+                    groups = "/".join(str(g) for g in (p["cluster_group"], p["local_group"]) if g is not None)
+                    cluster = ",".join(p["cluster_endpoints"]) or "<none>"
+                    local = ",".join(p["local_endpoints"]) or "-"
+                    addresses = ",".join(s["clusterIPs"]) or "<none>"
+                    table.append(
+                        [node, s["namespace"], s["name"], addresses, port, cluster, local, groups or "-"]
+                    )
+        return table
+
+    return _print(args, document, rows, "No Services programmed.")
 
 
 def _pod_interfaces(args: argparse.Namespace) -> int:

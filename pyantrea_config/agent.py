@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyantrea_config.errors import ConfigError
-from pyantrea_config.kinds import HostPort, InterfaceName, IPAddress, IPNetwork, ObjectName
+from pyantrea_config.kinds import CIDRList, HostPort, InterfaceName, IPAddress, IPNetwork, ObjectName
 from pyantrea_config.schema import section, setting
 
 _PORTS = (0, 65535)
@@ -57,6 +57,11 @@ class AntreaProxyConfig:
         doc="Implement ClusterIP, NodePort and LoadBalancer Services in OVS from the Services and "
         "EndpointSlices the agent watches. false: table 40 sends Service CIDR traffic to the gateway for "
         "kube-proxy, as in the introduction article.",
+    )
+    node_port_addresses: CIDRList = setting(
+        "nodePortAddresses",
+        CIDRList(()),
+        doc="Node addresses that serve NodePort Services, as CIDRs. Empty: the Node's InternalIP.",
     )
 
 

@@ -23,6 +23,9 @@ InterfaceName = NewType("InterfaceName", str)
 ObjectName = NewType("ObjectName", str)
 """A Kubernetes object name such as a Node's: a lowercase RFC 1123 DNS subdomain."""
 
+CIDRList = NewType("CIDRList", tuple)
+"""A list of CIDRs: a YAML list, or comma-separated on a flag."""
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -148,6 +151,16 @@ def _host_port(value: Any) -> HostPort:
     return HostPort(host, int(port))
 
 
+def _cidr_list(value: Any) -> CIDRList:
+    if isinstance(value, str):
+        items: list[Any] = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError(f"expected a list of CIDRs, got {describe(value)}")
+    return CIDRList(tuple(_network(item) for item in items))
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -176,6 +189,7 @@ _KINDS: dict[object, Kind] = {
     frozenset({ipaddress.IPv4Network, ipaddress.IPv6Network}): Kind("CIDR", _network, _network, str),
     frozenset({ipaddress.IPv4Address, ipaddress.IPv6Address}): Kind("IP address", _address, _address, str),
     HostPort: Kind("host:port", _host_port, _host_port, str),
+    CIDRList: Kind("list of CIDRs", _cidr_list, _cidr_list, lambda v: [str(n) for n in v]),
 }
 
 

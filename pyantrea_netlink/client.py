@@ -26,6 +26,7 @@ from pyantrea_netlink.links import (
     delete_address,
     delete_link,
     get_link,
+    ignore_arp_for_local_addresses,
     set_link,
 )
 from pyantrea_netlink.nsenter import open_netns
@@ -42,8 +43,12 @@ T = TypeVar("T")
 class PodNetlink(Protocol):
     """What the CNI service needs: a pod's veth pair and its interface inside the pod."""
 
-    async def create_veth(self, *, host_ifname: str, netns: Path, ifname: str, mtu: int) -> VethPair:
+    async def create_veth(
+        self, *, host_ifname: str, netns: Path, ifname: str, mtu: int, host_answers_arp: bool = True
+    ) -> VethPair:
         """Create a veth pair, `host_ifname` on the node and `ifname` in the pod's `netns`, both up.
+        With `host_answers_arp` False the node's stack answers no ARP on the host end (the pod's
+        gateway is elsewhere: `ignore_arp_for_local_addresses`).
 
         Raises `LinkExistsError` if either name is taken and `NetnsNotFoundError` if `netns`
         does not exist; leaves nothing behind on failure.
@@ -144,7 +149,9 @@ class NetlinkClient:
 
     # -- PodNetlink ----------------------------------------------------------------------------
 
-    async def create_veth(self, *, host_ifname: str, netns: Path, ifname: str, mtu: int) -> VethPair:
+    async def create_veth(
+        self, *, host_ifname: str, netns: Path, ifname: str, mtu: int, host_answers_arp: bool = True
+    ) -> VethPair:
         def create(ipr: IPRoute) -> LinkInfo:
             fd = open_netns(netns)
             try:
@@ -153,6 +160,8 @@ class NetlinkClient:
                 os.close(fd)
             with Rollback() as undo:
                 undo.push(f"delete {host_ifname}", lambda: delete_link(ipr, host_ifname))
+                if not host_answers_arp:
+                    ignore_arp_for_local_addresses(host_ifname)
                 set_link(ipr, host_ifname, up=True)
                 return _require(get_link(ipr, host_ifname), host_ifname, None)
 

@@ -97,6 +97,25 @@ def create_veth(ipr: IPRoute, ifname: str, *, peer: str, peer_netns_fd: int, mtu
         raise NetworkConfigError(f"create veth pair {ifname} / {peer}: {exc.args[1]}") from exc
 
 
+def ignore_arp_for_local_addresses(ifname: str) -> None:
+    """Make the kernel answer no ARP request arriving on `ifname` (arp_ignore=8), in the
+    namespace of the calling thread.
+
+    A pod's host-side veth on the userspace datapath is an ordinary interface of the node: Open
+    vSwitch reads its frames, but the node's IP stack sees them too, and by default answers a
+    pod's ARP for the gateway address itself, with the veth's MAC. A pod that learns that MAC
+    sends its gateway traffic to the node's stack as well as through OVS, and the node answers
+    connections to its own addresses (a NodePort, or a hairpin reply to the gateway IP) with a
+    reset before OVS's answer arrives.
+    """
+    path = f"/proc/sys/net/ipv4/conf/{ifname}/arp_ignore"
+    try:
+        with open(path, "w") as f:
+            f.write("8\n")
+    except OSError as exc:
+        raise NetworkConfigError(f"set {path}: {exc}") from exc
+
+
 def list_addresses(ipr: IPRoute, ifname: str) -> tuple[IPv4Interface, ...]:
     """The IPv4 addresses of `ifname`, in the kernel's order."""
     index = link_index(ipr, ifname)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import declared_programs
 
 ROOT = Path(__file__).parents[1]
@@ -28,3 +30,10 @@ def test_a_run_without_nc_stops_naming_it(tmp_path: Path):
     assert result.returncode == 4, result.stdout + result.stderr
     assert "missing programs: nc (Debian package netcat-openbsd)" in result.stdout + result.stderr
     assert " passed" not in result.stdout
+
+
+def test_a_program_declared_twice_is_refused_naming_both_lines(tmp_path: Path):
+    declared = tmp_path / "system-programs.txt"
+    declared.write_text("# program package who\nnft nftables agent\nip iproute2 agent\nnft nftables lab\n")
+    with pytest.raises(ValueError, match=r"system-programs.txt:4: nft is already declared on line 2"):
+        declared_programs(declared)

@@ -108,6 +108,9 @@ class PodNetwork:
                     netns=netns,
                     ifname=call.ifname,
                     mtu=config.mtu or self._settings.mtu,
+                    # The pod's gateway is gw0 in OVS; the node's stack must not answer for it
+                    # on the veth (on the userspace datapath it sees the veth's frames too).
+                    host_answers_arp=False,
                 )
             )
             undo.push(f"delete {host_ifname}", lambda: self._delete_created(creating, host_ifname))

@@ -108,6 +108,15 @@ class RuleStatsSource(Protocol):
     async def rule_stats(self) -> list[RuleStats]: ...
 
 
+SERVICES_PATH = "/api/v1/services"
+
+
+class ServicesSource(Protocol):
+    """What AntreaProxy programmed: each Service and, per port, its endpoints and groups."""
+
+    def programmed(self) -> list[tuple[Any, tuple[Any, ...]]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Parts:
     flows: FlowClient
@@ -123,6 +132,32 @@ class AgentApi:
 
     def __init__(self) -> None:
         self._parts: _Parts | None = None
+        self._services: ServicesSource | None = None
+        self._services_served = False
+
+    def serve_services(self, services: ServicesSource | None) -> None:
+        """Answer /api/v1/services from AntreaProxy (None: the proxy is off, the list is empty)."""
+        self._services = services
+        self._services_served = True
+
+    async def _service_list(self, request: web.Request) -> web.Response:
+        if not self._services_served:
+            return _starting()
+        result = []
+        for service, ports in self._services.programmed() if self._services is not None else []:
+            result.append(
+                {
+                    "namespace": service.namespace,
+                    "name": service.name,
+                    "clusterIPs": [str(ip) for ip in service.cluster_ips],
+                    "externalIPs": [str(ip) for ip in (*service.external_ips, *service.load_balancer_ips)],
+                    "sessionAffinityTimeout": service.affinity_timeout,
+                    "externalTrafficPolicyLocal": service.external_local,
+                    "internalTrafficPolicyLocal": service.internal_local,
+                    "ports": [asdict(port) for port in ports],
+                }
+            )
+        return web.json_response(result)
 
     def serve(
         self, *, flows: FlowClient, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource
@@ -134,6 +169,7 @@ class AgentApi:
         server.add_route("POST", TRACE_PATH, self._trace)
         server.add_route("GET", "/api/v1/podinterfaces", self._pod_interfaces)
         server.add_json_route("GET", STATS_PATH, self._stats)
+        server.add_route("GET", SERVICES_PATH, self._service_list)
 
     async def _flows(self, request: web.Request) -> web.Response:
         if self._parts is None:

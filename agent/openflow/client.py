@@ -7,7 +7,9 @@ datapath never sees half of it. An owner with many flows that changes a few at a
 policy reconciler) hands over only the change: `update(owner, put=flows, remove=identities)`
 costs what the change costs, not what the owner holds. Changes are serialized. A flow identity
 (table, priority, match) belongs to one owner at a time; claiming another owner's identity is
-an error.
+an error. Groups (the Services' select groups) are owned the same way, by group id, and travel
+in the same bundles as the flows that use them (`sync(owner, flows, groups=...)`,
+`update(owner, put_groups=..., remove_groups=...)`).
 
     client = FlowClient(rundir / "br-int.mgmt", Cookies(round))
     await client.connect()                      # first connection; clears leftovers of this round
@@ -38,7 +40,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from agent.openflow.cookies import ROUND_MASK, ROUND_SHIFT, Cookies, round_of
 from agent.openflow.pipeline import PIPELINE
-from fastpath import DuplicateFlowError, Flow, Match, diff_flows
+from fastpath import DuplicateFlowError, DuplicateGroupError, Flow, Group, Match, diff_flows, diff_groups
 from fastpath.connection import BundleError, ConnectionLost, OpenFlowConnection, OpenFlowError
 from fastpath.decode import FlowStats
 from pyantrea_daemon.metrics import Metrics
@@ -88,6 +90,21 @@ class Backoff:
     maximum: float = 2.0
 
 
+GroupSet = dict[int, Group]
+
+
+@dataclass(slots=True)
+class _GroupChange:
+    """The group mods of one bundle."""
+
+    adds: list[Group] = field(default_factory=list)
+    modifies: list[Group] = field(default_factory=list)
+    deletes: list[Group] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.adds or self.modifies or self.deletes)
+
+
 @dataclass(slots=True)
 class _Plan:
     """A validated change of several owners' flows, and the bundle that makes it."""
@@ -96,6 +113,8 @@ class _Plan:
     adds: list[Flow] = field(default_factory=list)
     modifies: list[Flow] = field(default_factory=list)
     deletes: list[Flow] = field(default_factory=list)
+    desired_groups: dict[str, GroupSet] = field(default_factory=dict)
+    groups: _GroupChange = field(default_factory=_GroupChange)
 
 
 @dataclass(slots=True)
@@ -108,6 +127,9 @@ class _Update:
     adds: list[Flow] = field(default_factory=list)
     modifies: list[Flow] = field(default_factory=list)
     deletes: list[Flow] = field(default_factory=list)
+    put_groups: GroupSet = field(default_factory=dict)
+    remove_groups: list[int] = field(default_factory=list)
+    groups: _GroupChange = field(default_factory=_GroupChange)
 
 
 class FlowClient:
@@ -137,6 +159,9 @@ class FlowClient:
         self._owner_of: dict[tuple[object, ...], str] = {}
         self._table_counts: collections.Counter[int] = collections.Counter()
         self._listeners: list[ReplayListener] = []
+        self._desired_groups: dict[str, GroupSet] = {}
+        self._installed_groups: dict[str, GroupSet] = {}
+        self._group_owner: dict[int, str] = {}
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -218,8 +243,12 @@ class FlowClient:
         present = [s.flow for s in await conn.dump_flows(cookie=mine, cookie_mask=ROUND_MASK)]
         desired = [flow for flows in self._desired.values() for flow in flows.values()]
         adds, modifies, deletes = diff_flows(desired, present)
-        await self._send(conn, adds, modifies, deletes)
+        # Groups have no cookie to tell rounds apart: every desired one is (re)written, as
+        # ADD_OR_MOD, whether the switch restarted (it has none) or not.
+        groups = _GroupChange(adds=[g for gs in self._desired_groups.values() for g in gs.values()])
+        await self._send(conn, adds, modifies, deletes, groups)
         self._installed = {owner: dict(flows) for owner, flows in self._desired.items()}
+        self._installed_groups = {owner: dict(gs) for owner, gs in self._desired_groups.items()}
         return len(desired)
 
     # -- flows -----------------------------------------------------------------------------------
@@ -228,21 +257,28 @@ class FlowClient:
         """The flows `owner` wants installed."""
         return tuple(self._desired.get(owner, {}).values())
 
+    def groups(self, owner: str) -> tuple[Group, ...]:
+        """The groups `owner` wants installed."""
+        return tuple(self._desired_groups.get(owner, {}).values())
+
     def owners(self) -> list[str]:
-        return sorted(self._desired)
+        return sorted(set(self._desired) | set(self._desired_groups))
 
     def table_counts(self) -> dict[int, int]:
         """Desired flows per table id."""
         return {table: n for table, n in sorted(self._table_counts.items()) if n}
 
-    async def sync(self, owner: str, flows: Iterable[Flow]) -> None:
-        """Make `owner`'s installed flows exactly `flows`, in one atomic bundle."""
-        await self.sync_many({owner: flows})
+    async def sync(self, owner: str, flows: Iterable[Flow], *, groups: Iterable[Group] | None = None) -> None:
+        """Make `owner`'s installed flows exactly `flows` (and its groups exactly `groups`,
+        when given), in one atomic bundle."""
+        await self.sync_many({owner: flows}, groups=None if groups is None else {owner: groups})
 
     async def remove(self, owner: str) -> None:
-        await self.sync_many({owner: ()})
+        await self.sync_many({owner: ()}, groups={owner: ()})
 
-    async def sync_many(self, changes: Mapping[str, Iterable[Flow]]) -> None:
+    async def sync_many(
+        self, changes: Mapping[str, Iterable[Flow]], *, groups: Mapping[str, Iterable[Group]] | None = None
+    ) -> None:
         """Like `sync` for several owners at once, in ONE atomic bundle.
 
         Raises BundleError (nothing changed) when Open vSwitch refuses a flow, FlowConflictError
@@ -251,33 +287,67 @@ class FlowClient:
         """
         async with self._lock:
             plan = self._plan(changes)
+            self._plan_groups(plan, groups or {})
             previous = {owner: self._desired.get(owner) for owner in plan.desired}
+            previous_groups = {owner: self._desired_groups.get(owner) for owner in plan.desired_groups}
+
+            def undo() -> None:
+                self._set_desired(previous)
+                self._set_desired_groups(previous_groups)
+
             self._set_desired(plan.desired)
-            sent = await self._apply(
-                plan.adds, plan.modifies, plan.deletes, undo=lambda: self._set_desired(previous)
-            )
+            self._set_desired_groups(plan.desired_groups)
+            sent = await self._apply(plan.adds, plan.modifies, plan.deletes, plan.groups, undo=undo)
             if sent:
                 for owner, flows in plan.desired.items():
                     if flows:
                         self._installed[owner] = dict(flows)
                     else:
                         self._installed.pop(owner, None)
+                for owner, gs in plan.desired_groups.items():
+                    if gs:
+                        self._installed_groups[owner] = dict(gs)
+                    else:
+                        self._installed_groups.pop(owner, None)
                 return
         await self._wait_for_replay(sorted(plan.desired))
 
-    async def update(self, owner: str, *, put: Iterable[Flow] = (), remove: Iterable[FlowKey] = ()) -> None:
-        """Change some of `owner`'s flows, in one atomic bundle: add or replace the flows of
-        `put`, delete the flows of the identities in `remove` (unknown ones are ignored).
+    async def update(
+        self,
+        owner: str,
+        *,
+        put: Iterable[Flow] = (),
+        remove: Iterable[FlowKey] = (),
+        put_groups: Iterable[Group] = (),
+        remove_groups: Iterable[int] = (),
+    ) -> None:
+        """Change some of `owner`'s flows and groups, in one atomic bundle: add or replace the
+        flows of `put` and the groups of `put_groups`, delete the flows of the identities in
+        `remove` and the groups of the ids in `remove_groups` (unknown ones are ignored).
 
-        Raises like `sync_many`; also ValueError for an identity both put and removed.
+        Raises like `sync_many`; also ValueError for an identity (or group id) both put and removed.
         """
         async with self._lock:
             change = self._plan_update(owner, put, remove)
+            self._plan_group_update(change, put_groups, remove_groups)
             undo = self._put_desired(change)
+            undo_groups = self._put_desired_groups(change)
+
+            def undo_all() -> None:
+                self._undo_desired(owner, undo)
+                self._set_desired_groups({owner: undo_groups})
+
             sent = await self._apply(
-                change.adds, change.modifies, change.deletes, undo=lambda: self._undo_desired(owner, undo)
+                change.adds, change.modifies, change.deletes, change.groups, undo=undo_all
             )
             if sent:
+                installed_groups = self._installed_groups.setdefault(owner, {})
+                for group in [*change.groups.adds, *change.groups.modifies]:
+                    installed_groups[group.group_id] = group
+                for group in change.groups.deletes:
+                    del installed_groups[group.group_id]
+                if not installed_groups:
+                    del self._installed_groups[owner]
                 installed = self._installed.setdefault(owner, {})
                 for flow in change.adds:
                     installed[flow.key] = flow
@@ -291,14 +361,20 @@ class FlowClient:
         await self._wait_for_replay([owner])
 
     async def _apply(
-        self, adds: list[Flow], modifies: list[Flow], deletes: list[Flow], *, undo: Callable[[], None]
+        self,
+        adds: list[Flow],
+        modifies: list[Flow],
+        deletes: list[Flow],
+        groups: _GroupChange,
+        *,
+        undo: Callable[[], None],
     ) -> bool:
         """Send a planned change; whether the switch has it (False: it is left to the replay)."""
         conn = self._conn
         if conn is None:
             return False
         try:
-            await self._send(conn, adds, modifies, deletes)
+            await self._send(conn, adds, modifies, deletes, groups)
         except BundleError:
             undo()
             raise
@@ -369,6 +445,77 @@ class FlowClient:
                 change.deletes.append(old)
         return change
 
+    def _plan_groups(self, plan: _Plan, groups: Mapping[str, Iterable[Group]]) -> None:
+        lists = {owner: list(gs) for owner, gs in groups.items()}
+        claimed: dict[int, str] = {}
+        for owner, gs in lists.items():
+            for group in gs:
+                other = claimed.setdefault(group.group_id, owner)
+                holder = self._group_owner.get(group.group_id)
+                if other != owner or (holder not in (None, owner) and holder not in lists):
+                    raise FlowConflictError(
+                        f"{owner} wants group {group.group_id}, which belongs to {holder or other}"
+                    )
+        added: set[int] = set()
+        for owner, gs in lists.items():
+            adds, modifies, deletes = diff_groups(gs, self._installed_groups.get(owner, {}).values())
+            plan.desired_groups[owner] = {g.group_id: g for g in gs}
+            plan.groups.adds += adds
+            plan.groups.modifies += modifies
+            plan.groups.deletes += deletes
+            added.update(g.group_id for g in adds)
+        if added:
+            plan.groups.deletes = [g for g in plan.groups.deletes if g.group_id not in added]
+
+    def _plan_group_update(self, change: _Update, put: Iterable[Group], remove: Iterable[int]) -> None:
+        owner = change.owner
+        for group in put:
+            if group.group_id in change.put_groups:
+                raise DuplicateGroupError(f"groups to put share id {group.group_id}")
+            holder = self._group_owner.get(group.group_id)
+            if holder is not None and holder != owner:
+                raise FlowConflictError(f"{owner} wants group {group.group_id}, which belongs to {holder}")
+            change.put_groups[group.group_id] = group
+        change.remove_groups = list(remove)
+        installed = self._installed_groups.get(owner, {})
+        for group_id, group in change.put_groups.items():
+            old = installed.get(group_id)
+            if old is None:
+                change.groups.adds.append(group)
+            elif old != group:
+                change.groups.modifies.append(group)
+        for group_id in change.remove_groups:
+            if group_id in change.put_groups:
+                raise ValueError(f"{owner} both puts and removes group {group_id}")
+            old = installed.get(group_id)
+            if old is not None:
+                change.groups.deletes.append(old)
+
+    def _put_desired_groups(self, change: _Update) -> GroupSet | None:
+        """Record the change's groups as desired; returns the owner's groups before it."""
+        owner = change.owner
+        before = self._desired_groups.get(owner)
+        if not change.put_groups and not change.remove_groups:
+            return before
+        desired = dict(before or {})
+        desired.update(change.put_groups)
+        for group_id in change.remove_groups:
+            desired.pop(group_id, None)
+        self._set_desired_groups({owner: desired})
+        return before
+
+    def _set_desired_groups(self, desired: Mapping[str, GroupSet | None]) -> None:
+        for owner in desired:
+            for group_id in self._desired_groups.pop(owner, {}):
+                if self._group_owner.get(group_id) == owner:
+                    del self._group_owner[group_id]
+        for owner, gs in desired.items():
+            if not gs:
+                continue
+            self._desired_groups[owner] = gs
+            for group_id in gs:
+                self._group_owner[group_id] = owner
+
     def _put_desired(self, change: _Update) -> dict[FlowKey, Flow | None]:
         """Record `change` as desired; returns what it replaced, for `_undo_desired`."""
         owner = change.owner
@@ -429,12 +576,25 @@ class FlowClient:
                 self._metrics.flows.labels(table=table.name).set(self._table_counts[table.id])
 
     async def _send(
-        self, conn: OpenFlowConnection, adds: list[Flow], modifies: list[Flow], deletes: list[Flow]
+        self,
+        conn: OpenFlowConnection,
+        adds: list[Flow],
+        modifies: list[Flow],
+        deletes: list[Flow],
+        groups: _GroupChange | None = None,
     ) -> None:
-        if not (adds or modifies or deletes):
+        groups = groups or _GroupChange()
+        if not (adds or modifies or deletes or groups):
             return
         started = time.perf_counter()
-        await conn.apply_bundle(adds, modifies, deletes)
+        await conn.apply_bundle(
+            adds,
+            modifies,
+            deletes,
+            group_adds=groups.adds,
+            group_modifies=groups.modifies,
+            group_deletes=groups.deletes,
+        )
         if self._metrics is not None:
             self._metrics.bundle_seconds.observe(time.perf_counter() - started)
 
@@ -447,6 +607,13 @@ class FlowClient:
             stale = sorted({round_of(s.flow.cookie) for s in await conn.dump_flows()} - {self.cookies.round})
             for old in stale:
                 await conn.delete_by_cookie(old << ROUND_SHIFT, ROUND_MASK)
+            # Groups nobody wants any more (an earlier agent's), once no flow uses them.
+            unwanted = [
+                Group(s.group_id) for s in await conn.group_stats() if s.group_id not in self._group_owner
+            ]
+            if unwanted:
+                await conn.apply_bundle(group_deletes=unwanted)
+                log.info("deleted %d groups of earlier rounds", len(unwanted))
         if stale:
             log.info("deleted the flows of stale rounds %s", stale)
         return stale

@@ -8,7 +8,7 @@ client diff an owner's new flows against its installed ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from agent.openflow import registers as R
 from agent.openflow.builders import (
@@ -19,6 +19,7 @@ from agent.openflow.builders import (
     l3,
     misses,
     policy,
+    proxy,
     service,
     spoofguard,
     tiers,
@@ -60,12 +61,13 @@ class PodPort:
     mac: str
 
 
-def pipeline_flows(cookies: Cookies) -> list[Flow]:
+def pipeline_flows(cookies: Cookies, *, antrea_proxy: bool = False) -> list[Flow]:
+    """The fixed flows; with AntreaProxy, conntrack (table 30) also NATs Service connections."""
     cookie = cookies(Category.DEFAULT)
     return [
         *misses.table_miss_flows(PIPELINE, cookie=cookie),
         arp.arp_normal_flow(cookie=cookie),
-        conntrack.conntrack_flow(cookie=cookie),
+        proxy.conntrack_nat_flow(cookie=cookie) if antrea_proxy else conntrack.conntrack_flow(cookie=cookie),
         conntrack.invalid_drop_flow(cookie=cookie),
         *conntrack.commit_flows(cookie=cookie),
         *policy.established_bypass_flows(cookie=cookie),
@@ -80,17 +82,14 @@ def tunnel_flows(tunnel_port: int, cookies: Cookies) -> list[Flow]:
 
 
 def gateway_flows(
-    gateway: GatewayPort,
-    service_cidr: IPv4Network | IPv6Network,
-    cookies: Cookies,
-    *,
-    antrea_proxy: bool = False,
+    gateway: GatewayPort, service_cidr: IPv4Network, cookies: Cookies, *, antrea_proxy: bool = False
 ) -> list[Flow]:
-    """The gateway's flows; Services go to the gateway (kube-proxy) unless AntreaProxy serves them."""
+    """The gateway's flows; Services go to the gateway (kube-proxy) unless AntreaProxy serves
+    them, whose fixed flows (un-SNAT to the gateway IP, hairpin) come with the gateway."""
     cookie = cookies(Category.GATEWAY)
     service_cookie = cookies(Category.SERVICE)
     services = (
-        []
+        proxy.fixed_flows(gateway.ip.ip, cookie=service_cookie, gateway_mac=gateway.mac)
         if antrea_proxy
         else [service.service_to_gateway_flow(service_cidr, gateway.ofport, cookie=service_cookie)]
     )

@@ -6,15 +6,22 @@ the free numbers after the default tables::
 
     in ─▶ 0 Classifier ─┬─ gw0, pods ─▶ 10 SpoofGuard ─┬─ arp ─▶ 20 ARPResponder ─▶ NORMAL / reply
                         │                              └─ ip ──┐
-                        └─ tun0 ───────────────────────────────┴─▶ 30 Conntrack ─▶ ct(zone) ─▶
-        31 ConntrackState ─▶ 40 DNAT ─┬─ service CIDR ──────────────────────────────────────────┐
-                                      └─▶ 45 AdminEgressRule ─▶ 50 EgressRule ─▶                │
+                        └─ tun0 ───────────────────────────────┴─▶ 30 Conntrack ─▶ ct(zone[,nat]) ─▶
+        31 ConntrackState ─▶ 32 NodePortMark ─▶ 33 SessionAffinity ─▶ 34 ServiceLB ─▶ group ─▶
+        35 EndpointDNAT ─ ct(commit,nat(dst=endpoint)) ─▶ 45 ... (AntreaProxy; empty without it)
+        40 DNAT ─┬─ service CIDR (kube-proxy mode only) ────────────────────────────────────────┐
+                 └─▶ 45 AdminEgressRule ─▶ 50 EgressRule ─▶                                     │
         55 BaselineEgressRule ─▶ 60 EgressDefault ─▶ 61 EgressMetric ─▶                         │
         70 L3Forwarding ─┬─ remote subnet: tun_dst, reg1=tun0 ──────────────────────────────────┤
                          └─▶ 80 L2ForwardingCalc ─▶ 85 AdminIngressRule ─▶ 90 IngressRule ─▶    │
         95 BaselineIngressRule ─▶ 100 IngressDefault ─▶ 101 IngressMetric ─▶                    │
         105 ConntrackCommit ◀───────────────────────────────────────────────────────────────────┘
-                             └─▶ 110 L2ForwardingOut ─▶ output:reg1
+                             └─▶ 106 ServiceSNAT (hairpin, external) ─▶ 110 L2ForwardingOut ─▶ output:reg1
+
+NodePortMark (32) resubmits to SessionAffinity (33) and then to ServiceLB (34), so a learned
+affinity flow (which cannot resubmit: `learn` only writes matches and loads) and a miss of 33
+both return to 32, which goes on to 34. A Service connection goes on, DNATed, to the first
+egress policy table after DNAT (40), so every policy tier sees the endpoint.
 
 ClusterNetworkPolicy's tiers are tables of their own around the NetworkPolicy tables of each
 direction, numbered from the free numbers between the article's (which never move): Admin
@@ -67,6 +74,8 @@ class Table:
     id: int
     name: str
     miss: Miss
+    then: tuple[int, ...] = ()
+    """With Miss.NEXT: the tables a miss resubmits to, in order (default: the next table)."""
 
 
 CLASSIFIER = Table(0, "Classifier", Miss.DROP)
@@ -74,6 +83,10 @@ SPOOF_GUARD = Table(10, "SpoofGuard", Miss.DROP)
 ARP_RESPONDER = Table(20, "ARPResponder", Miss.DROP)
 CONNTRACK = Table(30, "Conntrack", Miss.DROP)
 CONNTRACK_STATE = Table(31, "ConntrackState", Miss.NEXT)
+NODE_PORT_MARK = Table(32, "NodePortMark", Miss.NEXT, then=(33, 34))
+SESSION_AFFINITY = Table(33, "SessionAffinity", Miss.DROP)
+SERVICE_LB = Table(34, "ServiceLB", Miss.NEXT)
+ENDPOINT_DNAT = Table(35, "EndpointDNAT", Miss.NEXT)
 DNAT = Table(40, "DNAT", Miss.NEXT)
 ADMIN_EGRESS_RULE = Table(45, "AdminEgressRule", Miss.NEXT)
 EGRESS_RULE = Table(50, "EgressRule", Miss.NEXT)
@@ -88,6 +101,7 @@ BASELINE_INGRESS_RULE = Table(95, "BaselineIngressRule", Miss.NEXT)
 INGRESS_DEFAULT = Table(100, "IngressDefault", Miss.NEXT)
 INGRESS_METRIC = Table(101, "IngressMetric", Miss.NEXT)
 CONNTRACK_COMMIT = Table(105, "ConntrackCommit", Miss.NEXT)
+SERVICE_SNAT = Table(106, "ServiceSNAT", Miss.NEXT)
 L2_FORWARDING_OUT = Table(110, "L2ForwardingOut", Miss.DROP)
 
 
@@ -130,6 +144,10 @@ PIPELINE = Pipeline(
         ARP_RESPONDER,
         CONNTRACK,
         CONNTRACK_STATE,
+        NODE_PORT_MARK,
+        SESSION_AFFINITY,
+        SERVICE_LB,
+        ENDPOINT_DNAT,
         DNAT,
         ADMIN_EGRESS_RULE,
         EGRESS_RULE,
@@ -144,6 +162,7 @@ PIPELINE = Pipeline(
         INGRESS_DEFAULT,
         INGRESS_METRIC,
         CONNTRACK_COMMIT,
+        SERVICE_SNAT,
         L2_FORWARDING_OUT,
     )
 )

@@ -5,6 +5,14 @@
     reg0[17]     REWRITE_MAC       arrived through the tunnel addressed to the virtual MAC:
                                    L3Forwarding rewrites both MACs for the local destination
     reg1         TARGET_OFPORT     the output port (set by DNAT, L3Forwarding, L2ForwardingCalc)
+    reg3         ENDPOINT_IP       the Service endpoint a group bucket (or a learned flow) chose
+    reg4[0..15]  ENDPOINT_PORT     its port
+    reg4[16..18] ENDPOINT_STATE    0 to select (a packet starts so), 1 selected, 2 selected and
+                                   to be learned (session affinity)
+    reg4[19]     NODE_PORT         addressed to one of this node's NodePort addresses
+    reg4[21]     EXTERNAL          addressed to an external address of a Service (NodePort,
+                                   LoadBalancer ingress IP, externalIP)
+    reg7         SERVICE_GROUP     the group id of the Service port being load-balanced
     reg5         EGRESS_CONJ_ID    the conj_id of the egress rule that allowed the packet
     reg6         INGRESS_CONJ_ID   the conj_id of the ingress rule that allowed the packet
     ct_mark=0x20 FROM_GATEWAY_CT_MARK  the connection was started from the gateway (host,
@@ -12,7 +20,13 @@
     ct_label[0..31]   INGRESS_RULE_CT_LABEL  the ingress rule's conj_id that allowed the
                                    connection (reg6 at commit)
     ct_label[32..63]  EGRESS_RULE_CT_LABEL   the egress rule's conj_id (reg5 at commit)
-    zone 65520   CT_ZONE           the conntrack zone of every pod connection
+    ct_mark=0x10 SERVICE_CT_MARK   the connection was DNATed to a Service endpoint
+    ct_mark=0x40 HAIRPIN_CT_MARK   a pod reached itself through a Service: SNAT to the gateway IP,
+                                   out of the port it came in
+    ct_mark=0x80 SNAT_CT_MARK      external Service traffic from the gateway sent to a remote
+                                   endpoint: SNAT to the gateway IP, so replies come back here
+    zone 65520   CT_ZONE           the conntrack zone of every pod connection; Service DNAT too
+    zone 65521   SNAT_CT_ZONE      the zone of Service SNAT (hairpin and external traffic)
 
 A `RegMark` is a value in a `RegField`; `reg_match` merges several marks on one register into
 the single (value, mask) a match holds, and `RegMark.load()` is the action that sets it. A
@@ -30,7 +44,11 @@ VIRTUAL_MAC = "aa:bb:cc:dd:ee:ff"
 """The global virtual MAC: destination of tunnelled packets, and the ARP answer for peer gateways."""
 
 CT_ZONE = 65520
+SNAT_CT_ZONE = 65521
 FROM_GATEWAY_CT_MARK = 0x20
+SERVICE_CT_MARK = 0x10
+HAIRPIN_CT_MARK = 0x40
+SNAT_CT_MARK = 0x80
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +138,15 @@ OUTPUT_PORT_FOUND = RegMark(RegField("reg0", 16, 16), 1)
 REWRITE_MAC = RegMark(RegField("reg0", 17, 17), 1)
 
 TARGET_OFPORT = RegField("reg1", 0, 31)
+ENDPOINT_IP = RegField("reg3", 0, 31)
+ENDPOINT_PORT = RegField("reg4", 0, 15)
+ENDPOINT_STATE = RegField("reg4", 16, 18)
+EP_TO_SELECT = RegMark(ENDPOINT_STATE, 0)
+EP_SELECTED = RegMark(ENDPOINT_STATE, 1)
+EP_TO_LEARN = RegMark(ENDPOINT_STATE, 2)
+NODE_PORT = RegMark(RegField("reg4", 19, 19), 1)
+EXTERNAL = RegMark(RegField("reg4", 21, 21), 1)
+SERVICE_GROUP = RegField("reg7", 0, 31)
 EGRESS_CONJ_ID = RegField("reg5", 0, 31)
 INGRESS_CONJ_ID = RegField("reg6", 0, 31)
 

@@ -87,8 +87,21 @@ def test_pods_get_veths_addresses_and_routes_and_reach_each_other(namespace, nod
     assert link.mac == pair.container.mac
     assert "mtu 1400" in netns.run(pod1.name, "ip", "link", "show", "eth0").stdout
     assert "default via 10.61.1.1 dev eth0" in netns.run(pod1.name, "ip", "route").stdout
+    assert netns.run(namespace, "cat", "/proc/sys/net/ipv4/conf/vp1/arp_ignore").stdout.strip() == "0"
     netns.run(pod1.name, "ping", "-c1", "-W5", "10.61.2.2")
     netns.run(pod2.name, "ping", "-c1", "-W5", "10.61.1.2")
+
+
+def test_a_veth_whose_host_end_answers_no_arp(namespace, node_netlink, pods):
+    """The agent's pods: their gateway is gw0 in OVS, so the node's stack must not answer their
+    ARP on the veth itself (on the userspace datapath it sees the veth's frames too)."""
+    pod = pods()
+    run(
+        node_netlink.create_veth(
+            host_ifname="vp9", netns=pod, ifname="eth0", mtu=1450, host_answers_arp=False
+        )
+    )
+    assert netns.run(namespace, "cat", "/proc/sys/net/ipv4/conf/vp9/arp_ignore").stdout.strip() == "8"
 
 
 def test_onlink_route_to_a_gateway_outside_the_pod_subnet(namespace, node_netlink, pods):

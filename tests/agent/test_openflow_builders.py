@@ -89,9 +89,9 @@ def test_conntrack():
         "cookie=0x5, table=31, priority=200,ct_state=-new+trk,ct_mark=0x20,ip "
         "actions=set_field:06:d1:bb:d3:bc:fa->eth_dst,set_field:0/0x20000->reg0,resubmit(,40)",
         "cookie=0x5, table=105, priority=200,ct_state=+new+trk,ip,reg0=0x2/0xf "
-        "actions=ct(commit,table=110,zone=65520,exec(set_field:0x20->ct_mark,"
+        "actions=ct(commit,table=106,zone=65520,exec(set_field:0x20/0x20->ct_mark,"
         "move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
-        "cookie=0x5, table=105, priority=190,ct_state=+new+trk,ip actions=ct(commit,table=110,zone=65520,"
+        "cookie=0x5, table=105, priority=190,ct_state=+new+trk,ip actions=ct(commit,table=106,zone=65520,"
         "exec(move:NXM_NX_REG6[]->NXM_NX_CT_LABEL[0..31],move:NXM_NX_REG5[]->NXM_NX_CT_LABEL[32..63]))",
     ]
 
@@ -181,7 +181,11 @@ def test_table_misses():
         "table=10, priority=0 actions=drop",
         "table=20, priority=0 actions=drop",
         "table=30, priority=0 actions=drop",
-        "table=31, priority=0 actions=resubmit(,40)",
+        "table=31, priority=0 actions=resubmit(,32)",
+        "table=32, priority=0 actions=resubmit(,33),resubmit(,34)",
+        "table=33, priority=0 actions=drop",
+        "table=34, priority=0 actions=resubmit(,35)",
+        "table=35, priority=0 actions=resubmit(,40)",
         "table=40, priority=0 actions=resubmit(,45)",
         "table=45, priority=0 actions=resubmit(,50)",
         "table=50, priority=0 actions=resubmit(,55)",
@@ -195,7 +199,8 @@ def test_table_misses():
         "table=95, priority=0 actions=resubmit(,100)",
         "table=100, priority=0 actions=resubmit(,101)",
         "table=101, priority=0 actions=resubmit(,105)",
-        "table=105, priority=0 actions=resubmit(,110)",
+        "table=105, priority=0 actions=resubmit(,106)",
+        "table=106, priority=0 actions=resubmit(,110)",
         "table=110, priority=0 actions=drop",
     ]
 
@@ -203,10 +208,12 @@ def test_table_misses():
 def test_pipeline_keeps_the_design_numbers():
     assert [(t.id, t.name) for t in PIPELINE] == [
         (0, "Classifier"), (10, "SpoofGuard"), (20, "ARPResponder"), (30, "Conntrack"),
-        (31, "ConntrackState"), (40, "DNAT"), (45, "AdminEgressRule"), (50, "EgressRule"),
+        (31, "ConntrackState"), (32, "NodePortMark"), (33, "SessionAffinity"), (34, "ServiceLB"),
+        (35, "EndpointDNAT"), (40, "DNAT"), (45, "AdminEgressRule"), (50, "EgressRule"),
         (55, "BaselineEgressRule"), (60, "EgressDefault"), (61, "EgressMetric"), (70, "L3Forwarding"),
         (80, "L2ForwardingCalc"), (85, "AdminIngressRule"), (90, "IngressRule"), (95, "BaselineIngressRule"),
-        (100, "IngressDefault"), (101, "IngressMetric"), (105, "ConntrackCommit"), (110, "L2ForwardingOut"),
+        (100, "IngressDefault"), (101, "IngressMetric"), (105, "ConntrackCommit"), (106, "ServiceSNAT"),
+        (110, "L2ForwardingOut"),
     ]  # fmt: skip
 
 
@@ -258,6 +265,28 @@ def test_every_flow_round_trips_through_ovs_ofctl_text():
     ]
     assert [parse_flow(str(f)) for f in flows] == flows
     assert len({f.key for f in flows}) == len(flows)
+
+
+def test_antrea_proxy_replaces_the_kube_proxy_dnat_flow():
+    cookies = Cookies(3)
+    gateway = features.GatewayPort(2, IPv4Interface("172.16.1.1/24"), GW_MAC)
+    cidr = IPv4Network("10.96.0.0/12")
+    kube_proxy = lines(*features.gateway_flows(gateway, cidr, cookies))
+    proxy = lines(*features.gateway_flows(gateway, cidr, cookies, antrea_proxy=True))
+    assert any("table=40," in line and "nw_dst=10.96.0.0/12" in line for line in kube_proxy)
+    assert not any("table=40," in line for line in proxy)
+    assert any(
+        "table=30, priority=210,ct_state=-trk,ip,nw_dst=172.16.1.1 actions=ct(table=30,zone=65521,nat)"
+        in line
+        for line in proxy
+    )
+    assert any("table=110, priority=210" in line and "actions=IN_PORT" in line for line in proxy)
+    conntrack = [
+        line for line in lines(*features.pipeline_flows(cookies, antrea_proxy=True)) if "table=30," in line
+    ]
+    assert any(line.endswith("ip actions=ct(table=31,zone=65520,nat)") for line in conntrack)
+    plain = [line for line in lines(*features.pipeline_flows(cookies)) if "table=30," in line]
+    assert any(line.endswith("ip actions=ct(table=31,zone=65520)") for line in plain)
 
 
 def test_tier_flows():

@@ -9,7 +9,7 @@ import pytest
 
 from agent.openflow.client import FlowClient, FlowConflictError, FlowsNotInstalledError
 from agent.openflow.cookies import Category, Cookies
-from fastpath import Flow, Match, parse_dump
+from fastpath import Bucket, Flow, Group, Match, parse_dump, parse_group
 from fastpath import actions as A
 from fastpath.connection import BundleError
 
@@ -184,3 +184,94 @@ def test_a_sync_gives_up_when_ovs_vswitchd_stays_away(bridge):
             await client.close()
 
     assert asyncio.run(main()) == (flow(1, 0xA),)
+
+
+# -- groups -------------------------------------------------------------------------------------
+
+
+def groups_of(ovs) -> set[Group]:
+    return {
+        parse_group(line) for line in ovs.ofctl("dump-groups", "br-t").splitlines() if "group_id=" in line
+    }
+
+
+def group(group_id: int, *ips: int) -> Group:
+    return Group(group_id, [Bucket([A.load("reg3", ip), A.Resubmit(35)]) for ip in ips])
+
+
+def lb_flow(group_id: int) -> Flow:
+    return Flow(34, 200, Match(tcp=True, nw_dst=f"10.96.0.{group_id}"), [A.Group(group_id)], 0x5)
+
+
+def test_groups_are_owned_synced_and_updated_with_their_flows(bridge):
+    async def main():
+        client = client_of(bridge)
+        await client.connect()
+        await client.sync("svc", [lb_flow(1), lb_flow(2)], groups=[group(1, 10, 11), group(2, 20)])
+        first = groups_of(bridge)
+        with pytest.raises(FlowConflictError, match="group 1"):
+            await client.sync("other", [], groups=[group(1, 99)])
+        # One bundle: group 2 changes, group 3 and its flow come, group 1 and its flow go.
+        await client.update(
+            "svc",
+            put=[lb_flow(3)],
+            remove=[lb_flow(1).key],
+            put_groups=[group(2, 20, 21), group(3, 30)],
+            remove_groups=[1],
+        )
+        second = groups_of(bridge), installed(bridge)
+        await client.remove("svc")
+        await client.close()
+        return first, second, client.groups("svc")
+
+    first, (groups_after, flows_after), left = asyncio.run(main())
+    assert first == {group(1, 10, 11), group(2, 20)}
+    assert groups_after == {group(2, 20, 21), group(3, 30)}
+    assert flows_after == {lb_flow(2), lb_flow(3)}
+    assert groups_of(bridge) == set() and installed(bridge) == set() and left == ()
+
+
+def test_a_refused_bundle_leaves_groups_as_they_were(bridge):
+    async def main():
+        client = client_of(bridge)
+        await client.connect()
+        await client.sync("svc", [lb_flow(1)], groups=[group(1, 10)])
+        with pytest.raises(BundleError):
+            await client.update("svc", put=[lb_flow(7)], put_groups=[group(1, 11)])  # no group 7
+        await client.close()
+        return client.groups("svc")
+
+    assert asyncio.run(main()) == (group(1, 10),)
+    assert groups_of(bridge) == {group(1, 10)}
+
+
+def test_groups_are_replayed_when_ovs_vswitchd_restarts_and_stale_ones_deleted(bridge):
+    bridge.ofctl("add-group", "br-t", "group_id=9,type=select,bucket=actions=drop")  # an earlier agent's
+
+    async def main():
+        client = client_of(bridge, sync_timeout=30)
+        await client.connect()
+        runner = asyncio.create_task(client.run())
+        try:
+            await client.sync("svc", [lb_flow(1)], groups=[group(1, 10)])
+            before = groups_of(bridge)
+            bridge.stop_vswitchd(kill=True)
+            while client.connected:
+                await asyncio.sleep(0.02)
+            await asyncio.to_thread(bridge.start_vswitchd)
+            while not client.connected:
+                await asyncio.sleep(0.02)
+            replayed = groups_of(bridge), installed(bridge)
+            bridge.ofctl("add-group", "br-t", "group_id=9,type=select,bucket=actions=drop")
+            await client.delete_stale_rounds()
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+            await client.close()
+        return before, replayed
+
+    before, (groups_replayed, flows_replayed) = asyncio.run(main())
+    assert group(1, 10) in before
+    assert groups_replayed == {group(1, 10)} and flows_replayed == {lb_flow(1)}
+    assert groups_of(bridge) == {group(1, 10)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from fastpath import Flow, Match
+from fastpath import Bucket, Flow, Group, Match
 from fastpath import actions as A
 from fastpath.fields import BY_NAME
 
@@ -47,6 +47,48 @@ def matches(draw) -> Match:
     return Match(**kwargs)
 
 
+def nats():
+    """nat(src|dst=IP[-IP][:PORT[-PORT]])."""
+    ip = st.integers(0, 2**32 - 2)
+    port = st.integers(0, 65534)
+
+    @st.composite
+    def build(draw):
+        ip_min = draw(ip)
+        ip_max = draw(st.one_of(st.none(), st.integers(ip_min, 2**32 - 1)))
+        port_min = draw(st.one_of(st.none(), port))
+        port_max = None if port_min is None else draw(st.one_of(st.none(), st.integers(port_min, 65535)))
+        return A.Nat(draw(st.sampled_from(["src", "dst"])), ip_min, ip_max, port_min, port_max)
+
+    return build()
+
+
+def learns():
+    """learn() with the specs session affinity uses and a few more."""
+    specs = st.lists(
+        st.one_of(
+            st.builds(A.learn_match, st.sampled_from(["nw_src", "nw_dst", "tcp_dst", "udp_dst", "reg3"])),
+            st.builds(A.learn_match, st.just("nw_dst"), src=st.just("nw_src")),
+            st.builds(A.learn_match, st.just("dl_type"), value=st.just(0x800)),
+            st.builds(A.learn_match, st.just("nw_proto"), value=st.sampled_from([6, 17, 132])),
+            st.builds(A.learn_load, st.sampled_from(["reg3", "reg7"])),
+            st.builds(A.learn_load, st.just("reg4"), st.just(0), st.just(15)),
+            st.builds(A.learn_load, st.just("reg4"), st.just(16), st.just(18), value=st.integers(0, 7)),
+        ),
+        max_size=6,
+    )
+    return st.builds(
+        A.Learn,
+        st.integers(0, 254),
+        priority=st.integers(0, 65535),
+        idle_timeout=st.integers(0, 65535),
+        hard_timeout=st.integers(0, 65535),
+        cookie=st.integers(0, 2**64 - 1),
+        delete_learned=st.booleans(),
+        specs=specs,
+    )
+
+
 def simple_actions():
     return st.one_of(
         st.builds(A.Output, st.integers(1, 1000)),
@@ -57,6 +99,7 @@ def simple_actions():
         st.builds(A.DecTtl),
         st.builds(A.Group, st.integers(0, 100)),
         st.builds(A.OutputReg, st.just("reg1")),
+        learns(),
         st.builds(
             A.Move, st.just("reg0"), st.just("reg1"), st.integers(0, 15), st.integers(0, 15), st.just(16)
         ),
@@ -65,7 +108,7 @@ def simple_actions():
             commit=st.just(True),
             table=st.one_of(st.none(), st.integers(0, 254)),
             zone=st.integers(0, 65535),
-            nat=st.booleans(),
+            nat=st.one_of(st.booleans(), nats()),
             actions=st.lists(
                 st.one_of(
                     st.builds(A.SetField, st.just("ct_mark"), st.integers(0, 2**32 - 1)),
@@ -100,4 +143,26 @@ def flows(draw, table=None, priority=None) -> Flow:
         draw(matches()),
         draw(action_lists()),
         draw(st.integers(0, 2**64 - 1)),
+    )
+
+
+def buckets():
+    return st.builds(
+        Bucket,
+        st.lists(simple_actions().filter(lambda a: not isinstance(a, A.Learn)), max_size=3),
+        weight=st.integers(0, 65535),
+    )
+
+
+@st.composite
+def groups(draw, group_id=None) -> Group:
+    kind = draw(st.sampled_from(["select", "all"]))
+    method = draw(st.sampled_from([None, "hash", "dp_hash"])) if kind == "select" else None
+    fields = draw(st.sampled_from([(), ("nw_src", "udp_dst")])) if method == "hash" else ()
+    return Group(
+        draw(st.integers(0, 50)) if group_id is None else group_id,
+        draw(st.lists(buckets(), max_size=4)),
+        kind,
+        method,
+        fields,
     )

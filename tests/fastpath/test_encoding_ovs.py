@@ -92,6 +92,21 @@ CASES = {
     "mod_dl_dst:aa:bb:cc:dd:ee:ff,load:0x1->NXM_NX_REG1[],load:0x1->NXM_NX_REG0[16],"
     "load:0xc0a8011d->NXM_NX_TUN_IPV4_DST[],resubmit(,105)",
     "drop": "table=3,priority=1,ip actions=drop",
+    # -- Services: NAT to an address and port, learn for session affinity, packet-in --
+    "ct_nat_dst": "table=35,priority=200,tcp,reg3=0xa0a0018,reg4=0x50/0xffff actions="
+    "ct(commit,table=50,zone=65520,nat(dst=10.10.0.24:80),exec(set_field:0x10/0x10->ct_mark))",
+    "ct_nat_src": "table=106,priority=200,ip actions=ct(commit,table=110,zone=65521,nat(src=10.10.0.1))",
+    "ct_nat_ranges": "table=106,priority=201,udp actions="
+    "ct(commit,zone=65521,nat(src=10.10.0.1-10.10.0.9:1000-2000))",
+    "ct_nat_dst_no_port": "table=106,priority=202,udp actions=ct(commit,zone=65521,nat(dst=10.10.0.1))",
+    "learn": "table=34,priority=190,tcp,reg4=0x20000/0x70000 actions=learn(table=33,hard_timeout=300,"
+    "priority=200,delete_learned,cookie=0x5040000000007,eth_type=0x800,nw_proto=6,NXM_OF_TCP_DST[],"
+    "NXM_OF_IP_DST[],NXM_OF_IP_SRC[],load:NXM_NX_REG3[]->NXM_NX_REG3[],"
+    "load:NXM_NX_REG4[0..15]->NXM_NX_REG4[0..15],load:0x1->NXM_NX_REG4[16..18]),resubmit(,35)",
+    "learn_sctp_idle": "table=34,priority=191,sctp actions=learn(table=33,idle_timeout=10,"
+    "eth_type=0x800,nw_proto=132,OXM_OF_SCTP_DST[],NXM_OF_IP_DST[]=NXM_OF_IP_SRC[],"
+    "load:NXM_NX_REG7[]->NXM_NX_REG7[])",
+    "controller": "table=34,priority=200,tcp,nw_dst=10.96.0.10,tp_dst=80 actions=CONTROLLER:65535",
 }
 
 

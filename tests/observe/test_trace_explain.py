@@ -144,9 +144,9 @@ def test_an_allowed_packet_names_its_rule_and_reaches_the_pod(switch: OvsInstanc
     assert result.reason == "delivered to pod web/server (port 4)"
     names = [step.table_name for step in result.steps]
     assert names[:3] == ["Classifier", "SpoofGuard", "Conntrack"]
-    assert names[-4:] == ["IngressRule", "IngressMetric", "ConntrackCommit", "L2ForwardingOut"]
+    assert names[-5:] == ["IngressRule", "IngressMetric", "ConntrackCommit", "ServiceSNAT", "L2ForwardingOut"]
     assert "IngressDefault" not in names  # the rule's action flow went on to its metric table
-    metric = result.steps[-3]
+    metric = result.steps[-4]
     assert (metric.table, metric.priority) == (101, 200) and "reg6=0x7" in metric.match
     (decision,) = result.policies
     assert (decision.direction, decision.allowed, decision.rules) == (Direction.IN, True, (ALLOW,))

@@ -9,7 +9,7 @@ node's subnet. Other new connections are committed without a mark.
 Every commit also records in the connection's ct_label the rules that allowed it, the ingress
 rule's conj_id (reg6) in bits 0..31 and the egress rule's (reg5) in bits 32..63 (0: no rule of
 that direction was involved), so the metric tables can count its later packets, which skip the
-rule tables, for those rules.
+rule tables, for those rules. Commits go on to ServiceSNAT (106), empty without AntreaProxy.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from agent.openflow.pipeline import (
     CONNTRACK_COMMIT,
     CONNTRACK_STATE,
     DNAT,
-    L2_FORWARDING_OUT,
     PRIORITY_HIGH,
     PRIORITY_LOW,
     PRIORITY_NORMAL,
+    SERVICE_SNAT,
 )
 from fastpath import Flow, Match
 from fastpath import actions as A
@@ -60,11 +60,12 @@ def commit_flows(*, cookie: int) -> list[Flow]:
         R.INGRESS_RULE_CT_LABEL.save(R.INGRESS_CONJ_ID),
         R.EGRESS_RULE_CT_LABEL.save(R.EGRESS_CONJ_ID),
     ]
-    mark = A.SetField("ct_mark", R.FROM_GATEWAY_CT_MARK)
+    # Masked: a Service connection keeps the mark (0x10) its DNAT gave it.
+    mark = A.SetField("ct_mark", R.FROM_GATEWAY_CT_MARK, R.FROM_GATEWAY_CT_MARK)
     from_gateway = Match(ip=True, ct_state="+new+trk", **R.reg_match(R.FROM_GATEWAY))
     return [
         Flow(CONNTRACK_COMMIT.id, PRIORITY_NORMAL, from_gateway,
-             [A.Ct(commit=True, table=L2_FORWARDING_OUT.id, zone=R.CT_ZONE, actions=[mark, *rules])], cookie),
+             [A.Ct(commit=True, table=SERVICE_SNAT.id, zone=R.CT_ZONE, actions=[mark, *rules])], cookie),
         Flow(CONNTRACK_COMMIT.id, PRIORITY_LOW, Match(ip=True, ct_state="+new+trk"),
-             [A.Ct(commit=True, table=L2_FORWARDING_OUT.id, zone=R.CT_ZONE, actions=rules)], cookie),
+             [A.Ct(commit=True, table=SERVICE_SNAT.id, zone=R.CT_ZONE, actions=rules)], cookie),
     ]  # fmt: skip

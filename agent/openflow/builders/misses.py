@@ -10,6 +10,9 @@ from fastpath import actions as A
 def table_miss_flows(pipeline: Pipeline, *, cookie: int) -> list[Flow]:
     flows = []
     for table in pipeline:
-        actions = [A.Resubmit(pipeline.next(table).id)] if table.miss is Miss.NEXT else []
+        if table.miss is Miss.DROP:
+            actions = []
+        else:
+            actions = [A.Resubmit(t) for t in table.then or (pipeline.next(table).id,)]
         flows.append(Flow(table.id, PRIORITY_MISS, Match(), actions, cookie))
     return flows
