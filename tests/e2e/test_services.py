@@ -219,6 +219,41 @@ spec:
         lab3.run("delete", "networkpolicy", "client-to-web-only", "-n", "svc")
 
 
+CLIENT_NOT_TO_WEB = """\
+apiVersion: policy.networking.k8s.io/v1beta1
+kind: ClusterNetworkPolicy
+metadata: {name: client-not-to-web}
+spec:
+  tier: Admin
+  priority: 10
+  subject:
+    pods:
+      namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: svc}}
+      podSelector: {matchLabels: {pod: client}}
+  egress:
+  - name: no-web
+    action: Deny
+    to:
+    - pods:
+        namespaceSelector: {}
+        podSelector: {matchLabels: {app: web}}
+"""
+
+
+def test_cluster_network_policy_applies_to_the_endpoint_after_the_dnat(lab3: Lab, web: dict[str, str]):
+    """An Admin-tier Deny from the client to the web pods holds for their Service too (the
+    tiers see the endpoint the DNAT chose); other clients still reach the Service."""
+    lab3.apply(CLIENT_NOT_TO_WEB, "--wait")
+    try:
+        denied = connect(lab3, "svc/client", "tcp", web["svc:web"], 8080, count=4)
+        assert [answer for answer, _ in denied] == ["timeout"] * 4, denied
+        allowed = connect(lab3, "svc/far", "tcp", web["svc:web"], 8080, count=4)
+        assert set(backends(allowed)) <= {"svc/a", "svc/b"}, allowed
+    finally:
+        lab3.run("delete", "clusternetworkpolicy", "client-not-to-web")
+    until_served_by(lab3, "svc/client", web["svc:web"], 8080, {"svc/a", "svc/b"})
+
+
 def test_the_node_itself_reaches_cluster_ips(lab3: Lab, web: dict[str, str]):
     """The node routes the Service CIDR into OVS (through gw0), as hostNetwork pods and the
     kubelet need without kube-proxy."""
