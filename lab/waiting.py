@@ -68,18 +68,23 @@ def policy_span(policy: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) ->
     namespace), counted as the controller counts group members (scheduled, with an IP, not
     hostNetwork, not finished)."""
     selector = network_policy_from_k8s(policy).pod_selector  # as the controller reads it
-    span = set()
-    for pod in pods:
-        spec, status = pod.get("spec") or {}, pod.get("status") or {}
-        member = (
-            spec.get("nodeName")
-            and status.get("podIP")
-            and not spec.get("hostNetwork")
-            and status.get("phase") not in ("Succeeded", "Failed")
-        )
-        if member and selector.matches(pod["metadata"].get("labels") or {}):
-            span.add(spec["nodeName"])
-    return span
+    return {
+        pod["spec"]["nodeName"]
+        for pod in pods
+        if _group_member(pod) and selector.matches(pod["metadata"].get("labels") or {})
+    }
+
+
+def _group_member(pod: Mapping[str, Any]) -> bool:
+    """Whether the controller counts `pod` as a group member: scheduled, with an IP, not
+    hostNetwork, not finished."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    return bool(
+        spec.get("nodeName")
+        and status.get("podIP")
+        and not spec.get("hostNetwork")
+        and status.get("phase") not in ("Succeeded", "Failed")
+    )
 
 
 def realization(policy: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,19 +135,13 @@ def cluster_policy_span(
         for ns in namespaces
         if parsed.subject_namespace_selector.matches(ns["metadata"].get("labels") or {})
     }
-    span = set()
-    for pod in pods:
-        spec, status = pod.get("spec") or {}, pod.get("status") or {}
-        member = (
-            spec.get("nodeName")
-            and status.get("podIP")
-            and not spec.get("hostNetwork")
-            and status.get("phase") not in ("Succeeded", "Failed")
-        )
-        labels = pod["metadata"].get("labels") or {}
-        if member and pod["metadata"]["namespace"] in chosen and parsed.subject_pod_selector.matches(labels):
-            span.add(spec["nodeName"])
-    return span
+    return {
+        pod["spec"]["nodeName"]
+        for pod in pods
+        if _group_member(pod)
+        and pod["metadata"]["namespace"] in chosen
+        and parsed.subject_pod_selector.matches(pod["metadata"].get("labels") or {})
+    }
 
 
 _NODES_REALIZED = re.compile(r"(\d+)/(\d+) nodes")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,37 +141,35 @@ class StatusWriter:
         if not status.namespace:
             await self._write_cluster(key, status)
             return
-        try:
-            annotation = {
-                ANNOTATION: json.dumps(status.fields(), sort_keys=True),
-                SUMMARY_ANNOTATION: describe(status)[1],
-            }
-            await set_annotations(self._rest, NETWORK_POLICIES, status.namespace, status.name, annotation)
-        except ApiException as error:
-            if error.status == 404:
-                return
-            self._failed(key, f"API error {error.status} {error.reason}")
-            return
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            self._failed(key, f"{type(error).__name__}: {error}")
-            return
-        self._written[key] = status
-        await self._record_event(status)
+        annotation = {
+            ANNOTATION: json.dumps(status.fields(), sort_keys=True),
+            SUMMARY_ANNOTATION: describe(status)[1],
+        }
+        written = set_annotations(self._rest, NETWORK_POLICIES, status.namespace, status.name, annotation)
+        if await self._patched(key, written):
+            self._written[key] = status
+            await self._record_event(status)
 
     async def _write_cluster(self, key: PolicyKey, status: PolicyStatus) -> None:
         body = conditions(status, datetime.now(UTC), self._transitions.get(key, {}))
+        written = patch_status(self._rest, CLUSTER_NETWORK_POLICIES, None, status.name, {"conditions": body})
+        if await self._patched(key, written):
+            self._written[key] = status
+            self._transitions[key] = {c["type"]: (c["status"], c["lastTransitionTime"]) for c in body}
+
+    async def _patched(self, key: PolicyKey, write: Awaitable[object]) -> bool:
+        """Whether `write` went through; a policy deleted meanwhile (404) is no failure, any
+        other refusal is kept for a retry."""
         try:
-            await patch_status(self._rest, CLUSTER_NETWORK_POLICIES, None, status.name, {"conditions": body})
+            await write
         except ApiException as error:
-            if error.status == 404:
-                return
-            self._failed(key, f"API error {error.status} {error.reason}")
-            return
+            if error.status != 404:
+                self._failed(key, f"API error {error.status} {error.reason}")
+            return False
         except (urllib3.exceptions.HTTPError, OSError) as error:
             self._failed(key, f"{type(error).__name__}: {error}")
-            return
-        self._written[key] = status
-        self._transitions[key] = {c["type"]: (c["status"], c["lastTransitionTime"]) for c in body}
+            return False
+        return True
 
     async def _record_event(self, status: PolicyStatus) -> None:
         """Best effort, as a kubelet's events: a lost Event is logged and counted, not retried."""
