@@ -211,15 +211,8 @@ def network_policy_or_invalid(obj: Mapping[str, Any]) -> NetworkPolicy | Invalid
     try:
         return network_policy_from_k8s(obj)
     except InvalidObjectError as error:
-        f = _Fields("NetworkPolicy", obj)
-        meta = f.map(obj, "metadata", "")
-        generation = meta.get("generation")
         return InvalidNetworkPolicy(
-            namespace=f.string(meta, "namespace", "metadata", required=True),
-            name=f.string(meta, "name", "metadata", required=True),
-            uid=f.string(meta, "uid", "metadata", required=True),
-            generation=generation if isinstance(generation, int) else 1,
-            error=str(error),
+            **_identity("NetworkPolicy", obj, ("namespace", "name", "uid")), error=str(error)
         )
 
 
@@ -406,15 +399,20 @@ def cluster_network_policy_or_invalid(
     try:
         return cluster_network_policy_from_k8s(obj)
     except InvalidObjectError as error:
-        f = _Fields("ClusterNetworkPolicy", obj)
-        meta = f.map(obj, "metadata", "")
-        generation = meta.get("generation")
         return InvalidClusterNetworkPolicy(
-            name=f.string(meta, "name", "metadata", required=True),
-            uid=f.string(meta, "uid", "metadata", required=True),
-            generation=generation if isinstance(generation, int) else 1,
-            error=str(error),
+            **_identity("ClusterNetworkPolicy", obj, ("name", "uid")), error=str(error)
         )
+
+
+def _identity(kind: str, obj: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """What an invalid policy is reported on: its metadata `keys` (each required) and its
+    generation (1 when unreadable)."""
+    f = _Fields(kind, obj)
+    meta = f.map(obj, "metadata", "")
+    generation = meta.get("generation")
+    identity: dict[str, Any] = {key: f.string(meta, key, "metadata", required=True) for key in keys}
+    identity["generation"] = generation if isinstance(generation, int) else 1
+    return identity
 
 
 def _namespaced_pod(f: _Fields, obj: Mapping[str, Any], path: str) -> tuple[LabelSelector, LabelSelector]:
