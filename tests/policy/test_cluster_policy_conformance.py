@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -23,7 +21,14 @@ from pyantrea_testing.names import unique_name
 from pyantrea_testing.ovs import require_root_and_ovs
 from tests.controlplane import k8s
 from tests.policy.cluster import PolicyCluster, PolicyPod
-from tests.policy.test_conformance import ECHO_CLIENT, ECHO_SERVER, WEB_PORT, exchange, running
+from tests.policy.test_conformance import (
+    ECHO_CLIENT,
+    ECHO_SERVER,
+    add_conformance_pods,
+    exchange,
+    policies,
+    running,
+)
 
 pytestmark = [pytest.mark.ovs, pytest.mark.slow]
 
@@ -36,34 +41,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicyCluster]
     c = PolicyCluster(tmp_path_factory.mktemp("cnp"), prefix=unique_name("cnp"), count=2)
     with c.start():
         c.install_cluster_policy_crd()
-        for ns in NAMESPACES:
-            c.namespace(ns, ns=ns)
-        for ns in NAMESPACES:
-            for name, node in (("a", 0), ("b", 1), ("c", 0)):
-                ports = [
-                    (f"serve-{p}-{proto.lower()}", p, proto) for p in (80, 81) for proto in ("TCP", "UDP")
-                ]
-                ports.append(("web", WEB_PORT[name], "TCP"))
-                c.add_policy_pod(c.nodes[node], ns, name, {"pod": name}, ports)
+        add_conformance_pods(c)
         yield c
-
-
-@contextmanager
-def policies(cluster: PolicyCluster, *objects: dict[str, Any]) -> Iterator[None]:
-    """Apply the policies for the block, then delete them and wait until no agent has them."""
-    for obj in objects:
-        cluster.apply_policy(obj)
-    try:
-        yield
-    finally:
-        for obj in objects:
-            meta = obj["metadata"]
-            cluster.delete_policy(meta.get("namespace", ""), meta["name"])
-        deadline = time.monotonic() + 30
-        while any(r.realizer.cache.policies() for r in cluster.runtimes.values()):
-            assert time.monotonic() < deadline, "deleted policies still on some agent"
-            time.sleep(0.05)
-        cluster.settle()
 
 
 def ns_is(name: str) -> dict[str, Any]:

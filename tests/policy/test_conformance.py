@@ -42,16 +42,20 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicyCluster]
     require_root_and_ovs()
     c = PolicyCluster(tmp_path_factory.mktemp("policy"), prefix=unique_name("np"), count=2)
     with c.start():
-        for ns in NAMESPACES:
-            c.namespace(ns, ns=ns)
-        for ns in NAMESPACES:
-            for name, node in (("a", 0), ("b", 1), ("c", 0)):
-                ports = [
-                    (f"serve-{p}-{proto.lower()}", p, proto) for p in (80, 81) for proto in ("TCP", "UDP")
-                ]
-                ports.append(("web", WEB_PORT[name], "TCP"))
-                c.add_policy_pod(c.nodes[node], ns, name, {"pod": name}, ports)
+        add_conformance_pods(c)
         yield c
+
+
+def add_conformance_pods(c: PolicyCluster) -> None:
+    """Namespaces x, y, z, each with pods a and c on the first node and b on the second, serving
+    80 and 81 (TCP and UDP) and a named `web` port."""
+    for ns in NAMESPACES:
+        c.namespace(ns, ns=ns)
+    for ns in NAMESPACES:
+        for name, node in (("a", 0), ("b", 1), ("c", 0)):
+            ports = [(f"serve-{p}-{proto.lower()}", p, proto) for p in (80, 81) for proto in ("TCP", "UDP")]
+            ports.append(("web", WEB_PORT[name], "TCP"))
+            c.add_policy_pod(c.nodes[node], ns, name, {"pod": name}, ports)
 
 
 @contextmanager
@@ -64,7 +68,7 @@ def policies(cluster: PolicyCluster, *objects: dict[str, Any]) -> Iterator[None]
     finally:
         for obj in objects:
             meta = obj["metadata"]
-            cluster.delete_policy(meta["namespace"], meta["name"])
+            cluster.delete_policy(meta.get("namespace", ""), meta["name"])
         deadline = time.monotonic() + 30
         while any(r.realizer.cache.policies() for r in cluster.runtimes.values()):
             assert time.monotonic() < deadline, "deleted policies still on some agent"
