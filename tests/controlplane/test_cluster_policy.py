@@ -18,12 +18,12 @@ from controlplane.compute.kubeparse import (
     namespace_from_k8s,
     network_policy_from_k8s,
     node_from_k8s,
-    pod_from_k8s,
 )
 from controlplane.compute.translate import translate
 from pyantrea_api.ipnet import format_ip, parse_cidr
 from pyantrea_api.objects import Direction, IPBlock, Protocol, RuleAction, Service, Tier
 from tests.controlplane import k8s
+from tests.controlplane.engine_feed import upsert
 
 ALL_NAMESPACES = {"namespaces": {}}
 MONITORING = {"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
@@ -187,17 +187,7 @@ def test_what_is_not_enforced_is_said_and_unknown_peers_fail_closed():
 def engine_with(*objects):
     engine = PolicyEngine()
     for obj in objects:
-        kind = obj["kind"]
-        if kind == "Namespace":
-            engine.upsert_namespace(namespace_from_k8s(obj))
-        elif kind == "Node":
-            engine.upsert_node(node_from_k8s(obj))
-        elif kind == "Pod":
-            engine.upsert_pod(pod_from_k8s(obj))
-        elif kind == "ClusterNetworkPolicy":
-            engine.upsert_cluster_policy(cluster_network_policy_or_invalid(obj))
-        else:
-            engine.upsert_policy(network_policy_from_k8s(obj))
+        upsert(engine, obj)
     return engine
 
 

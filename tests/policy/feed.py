@@ -13,16 +13,10 @@ from typing import Any
 
 from agent.policy.store import PolicySnapshot
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.kubeparse import (
-    cluster_network_policy_or_invalid,
-    namespace_from_k8s,
-    network_policy_or_invalid,
-    node_from_k8s,
-    pod_from_k8s,
-)
 from controlplane.store.versioned import Store
 from pyantrea_api.events import NodeEvent
 from pyantrea_testing.policyfeed import StoreFeed
+from tests.controlplane.engine_feed import upsert
 
 
 class NodeFeed:
@@ -51,17 +45,7 @@ class NodeFeed:
         """Create or update `objects`, delete `deleted`, sync, and hand the node's events over."""
         engine = self.engine
         for obj in objects:
-            kind = obj["kind"]
-            if kind == "Namespace":
-                engine.upsert_namespace(namespace_from_k8s(obj))
-            elif kind == "Node":
-                engine.upsert_node(node_from_k8s(obj))
-            elif kind == "Pod":
-                engine.upsert_pod(pod_from_k8s(obj))
-            elif kind == "ClusterNetworkPolicy":
-                engine.upsert_cluster_policy(cluster_network_policy_or_invalid(obj))
-            else:
-                engine.upsert_policy(network_policy_or_invalid(obj))
+            upsert(engine, obj)
         for obj in deleted:
             kind, meta = obj["kind"], obj["metadata"]
             if kind == "Namespace":
