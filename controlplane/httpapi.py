@@ -8,8 +8,9 @@
   nodes desired, observed generation, failure message), groups, span and rules with traffic;
 * `GET /api/v1/addressgroups`, `GET /api/v1/appliedtogroups`: members, span, users;
 * `GET /api/v1/dashboard`: all of the above in one document (what the dashboard streams);
-* `POST /api/v1/trace`: trace a packet between pods (`controlplane.dashboard.trace`); errors
-  answer `{"error": "..."}` with a 4xx or 5xx status.
+* `POST /api/v1/trace`: trace a packet from a pod to a pod, an address or a Service
+  (`controlplane.dashboard.trace`): a `pyantrea_api.trace.TraceQuery` in, a `ClusterTrace`
+  out; errors answer `{"error": "..."}` with a 4xx or 5xx status.
 
 The documents are made by `controlplane.dashboard.views`.
 """
@@ -26,11 +27,12 @@ from aiohttp import web
 
 from controlplane.compute.inputs import Pod
 from controlplane.dashboard import views
-from controlplane.dashboard.trace import ClusterTracer, TraceFailed, TraceQuery
+from controlplane.dashboard.trace import ClusterTracer, TraceFailed
 from controlplane.server.watchers import Watcher
 from controlplane.status.agents import AgentBoard
 from controlplane.status.board import PolicyStatus
 from controlplane.store.versioned import Store
+from pyantrea_api.trace import TRACE_PATH, TraceError, TraceQuery
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.http import HttpServer, JsonHandler
 from pyantrea_daemon.version import version
@@ -119,10 +121,10 @@ class JsonApi:
     async def trace(self, request: web.Request) -> web.Response:
         try:
             query = TraceQuery.from_json(await request.json())
+        except TraceError as error:
+            return web.json_response({"error": str(error)}, status=400)
         except ValueError:
             return web.json_response({"error": "the body must be JSON"}, status=400)
-        except TraceFailed as failed:
-            return web.json_response({"error": str(failed)}, status=failed.status)
         controller = self._controller
         async with aiohttp.ClientSession() as session:
             try:
@@ -131,7 +133,7 @@ class JsonApi:
                 )
             except TraceFailed as failed:
                 return web.json_response({"error": str(failed)}, status=failed.status)
-        return web.json_response(result)
+        return web.json_response(result.to_json())
 
 
 def add_routes(server: HttpServer, controller: ControllerView, readiness: Readiness) -> JsonApi:
@@ -154,5 +156,5 @@ def add_routes(server: HttpServer, controller: ControllerView, readiness: Readin
         ("dashboard", api.dashboard),
     ):
         server.add_json_route("GET", f"/api/v1/{path}", serve(document))
-    server.add_route("POST", "/api/v1/trace", api.trace)
+    server.add_route("POST", TRACE_PATH, api.trace)
     return api
