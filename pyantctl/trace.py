@@ -122,12 +122,15 @@ def _service_lines(service: ServiceHop) -> list[str]:
 def render(answer: ClusterTrace) -> str:
     """The answer as a person reads it: verdict first, then each node's part."""
     port = "" if answer.protocol is TraceProtocol.ICMP else f"/{answer.port}"
-    target = answer.destination_pod or answer.destination_ip
-    if answer.service is not None and answer.destination_pod:
-        target = f"{answer.destination_ip} -> {answer.destination_pod}"
+    target = f"{answer.destination_pod or answer.destination_ip} ({answer.destination_ip})"
+    service = answer.service
+    if service is not None and service.endpoint is not None:
+        # To a Service: its address, then where the DNAT sent the packet.
+        target = (
+            f"{answer.destination_ip} -> {answer.destination_pod or service.endpoint} ({service.endpoint})"
+        )
     lines = [
-        f"{answer.source} ({answer.source_ip}) -> {target} ({answer.destination_ip}) "
-        f"{answer.protocol}{port}: {answer.verdict}",
+        f"{answer.source} ({answer.source_ip}) -> {target} {answer.protocol}{port}: {answer.verdict}",
         f"  {answer.reason}",
     ]
     for hop in answer.hops:

@@ -28,11 +28,12 @@ send exactly these; each `from_json` raises `TraceError` naming the bad field.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Any, TypeVar
+from typing import Any
 
+from pyantrea_api.jsonfields import Fields
 from pyantrea_api.objects import Direction
 
 TRACE_PATH = "/api/v1/trace"
@@ -42,6 +43,9 @@ DEFAULT_SOURCE_PORT = 40000
 
 class TraceError(ValueError):
     """The trace cannot be run as asked: a bad field, an unknown pod, an address no pod answers for."""
+
+
+_read = Fields(TraceError)
 
 
 class TraceProtocol(enum.StrEnum):
@@ -141,55 +145,32 @@ class TraceRequest:
     @classmethod
     def from_json(cls, body: Any) -> TraceRequest:
         """The request of a JSON body; raises TraceError naming the bad field."""
-        protocol_text = _field(body, "packet.protocol", str)
-        try:
-            protocol = TraceProtocol(protocol_text.upper())
-        except ValueError:
-            raise TraceError(
-                f"packet.protocol must be one of {', '.join(TraceProtocol)}, got {protocol_text!r}"
-            ) from None
+        protocol = _read.choice(
+            TraceProtocol, _read.required(body, "packet.protocol", str).upper(), "packet.protocol"
+        )
         ports = (0, 0)
         if protocol is not TraceProtocol.ICMP:
-            ports = (_field(body, "packet.srcPort", int), _field(body, "packet.dstPort", int))
-        source = _field(body, "source", dict)
+            ports = (_read.required(body, "packet.srcPort", int), _read.required(body, "packet.dstPort", int))
+        source = _read.required(body, "source", dict)
         if "pod" in source:
             origin: FromPod | FromTunnel = FromPod(
-                _field(body, "source.pod.namespace", str), _field(body, "source.pod.name", str)
+                _read.required(body, "source.pod.namespace", str),
+                _read.required(body, "source.pod.name", str),
             )
             src_ip = None
         elif "tunnel" in source:
             origin = FromTunnel(
-                _address(body, "source.tunnel.src"),
-                _field(body, "source.tunnel.tunId", int),
-                _field(body, "source.tunnel.dlSrc", str),
-                _field(body, "source.tunnel.dlDst", str),
-                _field(body, "source.tunnel.ttl", int),
+                _read.address(body, "source.tunnel.src"),
+                _read.required(body, "source.tunnel.tunId", int),
+                _read.required(body, "source.tunnel.dlSrc", str),
+                _read.required(body, "source.tunnel.dlDst", str),
+                _read.required(body, "source.tunnel.ttl", int),
             )
-            src_ip = _address(body, "packet.srcIP")
+            src_ip = _read.address(body, "packet.srcIP")
         else:
             raise TraceError("source must have a pod or a tunnel")
         endpoint = Endpoint.parse(body["endpoint"], "endpoint") if body.get("endpoint") is not None else None
-        return cls(origin, Packet(protocol, src_ip, _address(body, "packet.dstIP"), *ports), endpoint)
-
-
-def _field(body: Any, path: str, kind: type, prefix: str = "") -> Any:
-    """The value at `path` (dotted) of `body`, of type `kind`; errors name `prefix.path`."""
-    value: Any = body
-    for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
-            raise TraceError(f"{_join(prefix, path)} is required")
-        value = value[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TraceError(f"{_join(prefix, path)} must be a {kind.__name__}, got {value!r}")
-    return value
-
-
-def _address(body: Any, path: str) -> IPv4Address:
-    text = _field(body, path, str)
-    try:
-        return IPv4Address(text)
-    except ValueError:
-        raise TraceError(f"{path} must be an IPv4 address, got {text!r}") from None
+        return cls(origin, Packet(protocol, src_ip, _read.address(body, "packet.dstIP"), *ports), endpoint)
 
 
 # -- what the request may pin ---------------------------------------------------------------------
@@ -263,9 +244,9 @@ class Port:
     @classmethod
     def from_json(cls, body: Any, path: str) -> Port:
         return cls(
-            _field(body, "ofport", int, path),
-            _choice(PortRole, _field(body, "role", str, path), f"{path}.role"),
-            _field(body, "name", str, path),
+            _read.required(body, "ofport", int, path),
+            _read.choice(PortRole, _read.required(body, "role", str, path), f"{path}.role"),
+            _read.required(body, "name", str, path),
         )
 
 
@@ -303,11 +284,11 @@ class RuleRef:
     @classmethod
     def from_json(cls, body: Any, path: str) -> RuleRef:
         return cls(
-            _field(body, "namespace", str, path),
-            _field(body, "name", str, path),
-            _field(body, "rule", str, path),
-            _optional(body, "tier", str, path) or "",
-            _optional(body, "action", str, path) or "",
+            _read.required(body, "namespace", str, path),
+            _read.required(body, "name", str, path),
+            _read.required(body, "rule", str, path),
+            _read.optional(body, "tier", str, path) or "",
+            _read.optional(body, "action", str, path) or "",
         )
 
 
@@ -335,16 +316,16 @@ class PolicyDecision:
 
     @classmethod
     def from_json(cls, body: Any, path: str) -> PolicyDecision:
-        text = _field(body, "direction", str, path)
+        text = _read.required(body, "direction", str, path)
         direction = next((d for d, name in _DIRECTIONS.items() if name == text), None)
         if direction is None:
             raise TraceError(f"{path}.direction must be Ingress or Egress, got {text!r}")
         return cls(
             direction,
-            _field(body, "allowed", bool, path),
-            _list(body, "rules", RuleRef.from_json, path),
-            _optional(body, "tier", str, path) or "",
-            _optional(body, "action", str, path) or "",
+            _read.required(body, "allowed", bool, path),
+            _read.items(body, "rules", RuleRef.from_json, path),
+            _read.optional(body, "tier", str, path) or "",
+            _read.optional(body, "action", str, path) or "",
         )
 
 
@@ -373,12 +354,12 @@ class TraceStep:
     @classmethod
     def from_json(cls, body: Any, path: str) -> TraceStep:
         return cls(
-            _field(body, "table", int, path),
-            _field(body, "tableName", str, path),
-            _optional(body, "priority", int, path),
-            _field(body, "match", str, path),
-            tuple(_strings(body, "actions", path)),
-            tuple(_strings(body, "notes", path)),
+            _read.required(body, "table", int, path),
+            _read.required(body, "tableName", str, path),
+            _read.optional(body, "priority", int, path),
+            _read.required(body, "match", str, path),
+            tuple(_read.strings(body, "actions", path)),
+            tuple(_read.strings(body, "notes", path)),
         )
 
 
@@ -444,18 +425,18 @@ class ServiceHop:
 
     @classmethod
     def from_json(cls, body: Any, path: str) -> ServiceHop:
-        endpoint = _optional(body, "endpoint", str, path)
-        chosen = _optional(body, "chosenBy", str, path)
+        endpoint = _read.optional(body, "endpoint", str, path)
+        chosen = _read.optional(body, "chosenBy", str, path)
         return cls(
-            _field(body, "service", str, path),
-            _field(body, "portName", str, path),
-            _field(body, "protocol", str, path),
-            _field(body, "frontend", str, path),
-            tuple(Endpoint.parse(e, f"{path}.endpoints") for e in _strings(body, "endpoints", path)),
+            _read.required(body, "service", str, path),
+            _read.required(body, "portName", str, path),
+            _read.required(body, "protocol", str, path),
+            _read.required(body, "frontend", str, path),
+            tuple(Endpoint.parse(e, f"{path}.endpoints") for e in _read.strings(body, "endpoints", path)),
             None if endpoint is None else Endpoint.parse(endpoint, f"{path}.endpoint"),
-            None if chosen is None else _choice(ChosenBy, chosen, f"{path}.chosenBy"),
-            _optional(body, "endpointPod", str, path),
-            _optional(body, "endpointNode", str, path),
+            None if chosen is None else _read.choice(ChosenBy, chosen, f"{path}.chosenBy"),
+            _read.optional(body, "endpointPod", str, path),
+            _read.optional(body, "endpointNode", str, path),
         )
 
 
@@ -497,21 +478,21 @@ class HopTrace:
 
     @classmethod
     def from_json(cls, body: Any, path: str = "hop") -> HopTrace:
-        packet = _field(body, "packet", dict, path)
+        packet = _read.required(body, "packet", dict, path)
         if not all(isinstance(v, str) for v in packet.values()):
             raise TraceError(f"{path}.packet must map fields to strings, got {packet!r}")
-        output = _optional(body, "output", dict, path)
-        service = _optional(body, "service", dict, path)
+        output = _read.optional(body, "output", dict, path)
+        service = _read.optional(body, "service", dict, path)
         return cls(
-            _field(body, "node", str, path),
-            _field(body, "flow", str, path),
-            _field(body, "ovsTrace", str, path),
-            _list(body, "steps", TraceStep.from_json, path),
-            _list(body, "policies", PolicyDecision.from_json, path),
-            _choice(Verdict, _field(body, "verdict", str, path), f"{path}.verdict"),
-            _field(body, "reason", str, path),
+            _read.required(body, "node", str, path),
+            _read.required(body, "flow", str, path),
+            _read.required(body, "ovsTrace", str, path),
+            _read.items(body, "steps", TraceStep.from_json, path),
+            _read.items(body, "policies", PolicyDecision.from_json, path),
+            _read.choice(Verdict, _read.required(body, "verdict", str, path), f"{path}.verdict"),
+            _read.required(body, "reason", str, path),
             None if output is None else Port.from_json(output, f"{path}.output"),
-            _optional(body, "tunnelDestination", str, path),
+            _read.optional(body, "tunnelDestination", str, path),
             packet,
             None if service is None else ServiceHop.from_json(service, f"{path}.service"),
         )
@@ -566,7 +547,7 @@ class TraceQuery:
             raise TraceError(
                 f"destination must be a pod as NAMESPACE/NAME or an IPv4 address, got {destination!r}"
             )
-        protocol = _choice(TraceProtocol, str(body.get("protocol", "TCP")).upper(), "protocol")
+        protocol = _read.choice(TraceProtocol, str(body.get("protocol", "TCP")).upper(), "protocol")
         port, source_port = 0, 0
         if protocol is not TraceProtocol.ICMP:
             if "port" not in body:
@@ -621,54 +602,14 @@ class ClusterTrace:
     def from_json(cls, body: Any) -> ClusterTrace:
         """The answer of a JSON body; raises TraceError naming the bad field."""
         return cls(
-            _field(body, "source", str),
-            _field(body, "sourceIP", str),
-            _field(body, "destination", str),
-            _field(body, "destinationIP", str),
-            _optional(body, "destinationPod", str),
-            _choice(TraceProtocol, _field(body, "protocol", str), "protocol"),
-            _field(body, "port", int),
-            _choice(Verdict, _field(body, "verdict", str), "verdict"),
-            _field(body, "reason", str),
-            _list(body, "hops", HopTrace.from_json),
+            _read.required(body, "source", str),
+            _read.required(body, "sourceIP", str),
+            _read.required(body, "destination", str),
+            _read.required(body, "destinationIP", str),
+            _read.optional(body, "destinationPod", str),
+            _read.choice(TraceProtocol, _read.required(body, "protocol", str), "protocol"),
+            _read.required(body, "port", int),
+            _read.choice(Verdict, _read.required(body, "verdict", str), "verdict"),
+            _read.required(body, "reason", str),
+            _read.items(body, "hops", HopTrace.from_json),
         )
-
-
-# -- reading JSON ---------------------------------------------------------------------------------
-
-_T = TypeVar("_T")
-_E = TypeVar("_E", bound=enum.StrEnum)
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _optional(body: Any, key: str, kind: type, path: str = "") -> Any:
-    if not isinstance(body, dict):
-        raise TraceError(f"{path or 'the body'} must be an object, got {body!r}")
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TraceError(f"{_join(path, key)} must be a {kind.__name__}, got {value!r}")
-    return value
-
-
-def _strings(body: Any, key: str, path: str) -> list[str]:
-    values = _field(body, key, list, path)
-    if not all(isinstance(v, str) for v in values):
-        raise TraceError(f"{_join(path, key)} must be a list of strings, got {values!r}")
-    return values
-
-
-def _list(body: Any, key: str, read: Callable[[Any, str], _T], path: str = "") -> tuple[_T, ...]:
-    where = _join(path, key)
-    return tuple(read(item, f"{where}[{index}]") for index, item in enumerate(_field(body, key, list, path)))
-
-
-def _choice(kind: type[_E], text: str, path: str) -> _E:
-    try:
-        return kind(text)
-    except ValueError:
-        raise TraceError(f"{path} must be one of {', '.join(kind)}, got {text!r}") from None

@@ -26,7 +26,7 @@ and allows the path (`agent.observe.access`): 401 without one, 403 for a user no
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -39,7 +39,9 @@ from agent.openflow.client import FlowClient
 from agent.openflow.pipeline import PIPELINE
 from agent.pods.api import PodInterface
 from agent.policy.stats import RuleStats
+from agent.proxy.model import Service
 from fastpath.text import render_actions, render_match
+from pyantrea_api.services import SERVICES_PATH, ProgrammedPort, ProgrammedService
 from pyantrea_api.trace import TRACE_PATH, HopTrace, TraceRequest
 from pyantrea_daemon.http import HttpServer
 
@@ -83,13 +85,23 @@ class RuleStatsSource(Protocol):
     async def rule_stats(self) -> list[RuleStats]: ...
 
 
-SERVICES_PATH = "/api/v1/services"
-
-
 class ServicesSource(Protocol):
     """What AntreaProxy programmed: each Service and, per port, its endpoints and groups."""
 
-    def programmed(self) -> list[tuple[Any, tuple[Any, ...]]]: ...
+    def programmed(self) -> list[tuple[Service, tuple[ProgrammedPort, ...]]]: ...
+
+
+def programmed_service(service: Service, ports: tuple[ProgrammedPort, ...]) -> ProgrammedService:
+    return ProgrammedService(
+        namespace=service.namespace,
+        name=service.name,
+        cluster_ips=tuple(str(ip) for ip in service.cluster_ips),
+        external_ips=tuple(str(ip) for ip in (*service.external_ips, *service.load_balancer_ips)),
+        affinity_timeout=service.affinity_timeout,
+        external_local=service.external_local,
+        internal_local=service.internal_local,
+        ports=ports,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,21 +130,8 @@ class AgentApi:
     async def _service_list(self, request: web.Request) -> web.Response:
         if not self._services_served:
             return _starting()
-        result = []
-        for service, ports in self._services.programmed() if self._services is not None else []:
-            result.append(
-                {
-                    "namespace": service.namespace,
-                    "name": service.name,
-                    "clusterIPs": [str(ip) for ip in service.cluster_ips],
-                    "externalIPs": [str(ip) for ip in (*service.external_ips, *service.load_balancer_ips)],
-                    "sessionAffinityTimeout": service.affinity_timeout,
-                    "externalTrafficPolicyLocal": service.external_local,
-                    "internalTrafficPolicyLocal": service.internal_local,
-                    "ports": [asdict(port) for port in ports],
-                }
-            )
-        return web.json_response(result)
+        programmed = self._services.programmed() if self._services is not None else []
+        return web.json_response([programmed_service(s, ports).to_json() for s, ports in programmed])
 
     def serve(
         self, *, flows: FlowClient, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource

@@ -13,9 +13,8 @@ A packet to a Service address: the source pod's agent follows it to one endpoint
 query, or its own choice) and traces it after the DNAT; the next hop gets the packet as DNATed
 (the endpoint's address and port), and the answer names the endpoint's pod and node.
 
-The agents' APIs speak HTTPS with a certificate whose CA each agent sends in its heartbeats; the
-controller trusts that CA alone for that agent, and shows its ServiceAccount's token, which the
-agent reviews and authorizes (`agent.observe.access`).
+The agents' APIs are reached through `controlplane.dashboard.agentapi` (HTTPS, each agent's CA
+pinned, the controller's token).
 """
 
 from __future__ import annotations
@@ -24,9 +23,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from ipaddress import IPv4Address, ip_address
 
-import aiohttp
-
 from controlplane.compute.inputs import Pod
+from controlplane.dashboard.agentapi import AgentApiClient, AgentCallFailed
 from controlplane.status.agents import Heartbeat
 from pyantrea_api.trace import (
     TRACE_PATH,
@@ -40,9 +38,7 @@ from pyantrea_api.trace import (
     Verdict,
     from_tunnel,
 )
-from pyantrea_daemon.certificates import pinned_client_context
 
-_AGENT_TIMEOUT = aiohttp.ClientTimeout(total=20)
 _MAX_HOPS = 2
 """A packet crosses at most the source node and, through the tunnel, the destination node."""
 
@@ -90,9 +86,8 @@ def _agent(heartbeats: Sequence[Heartbeat], node: str) -> Heartbeat:
 class ClusterTracer:
     """Runs traces with the agents' APIs; `pods` and `heartbeats` are read at each trace."""
 
-    def __init__(self, session: aiohttp.ClientSession, token: str | None) -> None:
-        self._session = session
-        self._headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    def __init__(self, agents: AgentApiClient) -> None:
+        self._agents = agents
 
     async def trace(
         self, query: TraceQuery, pods: Sequence[Pod], heartbeats: Sequence[Heartbeat]
@@ -160,27 +155,10 @@ class ClusterTracer:
         )
 
     async def _ask(self, beat: Heartbeat, request: TraceRequest) -> HopTrace:
-        if not beat.info.api_ca:
-            raise TraceFailed(f"the agent of node {beat.node} reports no certificate for its API", 503)
-        url = f"https://{beat.info.api_address}{TRACE_PATH}"
         try:
-            async with self._session.post(
-                url,
-                json=request.to_json(),
-                timeout=_AGENT_TIMEOUT,
-                headers=self._headers,
-                ssl=pinned_client_context(beat.info.api_ca),
-            ) as response:
-                body = await response.json(content_type=None)
-                if response.status != 200:
-                    message = body.get("error") if isinstance(body, dict) else body
-                    # The agent's 400s are about the packet asked for; anything else is the agent's.
-                    status = 400 if response.status == 400 else 502
-                    raise TraceFailed(f"node {beat.node}: {message}", status)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-            raise TraceFailed(
-                f"the agent of node {beat.node} at {beat.info.api_address} does not answer: {error!r}", 502
-            ) from error
+            body = await self._agents.post(beat, TRACE_PATH, request.to_json())
+        except AgentCallFailed as failed:
+            raise TraceFailed(str(failed), failed.status) from None
         try:
             return HopTrace.from_json(body, f"node {beat.node}'s answer")
         except TraceError as error:
