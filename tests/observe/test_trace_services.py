@@ -2,8 +2,9 @@
 a NetworkPolicy, and AntreaProxy's flows and groups as the proxy computes them, traced by the
 agent's own Tracer through `ovs-appctl ofproto/trace`.
 
-Pod web/client (port 3) sends to Service web/api (10.96.0.50): TCP 80 and UDP 53 to target port
-8080 on web/server (10.10.0.4, port 4, this node) and on a pod of node n2 (10.20.0.5).
+Pod web/client (port 3) sends to Service web/api (10.96.0.50): TCP 80 (NodePort 30080 on the
+node's address 192.168.9.1) and UDP 53, to target port 8080 on web/server (10.10.0.4, port 4,
+this node) and on a pod of node n2 (10.20.0.5).
 web/server admits web/client on TCP 8080 only. Service web/empty (10.96.0.51) has no endpoints.
 The trace must follow the packet through the DNAT: the Service, the endpoint it was sent to and
 why that one, the policy at the endpoint, and where the packet goes.
@@ -23,6 +24,7 @@ from agent.observe.api import hop_trace
 from agent.observe.appctl import Appctl
 from agent.observe.tracer import Tracer, TraceResult
 from agent.openflow.builders import metrics, policy
+from agent.openflow.builders import proxy as P
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Category, Cookies, name_id
 from agent.openflow.features import (
@@ -67,6 +69,7 @@ PEER = PeerNode("n2", IPv4Network("10.20.0.0/24"), IPv4Address("192.168.9.2"))
 REMOTE = IPv4Address("10.20.0.5")
 API_IP, EMPTY_IP = IPv4Address("10.96.0.50"), IPv4Address("10.96.0.51")
 LOCAL_EP, REMOTE_EP = Endpoint(SERVER[1], 8080), Endpoint(REMOTE, 8080)
+NODE_PORT = 30080
 CONJ_ID = 7
 ALLOW = RuleRef("web", "allow-client", "ingress[0]")
 
@@ -108,7 +111,7 @@ class Node:
 def proxy_state() -> ProxyState:
     """The proxy's own computation of this test's Services."""
     state = ProxyState(NODE.name, lambda key: COOKIES(Category.SERVICE, name_id(key)))
-    ports = (ServicePort("http", Protocol.TCP, 80), ServicePort("dns", Protocol.UDP, 53))
+    ports = (ServicePort("http", Protocol.TCP, 80, NODE_PORT), ServicePort("dns", Protocol.UDP, 53))
     state.set_service(Service("web", "api", (API_IP,), ports))
     state.set_service(Service("web", "empty", (EMPTY_IP,), (ServicePort("http", Protocol.TCP, 80),)))
     endpoints = (SliceEndpoint(SERVER[1], NODE.name), SliceEndpoint(REMOTE, PEER.name))
@@ -160,6 +163,7 @@ def tracer(module_ovs: OvsInstance) -> Iterator[Tracer]:
             policy.isolation_flow(IN, SERVER[0], cookie=rule),
         ],
         "proxy": change.put,
+        "nodeports": P.node_port_mark_flows([NODE.node_ip], cookie=COOKIES(Category.SERVICE)),
     }  # fmt: skip
 
     async def install() -> None:
@@ -270,3 +274,14 @@ def test_a_pin_that_is_no_endpoint_is_refused_naming_the_endpoints(tracer: Trace
         trace(tracer, TraceProtocol.TCP, API_IP, 80, endpoint=Endpoint(IPv4Address("10.10.0.9")))
     with pytest.raises(TraceError, match=r"is no Service address"):
         trace(tracer, TraceProtocol.TCP, SERVER[1], 8080, endpoint=LOCAL_EP)
+
+
+def test_a_node_port_is_traced_like_its_cluster_ip(tracer: Tracer):
+    result = trace(tracer, TraceProtocol.TCP, NODE.node_ip, NODE_PORT, endpoint=LOCAL_EP)
+    service = result.service
+    assert service is not None
+    assert (service.service, service.frontend) == ("web/api", "NodePort 192.168.9.1:30080")
+    assert service.endpoint == LOCAL_EP and result.explanation.verdict is Verdict.DELIVERED
+    assert "Service web/api http/30080 (NodePort 192.168.9.1:30080) -> endpoint 10.10.0.4:8080" in as_read(
+        result, NODE.node_ip, NODE_PORT
+    )

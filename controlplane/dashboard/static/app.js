@@ -183,7 +183,7 @@ async function refreshServices() {
 }
 
 function serviceLine(s) {
-  const head = `Service ${s.service} ${s.portName || s.protocol.toLowerCase()} (${s.frontend})`;
+  const head = `Service ${s.service} ${s.portName || s.protocol.toLowerCase()}/${s.frontend.split(":").pop()} (${s.frontend})`;
   if (!s.endpoint) return `${head}: no endpoint`;
   const where = [s.endpointPod ? `pod ${s.endpointPod}` : null, s.endpointNode].filter(Boolean).join(" on ");
   return `${head} → endpoint ${s.endpoint}${where ? ` (${where})` : ""}, chosen by ${s.chosenBy}`;
