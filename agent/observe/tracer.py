@@ -194,7 +194,10 @@ class Tracer:
         if balanced is not None:
             run, service = await self._follow_service(balanced, run, src_ip, packet, endpoint)
         elif endpoint is not None:
-            raise TraceError(f"endpoint {endpoint} was given, but {packet.dst_ip} is no Service address")
+            raise TraceError(
+                f"endpoint {endpoint} was given, but the packet to {packet.dst_ip} meets no Service "
+                f"on node {self._node.name} (AntreaProxy off, or no Service has this address and port)"
+            )
         explanation = explain(run.trace, self._ports(), self._rules)
         return TraceResult(self._node.name, run.flow, run.output, explanation, service)
 
@@ -233,8 +236,10 @@ class Tracer:
             return run, replace(hop, endpoint=balanced.endpoint, chosen_by=by)
         chosen = ChosenBy.PINNED if wanted is not None else None
         if wanted is None:
-            wanted = await self._conntrack(src_ip, packet)
-            chosen = ChosenBy.CONNTRACK if wanted is not None else None
+            held = await self._conntrack(src_ip, packet)
+            # A connection to an endpoint the Service no longer has is not what the group does.
+            if held is not None and held in hop.endpoints:
+                wanted, chosen = held, ChosenBy.CONNTRACK
         if not balanced.waits_for_hash:
             # Open vSwitch chose while translating (a group hashing the packet's fields): this
             # packet goes there, whatever is asked.
@@ -254,6 +259,8 @@ class Tracer:
             got = again.endpoint if again is not None else None
             if got is not None and (wanted is None or wanted.accepts(got)):
                 return hashed, replace(hop, endpoint=got, chosen_by=chosen or ChosenBy.DATAPATH_HASH)
+        if wanted is None:
+            raise TraceError(f"Open vSwitch did not follow the group of Service {port} on {node}")
         raise TraceError(f"no bucket of the group of Service {port} on {node} leads to endpoint {wanted}")
 
     async def _conntrack(self, src_ip: IPv4Address, packet: Packet) -> Endpoint | None:

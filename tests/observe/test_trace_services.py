@@ -272,7 +272,7 @@ def test_a_service_without_endpoints_is_rejected(tracer: Tracer):
 def test_a_pin_that_is_no_endpoint_is_refused_naming_the_endpoints(tracer: Tracer):
     with pytest.raises(TraceError, match=r"10.10.0.9 is not an endpoint of Service web/api port http on n1"):
         trace(tracer, TraceProtocol.TCP, API_IP, 80, endpoint=Endpoint(IPv4Address("10.10.0.9")))
-    with pytest.raises(TraceError, match=r"is no Service address"):
+    with pytest.raises(TraceError, match=r"the packet to 10.10.0.4 meets no Service on node n1"):
         trace(tracer, TraceProtocol.TCP, SERVER[1], 8080, endpoint=LOCAL_EP)
 
 
