@@ -172,3 +172,8 @@ def test_the_controller_lists_services_with_the_endpoints_each_agent_programmed(
     per_node = pyantctl_json(lab, "get", "services")
     mine = [s for s in per_node["node2"] if (s["namespace"], s["name"]) == (NS, "api")]
     assert sorted(mine[0]["ports"][0]["cluster_endpoints"]) == endpoints
+    rows = [line.split() for line in pyantctl(lab, "get", "services").stdout.splitlines()]
+    api_rows = sorted(row for row in rows if row[1:3] == [NS, "api"])
+    assert [(row[0], row[3], row[4], sorted(row[5].split(","))) for row in api_rows] == [
+        (node, services["svc:api"], "8080/TCP", endpoints) for node in ("node1", "node2")
+    ]
