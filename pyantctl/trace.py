@@ -126,8 +126,9 @@ def render(answer: ClusterTrace) -> str:
     service = answer.service
     if service is not None and service.endpoint is not None:
         # To a Service: its address, then where the DNAT sent the packet.
-        target = (
-            f"{answer.destination_ip} -> {answer.destination_pod or service.endpoint} ({service.endpoint})"
+        pod = answer.destination_pod
+        target = f"{answer.destination_ip} -> " + (
+            f"{pod} ({service.endpoint})" if pod else str(service.endpoint)
         )
     lines = [
         f"{answer.source} ({answer.source_ip}) -> {target} {answer.protocol}{port}: {answer.verdict}",
