@@ -103,7 +103,8 @@ _CHOICES = {
     ChosenBy.PINNED: "the endpoint asked for (--endpoint)",
     ChosenBy.CONNTRACK: "conntrack's: a connection with these addresses and ports exists",
     ChosenBy.AFFINITY: "the client's (ClientIP session affinity)",
-    ChosenBy.HASH: "the group's: it hashes this packet's addresses and ports, so this packet goes there",
+    ChosenBy.HASH: "the group's, which Open vSwitch picks by hashing this packet's addresses and ports "
+    "(with ClientIP affinity, the client's address): this packet goes there",
     ChosenBy.DATAPATH_HASH: "one bucket of the group, which picks by a hash the datapath computes per "
     "connection: a real connection may get any endpoint; --endpoint follows another",
 }

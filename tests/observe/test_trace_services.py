@@ -6,6 +6,7 @@ Pod web/client (port 3) sends to Service web/api (10.96.0.50): TCP 80 (NodePort 
 node's address 192.168.9.1) and UDP 53, to target port 8080 on web/server (10.10.0.4, port 4,
 this node) and on a pod of node n2 (10.20.0.5).
 web/server admits web/client on TCP 8080 only. Service web/empty (10.96.0.51) has no endpoints.
+Service web/sticky (10.96.0.52) has the same endpoints and ClientIP affinity.
 The trace must follow the packet through the DNAT: the Service, the endpoint it was sent to and
 why that one, the policy at the endpoint, and where the packet goes.
 """
@@ -68,6 +69,7 @@ SERVER = (4, IPv4Address("10.10.0.4"), "02:00:00:00:00:04")
 PEER = PeerNode("n2", IPv4Network("10.20.0.0/24"), IPv4Address("192.168.9.2"))
 REMOTE = IPv4Address("10.20.0.5")
 API_IP, EMPTY_IP = IPv4Address("10.96.0.50"), IPv4Address("10.96.0.51")
+STICKY_IP = IPv4Address("10.96.0.52")
 LOCAL_EP, REMOTE_EP = Endpoint(SERVER[1], 8080), Endpoint(REMOTE, 8080)
 NODE_PORT = 30080
 CONJ_ID = 7
@@ -111,11 +113,14 @@ class Node:
 def proxy_state() -> ProxyState:
     """The proxy's own computation of this test's Services."""
     state = ProxyState(NODE.name, lambda key: COOKIES(Category.SERVICE, name_id(key)))
+    endpoints = (SliceEndpoint(SERVER[1], NODE.name), SliceEndpoint(REMOTE, PEER.name))
+    slice_ports = (SlicePort("http", Protocol.TCP, 8080), SlicePort("dns", Protocol.UDP, 8080))
     ports = (ServicePort("http", Protocol.TCP, 80, NODE_PORT), ServicePort("dns", Protocol.UDP, 53))
     state.set_service(Service("web", "api", (API_IP,), ports))
     state.set_service(Service("web", "empty", (EMPTY_IP,), (ServicePort("http", Protocol.TCP, 80),)))
-    endpoints = (SliceEndpoint(SERVER[1], NODE.name), SliceEndpoint(REMOTE, PEER.name))
-    slice_ports = (SlicePort("http", Protocol.TCP, 8080), SlicePort("dns", Protocol.UDP, 8080))
+    sticky = (ServicePort("http", Protocol.TCP, 80),)
+    state.set_service(Service("web", "sticky", (STICKY_IP,), sticky, affinity_timeout=600))
+    state.set_slice(EndpointSlice("web", "sticky-1", "sticky", slice_ports[:1], endpoints))
     state.set_slice(EndpointSlice("web", "api-1", "api", slice_ports, endpoints))
     return state
 
@@ -285,3 +290,17 @@ def test_a_node_port_is_traced_like_its_cluster_ip(tracer: Tracer):
     assert "Service web/api http/30080 (NodePort 192.168.9.1:30080) -> endpoint 10.10.0.4:8080" in as_read(
         result, NODE.node_ip, NODE_PORT
     )
+
+
+def test_client_ip_affinity_sends_every_connection_of_the_client_to_one_endpoint(tracer: Tracer):
+    """The group of a Service with ClientIP affinity hashes the client's address only, in Open
+    vSwitch: the trace shows where every connection of this client goes (the trace learns
+    nothing: ofproto/trace suppresses the learn action's side effects)."""
+    chosen = set()
+    for source_port in range(40000, 40006):
+        result = trace(tracer, TraceProtocol.TCP, STICKY_IP, 80, source_port=source_port)
+        service = result.service
+        assert service is not None and service.service == "web/sticky"
+        assert service.chosen_by is ChosenBy.HASH and not result.flow.startswith("dp_hash=")
+        chosen.add(service.endpoint)
+    assert len(chosen) == 1 and chosen <= {LOCAL_EP, REMOTE_EP}
