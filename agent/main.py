@@ -43,7 +43,7 @@ from agent.observe.appctl import Appctl
 from agent.observe.flowexport import configure_flow_export
 from agent.observe.heartbeat import AgentHeartbeat
 from agent.observe.rules import RealizedRules
-from agent.observe.tracer import Tracer
+from agent.observe.tracer import AgentNode, Tracer
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime, add_readiness_check
 from agent.proxy.proxier import Proxier, ProxyMetrics
@@ -110,15 +110,12 @@ async def agent_main(config: AgentConfig) -> None:
                 converged=converged,
                 state_dir=config.policy_state_dir,
             )
-            api.serve(
-                flows=datapath.flows,
-                tracer=Tracer(datapath, appctl, rules),
-                pods=datapath.pods,
-                stats=realizer,
-            )
+            proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
+            services = proxier.programmed if proxier is not None else None
+            tracer = Tracer(AgentNode(datapath), appctl, rules, services=services)
+            api.serve(flows=datapath.flows, tracer=tracer, pods=datapath.pods, stats=realizer)
             await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
             gate = StartupGate()
-            proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
             api.serve_services(proxier)
             async with (
                 proxier if proxier is not None else contextlib.nullcontext(),

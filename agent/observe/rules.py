@@ -8,12 +8,12 @@ and each rule's traffic counters by its position in its policy.
 
 from __future__ import annotations
 
-from agent.observe.explain import RuleRef
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.rules import CachedRule, RuleId, rule_id
 from pyantrea_api.objects import Direction, InternalNetworkPolicy
 from pyantrea_api.reports import RuleTraffic
 from pyantrea_api.rulenames import rule_names
+from pyantrea_api.trace import RuleRef
 
 
 def rule_index(policy: InternalNetworkPolicy, wanted: RuleId) -> int | None:
