@@ -307,6 +307,7 @@ def test_node_port_from_other_nodes_and_the_node_itself(lab3: Lab, web: dict[str
 
 EXTERNAL_IP = "10.250.0.10"
 LOAD_BALANCER_IP = "10.250.0.20"
+LOCAL_LOAD_BALANCER_IP = "10.250.0.30"
 OUTSIDE_ADDRESS = ipaddress.IPv4Interface("192.168.77.200/24")
 
 
@@ -317,16 +318,19 @@ def outside(lab3: Lab, web: dict[str, str]) -> Iterator[str]:
     the Services with those addresses (an externalIP, a LoadBalancer's ingress IP)."""
     manifest = service_manifest("svc", "external", "app: web", f"  externalIPs: [{EXTERNAL_IP}]\n")
     manifest += service_manifest("svc", "balanced", "app: web", kind="LoadBalancer")
+    local = "  externalTrafficPolicy: Local\n"
+    manifest += service_manifest("svc", "balanced-local", "app: web", local, kind="LoadBalancer")
     lab3.apply(manifest)
-    status = f'{{"status": {{"loadBalancer": {{"ingress": [{{"ip": "{LOAD_BALANCER_IP}"}}]}}}}}}'
-    kubectl(lab3, "patch", "service", "balanced", "-n", "svc", "--subresource=status", "--type=merge", "-p",
-            status)  # fmt: skip
+    for service, ip in (("balanced", LOAD_BALANCER_IP), ("balanced-local", LOCAL_LOAD_BALANCER_IP)):
+        status = f'{{"status": {{"loadBalancer": {{"ingress": [{{"ip": "{ip}"}}]}}}}}}'
+        kubectl(lab3, "patch", "service", service, "-n", "svc", "--subresource=status", "--type=merge", "-p",
+                status)  # fmt: skip
     name = f"{lab3.prefix}-out"
     netns.create(name)
     try:
         Underlay(f"{lab3.prefix}-ul").attach(name, port=f"{lab3.prefix}-outp", address=OUTSIDE_ADDRESS)
         netns.call_in(name, lambda: disable_tx_checksum("eth0"))  # its TCP crosses a userspace datapath
-        for address in (EXTERNAL_IP, LOAD_BALANCER_IP):
+        for address in (EXTERNAL_IP, LOAD_BALANCER_IP, LOCAL_LOAD_BALANCER_IP):
             subprocess.run(["ip", "-n", name, "route", "add", address, "via", "192.168.77.1"], check=True)
         yield name
     finally:
@@ -365,6 +369,20 @@ def test_an_external_address_is_balanced_for_a_machine_outside_the_nodes(
     assert local_clients == {str(OUTSIDE_ADDRESS.ip)}, tcp
     udp = from_outside(lab3, outside, "udp", address, 8081, 24)
     assert {answer.split()[0] for answer in udp} == {"svc/a", "svc/b"}, udp
+
+
+def test_external_traffic_policy_local_keeps_outside_clients_on_the_node_with_their_address(
+    lab3: Lab, outside: str
+):
+    deadline = time.monotonic() + 60
+    while True:
+        answers = from_outside(lab3, outside, "tcp", LOCAL_LOAD_BALANCER_IP, 8080, 12)
+        if all(answer.startswith("svc/a ") for answer in answers) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert answers == [f"svc/a {OUTSIDE_ADDRESS.ip}:{answer.rpartition(':')[2]}" for answer in answers], (
+        answers
+    )
 
 
 def test_an_external_address_removed_from_its_service_is_no_longer_served(lab3: Lab, outside: str):
