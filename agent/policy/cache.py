@@ -12,15 +12,18 @@ AppliedToGroups (this node's members), and records what the change makes dirty f
 - `policies`: policies whose realization to report once the flows are installed, and
   `deleted`: the policies gone.
 
-A rule is realizable only once every group it names has arrived. Local pods (the attached pod
-interfaces: OpenFlow port and address) come from the pod datapath; an AppliedToGroup member
-that is not attached yet has no flows until it is.
+A rule with domain-name peers (`peer.fqdns`) also holds the addresses a `DomainAddresses`
+source (`agent.fqdn`) has learned for them; `domain_names_changed` marks the rules whose names
+it concerns dirty. A rule is realizable only once every group it names has arrived. Local pods
+(the attached pod interfaces: OpenFlow port and address) come from the pod datapath; an
+AppliedToGroup member that is not attached yet has no flows until it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from agent.policy.addresses import HOST, PeerAddress
 from agent.policy.rules import CachedRule, RuleId, rules_of
@@ -36,7 +39,16 @@ from agent.policy.store import (
     PolicySnapshot,
     StateSource,
 )
+from pyantrea_api.domainnames import matches
 from pyantrea_api.objects import GroupMember, GroupPatch, InternalNetworkPolicy, PodKey
+
+
+class DomainAddresses(Protocol):
+    """What the agent has learned of domain names from DNS answers (`agent.fqdn.cache`)."""
+
+    def addresses(self, patterns: Iterable[str]) -> set[PeerAddress]:
+        """The /32 peer addresses of every unexpired name that one of `patterns` matches."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +152,9 @@ class RuleCache:
         self._pod_groups: dict[PodKey, set[str]] = {}
         """The AppliedToGroups each local member is in."""
         self._local: dict[PodKey, LocalPod] = {}
+        self._fqdn_rules: set[RuleId] = set()
+        """Rules with domain-name peers."""
+        self._domains: DomainAddresses | None = None
         self._dirty = Dirty()
         self.version = 0
         """Counts the changes: a change with version v is realized once a batch taken at v or later is."""
@@ -154,6 +169,7 @@ class RuleCache:
         self._policies = {}
         self._policy_rules = {}
         self._rules = {}
+        self._fqdn_rules = set()
         self._rules_by_address_group = {}
         self._rules_by_applied_to = {}
         self._address_groups = {
@@ -207,6 +223,43 @@ class RuleCache:
         if pod is not None and pod.container_id == container_id:
             del self._local[key]
             self._pod_changed(key)
+
+    # -- domain names ----------------------------------------------------------------------------
+
+    def set_domain_addresses(self, source: DomainAddresses) -> None:
+        """Where the addresses of domain-name peers come from; their rules are recomputed."""
+        self._domains = source
+        if self._fqdn_rules:
+            self._dirty.rules.update(self._fqdn_rules)
+            self._changed()
+
+    def domain_names_changed(self, names: Iterable[str]) -> bool:
+        """The addresses of these (normalized) names changed: every rule with a pattern matching
+        one of them is recomputed. Returns whether some rule was."""
+        names = set(names)
+        touched = {
+            rule_id
+            for rule_id in self._fqdn_rules
+            if any(matches(pattern, name) for pattern in self._rules[rule_id].peer.fqdns for name in names)
+        }
+        if touched:
+            self._dirty.rules.update(touched)
+            self._changed()
+        return bool(touched)
+
+    def domain_addresses_of(self, rule: CachedRule) -> frozenset[PeerAddress]:
+        if not rule.peer.fqdns or self._domains is None:
+            return frozenset()
+        return frozenset(self._domains.addresses(rule.peer.fqdns))
+
+    def dns_pods(self) -> dict[int, int]:
+        """Local pods whose DNS answers the agent intercepts: IPv4 address (int) to OpenFlow port."""
+        pods: dict[int, int] = {}
+        for rule_id in self._fqdn_rules:
+            rule = self._rules[rule_id]
+            if rule.intercepts_dns and self.realizable(rule):
+                pods.update((pod.ip, pod.ofport) for _, pod in self.local_pods_of(rule))
+        return pods
 
     # -- what the reconciler reads ---------------------------------------------------------------
 
@@ -276,6 +329,8 @@ class RuleCache:
 
     def _add_rule(self, rule: CachedRule) -> None:
         self._rules[rule.id] = rule
+        if rule.peer.fqdns:
+            self._fqdn_rules.add(rule.id)
         for name in rule.peer.address_groups:
             self._rules_by_address_group.setdefault(name, set()).add(rule.id)
         for name in rule.applied_to_groups:
@@ -284,6 +339,7 @@ class RuleCache:
 
     def _drop_rule(self, rule: CachedRule) -> None:
         del self._rules[rule.id]
+        self._fqdn_rules.discard(rule.id)
         for index, names in (
             (self._rules_by_address_group, rule.peer.address_groups),
             (self._rules_by_applied_to, rule.applied_to_groups),

@@ -40,6 +40,11 @@ class CachedRule:
         return self.tier is not Tier.NETWORK_POLICY
 
     @property
+    def intercepts_dns(self) -> bool:
+        """An egress rule with domain-name peers: its pods' DNS answers teach it its peers."""
+        return bool(self.peer.fqdns) and self.direction is Direction.OUT
+
+    @property
     def groups(self) -> tuple[str, ...]:
         """Every group the rule needs before it can be realized."""
         return self.peer.address_groups + self.applied_to_groups
@@ -53,7 +58,8 @@ def _encode(policy: InternalNetworkPolicy, rule: Rule) -> bytes:
     """Every field, NUL-separated (names cannot hold a NUL); addresses packed, blocks as
     address, prefix length, except count, excepts. A policy may carry thousands of ipBlocks,
     so this stays a few bytes of work per block. A tiered rule's tier, priority, action and
-    position are part of it (a NetworkPolicy rule's id is what it always was)."""
+    position are part of it, and so are a peer's domain names when it has some (a NetworkPolicy
+    rule's id is what it always was)."""
     fields = [policy.name]
     if policy.tier is not Tier.NETWORK_POLICY:
         fields.append(f"{policy.tier.value}/{policy.priority}/{rule.action.value}/{rule.index}")
@@ -66,6 +72,8 @@ def _encode(policy: InternalNetworkPolicy, rule: Rule) -> bytes:
             ",".join(f"{s.protocol.value}/{s.port!r}/{s.end_port!r}" for s in rule.services),
         ]
     )
+    if rule.peer.fqdns:
+        text += "\0fqdn:" + ",".join(rule.peer.fqdns)
     parts = [text.encode(), b"\0"]
     for block in rule.peer.ip_blocks:
         parts += [block.cidr.ip, bytes((block.cidr.prefix_len, len(block.excepts)))]
