@@ -11,6 +11,7 @@ denied. Probes are TCP (80).
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 
@@ -91,6 +92,14 @@ def _connect(lab: Lab, target: str) -> str:
     return done.stdout.split(" ", 1)[0] if done.stdout.strip() else ""
 
 
+def _retransmitted(lab: Lab) -> int:
+    """TCP segments the client has sent again, since its network namespace was made."""
+    counters = lab.run("exec", "fq-client/client", "--", "nstat", "-saz", "TcpRetransSegs").stdout
+    match = re.search(r"TcpRetransSegs\s+(\d+)", counters)
+    assert match, counters
+    return int(match.group(1))
+
+
 def _ip(lab: Lab, namespace: str, name: str) -> str:
     return str(lab.pods(namespace)[name]["status"]["podIP"])
 
@@ -114,9 +123,12 @@ def test_a_pod_reaches_a_name_it_resolved_and_nothing_else(lab: Lab):
     # Nothing resolved yet: the web pods are denied like everything else.
     assert _connect(lab, web1) == ""
     assert _connect(lab, other) == ""
-    # By name: resolved through CoreDNS, then connected at once; both pods' addresses are learned.
+    # By name: resolved through CoreDNS, then connected at once, and the first SYN gets through
+    # (the answer was held until the flows were in); both pods' addresses are learned.
+    retransmitted = _retransmitted(lab)
     answered = {_connect(lab, WEB_NAME) for _ in range(6)}
     assert answered <= {"fq-web/web-1", "fq-web/web-2"} and answered, answered
+    assert _retransmitted(lab) == retransmitted
     assert _connect(lab, web1) == "fq-web/web-1"
     assert _connect(lab, web2) == "fq-web/web-2"
     egress = _node1_flows(lab, 45)
