@@ -57,7 +57,7 @@ def slot_of(rule: CachedRule) -> RuleSlot:
     if not rule.tiered:
         return RuleSlot(rule.direction, builders.RULE_TABLE[rule.direction], PRIORITY_NORMAL)
     table = tiers.TIER_TABLE[(rule.tier, rule.direction)]
-    return RuleSlot(rule.direction, table, tiers.rule_priority(rule.priority, rule.position))
+    return RuleSlot(rule.direction, table, tiers.rule_priority(rule.priority, rule.level))
 
 
 def kind_of(rule: CachedRule) -> ConjunctionKind:

@@ -2,15 +2,17 @@
 
 A tiered rule is a conjunction as a NetworkPolicy rule is (clause 1 the peer, 2 the local pod,
 3 the port; `agent.openflow.builders.policy`), in the tier's table of its direction, at a flow
-priority made from its policy's priority (0-1000, lower first) and its position among the
-policy's rules of that direction (0-24, first first)::
+priority made from its policy's priority (0-1000, lower first) and its level among the
+policy's rules of that direction (0-24, first first; `agent.policy.rules.levels`: a rule's
+position, less the earlier rules it cannot overlap)::
 
-    priority = 64000 - 32 * policy priority - position
+    priority = 64000 - 32 * policy priority - level
 
 so every rule of a policy comes before every rule of a policy with a higher priority value, and
-a policy's rules keep their written order. Two policies of one tier with the same priority get
-the same flow priorities: the API leaves the choice between them to the implementation, and OVS
-picks one of the matching conjunctions. The action flow of a conjunction records its id and:
+a policy's rules keep their written order wherever they can match the same packet. Two policies
+of one tier with the same priority get the same flow priorities: the API leaves the choice
+between them to the implementation, and OVS picks one of the matching conjunctions. The action
+flow of a conjunction records its id and:
 
     Accept  table=45, priority=P,conj_id=7,ip actions=set_field:0x7->reg5,resubmit(,61)
     Deny    table=45, priority=P,conj_id=8,ip actions=drop
@@ -81,7 +83,7 @@ MAX_POLICY_PRIORITY = 1000
 
 
 def rule_priority(policy_priority: int, position: int) -> int:
-    """The flow priority of a tiered rule's clause and action flows."""
+    """The flow priority of a tiered rule's clause and action flows (`position`: its level)."""
     if not 0 <= policy_priority <= MAX_POLICY_PRIORITY:
         raise ValueError(f"policy priority {policy_priority} is out of range 0-{MAX_POLICY_PRIORITY}")
     if not 0 <= position < POLICY_PRIORITY_STEP:
