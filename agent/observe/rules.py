@@ -9,7 +9,7 @@ and each rule's traffic counters by its position in its policy.
 from __future__ import annotations
 
 from agent.policy.realizer import PolicyRealizer
-from agent.policy.rules import CachedRule, RuleId, rule_id
+from agent.policy.rules import CachedRule, RuleId, rule_ids
 from pyantrea_api.objects import Direction, InternalNetworkPolicy
 from pyantrea_api.reports import RuleTraffic
 from pyantrea_api.rulenames import rule_names
@@ -18,8 +18,8 @@ from pyantrea_api.trace import RuleRef
 
 def rule_index(policy: InternalNetworkPolicy, wanted: RuleId) -> int | None:
     """The position in the policy of the (first) rule with this id."""
-    for index, rule in enumerate(policy.rules):
-        if rule_id(policy, rule) == wanted:
+    for index, rid in enumerate(rule_ids(policy)):
+        if rid == wanted:
             return index
     return None
 

@@ -120,17 +120,32 @@ def _encode(policy: InternalNetworkPolicy, rule: Rule, level: int = 0) -> bytes:
     return b"".join(parts)
 
 
+def rule_ids(policy: InternalNetworkPolicy) -> list[RuleId]:
+    """The id of each of the policy's rules, in the policy's order."""
+    return [
+        rule_id(policy, rule, level) for rule, level in zip(policy.rules, _levels_of(policy), strict=True)
+    ]
+
+
+def _levels_of(policy: InternalNetworkPolicy) -> list[int]:
+    """The level of each of the policy's rules, in the policy's order (0 for NetworkPolicy)."""
+    found = [0] * len(policy.rules)
+    if policy.tier is not Tier.NETWORK_POLICY:
+        for direction in Direction:
+            ordered = sorted(
+                (i for i, r in enumerate(policy.rules) if r.direction is direction),
+                key=lambda i: policy.rules[i].index,
+            )
+            for i, level in zip(ordered, levels([policy.rules[i] for i in ordered]), strict=True):
+                found[i] = level
+    return found
+
+
 def rules_of(policy: InternalNetworkPolicy) -> dict[RuleId, CachedRule]:
     """The policy's rules by id (two identical rules are one)."""
     applied_to = tuple(sorted(policy.applied_to_groups))
-    level_of: dict[int, int] = {}
-    if policy.tier is not Tier.NETWORK_POLICY:
-        for direction in Direction:
-            ordered = sorted((r for r in policy.rules if r.direction is direction), key=lambda r: r.index)
-            level_of.update((id(r), level) for r, level in zip(ordered, levels(ordered), strict=True))
     rules = {}
-    for rule in policy.rules:
-        level = level_of.get(id(rule), 0)
+    for rule, level in zip(policy.rules, _levels_of(policy), strict=True):
         rid = rule_id(policy, rule, level)
         rules[rid] = CachedRule(
             rid, policy.name, rule.direction, rule.peer, rule.services, applied_to,

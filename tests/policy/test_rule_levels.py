@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.policy.rules import levels, services_overlap
+from agent.observe.rules import rule_index
+from agent.policy.rules import levels, rule_ids, services_overlap
 from pyantrea_api.objects import Direction, Peer, Protocol, Rule, Service
 from tests.controlplane import k8s
 from tests.policy.test_tier_flows import ALL, world
@@ -75,3 +76,10 @@ def test_rules_on_distinct_ports_share_a_flow_priority_and_a_rule_on_every_port_
     peers = [line for line in node.lines() if line.startswith("table=45") and "nw_dst=172.16.2.2 " in line]
     # web and tls share their peer's flow (two conjunctions at one priority); rest has its own.
     assert len(peers) == 2 and sum(line.count("conjunction(") for line in peers) == 3
+    # The trace and the rule counters name a rule by its id: a rule at another level than its
+    # position is still found (tls: position 1, level 0).
+    (policy,) = node.cache.policies()
+    ids = rule_ids(policy)
+    assert [node.cache.rule(rid).position for rid in ids] == [0, 1, 2]
+    assert [node.cache.rule(rid).level for rid in ids] == [0, 0, 1]
+    assert [rule_index(policy, rid) for rid in ids] == [0, 1, 2]
