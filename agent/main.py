@@ -119,7 +119,11 @@ async def agent_main(config: AgentConfig) -> None:
             gate = StartupGate()
             api.serve_services(proxier)
             # domainNames peers: DNS answers to their pods come here before the pods get them
-            dns = DnsInterceptor(mgmt_socket=datapath.flows.mgmt_socket, realizer=realizer)
+            dns = DnsInterceptor(
+                mgmt_socket=datapath.flows.mgmt_socket,
+                realizer=realizer,
+                revalidate=lambda: appctl.run("revalidator/wait"),
+            )
             async with (
                 dns,
                 proxier if proxier is not None else contextlib.nullcontext(),

@@ -4,10 +4,13 @@ AdminIngressRule sends the DNS answers to the pods of rules with domain names to
 (`agent.openflow.builders.tiers.dns_intercept_flows`). For each one the interceptor reads the
 addresses it gives (`answers`), keeps them (`cache.NameCache`), has the rule cache recompute the
 rules whose domain names they concern, waits until the policy realizer has committed that
-change to Open vSwitch, and only then sends the answer on, out of the pod's port (a packet-out:
-the rest of the ingress pipeline would let a reply through unchanged). An answer that teaches
-nothing new still waits for changes pending before it, so a second answer cannot overtake the
-flows of the first. A second task forgets addresses as they expire.
+change to Open vSwitch and the switch has revalidated the flows its datapath had cached (a
+packet to a new address that was denied a moment ago would otherwise still meet the cached
+drop: `revalidate`, `ovs-appctl revalidator/wait` in the agent), and only then sends the answer
+on, out of the pod's port (a packet-out: the rest of the ingress pipeline would let a reply
+through unchanged). Answers are handled one at a time, and one that teaches nothing new still
+waits for changes pending before it, so a second answer cannot overtake the flows of the first.
+A second task forgets addresses as they expire.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -52,12 +55,14 @@ class DnsInterceptor(Service):
         mgmt_socket: Path,
         realizer: Realizer,
         names: NameCache | None = None,
+        revalidate: Callable[[], Awaitable[object]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(logger=log)
         self._mgmt_socket = mgmt_socket
         self._realizer = realizer
         self.names = names or NameCache()
+        self._revalidate = revalidate
         self._clock = clock
         self.released = 0
         """Answers sent on to their pod."""
@@ -77,9 +82,15 @@ class DnsInterceptor(Service):
         cache = self._realizer.cache
         if learned:
             gained = self.names.learn(learned, self._clock())
-            if gained and cache.domain_names_changed(gained):
+            changed = bool(gained) and cache.domain_names_changed(gained)
+            if changed:
                 self._learned.set()
             await self._realizer.flushed()  # the flows of these answers, and of any before them
+            if changed and self._revalidate is not None:
+                try:
+                    await self._revalidate()
+                except Exception as exc:  # the flows are in; a cached drop may cost a retransmission
+                    log.warning("datapath flows not revalidated before a DNS answer: %s", exc)
         ofport = cache.dns_pods().get(segment.destination)
         if ofport is None:  # the pod went away meanwhile (or no rule wants its answers now)
             return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from tests.e2e.lab import Lab, namespace_manifest, new_lab, pod_manifest
 pytestmark = pytest.mark.ovs
 
 WEB_NAME = "web.fq-web.svc.cluster.local"
+TCP_NAME = "tcp.fq-web.svc.cluster.local"
 OTHER_NAME = "other.fq-other.svc.cluster.local"
 
 
@@ -47,7 +49,9 @@ PODS = (
     + pod_manifest("fq-web", "web-1", node="node1", labels="app: web")
     + pod_manifest("fq-web", "web-2", node="node2", labels="app: web")
     + pod_manifest("fq-other", "other", node="node2", labels="app: other")
+    + pod_manifest("fq-web", "tcp-1", node="node2", labels="app: tcp")
     + _headless("fq-web", "web", "app: web")
+    + _headless("fq-web", "tcp", "app: tcp")
     + _headless("fq-other", "other", "app: other")
 )
 
@@ -100,6 +104,17 @@ def _retransmitted(lab: Lab) -> int:
     return int(match.group(1))
 
 
+def _resolve_over_tcp(lab: Lab, name: str) -> set[str]:
+    """The A records of `name` the client gets from kube-dns in a DNS query over TCP (dnspython)."""
+    script = (
+        "import dns.message, dns.query; "
+        f"r = dns.query.tcp(dns.message.make_query({name!r}, 'A'), '10.96.0.10', timeout=5); "
+        "print(' '.join(rd.address for rrset in r.answer for rd in rrset if rrset.rdtype == 1))"
+    )
+    done = lab.run("exec", "fq-client/client", "--", sys.executable, "-c", script)
+    return set(done.stdout.split())
+
+
 def _ip(lab: Lab, namespace: str, name: str) -> str:
     return str(lab.pods(namespace)[name]["status"]["podIP"])
 
@@ -137,6 +152,11 @@ def test_a_pod_reaches_a_name_it_resolved_and_nothing_else(lab: Lab):
     assert _connect(lab, OTHER_NAME) == ""
     assert _connect(lab, other) == ""
     assert f"nw_dst={other} " not in _node1_flows(lab, 45)
+    # Over TCP too: an answer in a TCP segment is read, learned and held the same way.
+    tcp_1 = _ip(lab, "fq-web", "tcp-1")
+    assert _connect(lab, tcp_1) == ""
+    assert _resolve_over_tcp(lab, TCP_NAME) == {tcp_1}
+    assert _connect(lab, tcp_1) == "fq-web/tcp-1"
     lab.run("delete", "clusternetworkpolicy", "fq-allow-web-by-name")
     assert "CONTROLLER" not in _node1_flows(lab, 85)
     assert _connect(lab, other) == "fq-other/other"
