@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +35,9 @@ from pyantrea_daemon.service import Service
 
 log = logging.getLogger(__name__)
 
+HOLD_SECONDS = 5.0
+"""The longest an answer is held for its flows (Open vSwitch unreachable): then it goes on, and the
+pod's first packets may be dropped until the flows are in, rather than its lookup timing out."""
 EXPIRY_CHECK_SECONDS = 5.0
 """The longest the expiry task sleeps (a new answer may expire sooner than what it waits for)."""
 
@@ -85,12 +89,16 @@ class DnsInterceptor(Service):
             changed = bool(gained) and cache.domain_names_changed(gained)
             if changed:
                 self._learned.set()
-            await self._realizer.flushed()  # the flows of these answers, and of any before them
-            if changed and self._revalidate is not None:
-                try:
-                    await self._revalidate()
-                except Exception as exc:  # the flows are in; a cached drop may cost a retransmission
-                    log.warning("datapath flows not revalidated before a DNS answer: %s", exc)
+            try:
+                async with asyncio.timeout(HOLD_SECONDS):
+                    await self._realizer.flushed()  # the flows of these answers, and of any before them
+                    if changed and self._revalidate is not None:
+                        await self._revalidate()
+            except TimeoutError:
+                pod = IPv4Address(segment.destination)
+                log.warning("DNS answer to %s released before its flows were in", pod)
+            except Exception as exc:  # the flows are in; a cached drop may cost a retransmission
+                log.warning("datapath flows not revalidated before a DNS answer: %s", exc)
         ofport = cache.dns_pods().get(segment.destination)
         if ofport is None:  # the pod went away meanwhile (or no rule wants its answers now)
             return False
