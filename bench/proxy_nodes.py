@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -61,6 +62,8 @@ class Program:
 
     @classmethod
     def start(cls, argv: list[str], log: Path, *, stdout: bool = True) -> Program:
+        """Started in a process group of its own: `pause` stops its children too (kube-proxy's
+        iptables-restore, nft)."""
         with log.open("a") as err:
             process = subprocess.Popen(
                 argv,
@@ -69,6 +72,7 @@ class Program:
                 stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
                 stderr=err,
                 text=True,
+                start_new_session=True,
             )
         return cls(process, log)
 
@@ -118,10 +122,15 @@ class Program:
         if self.process.poll() is None:
             self.process.send_signal(number)
 
+    def signal_group(self, number: int) -> None:
+        """The program and every child it started (its own process group, by its pid)."""
+        if self.process.poll() is None:
+            os.killpg(self.pid, number)
+
     def stop(self, *, terminate: bool = False) -> None:
         """Close its stdin (or SIGTERM it), then kill it if it has not exited in 15 s."""
         if self.process.poll() is None:
-            self.signal(signal.SIGCONT)
+            self.signal_group(signal.SIGCONT)
             if terminate:
                 self.process.terminate()
             with contextlib.suppress(OSError):
@@ -176,11 +185,11 @@ class ContenderNode:
 
     def pause(self) -> None:
         assert self.proxy is not None
-        self.proxy.signal(signal.SIGSTOP)
+        self.proxy.signal_group(signal.SIGSTOP)
 
     def resume(self) -> None:
         assert self.proxy is not None
-        self.proxy.signal(signal.SIGCONT)
+        self.proxy.signal_group(signal.SIGCONT)
 
     def peak_rss_mb(self) -> float:
         assert self.proxy is not None

@@ -56,7 +56,8 @@ from lab.processes import ProcessId, stop
 from lab.up import free_loopback_port
 from pyantrea_kube.resources import NODES
 
-pytestmark = [pytest.mark.ovs, pytest.mark.slow]
+pytestmark = [pytest.mark.ovs, pytest.mark.slow, pytest.mark.timeout(1800)]
+"""A full run loads 24,000 objects into etcd and starts each contender at 10,000 Services."""
 
 NAMESPACE = "px"
 
@@ -94,7 +95,7 @@ class World:
     probe_on: str = "ep-a"
     restarts: int = 0
     started: dict[str, float] = field(default_factory=dict)
-    """Seconds from process start to the probe answering, at each contender's last start."""
+    """Seconds from process start to everything installed, at each contender's last start."""
 
     def grow(self, services: int, endpoints: int) -> None:
         """The API server holds `services` filler Services of `endpoints` endpoints each, and
@@ -109,11 +110,16 @@ class World:
         self.services, self.endpoints = services, endpoints
         if not self.probe_ip:
             self.probe_ip = self.loader.create_service("probe", [str(ENDPOINT_A.ip)])
+        # A Service none of them has seen: answered only once a fresh process has installed all
+        # (the rules or flows of the previous process are still there, and answer the probe).
+        self.restarts += 1
+        fresh_ip = self.loader.create_service(f"late{self.restarts}", [str(ENDPOINT_B.ip)])
         for node in self.contenders:
             started = node.start()
+            self.started[node.name] = node.until(fresh_ip, "ep-b", 900) - started
             if isinstance(node, AntreaNode):
-                node.installed(600)
-            self.started[node.name] = node.until(self.probe_ip, self.probe_on, 600) - started
+                node.installed(60)
+        self.caught_up()
 
     def alone(self, node: ContenderNode) -> ExitStack:
         """A context in which only `node` runs: the others are paused, then resumed."""
@@ -126,7 +132,7 @@ class World:
 
     def caught_up(self) -> None:
         for node in self.contenders:
-            node.until(self.probe_ip, self.probe_on, 120)
+            node.until(self.probe_ip, self.probe_on, 600)
 
 
 @contextmanager
@@ -260,11 +266,11 @@ def test_one_service_change_at_10000_services(benchmark, figures, world) -> None
                 with world.alone(node):
                     moved_to = "ep-b" if world.probe_on == "ep-a" else "ep-a"
                     address = ENDPOINT_B.ip if moved_to == "ep-b" else ENDPOINT_A.ip
-                    node.begin_until(world.probe_ip, moved_to, 60)
+                    node.begin_until(world.probe_ip, moved_to, 300)
                     written = time.monotonic()
                     world.loader.set_endpoints("probe", [str(address)])
                     world.probe_on = moved_to
-                    latencies[node.name].append(node.end_until(60) - written)
+                    latencies[node.name].append(node.end_until(300) - written)
                 world.caught_up()
 
     benchmark.pedantic(rounds, rounds=1, iterations=1)
@@ -347,5 +353,12 @@ def test_memory_at_10000_services(benchmark, figures, world) -> None:
             "MB",
             f"{LABELS[name]} process, same: {peaks[name] / peaks['antrea']:.2f}x AntreaProxy's",
         )
-    figures.info(start_seconds={name: round(v, 2) for name, v in world.started.items()})
+    for name, seconds in world.started.items():
+        figures.record(
+            f"{name}_first_install_s",
+            round(seconds, 2),
+            "s",
+            f"{LABELS[name]}: those processes' start to a Service created before it answering "
+            f"(all {scale.services:,} Services installed)",
+        )
     figures.check()
