@@ -183,6 +183,13 @@ class ContenderNode:
             self.proxy.stop(terminate=True)
             self.proxy = None
 
+    def kill(self) -> None:
+        """SIGKILL to the proxy and every child it started (a sync that would not end)."""
+        if self.proxy is not None:
+            self.proxy.signal_group(signal.SIGKILL)
+            self.proxy.process.wait()
+            self.proxy = None
+
     def pause(self) -> None:
         assert self.proxy is not None
         self.proxy.signal_group(signal.SIGSTOP)
