@@ -27,6 +27,11 @@ and caught up (SIGCONT) before the next round.
   connections, each read to the end), each contender at 10,000 Services.
 - Peak RSS (VmHWM) of each contender's process at 10,000 Services, after the changes and the
   connection rounds: AntreaProxy's process is the agent's datapath and proxier.
+- Each scale starts fresh processes, and each is ready once a Service created before it
+  started answers (the previous process's rules or flows still answer the others): that time
+  is the first install at 10,000 Services. A contender that has not installed everything in
+  `World.install_window` (300 s) is stopped and left out of that scale's figures, and a row
+  says so (kube-proxy iptables at 10,000 Services x 10 endpoints, here).
 
 With `--benchmark-disable` (the test command's smoke run) it runs once at a small scale.
 """
