@@ -128,7 +128,8 @@ class Program:
             os.killpg(self.pid, number)
 
     def stop(self, *, terminate: bool = False) -> None:
-        """Close its stdin (or SIGTERM it), then kill it if it has not exited in 15 s."""
+        """Close its stdin (or SIGTERM it), kill it if it has not exited in 15 s, then kill
+        whatever it left in its process group."""
         if self.process.poll() is None:
             self.signal_group(signal.SIGCONT)
             if terminate:
@@ -141,6 +142,9 @@ class Program:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # What it left running in its group (kube-proxy's iptables-restore in the middle of a sync)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
 
     def _tail(self) -> str:
         try:
