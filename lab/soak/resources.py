@@ -16,8 +16,9 @@ The thresholds are generous on purpose, to catch a clear leak and never the nois
 2-core machine: a 30-minute soak without kills measured agents growing about 3 MiB per 10
 minutes after their start (caches of a Python process under churn) and descriptors flat.
 A leak is RSS growing faster than RSS_LEAK_MIB_PER_10MIN, or descriptors faster than
-FDS_LEAK_PER_10MIN (a socket leaked on every reconnection after a cut-off would, about one
-a minute).
+FDS_LEAK_PER_10MIN (a descriptor leaked on every reconnection would: a soak with faults cuts off
+or kills an agent about twice a minute; a busy controller's descriptors vary by one or two as
+connections come and go, which a short process's slope can read as 10 per 10 minutes).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 WARMUP_SECONDS = 120.0
 JUDGED_SECONDS = 600.0
 RSS_LEAK_MIB_PER_10MIN = 25.0
-FDS_LEAK_PER_10MIN = 10.0
+FDS_LEAK_PER_10MIN = 15.0
 TEN_MINUTES = 600.0
 
 

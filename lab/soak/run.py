@@ -442,9 +442,10 @@ class Soak:
         while not self._stop_probing.wait(2.0):
             try:
                 pods, listed = self._probe_pods()
-                probe(pods, protocol="TCP", port=PROBE_PORT, timeout=PROBE_TIMEOUT)
                 services = self._service_ports([PodView.from_k8s(pod) for pod in listed])
-                probe_targets(pods, [t for _, t in services], protocol="TCP", timeout=PROBE_TIMEOUT)
+                targets = [ProbeTarget(p.pod, p.ip, PROBE_PORT, (p.pod,)) for p in pods]
+                targets += [target for _, target in services]
+                probe_targets(pods, targets, protocol="TCP", timeout=PROBE_TIMEOUT)  # one prober per pod
                 self.summary.probes += 1
             except (ProbeError, *_API_ERRORS):
                 continue  # pods come and go, the API server may be killed: traffic, not a check
