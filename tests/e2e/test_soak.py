@@ -82,7 +82,7 @@ def test_a_soak_names_a_stale_flow_a_stale_group_a_leaked_veth_and_the_seed(lab3
     assert "node2: group id 4000 is selected by no flow" in out
     assert re.search(
         r"^  node2: stale group \(a fresh agent does not install it\): group_id=G[0-9a-f]{8},type=select,"
-        r"bucket=weight:100,actions=set_field:0xa090909->reg3,resubmit\(,35\)$",
+        r"bucket=actions=set_field:0xa090909->reg3,resubmit\(,35\)$",
         out,
         re.M,
     ), out
