@@ -124,6 +124,8 @@ class Summary:
                 f"p99 {p99:.2f}s, max {ordered[-1]:.2f}s"
             )
         lines.append(f"probe rounds during the churn: {self.probes}")
+        if self.service_cells:
+            lines.append(f"Service probes judged at the end: {self.service_cells}")
         if self.trends:
             lines.append("memory (RSS) and open file descriptors, start -> end of the churn:")
             lines += [f"  {trend.render()}" for trend in self.trends]
