@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +18,7 @@ from lab.soak.resources import (
     RSS_LEAK_MIB_PER_10MIN,
     WARMUP_SECONDS,
     Sample,
+    Sampler,
     Usage,
     judge,
     usage_of,
@@ -98,3 +102,24 @@ def test_usage_is_read_from_proc_by_pid():
         more = usage_of(os.getpid())
         assert more is not None and more.fds == mine.fds + 1
     assert usage_of(2**22 + 1) is None  # above pid_max: no such process
+
+
+def test_the_sampler_follows_processes_by_pid_and_lets_go_of_one_that_is_gone():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        sampler = Sampler(lambda: {"agent on node1": child.pid, "controller": os.getpid()}, interval=0.05)
+        sampler.start()
+        time.sleep(0.3)
+        child.kill()
+        child.wait()
+        time.sleep(0.2)
+        sampler.stop()
+    finally:
+        if child.poll() is None:
+            child.kill()
+    agent, controller = sampler.samples["agent on node1"], sampler.samples["controller"]
+    assert len(agent) >= 3 and {s.usage.pid for s in agent} == {child.pid}
+    assert len(controller) > len(agent)  # the child's samples stop when it is gone
+    assert [s.at for s in controller] == sorted(s.at for s in controller)
+    trends = {trend.program: trend for trend in sampler.trends()}
+    assert trends["controller"].start.pid == os.getpid() and trends["agent on node1"].processes == 1
