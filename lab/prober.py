@@ -3,7 +3,9 @@
     ip netns exec <pod netns> python -m lab.prober --protocol TCP --port 80 --timeout 1 < targets.json
 
 Reads `[{"pod": "ns/name", "ip": "172.16.2.3"}, ...]` on stdin, probes every target at once
-(asyncio), and prints `{"ns/name": "reachable", ...}`, one verdict per target:
+(asyncio), and prints `{"ns/name": "reachable", ...}`, one verdict per target. A target may
+carry its own `port` (instead of --port) and `answers`, the pods whose answer counts as
+reachable (instead of `pod` alone: a Service's endpoints, `pod` then naming the Service):
 - `reachable`: the target answered with its own `namespace/name` (lab.podserver's answer, which
   goes on with the client address the target saw), or, over TCP, accepted the connection and
   stayed silent (a real program the image map runs, like redis-server, does not name itself);
@@ -23,6 +25,7 @@ import errno
 import json
 import sys
 from enum import StrEnum
+from typing import Any
 
 from lab.podserver import parse_answer
 
@@ -42,10 +45,12 @@ class Verdict(StrEnum):
     """Another pod answered."""
 
 
-def _answered(answer: str, expected: str) -> Verdict:
+def _answered(answer: str, expected: str | frozenset[str]) -> Verdict:
     """The pod server answers `namespace/name client-ip:client-port`; the name is what counts."""
     pod, _ = parse_answer(answer)
-    return Verdict.REACHABLE if pod == expected else Verdict.WRONG
+    if isinstance(expected, str):
+        return Verdict.REACHABLE if pod == expected else Verdict.WRONG
+    return Verdict.REACHABLE if pod in expected else Verdict.WRONG
 
 
 def _refused(error: BaseException | None) -> bool:
@@ -65,7 +70,7 @@ async def _tcp_exchange(ip: str, port: int) -> str | None:
             await writer.wait_closed()
 
 
-async def probe_tcp(ip: str, port: int, expected: str, timeout: float) -> Verdict:
+async def probe_tcp(ip: str, port: int, expected: str | frozenset[str], timeout: float) -> Verdict:
     """Connect, read the answer. A new attempt starts every quarter second while none has
     answered: a SYN lost on the way would only be sent again by the kernel after a full second."""
     loop = asyncio.get_running_loop()
@@ -109,7 +114,7 @@ class _Reply(asyncio.DatagramProtocol):
             self.answer.set_exception(exc)
 
 
-async def probe_udp(ip: str, port: int, expected: str, timeout: float) -> Verdict:
+async def probe_udp(ip: str, port: int, expected: str | frozenset[str], timeout: float) -> Verdict:
     loop = asyncio.get_running_loop()
     try:
         transport, reply = await loop.create_datagram_endpoint(_Reply, remote_addr=(ip, port))
@@ -133,11 +138,18 @@ async def probe_udp(ip: str, port: int, expected: str, timeout: float) -> Verdic
         transport.close()
 
 
+def _expected(target: dict[str, Any]) -> str | frozenset[str]:
+    answers = target.get("answers")
+    return target["pod"] if answers is None else frozenset(answers)
+
+
 async def probe_all(
-    targets: list[dict[str, str]], protocol: str, port: int, timeout: float
+    targets: list[dict[str, Any]], protocol: str, port: int, timeout: float
 ) -> dict[str, Verdict]:
     probe = probe_tcp if protocol == "TCP" else probe_udp
-    results = await asyncio.gather(*(probe(t["ip"], port, t["pod"], timeout) for t in targets))
+    results = await asyncio.gather(
+        *(probe(t["ip"], int(t.get("port") or port), _expected(t), timeout) for t in targets)
+    )
     return {target["pod"]: result for target, result in zip(targets, results, strict=True)}
 
 

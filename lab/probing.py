@@ -17,7 +17,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lab.prober import Verdict
 from pyantrea_kube.printing import format_table
@@ -46,15 +46,26 @@ class ProbePod:
     netns: str
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeTarget:
+    """Something other than a pod to probe: a Service's ClusterIP and port, answered by any of
+    its endpoints (`answers`; none: any answer is another pod's, `wrong`)."""
+
+    key: str
+    ip: str
+    port: int
+    answers: tuple[str, ...] = field(default=())
+
+
 async def _probe_from(
-    source: ProbePod, targets: Sequence[ProbePod], protocol: str, port: int, timeout: float
+    source: ProbePod, targets: Sequence[ProbePod | ProbeTarget], protocol: str, port: int, timeout: float
 ) -> dict[str, Verdict]:
     process = await asyncio.create_subprocess_exec(
         "ip", "netns", "exec", source.netns, sys.executable, "-m", "lab.prober",
         "--protocol", protocol, "--port", str(port), "--timeout", str(timeout),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    stdin = json.dumps([{"pod": t.pod, "ip": t.ip} for t in targets]).encode()
+    stdin = json.dumps([_target(t) for t in targets]).encode()
     stdout, stderr = await process.communicate(stdin)
     if process.returncode != 0:
         raise ProbeError(
@@ -63,23 +74,46 @@ async def _probe_from(
     return {pod: Verdict(verdict) for pod, verdict in json.loads(stdout).items()}
 
 
-async def _probe(pods: Sequence[ProbePod], protocol: str, port: int, timeout: float) -> Matrix:
+def _target(target: ProbePod | ProbeTarget) -> dict[str, object]:
+    if isinstance(target, ProbePod):
+        return {"pod": target.pod, "ip": target.ip}
+    return {"pod": target.key, "ip": target.ip, "port": target.port, "answers": list(target.answers)}
+
+
+async def _probe(
+    sources: Sequence[ProbePod],
+    targets: Sequence[ProbePod | ProbeTarget],
+    protocol: str,
+    port: int,
+    timeout: float,
+) -> Matrix:
     # Every prober runs to its end even when one fails (a pod deleted meanwhile): a prober left
     # running when the loop closes would be reaped by nobody.
     rows = await asyncio.gather(
-        *(_probe_from(source, pods, protocol, port, timeout) for source in pods), return_exceptions=True
+        *(_probe_from(source, targets, protocol, port, timeout) for source in sources), return_exceptions=True
     )
     for row in rows:
         if isinstance(row, BaseException):
             raise row
     return {
-        source.pod: row for source, row in zip(pods, rows, strict=True) if not isinstance(row, BaseException)
+        source.pod: row
+        for source, row in zip(sources, rows, strict=True)
+        if not isinstance(row, BaseException)
     }
 
 
 def probe(pods: Sequence[ProbePod], *, protocol: str, port: int, timeout: float) -> Matrix:
     """Probe every pod from every pod: `verdicts[a][b]` says how a's probe of b ended."""
-    return asyncio.run(_probe(pods, protocol, port, timeout))
+    return asyncio.run(_probe(pods, pods, protocol, port, timeout))
+
+
+def probe_targets(
+    sources: Sequence[ProbePod], targets: Sequence[ProbeTarget], *, protocol: str, timeout: float
+) -> Matrix:
+    """Probe `targets`, each on its own port, from every source: `verdicts[source][target.key]`."""
+    if not targets:
+        return {source.pod: {} for source in sources}
+    return asyncio.run(_probe(sources, targets, protocol, targets[0].port, timeout))
 
 
 def reachable(verdicts: Mapping[str, Mapping[str, Verdict]]) -> dict[str, dict[str, bool]]:

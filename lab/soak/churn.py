@@ -1,11 +1,18 @@
 """The soak's churn: a seeded, pure plan of changes to the soak's own objects.
 
 `Churn(random.Random(seed), nodes)` keeps a model of what the soak made (pods, Deployments,
-NetworkPolicies, the labels of its namespaces) and `next()` returns one change and applies it
-to the model: create, edit or delete a NetworkPolicy; create or delete a pod; relabel a pod or a
-namespace; create, scale or delete a Deployment. The same seed and nodes give the same changes.
-Every pod serves TCP 80, named `http`, which the soak probes; policies name port 80, `http`,
-81, a range around 80 or UDP 80, so they allow and deny the probes in every way v1 can.
+NetworkPolicies, Services, ClusterNetworkPolicies, the labels of its namespaces) and `next()`
+returns one change and applies it to the model: create, edit or delete a NetworkPolicy; create
+or delete a pod; relabel a pod or a namespace; create, scale or delete a Deployment; create, edit
+(selector, ports) or delete a ClusterIP Service; create, edit or delete a ClusterNetworkPolicy
+(Admin or Baseline tier, Accept, Deny and Pass rules). The same seed and nodes give the same
+changes. Every pod serves TCP 80, named `http`, which the soak probes, directly and through the
+Services' ports (8080, 8081: target 80 or `http`); policies name port 80, `http`, 81, a range
+around 80 or UDP 80, so they allow and deny the probes in every way the APIs can.
+
+ClusterNetworkPolicies are cluster-wide: the soak's are named `soak-cnp<n>`, labelled
+`soak=yes`, and select only pods of the soak's namespaces (whose label `soak=yes` stays); within a
+tier no two of them share a priority, for the API leaves the order of equal priorities open.
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ MAX_PODS = 8
 MAX_DEPLOYMENTS = 2
 MAX_POLICIES = 6
 MAX_REPLICAS = 3
+MAX_SERVICES = 3
+MAX_CLUSTER_POLICIES = 4
+CLUSTER_POLICY_PREFIX = "soak-cnp"
+PRIORITIES = range(40)
 
 Json = dict[str, Any]
 
@@ -51,6 +62,8 @@ class Model:
     deployments: dict[tuple[str, str], tuple[dict[str, str], int]] = field(default_factory=dict)
     policies: dict[tuple[str, str], Json] = field(default_factory=dict)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    services: dict[tuple[str, str], Json] = field(default_factory=dict)
+    cluster_policies: dict[str, Json] = field(default_factory=dict)
 
 
 def namespace_body(name: str, labels: dict[str, str]) -> Json:
@@ -121,6 +134,12 @@ class Churn:
             (1 if len(model.deployments) < MAX_DEPLOYMENTS else 0, self._create_deployment),
             (2 if model.deployments else 0, self._scale_deployment),
             (1 if model.deployments else 0, self._delete_deployment),
+            (2 if len(model.services) < MAX_SERVICES else 0, self._create_service),
+            (2 if model.services else 0, self._edit_service),
+            (1 if model.services else 0, self._delete_service),
+            (2 if len(model.cluster_policies) < MAX_CLUSTER_POLICIES else 0, self._create_cluster_policy),
+            (2 if model.cluster_policies else 0, self._edit_cluster_policy),
+            (1 if model.cluster_policies else 0, self._delete_cluster_policy),
         ]
         weights = [weight for weight, _ in choices]
         (_, make) = rng.choices(choices, weights=weights)[0]
@@ -273,3 +292,128 @@ class Churn:
             [{"port": 79, "endPort": 81}],
             [{"port": 80, "protocol": "UDP"}],
         ][shape - 1]
+
+    # -- Services -------------------------------------------------------------------------------
+
+    def _create_service(self) -> Change:
+        namespace, name = self._rng.choice(NAMESPACES), self._name("s")
+        return self._service(namespace, name)
+
+    def _edit_service(self) -> Change:
+        namespace, name = self._rng.choice(sorted(self.model.services))
+        return self._service(namespace, name)
+
+    def _delete_service(self) -> Change:
+        namespace, name = self._rng.choice(sorted(self.model.services))
+        del self.model.services[namespace, name]
+        return Change("delete", "Service", namespace, name)
+
+    def _service(self, namespace: str, name: str) -> Change:
+        rng = self._rng
+        deployments = sorted(d for ns, d in self.model.deployments if ns == namespace)
+        shape = rng.randrange(4 if deployments else 3)
+        selector = [
+            {"app": rng.choice(APPS)},
+            {"tier": rng.choice(TIERS)},
+            {"app": rng.choice(APPS), "tier": rng.choice(TIERS)},
+            {"deploy": rng.choice(deployments) if deployments else ""},
+        ][shape]
+        ports = [
+            [{"name": "web", "port": 8080, "targetPort": 80}],
+            [{"name": "web", "port": 8080, "targetPort": "http"}],
+            [
+                {"name": "web", "port": 8080, "targetPort": 80},
+                {"name": "alt", "port": 8081, "targetPort": "http"},
+            ],
+            [{"name": "alt", "port": 8081, "targetPort": 80}],
+        ][rng.randrange(4)]
+        body = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [{**port, "protocol": "TCP"} for port in ports],
+            },
+        }
+        self.model.services[namespace, name] = body
+        return Change("apply", "Service", namespace, name, body)
+
+    # -- ClusterNetworkPolicies -----------------------------------------------------------------
+
+    def _create_cluster_policy(self) -> Change:
+        self._serial += 1
+        return self._cluster_policy(f"{CLUSTER_POLICY_PREFIX}{self._serial}")
+
+    def _edit_cluster_policy(self) -> Change:
+        return self._cluster_policy(self._rng.choice(sorted(self.model.cluster_policies)))
+
+    def _delete_cluster_policy(self) -> Change:
+        name = self._rng.choice(sorted(self.model.cluster_policies))
+        del self.model.cluster_policies[name]
+        return Change("delete", "ClusterNetworkPolicy", None, name)
+
+    def _cluster_policy(self, name: str) -> Change:
+        rng = self._rng
+        tier = rng.choice(("Admin", "Baseline"))
+        taken = {
+            body["spec"]["priority"]
+            for other, body in self.model.cluster_policies.items()
+            if other != name and body["spec"]["tier"] == tier
+        }
+        priority = rng.choice([p for p in PRIORITIES if p not in taken])
+        soak = {"soak": "yes"}
+        subject = [
+            {"namespaces": {"matchLabels": soak}},
+            {"namespaces": {"matchLabels": {**soak, "team": rng.choice(("a", "b"))}}},
+            {"pods": {"namespaceSelector": {"matchLabels": soak}, "podSelector": self._selector()}},
+        ][rng.randrange(3)]
+        spec: Json = {"tier": tier, "priority": priority, "subject": subject}
+        directions = rng.choice((["ingress"], ["egress"], ["ingress", "egress"]))
+        for direction in directions:
+            spec[direction] = [
+                self._cluster_rule(direction, index) for index in range(1, rng.randint(1, 3) + 1)
+            ]
+        body = {
+            "apiVersion": "policy.networking.k8s.io/v1beta1",
+            "kind": "ClusterNetworkPolicy",
+            "metadata": {"name": name, "labels": soak},
+            "spec": spec,
+        }
+        self.model.cluster_policies[name] = body
+        return Change("apply", "ClusterNetworkPolicy", None, name, body)
+
+    def _cluster_rule(self, direction: str, index: int) -> Json:
+        rng = self._rng
+        peers = [self._cluster_peer(direction) for _ in range(rng.randint(1, 2))]
+        rule: Json = {
+            "name": f"r{index}",
+            "action": rng.choice(("Accept", "Deny", "Pass")),
+            ("from" if direction == "ingress" else "to"): peers,
+        }
+        addresses = any("networks" in peer or "nodes" in peer for peer in peers)
+        shape = rng.randrange(6)
+        protocols = [
+            None,
+            [{"tcp": {"destinationPort": {"number": 80}}}],
+            [{"tcp": {"destinationPort": {"number": 81}}}],
+            [{"tcp": {"destinationPort": {"range": {"start": 79, "end": 81}}}}],
+            [{"udp": {"destinationPort": {"number": 80}}}],
+            None if addresses else [{"destinationNamedPort": "http"}],  # the API allows no name there
+        ][shape]
+        if protocols is not None:
+            rule["protocols"] = protocols
+        return rule
+
+    def _cluster_peer(self, direction: str) -> Json:
+        rng = self._rng
+        namespaces = rng.choice(({}, {"matchLabels": {"team": rng.choice(("a", "b"))}}))
+        shape = rng.randrange(2 if direction == "ingress" else 4)
+        if shape == 0:
+            return {"namespaces": namespaces}
+        if shape == 1:
+            return {"pods": {"namespaceSelector": namespaces, "podSelector": self._selector()}}
+        if shape == 2:
+            return {"networks": [rng.choice((CLUSTER_CIDR, f"172.16.{rng.randrange(3)}.0/24"))]}
+        return {"nodes": {}}

@@ -1,4 +1,4 @@
-"""Flow dumps made comparable across agent runs, and their difference.
+"""Flow and group dumps made comparable across agent runs, and their difference.
 
 A freshly started agent installs the same flows as one that lived through the churn, except for
 what says nothing about the datapath: counters and ages, the cookie (whose round changes with
@@ -8,10 +8,19 @@ each id gets a signature (every flow that mentions it, with that id written `@` 
 their rank in the previous refinement), and ids are numbered in the order of their signatures, so
 two dumps that differ only in the numbering of their conjunctions come out equal. (Ids whose
 signatures stay equal are interchangeable: either numbering gives the same flows.)
+
+OVS groups (`dump-groups`: one select group per Service port) are matched the same way: a group
+id (allocated in the order Service ports arrived) shows in the group itself (`group_id=`), in the
+ServiceLB flow that selects it (`group:`) and in the register that carries it on (`reg7`), and is
+renamed by its signature (the group's buckets, in sorted order without their bucket ids,
+and every flow that mentions the id), `G` and 8 hex digits of its digest, so that a group more or
+less renames no other; the groups join the flows as lines `group_id=G<digest>,...`.
+`group_leaks` names the groups no flow selects and the flows that select a group that is not there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -31,6 +40,64 @@ _CONJ = re.compile(
     r"|(?P<low>ct_label=0x)(?P<lo>[0-9a-f]+)(?P<lomask>/0xffffffff)(?![0-9a-f])"
     r"|(?P<high>ct_label=0x)(?P<hi>[0-9a-f]+)(?P<himask>/0xffffffff00000000)"
 )
+
+
+# Everywhere a group id shows: the group, the flow that selects it, the register that carries it.
+_GROUP = re.compile(
+    r"(?P<gid>group_id=)(?P<g>\d+)"
+    r"|(?P<gact>\bgroup:)(?P<a>\d+)"
+    r"|(?P<gload>set_field:0x)(?P<gl>[0-9a-f]+)(?P<greg>->reg7)(?![0-9])"
+    r"|(?P<gmatch>\breg7=0x)(?P<gm>[0-9a-f]+)(?![0-9a-f/])"
+)
+_BUCKET = re.compile(r",bucket=bucket_id:\d+,")
+
+
+def _group_of(match: re.Match[str]) -> int:
+    if match.group("g") is not None:
+        return int(match.group("g"))
+    if match.group("a") is not None:
+        return int(match.group("a"))
+    if match.group("gl") is not None:
+        return int(match.group("gl"), 16)
+    return int(match.group("gm"), 16)
+
+
+def _with_group_name(match: re.Match[str], name: str) -> str:
+    if match.group("gid"):
+        return f"group_id={name}"
+    if match.group("gact"):
+        return f"group:{name}"
+    if match.group("gload"):
+        return f"set_field:{name}->reg7"
+    return f"reg7={name}"
+
+
+def _group_line(line: str) -> str:
+    """One dump-groups line with its buckets in sorted order and without their bucket ids (the
+    order the endpoints came in says nothing: a select group hashes over all of them)."""
+    head, *buckets = _BUCKET.split(line.strip())
+    return ",bucket=".join([head, *sorted(buckets)])
+
+
+def _rename_groups(line: str, names: dict[int, str]) -> str:
+    return _GROUP.sub(lambda match: _with_group_name(match, names.get(_group_of(match), "*")), line)
+
+
+def _canonical_groups(flows: list[str], groups: list[str]) -> tuple[list[str], list[str]]:
+    """`flows` and `groups` with every group id renamed by its signature."""
+    lines = flows + groups
+    ids = sorted({_group_of(match) for line in lines for match in _GROUP.finditer(line)})
+    mentioning: dict[int, list[str]] = {gid: [] for gid in ids}
+    for line in lines:
+        for gid in {_group_of(match) for match in _GROUP.finditer(line)}:
+            # the conjunction ids in such a line are numbered on their own, later: not part of it
+            mentioning[gid].append(_CONJ.sub("#", line))
+    signatures = {
+        gid: tuple(sorted(_rename_groups(line, {gid: "@"}) for line in mentioning[gid])) for gid in ids
+    }
+    # Named by a digest of the signature, not by rank: a group more or less renames no other.
+    names = {gid: "G" + hashlib.sha256(repr(signatures[gid]).encode()).hexdigest()[:8] for gid in ids}
+    return [_rename_groups(line, names) for line in flows], [_rename_groups(line, names) for line in groups]
 
 
 def _id_of(match: re.Match[str]) -> int:
@@ -70,10 +137,12 @@ def conj_ids(lines: Iterable[str]) -> set[int]:
     return {_id_of(match) for line in lines for match in _CONJ.finditer(line)}
 
 
-def canonical(lines: Iterable[str]) -> Counter[str]:
-    """The flows as a multiset of lines, comparable between agent runs."""
+def canonical(lines: Iterable[str], group_lines: Iterable[str] = ()) -> Counter[str]:
+    """The flows (and the groups) as a multiset of lines, comparable between agent runs."""
     flows = [strip_stats(line) for line in lines if line.strip()]
     flows = [flow for flow in flows if flow and "_FLOW reply" not in flow]
+    groups = [_group_line(line) for line in group_lines if line.strip().startswith("group_id=")]
+    flows, groups = _canonical_groups(flows, groups)
     ids = sorted(conj_ids(flows))
     mentioning = {conj: [flow for flow in flows if conj in _ids_in(flow)] for conj in ids}
     # Refined a few times, as colour refinement does: an id's signature names the others by
@@ -92,7 +161,7 @@ def canonical(lines: Iterable[str]) -> Counter[str]:
     names = {
         conj: f"C{index}" for index, conj in enumerate(sorted(ids, key=lambda c: (rank[c], signatures[c])), 1)
     }
-    return Counter(_rename(flow, names) for flow in flows)
+    return Counter([*(_rename(flow, names) for flow in flows), *groups])
 
 
 def _ids_in(flow: str) -> set[int]:
@@ -145,3 +214,16 @@ def conjunction_leaks(lines: Iterable[str]) -> list[int]:
             elif match.group("m") is not None:
                 actions.add(int(match.group("m")))
     return sorted(clauses ^ actions)
+
+
+def group_leaks(flow_lines: Iterable[str], group_lines: Iterable[str]) -> list[str]:
+    """Groups no flow selects (`group:N`) and flows that select a group the switch does not hold."""
+    selected: set[int] = set()
+    for line in flow_lines:
+        selected |= {int(m.group("a")) for m in _GROUP.finditer(line) if m.group("a") is not None}
+    held = {
+        int(m.group("g")) for line in group_lines for m in _GROUP.finditer(line) if m.group("g") is not None
+    }
+    return [f"group id {gid} is selected by no flow" for gid in sorted(held - selected)] + [
+        f"a flow selects group id {gid}, which is not there" for gid in sorted(selected - held)
+    ]

@@ -1,5 +1,5 @@
-"""What one lab node holds, read from outside its agent: br-int's flows (ovs-ofctl on the
-node's management socket), the pod interfaces on br-int with the pod each names (OVSDB), the
+"""What one lab node holds, read from outside its agent: br-int's flows and groups (ovs-ofctl
+on the node's management socket), the pod interfaces on br-int with the pod each names (OVSDB), the
 host-side veths (netlink of the node's namespace) and host-local's address files (the node's CNI
 state directory)."""
 
@@ -47,6 +47,12 @@ class NodeInspector:
         mgmt = f"unix:{self._ovs.mgmt_socket(BRIDGE)}"
         text = _run(["ovs-ofctl", "-O", "OpenFlow15", "dump-flows", mgmt])
         return [line for line in text.splitlines() if line.strip() and "_FLOW reply" not in line]
+
+    def groups(self) -> list[str]:
+        """br-int's groups, one `group_id=N,type=...,bucket=...` line each."""
+        mgmt = f"unix:{self._ovs.mgmt_socket(BRIDGE)}"
+        text = _run(["ovs-ofctl", "-O", "OpenFlow15", "dump-groups", mgmt])
+        return [line.strip() for line in text.splitlines() if line.strip().startswith("group_id=")]
 
     def flow_rounds(self) -> set[int]:
         """The rounds (cookie bits 48-63) of br-int's flows."""

@@ -6,18 +6,22 @@
 Rounds until the time is up: a burst of 1-4 changes from `churn`; now and then a fault (one at a
 time; an agent cut off from the controller heals after 5-15 s, a killed program once its
 supervisor has started it again); then, with no fault active, the time until the lab has
-converged (every pod Running, every Deployment available, every NetworkPolicy Realized on all
-nodes of its span by the controller's account) is one convergence sample. A prober probes the
-soak's pods throughout. At the end, with every fault healed and the lab converged:
+converged (every pod Running, every Deployment available, every Service there, every
+NetworkPolicy and ClusterNetworkPolicy Realized on all nodes of its span by the controller's
+account) is one convergence sample. A prober probes the soak's pods and Service ports
+throughout, and a sampler reads the agents' and the controller's memory and descriptors
+(`resources`). At the end, with every fault healed and the lab converged:
 
-1. the probe matrix (TCP 80) equals `expected` of the final objects;
+1. the probe matrix (TCP 80) equals `expected` of the final objects, and so does the matrix of
+   every pod's probes of every Service port's ClusterIP, where `expected` determines one;
 2. nothing leaked on any node: every OVS pod port, host veth and host-local address belongs to a
-   pod running on that node, and no conjunction id has clause flows without an action flow or
-   the reverse;
-3. every node's flows equal those a freshly started agent installs for the same state: the agent
-   is stopped (SIGTERM) and its supervisor starts it again, and once it has removed the flows of
-   the old run, the two dumps must be equal (`flowcheck`);
-4. no program is in a restart loop (each running, no restart but those the faults caused).
+   pod running on that node, no conjunction id has clause flows without an action flow or the
+   reverse, and every OVS group is selected by a flow;
+3. every node's flows and groups equal those a freshly started agent installs for the same
+   state: the agent is stopped (SIGTERM) and its supervisor starts it again, and once it has
+   removed the flows of the old run, the two dumps must be equal (`flowcheck`);
+4. no program is in a restart loop (each running, no restart but those the faults caused);
+5. no agent's or controller's memory or descriptors grow as a clear leak would (`resources`).
 """
 
 from __future__ import annotations
@@ -31,26 +35,34 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import urllib3
 from kubernetes.client import ApiException
 
-from lab.kinds import DEPLOYMENT, NAMESPACE, NETWORK_POLICY, POD
+from lab.kinds import CLUSTER_NETWORK_POLICY, DEPLOYMENT, NAMESPACE, NETWORK_POLICY, POD, SERVICE
 from lab.layout import LabLayout, pod_netns
 from lab.prober import Verdict
-from lab.probing import ProbeError, ProbePod, probe
+from lab.probing import ProbeError, ProbePod, ProbeTarget, probe, probe_targets
 from lab.programs import lab_programs
 from lab.record import LabRecord, load
 from lab.session import LabSession
 from lab.soak.churn import NAMESPACES, Change, Churn
-from lab.soak.expected import PodView, expected_matrix
+from lab.soak.expected import PodView, ServicePort, ServiceVerdict, expected_matrix, service_verdict
 from lab.soak.faults import AgentCutOff, Fault, FaultFailed, KillProgram
-from lab.soak.flowcheck import canonical, conjunction_leaks, difference
+from lab.soak.flowcheck import canonical, conjunction_leaks, difference, group_leaks
 from lab.soak.inspect import NodeInspector
+from lab.soak.resources import Sampler, Trend
 from lab.up import CONTROLLER_API_PORT
-from lab.waiting import Progress, policy_span, progress_of_deployment, progress_of_pod, progress_of_policy
+from lab.waiting import (
+    Progress,
+    cluster_policy_span,
+    policy_span,
+    progress_of_cluster_policy,
+    progress_of_deployment,
+    progress_of_pod,
+    progress_of_policy,
+)
 from pyantrea_kube.rest import PatchType, RestClient
 
 PROBE_PORT = 80
@@ -59,7 +71,16 @@ CONVERGE_SECONDS = 180.0
 KILLABLE = ("agent", "controller", "ovs-vswitchd", "kube-apiserver", "etcd")
 _FAULT_CHANCE = 0.2
 _API_ERRORS = (ApiException, urllib3.exceptions.HTTPError, OSError)
-_KINDS = {"Namespace": NAMESPACE, "Pod": POD, "Deployment": DEPLOYMENT, "NetworkPolicy": NETWORK_POLICY}
+_KINDS = {
+    "Namespace": NAMESPACE, "Pod": POD, "Deployment": DEPLOYMENT, "NetworkPolicy": NETWORK_POLICY,
+    "Service": SERVICE, "ClusterNetworkPolicy": CLUSTER_NETWORK_POLICY,
+}  # fmt: skip
+_SOAK_LABEL = "soak=yes"
+_SERVICE_VERDICTS = {
+    ServiceVerdict.REACHABLE: Verdict.REACHABLE,
+    ServiceVerdict.DROPPED: Verdict.DROPPED,
+    ServiceVerdict.REFUSED: Verdict.REFUSED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +89,8 @@ class SoakOptions:
     seed: int
     kills: bool = True
     """Inject SIGKILLs of programs (the lab restarts them); else only agent cut-offs."""
+    sample_seconds: float = 10.0
+    """How often the agents' and the controller's memory and descriptors are read."""
 
 
 @dataclass
@@ -79,8 +102,10 @@ class Summary:
     probes: int = 0
     leaks: list[str] = field(default_factory=list)
     discrepancies: list[str] = field(default_factory=list)
-    resources: dict[str, tuple[Usage | None, Usage | None]] = field(default_factory=dict)
-    """program -> its memory and descriptors at the start and at the end of the churn"""
+    trends: list[Trend] = field(default_factory=list)
+    """each agent's and the controller's memory and descriptors over the churn"""
+    service_cells: int = 0
+    """Service probes judged at the end (those `expected` determines)"""
 
     @property
     def ok(self) -> bool:
@@ -99,10 +124,11 @@ class Summary:
                 f"p99 {p99:.2f}s, max {ordered[-1]:.2f}s"
             )
         lines.append(f"probe rounds during the churn: {self.probes}")
-        if self.resources:
+        if self.service_cells:
+            lines.append(f"Service probes judged at the end: {self.service_cells}")
+        if self.trends:
             lines.append("memory (RSS) and open file descriptors, start -> end of the churn:")
-            for title, (start, end) in sorted(self.resources.items()):
-                lines.append(f"  {title}: {_usage(start)} -> {_usage(end)}")
+            lines += [f"  {trend.render()}" for trend in self.trends]
         lines.append(f"leaks: {len(self.leaks)}")
         lines += [f"  {leak}" for leak in self.leaks]
         if self.ok:
@@ -112,30 +138,6 @@ class Summary:
             lines.append(f"DISCREPANCIES ({count}), reproduce with --seed {self.seed}:")
             lines += [f"  {d}" for d in self.discrepancies]
         return "\n".join(lines)
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    pid: int
-    rss_kib: int
-    fds: int
-
-
-def _usage(usage: Usage | None) -> str:
-    if usage is None:
-        return "not running"
-    return f"{usage.rss_kib / 1024:.1f} MiB, {usage.fds} fds (pid {usage.pid})"
-
-
-def usage_of(pid: int) -> Usage | None:
-    """VmRSS and the number of open descriptors of process `pid`, or None when it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        fds = len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return None
-    rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return Usage(pid, rss, fds)
 
 
 class Soak:
@@ -164,8 +166,9 @@ class Soak:
             for change in self._churn.setup():
                 self._apply(change)
             self._converge("the soak's first objects")
-            start = self._usages()
             self._baseline = {p.title: p.restarts for p in lab_programs(load(self._layout.record))}
+            sampler = Sampler(self._pids, interval=self._options.sample_seconds)
+            sampler.start()
             prober = threading.Thread(target=self._probe_throughout, name="soak-prober", daemon=True)
             prober.start()
             try:
@@ -173,24 +176,25 @@ class Soak:
             finally:
                 self._stop_probing.set()
                 prober.join()
+                sampler.stop()
+            self.summary.trends = sampler.trends()
+            for trend in self.summary.trends:
+                self.summary.leaks += trend.leaks
             started = time.monotonic()
             if self._converge("the end of the churn"):
                 self.summary.convergence.append(time.monotonic() - started)
-                end = self._usages()
-                self.summary.resources = {title: (start.get(title), end.get(title)) for title in start | end}
                 self._check()
         finally:
             self._session.close()
         return self.summary
 
-    def _usages(self) -> dict[str, Usage]:
-        found = {}
-        for program in lab_programs(load(self._layout.record)):
-            if program.role in ("agent", "controller") and program.pid is not None:
-                usage = usage_of(program.pid)
-                if usage is not None:
-                    found[program.title] = usage
-        return found
+    def _pids(self) -> dict[str, int]:
+        """The agents' and the controller's current processes."""
+        return {
+            program.title: program.pid
+            for program in lab_programs(load(self._layout.record))
+            if program.role in ("agent", "controller") and program.pid is not None and program.running
+        }
 
     # -- churn ----------------------------------------------------------------------------------
 
@@ -284,7 +288,14 @@ class Soak:
         self.summary.changes[f"{change.verb} {change.kind}"] += 1
 
     def _clean_previous(self) -> None:
-        """Delete the namespaces a previous soak left, and wait until they are gone."""
+        """Delete the namespaces and ClusterNetworkPolicies a previous soak left, and wait until
+        they are gone."""
+        for policy in self._rest.list(CLUSTER_NETWORK_POLICY.resource, label_selector=_SOAK_LABEL).items:
+            try:
+                self._rest.delete(CLUSTER_NETWORK_POLICY.resource, None, policy["metadata"]["name"])
+            except ApiException as error:
+                if error.status != 404:
+                    raise
         for namespace in NAMESPACES:
             try:
                 self._rest.delete(NAMESPACE.resource, None, namespace)
@@ -349,6 +360,31 @@ class Soak:
                     continue
                 span = policy_span(policy, pods_by_ns[namespace])
                 progress[f"networkpolicy {key[0]}/{key[1]}"] = progress_of_policy(policy, span)
+        services = {
+            (s["metadata"]["namespace"], s["metadata"]["name"])
+            for ns in NAMESPACES
+            for s in self._rest.list(SERVICE.resource, namespace=ns).items
+        }
+        for key in services - set(model.services):
+            progress[f"service {key[0]}/{key[1]}"] = Progress(False, "deleted, still there")
+        for key in set(model.services) - services:
+            progress[f"service {key[0]}/{key[1]}"] = Progress(False, "not there yet")
+        cluster = self._rest.list(CLUSTER_NETWORK_POLICY.resource, label_selector=_SOAK_LABEL).items
+        if cluster or model.cluster_policies:
+            namespaces = self._rest.list(NAMESPACE.resource).items
+            every_pod = self._rest.list(POD.resource).items
+            seen = set()
+            for policy in cluster:
+                name = policy["metadata"]["name"]
+                seen.add(name)
+                if name not in model.cluster_policies:
+                    progress[f"clusternetworkpolicy {name}"] = Progress(False, "deleted, still there")
+                    continue
+                span = cluster_policy_span(policy, namespaces, every_pod)
+                progress[f"clusternetworkpolicy {name}"] = progress_of_cluster_policy(policy, span)
+            for name in model.cluster_policies:
+                if name not in seen:
+                    progress[f"clusternetworkpolicy {name}"] = Progress(False, "not there yet")
         for program in lab_programs(load(self._layout.record)):
             if not program.running:
                 progress[program.title] = Progress(False, f"{program.state}")
@@ -390,11 +426,28 @@ class Soak:
                     listed.append(pod)
         return pods, listed
 
+    def _service_ports(self, views: list[PodView]) -> list[tuple[ServicePort, ProbeTarget]]:
+        """Every TCP port of the soak's Services with a ClusterIP, as a probe target answered by
+        the endpoints `expected` names."""
+        found = []
+        for namespace in NAMESPACES:
+            for service in self._rest.list(SERVICE.resource, namespace=namespace).items:
+                address = (service.get("spec") or {}).get("clusterIP")
+                if not address or address == "None":
+                    continue
+                for port in ServicePort.from_k8s(service):
+                    answers = tuple(sorted(port.endpoints(views)))
+                    found.append((port, ProbeTarget(port.key, address, port.port, answers)))
+        return found
+
     def _probe_throughout(self) -> None:
         while not self._stop_probing.wait(2.0):
             try:
-                pods, _ = self._probe_pods()
-                probe(pods, protocol="TCP", port=PROBE_PORT, timeout=PROBE_TIMEOUT)
+                pods, listed = self._probe_pods()
+                services = self._service_ports([PodView.from_k8s(pod) for pod in listed])
+                targets = [ProbeTarget(p.pod, p.ip, PROBE_PORT, (p.pod,)) for p in pods]
+                targets += [target for _, target in services]
+                probe_targets(pods, targets, protocol="TCP", timeout=PROBE_TIMEOUT)  # one prober per pod
                 self.summary.probes += 1
             except (ProbeError, *_API_ERRORS):
                 continue  # pods come and go, the API server may be killed: traffic, not a check
@@ -418,22 +471,50 @@ class Soak:
         policies = [
             p for ns in NAMESPACES for p in self._rest.list(NETWORK_POLICY.resource, namespace=ns).items
         ]
+        cluster = self._rest.list(CLUSTER_NETWORK_POLICY.resource).items
         wrong: list[str] = []
-        for _ in range(3):  # a probe may race the last report of a flow: look again before judging
+        for _ in range(4):  # a probe may race the last report of a flow: look again before judging
             pods, listed = self._probe_pods()
             views = [PodView.from_k8s(pod) for pod in listed]
-            expected = expected_matrix(views, policies, namespaces, port=PROBE_PORT)
+            expected = expected_matrix(views, policies, namespaces, port=PROBE_PORT, cluster_policies=cluster)
             got = probe(pods, protocol="TCP", port=PROBE_PORT, timeout=PROBE_TIMEOUT)
             wrong = [
                 f"{a} -> {b}: expected {'reachable' if want else 'dropped'}, probe {got[a][b].value}"
                 for a, row in expected.items()
                 for b, want in row.items()
-                if got[a][b] is not (Verdict.REACHABLE if want else Verdict.DROPPED)
+                if want is not None and got[a][b] is not (Verdict.REACHABLE if want else Verdict.DROPPED)
             ]
+            open_cells = sum(want is None for row in expected.values() for want in row.values())
+            services = self._service_ports(views)
+            through = probe_targets(pods, [t for _, t in services], protocol="TCP", timeout=PROBE_TIMEOUT)
+            judged: Counter[str] = Counter()
+            for source in views:
+                for port, target in services:
+                    want = service_verdict(
+                        source, port, views, policies, namespaces, cluster_policies=cluster
+                    )
+                    if want is ServiceVerdict.OPEN:
+                        continue
+                    judged[want.value] += 1
+                    verdict = through[source.key][target.key]
+                    if verdict is not _SERVICE_VERDICTS[want]:
+                        wrong.append(
+                            f"{source.key} -> Service {port.key} ({target.ip}, endpoints "
+                            f"{', '.join(target.answers) or 'none'}): expected {want.value}, "
+                            f"probe {verdict.value}"
+                        )
             if not wrong:
-                matrix = f"{len(pods)}x{len(pods)}"
+                self.summary.service_cells = sum(judged.values())
                 self._report(
-                    f"reachability: {matrix} probes equal the evaluation of {len(policies)} policies"
+                    f"reachability: {len(pods)}x{len(pods)} probes equal the evaluation of "
+                    f"{len(policies)} policies and {len(cluster)} cluster policies"
+                    + (f" ({open_cells} left open by a priority tie)" if open_cells else "")
+                )
+                kinds = ", ".join(f"{count} {verdict}" for verdict, count in sorted(judged.items()))
+                self._report(
+                    f"services: {sum(judged.values())} of {len(views) * len(services)} probes of "
+                    f"{len(services)} Service ports equal the evaluation ({kinds or 'none'}; the rest "
+                    "left open: endpoints that disagree, or hairpin)"
                 )
                 return
             time.sleep(3)
@@ -463,11 +544,14 @@ class Soak:
         for address, holder in node.ipam_addresses().items():
             if str(address) not in addresses:
                 self.summary.leaks.append(f"{node.node}: host-local address {address} held by {holder[:12]}")
-        for conj in conjunction_leaks(node.flows()):
+        flows = node.flows()
+        for conj in conjunction_leaks(flows):
             self.summary.leaks.append(f"{node.node}: conjunction id {conj} is half a rule")
+        for leak in group_leaks(flows, node.groups()):
+            self.summary.leaks.append(f"{node.node}: {leak}")
 
     def _check_flows(self, node: NodeInspector) -> None:
-        churned = canonical(node.flows())
+        churned = canonical(node.flows(), node.groups())
         (agent,) = [
             p for p in lab_programs(load(self._layout.record)) if p.role == "agent" and p.node == node.node
         ]
@@ -493,18 +577,23 @@ class Soak:
             time.sleep(0.5)
         if not self._converge(f"restarting the agent of {node.node}"):
             return
-        fresh = canonical(node.flows())
+        fresh = canonical(node.flows(), node.groups())
         found = difference(churned, fresh)
-        for flow in found.missing:
+        for line in found.missing:
+            what = "group" if line.startswith("group_id=") else "flow"
             self.summary.discrepancies.append(
-                f"{node.node}: flow missing (a fresh agent installs it): {flow}"
+                f"{node.node}: {what} missing (a fresh agent installs it): {line}"
             )
-        for flow in found.stale:
+        for line in found.stale:
+            what = "group" if line.startswith("group_id=") else "flow"
             self.summary.discrepancies.append(
-                f"{node.node}: stale flow (a fresh agent does not install it): {flow}"
+                f"{node.node}: stale {what} (a fresh agent does not install it): {line}"
             )
         if not found:
-            self._report(f"{node.node}: {sum(fresh.values())} flows equal a fresh agent's")
+            groups = sum(count for line, count in fresh.items() if line.startswith("group_id="))
+            self._report(
+                f"{node.node}: {sum(fresh.values()) - groups} flows and {groups} groups equal a fresh agent's"
+            )
 
     def _check_programs(self) -> None:
         """Each program runs, and restarted no more often than the soak made it exit, plus once

@@ -16,16 +16,20 @@ from pyantctl.errors import CliError
 def register(commands: Any) -> None:
     soak = commands.add_parser(
         "soak",
-        help="churn objects and inject faults, then check flows, leaks and reachability",
+        help="churn objects and inject faults, then check flows, groups, leaks, reachability and memory",
         description="For --minutes, apply seeded random changes to the soak's own namespaces "
         "(soak-a, soak-b: NetworkPolicies created, edited and deleted; pods and Deployments created, "
-        "scaled and deleted; pod and namespace labels changed) with probes throughout and faults now "
-        "and then (an agent cut off from the controller; kill -9 of an agent, the controller, an "
-        "ovs-vswitchd, kube-apiserver or etcd, which the lab restarts). Then wait for convergence and "
-        "check that every node's flows equal those of a freshly started agent, that no OVS port, host "
-        "veth, host-local address or conjunction id leaked, that the probe matrix equals an independent "
-        "evaluation of the final policies, and that no program is in a restart loop. Prints a summary; "
-        "exits 1 naming each discrepancy and the seed.",
+        "scaled and deleted; pod and namespace labels changed; ClusterIP Services created, edited and "
+        "deleted) and to its ClusterNetworkPolicies (soak-cnp<n>: Admin and Baseline tiers, Accept, "
+        "Deny and Pass rules, created, edited and deleted) with probes of pods and Services throughout, "
+        "memory and descriptors of the agents and the controller sampled, and faults now and then (an "
+        "agent cut off from the controller; kill -9 of an agent, the controller, an ovs-vswitchd, "
+        "kube-apiserver or etcd, which the lab restarts). Then wait for convergence and check that "
+        "every node's flows and groups equal those of a freshly started agent, that no OVS port, host "
+        "veth, host-local address, conjunction id or group leaked, that the probe matrices (pods and "
+        "Service ClusterIPs) equal an independent evaluation of the final objects, that no program is "
+        "in a restart loop and that no agent's or controller's memory or descriptors grow as a leak "
+        "would. Prints a summary; exits 1 naming each discrepancy and the seed.",
     )
     soak.add_argument("--minutes", type=float, required=True, help="how long to churn")
     soak.add_argument(

@@ -75,3 +75,17 @@ def test_a_tcp_program_that_accepts_and_stays_silent_counts_as_reachable(server:
         assert _probe(server, "TCP", 6380, [{"pod": "development/redis", "ip": "127.0.0.1"}]) == {
             "development/redis": "reachable"
         }
+
+
+def test_a_target_of_its_own_port_counts_any_of_its_answers_as_reachable(server: str):
+    """A Service's ClusterIP port: answered by any of its endpoints, on the Service's port."""
+    targets = [
+        {"pod": "development/svc:6379", "ip": "127.0.0.1", "port": 6379, "answers": [POD, "development/b"]},
+        {"pod": "development/svc:6379b", "ip": "127.0.0.1", "port": 6379, "answers": ["development/b"]},
+        {"pod": "development/svc:7000", "ip": "127.0.0.1", "port": 7000, "answers": [POD]},
+    ]
+    assert _probe(server, "TCP", 1, targets) == {
+        "development/svc:6379": "reachable",
+        "development/svc:6379b": "wrong",
+        "development/svc:7000": "refused",
+    }
