@@ -46,6 +46,7 @@ from agent.observe.rules import RealizedRules
 from agent.observe.tracer import Tracer
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime, add_readiness_check
+from agent.policy.store import PolicyStore
 from agent.proxy.proxier import Proxier, ProxyMetrics
 from pyantrea_config.agent import AgentConfig
 from pyantrea_daemon.health import Readiness
@@ -89,8 +90,10 @@ async def agent_main(config: AgentConfig) -> None:
     proxy_synced = datapath.add_convergence_gate(PROXY_GATE) if config.antrea_proxy.enable else None
     with closing(api_client):  # Agent closes only a client it made itself
         async with server, datapath:
+            # The one policy store: the controller client writes it, the realizer's rule cache reads it.
+            store = PolicyStore()
             reporter = RealizationReporter(config.node_name, metrics=RealizationMetrics.declare(metrics))
-            realizer = PolicyRealizer(datapath.flows, reporter=reporter)
+            realizer = PolicyRealizer(datapath.flows, store, reporter=reporter)
             rules, appctl = RealizedRules(realizer), Appctl(config.ovs_run_dir)
             heartbeat = AgentHeartbeat(
                 datapath,
@@ -100,9 +103,7 @@ async def agent_main(config: AgentConfig) -> None:
                 api_ca=access.ca,
                 rule_traffic=rules.traffic,
             )
-            client = ControllerClient.from_config(
-                config, listener=realizer.cache, reporter=reporter, heartbeat=heartbeat
-            )
+            client = ControllerClient.from_config(config, store=store, reporter=reporter, heartbeat=heartbeat)
             policies = PolicyRuntime(
                 realizer=realizer,
                 client=client,

@@ -23,7 +23,7 @@ from agent.policy.allocator import ConjIdAllocator
 from agent.policy.cache import LocalPod, RuleCache
 from agent.policy.flowtable import FlowChange
 from agent.policy.reconciler import Reconciler
-from agent.policy.store import PolicySnapshot, StateSource
+from agent.policy.store import PolicySnapshot, PolicyStore, StateSource
 from bench import isolated
 from bench.targets import at_most
 from pyantrea_api.objects import (
@@ -66,7 +66,7 @@ def scenario() -> tuple[PolicySnapshot, dict[tuple[str, str], LocalPod]]:
 
 
 def cache_of(pods: dict[tuple[str, str], LocalPod]) -> RuleCache:
-    cache = RuleCache()
+    cache = RuleCache(PolicyStore())
     for key, pod in pods.items():
         cache.set_local_pod(key, pod)
     cache.take_dirty()
@@ -76,7 +76,7 @@ def cache_of(pods: dict[tuple[str, str], LocalPod]) -> RuleCache:
 def batch(snapshot: PolicySnapshot, pods: dict[tuple[str, str], LocalPod]) -> FlowChange:
     """The whole batch: the rule cache takes the state, the reconciler computes the flows."""
     cache = cache_of(pods)
-    cache.on_replace(snapshot, StateSource.CONTROLLER)
+    cache.store.replace(snapshot, StateSource.CONTROLLER)
     return Reconciler(cache, Cookies(1), ConjIdAllocator()).reconcile(cache.take_dirty())
 
 
@@ -97,7 +97,7 @@ def measure(rounds: int) -> dict[str, float]:
         batch(snapshot, pods)
         totals.append(time.perf_counter() - start)
         cache = cache_of(pods)
-        cache.on_replace(snapshot, StateSource.CONTROLLER)
+        cache.store.replace(snapshot, StateSource.CONTROLLER)
         dirty = cache.take_dirty()
         start = time.perf_counter()
         Reconciler(cache, Cookies(1), ConjIdAllocator()).reconcile(dirty)

@@ -3,9 +3,9 @@ and the start-up sequence that opens pod networking.
 
 The agent's composition (`agent.main`) makes the parts in order and hands them over:
 
-    reporter = RealizationReporter(node)
-    realizer = PolicyRealizer(datapath.flows, reporter=reporter)
-    client = ControllerClient.from_config(config, listener=realizer.cache, reporter=reporter)
+    store, reporter = PolicyStore(), RealizationReporter(node)
+    realizer = PolicyRealizer(datapath.flows, store, reporter=reporter)
+    client = ControllerClient.from_config(config, store=store, reporter=reporter)
     policies = PolicyRuntime(realizer=realizer, client=client, pods=datapath.pods,
                              converged=gate, state_dir=config.policy_state_dir)
     async with policies:
