@@ -41,7 +41,8 @@ from agent.observe.access import ApiAccess
 from agent.observe.api import AgentApi
 from agent.observe.appctl import Appctl
 from agent.observe.flowexport import configure_flow_export
-from agent.observe.heartbeat import AgentHeartbeat
+from agent.observe.heartbeat import AgentHeartbeat, api_address
+from agent.observe.node import NodeDatapath
 from agent.observe.rules import RealizedRules
 from agent.observe.tracer import Tracer
 from agent.policy.realizer import PolicyRealizer
@@ -90,16 +91,19 @@ async def agent_main(config: AgentConfig) -> None:
     proxy_synced = datapath.add_convergence_gate(PROXY_GATE) if config.antrea_proxy.enable else None
     with closing(api_client):  # Agent closes only a client it made itself
         async with server, datapath:
+            node = node_datapath(config, datapath)
             # The one policy store: the controller client writes it, the realizer's rule cache reads it.
             store = PolicyStore()
             reporter = RealizationReporter(config.node_name, metrics=RealizationMetrics.declare(metrics))
             realizer = PolicyRealizer(datapath.flows, store, reporter=reporter)
             rules, appctl = RealizedRules(realizer), Appctl(config.ovs_run_dir)
             heartbeat = AgentHeartbeat(
-                datapath,
-                readiness,
-                appctl,
-                api_port=server.port,
+                node,
+                flows=datapath.flows,
+                pods=datapath.pods,
+                readiness=readiness,
+                appctl=appctl,
+                api_address=api_address(config.api_bind_address, node.node.node_ip, server.port),
                 api_ca=access.ca,
                 rule_traffic=rules.traffic,
             )
@@ -113,7 +117,7 @@ async def agent_main(config: AgentConfig) -> None:
             )
             api.serve(
                 flows=datapath.flows,
-                tracer=Tracer(datapath, appctl, rules),
+                tracer=Tracer(node, datapath.pods, appctl, rules),
                 pods=datapath.pods,
                 stats=realizer,
             )
@@ -130,6 +134,19 @@ async def agent_main(config: AgentConfig) -> None:
                 gate.open()
                 log.info("agent running", extra={"port": server.port, "round": datapath.flows.cookies.round})
                 await first_of(datapath.wait(), policies.wait())
+
+
+def node_datapath(config: AgentConfig, agent: Agent) -> NodeDatapath:
+    """What the observers know of the started datapath: the node, its bridge and ports."""
+    bridge = agent.bridge
+    return NodeDatapath(
+        node=agent.local,
+        bridge=config.ovs_bridge,
+        gateway_port=config.host_gateway,
+        tunnel_type=config.tunnel_type.value,
+        gateway_ofport=bridge.gateway_ofport,
+        tunnel_ofport=bridge.tunnel_ofport,
+    )
 
 
 def antrea_proxy(

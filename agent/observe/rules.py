@@ -8,9 +8,13 @@ and each rule's traffic counters by its position in its policy.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from agent.observe.explain import RuleRef
-from agent.policy.realizer import PolicyRealizer
+from agent.policy.reconciler import Reconciler
 from agent.policy.rules import CachedRule, RuleId, rule_id
+from agent.policy.stats import RuleStats
+from agent.policy.store import PolicyStore
 from pyantrea_api.objects import Direction, InternalNetworkPolicy
 from pyantrea_api.reports import RuleTraffic
 from pyantrea_api.rulenames import rule_names
@@ -24,10 +28,23 @@ def rule_index(policy: InternalNetworkPolicy, wanted: RuleId) -> int | None:
     return None
 
 
+class RealizedPolicies(Protocol):
+    """What the policy realizer tells of the rules: their store, what the reconciler made of
+    them, and their counters."""
+
+    @property
+    def store(self) -> PolicyStore: ...
+
+    @property
+    def reconciler(self) -> Reconciler: ...
+
+    async def rule_stats(self) -> list[RuleStats]: ...
+
+
 class RealizedRules:
     """`explain.PolicyRules` over the realizer's policy store and reconciler."""
 
-    def __init__(self, realizer: PolicyRealizer) -> None:
+    def __init__(self, realizer: RealizedPolicies) -> None:
         self._realizer = realizer
 
     def allowing(self, conj_id: int) -> RuleRef | None:

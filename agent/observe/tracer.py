@@ -8,7 +8,7 @@ subnet (on-link: the pod resolves it by ARP), else to the gateway's MAC (its def
 packet from the tunnel is what the sending node's trace put on the wire: its MACs and TTL,
 with the sending and receiving nodes' addresses as the tunnel's source and destination.
 
-    tracer = Tracer(agent, Appctl(config.ovs_run_dir), rules)
+    tracer = Tracer(node_datapath, pods, Appctl(config.ovs_run_dir), rules)
     result = await tracer.trace(FromPod("default", "web"), Packet(TraceProtocol.TCP, ...))
 """
 
@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from agent.agent import Agent
 from agent.node.bridge import TUNNEL_PORT
 from agent.observe.appctl import Appctl
 from agent.observe.explain import Explanation, PolicyRules, Port, PortRole, explain
+from agent.observe.node import NodeDatapath
 from agent.observe.tracetext import parse
+from agent.pods.api import PodInterfaces
 from pyantrea_api.trace import FromPod, FromTunnel, Packet, TraceError, TraceProtocol
 
 DEFAULT_TTL = 64
@@ -59,10 +60,11 @@ def flow_text(
 
 
 class Tracer:
-    """Traces packets through this node's bridge."""
+    """Traces packets through this node's bridge (`node`), with its pods attached now (`pods`)."""
 
-    def __init__(self, agent: Agent, appctl: Appctl, rules: PolicyRules) -> None:
-        self._agent = agent
+    def __init__(self, node: NodeDatapath, pods: PodInterfaces, appctl: Appctl, rules: PolicyRules) -> None:
+        self._node = node
+        self._pods = pods
         self._appctl = appctl
         self._rules = rules
 
@@ -72,34 +74,31 @@ class Tracer:
         else:
             if packet.src_ip is None:
                 raise TraceError("srcIP is required for a packet from the tunnel")
-            local = self._agent.local
+            local = self._node.node
             tunnel = f"tun_src={source.tunnel_src},tun_dst={local.node_ip},tun_id={source.tunnel_id},"
             flow = tunnel + flow_text(
-                packet, src_ip=packet.src_ip, in_port=self._agent.bridge.tunnel_ofport,
+                packet, src_ip=packet.src_ip, in_port=self._node.tunnel_ofport,
                 dl_src=source.dl_src, dl_dst=source.dl_dst, ttl=source.ttl,
             )  # fmt: skip
-        output = await self._appctl.trace(self._agent.config.ovs_bridge, flow)
+        output = await self._appctl.trace(self._node.bridge, flow)
         explanation = explain(parse(output), self._ports(), self._rules)
-        return TraceResult(self._agent.config.node_name, flow, output, explanation)
+        return TraceResult(self._node.node.name, flow, output, explanation)
 
     def _from_pod(self, source: FromPod, packet: Packet) -> str:
-        agent = self._agent
-        interfaces = agent.pods.interfaces()
+        local = self._node.node
+        interfaces = self._pods.interfaces()
         wanted = (source.namespace, source.name)
         pod = next(
             (i for i in interfaces if (i.attachment.pod_namespace, i.attachment.pod_name) == wanted), None
         )
         if pod is None:
-            raise TraceError(
-                f"pod {source.namespace}/{source.name} is not attached on node {agent.config.node_name}"
-            )
-        local = agent.local
+            raise TraceError(f"pod {source.namespace}/{source.name} is not attached on node {local.name}")
         dl_dst = local.gateway_mac
         if packet.dst_ip in local.subnet and packet.dst_ip != local.gateway.ip:
             peer = next((i for i in interfaces if i.attachment.ip.ip == packet.dst_ip), None)
             if peer is None:
                 raise TraceError(
-                    f"no pod on node {agent.config.node_name} has address {packet.dst_ip}: "
+                    f"no pod on node {local.name} has address {packet.dst_ip}: "
                     f"{source.namespace}/{source.name}'s ARP request for it would go unanswered"
                 )
             dl_dst = peer.attachment.mac
@@ -110,13 +109,12 @@ class Tracer:
         )  # fmt: skip
 
     def _ports(self) -> dict[int, Port]:
-        agent = self._agent
-        bridge = agent.bridge
+        node = self._node
         ports = {
-            bridge.tunnel_ofport: Port(bridge.tunnel_ofport, PortRole.TUNNEL, TUNNEL_PORT),
-            bridge.gateway_ofport: Port(bridge.gateway_ofport, PortRole.GATEWAY, agent.config.host_gateway),
+            node.tunnel_ofport: Port(node.tunnel_ofport, PortRole.TUNNEL, TUNNEL_PORT),
+            node.gateway_ofport: Port(node.gateway_ofport, PortRole.GATEWAY, node.gateway_port),
         }
-        for interface in agent.pods.interfaces():
+        for interface in self._pods.interfaces():
             attachment = interface.attachment
             name = f"{attachment.pod_namespace}/{attachment.pod_name}"
             ports[interface.ofport] = Port(interface.ofport, PortRole.POD, name)

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from agent.controller.client import ControllerClient
 from agent.controller.filestore import DIRECTORIES
-from agent.pods.api import PodInterface, PodListener
+from agent.pods.api import PodInterfaces, PodListener
 from agent.policy.realizer import PolicyRealizer
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.service import Service
@@ -43,10 +43,8 @@ _FALLBACK_GRACE = 1.0
 _SAVE_ON_STOP = 2.0
 
 
-class PodSource(Protocol):
-    """The pod datapath, as the realizer follows it."""
-
-    def interfaces(self) -> list[PodInterface]: ...
+class PodSource(PodInterfaces, Protocol):
+    """The pod datapath, as the realizer follows it: the pods attached now, and those to come."""
 
     def add_listener(self, listener: PodListener) -> None: ...
 
