@@ -4,11 +4,12 @@ Antrea's `BenchmarkBatchInstallPolicyRuleFlows` shape (#2479): 100 ingress rules
 peers, 250 its own and 250 shared by every rule, here as two AddressGroups per rule (its own and
 the shared one) with one TCP port each, applied to 10 pods of this node. One round is what the
 agent does with its initial state: the policy store takes the snapshot (`replace`: rules,
-groups, indexes) and tells its rule cache what is dirty, and the reconciler computes every flow (25,250 peer flows, the shared 250 carrying 100 conjunction()
-actions each, plus pods, ports, action and metric flows). Antrea's Go agent: 169 ms and 56 MB allocated
-per batch; target here: <= 150 ms and <= 60 MB peak traced memory. Also reported: the
-reconciler alone (the store already built), and the peak RSS of a fresh process that built
-the state and ran the batches (`bench.isolated`).
+groups, indexes) and tells its rule cache what is dirty, and the reconciler computes every
+flow (25,250 peer flows, the shared 250 carrying 100 conjunction() actions each, plus pods,
+ports, action and metric flows). Antrea's Go agent: 169 ms and 56 MB allocated per batch;
+target here: <= 150 ms and <= 60 MB peak traced memory. Also reported: the reconciler alone
+(the store already built), and the peak RSS of a fresh process that built the state and ran
+the batches (`bench.isolated`).
 
 Run alone: `python -m bench.isolated bench.test_policy_batch:measure '[7]'` prints the figures.
 """
