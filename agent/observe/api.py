@@ -30,10 +30,10 @@ from agent.observe.appctl import AppctlError
 from agent.observe.explain import Explanation, PolicyDecision, table_name
 from agent.observe.tracer import Tracer, TraceResult
 from agent.observe.tracetext import TraceFormatError
-from agent.openflow.client import FlowClient
 from agent.openflow.pipeline import PIPELINE
-from agent.pods.api import PodInterface
+from agent.pods.api import PodInterfaces
 from agent.policy.stats import RuleStats
+from fastpath.decode import FlowStats
 from fastpath.text import render_actions, render_match
 from pyantrea_api.objects import Direction
 from pyantrea_api.trace import TRACE_PATH, TraceRequest
@@ -100,8 +100,12 @@ def result_json(result: TraceResult) -> Json:
     }
 
 
-class PodInterfaces(Protocol):
-    def interfaces(self) -> list[PodInterface]: ...
+class FlowDumps(Protocol):
+    """The flows the switch holds (the `FlowClient`)."""
+
+    async def dump_flows(
+        self, *, table: int | None = None, cookie: int = 0, cookie_mask: int = 0
+    ) -> list[FlowStats]: ...
 
 
 class RuleStatsSource(Protocol):
@@ -119,7 +123,7 @@ class ServicesSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Parts:
-    flows: FlowClient
+    flows: FlowDumps
     tracer: Tracer
     pods: PodInterfaces
     stats: RuleStatsSource
@@ -159,9 +163,7 @@ class AgentApi:
             )
         return web.json_response(result)
 
-    def serve(
-        self, *, flows: FlowClient, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource
-    ) -> None:
+    def serve(self, *, flows: FlowDumps, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource) -> None:
         self._parts = _Parts(flows, tracer, pods, stats)
 
     def add_routes(self, server: HttpServer) -> None:
