@@ -100,10 +100,9 @@ async def agent_main(config: AgentConfig) -> None:
             heartbeat = AgentHeartbeat(
                 node,
                 flows=datapath.flows,
-                pods=datapath.pods,
                 readiness=readiness,
                 appctl=appctl,
-                api_address=api_address(config.api_bind_address, node.node.node_ip, server.port),
+                api_address=api_address(config.api_bind_address, node.local.node_ip, server.port),
                 api_ca=access.ca,
                 rule_traffic=rules.traffic,
             )
@@ -115,15 +114,12 @@ async def agent_main(config: AgentConfig) -> None:
                 converged=converged,
                 state_dir=config.policy_state_dir,
             )
-            api.serve(
-                flows=datapath.flows,
-                tracer=Tracer(node, datapath.pods, appctl, rules),
-                pods=datapath.pods,
-                stats=realizer,
-            )
+            proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
+            services = proxier.programmed if proxier is not None else None
+            tracer = Tracer(node, appctl, rules, services=services)
+            api.serve(flows=datapath.flows, tracer=tracer, pods=datapath.pods, stats=realizer)
             await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
             gate = StartupGate()
-            proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
             api.serve_services(proxier)
             async with (
                 proxier if proxier is not None else contextlib.nullcontext(),
@@ -137,15 +133,16 @@ async def agent_main(config: AgentConfig) -> None:
 
 
 def node_datapath(config: AgentConfig, agent: Agent) -> NodeDatapath:
-    """What the observers know of the started datapath: the node, its bridge and ports."""
+    """What the observers know of the started datapath: the node, its bridge and ports, its pods."""
     bridge = agent.bridge
     return NodeDatapath(
-        node=agent.local,
+        local=agent.local,
         bridge=config.ovs_bridge,
-        gateway_port=config.host_gateway,
+        gateway=config.host_gateway,
         tunnel_type=config.tunnel_type.value,
         gateway_ofport=bridge.gateway_ofport,
         tunnel_ofport=bridge.tunnel_ofport,
+        pods=agent.pods,
     )
 
 

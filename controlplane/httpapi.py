@@ -8,14 +8,19 @@
   nodes desired, observed generation, failure message), groups, span and rules with traffic;
 * `GET /api/v1/addressgroups`, `GET /api/v1/appliedtogroups`: members, span, users;
 * `GET /api/v1/dashboard`: all of the above in one document (what the dashboard streams);
-* `POST /api/v1/trace`: trace a packet between pods (`controlplane.dashboard.trace`); errors
-  answer `{"error": "..."}` with a 4xx or 5xx status.
+* `GET /api/v1/services`: every Service the agents' AntreaProxy programmed, per port its
+  endpoints and each node's, asked of every agent's API at the time (`unreachable`: the
+  nodes whose agent did not answer, with why);
+* `POST /api/v1/trace`: trace a packet from a pod to a pod, an address or a Service
+  (`controlplane.dashboard.trace`): a `pyantrea_api.trace.TraceQuery` in, a `ClusterTrace`
+  out; errors answer `{"error": "..."}` with a 4xx or 5xx status.
 
 The documents are made by `controlplane.dashboard.views`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import Callable
@@ -26,11 +31,14 @@ from aiohttp import web
 
 from controlplane.compute.inputs import Pod
 from controlplane.dashboard import views
-from controlplane.dashboard.trace import ClusterTracer, TraceFailed, TraceQuery
+from controlplane.dashboard.agentapi import AgentApiClient, AgentCallFailed
+from controlplane.dashboard.trace import ClusterTracer, TraceFailed
 from controlplane.server.watchers import Watcher
-from controlplane.status.agents import AgentBoard
+from controlplane.status.agents import AgentBoard, Heartbeat
 from controlplane.status.board import PolicyStatus
 from controlplane.store.versioned import Store
+from pyantrea_api.services import SERVICES_PATH, ProgrammedService, ServicesError, services_from_json
+from pyantrea_api.trace import TRACE_PATH, TraceError, TraceQuery
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.http import HttpServer, JsonHandler
 from pyantrea_daemon.version import version
@@ -119,19 +127,37 @@ class JsonApi:
     async def trace(self, request: web.Request) -> web.Response:
         try:
             query = TraceQuery.from_json(await request.json())
+        except TraceError as error:
+            return web.json_response({"error": str(error)}, status=400)
         except ValueError:
             return web.json_response({"error": "the body must be JSON"}, status=400)
-        except TraceFailed as failed:
-            return web.json_response({"error": str(failed)}, status=failed.status)
         controller = self._controller
         async with aiohttp.ClientSession() as session:
+            tracer = ClusterTracer(AgentApiClient(session, controller.api_token()))
             try:
-                result = await ClusterTracer(session, controller.api_token()).trace(
-                    query, controller.pods(), controller.agents.heartbeats()
-                )
+                result = await tracer.trace(query, controller.pods(), controller.agents.heartbeats())
             except TraceFailed as failed:
                 return web.json_response({"error": str(failed)}, status=failed.status)
-        return web.json_response(result)
+        return web.json_response(result.to_json())
+
+    async def services(self) -> Json:
+        """Every agent's programmed Services, asked of all of them at once."""
+        controller = self._controller
+        beats = [beat for beat in controller.agents.heartbeats() if beat.info.api_address]
+        programmed: dict[str, list[ProgrammedService]] = {}
+        unreachable: dict[str, str] = {}
+        async with aiohttp.ClientSession() as session:
+            agents = AgentApiClient(session, controller.api_token())
+
+            async def ask(beat: Heartbeat) -> None:
+                try:
+                    body = await agents.get(beat, SERVICES_PATH)
+                    programmed[beat.node] = services_from_json(body, f"node {beat.node}")
+                except (AgentCallFailed, ServicesError) as error:
+                    unreachable[beat.node] = str(error)
+
+            await asyncio.gather(*(ask(beat) for beat in beats))
+        return views.services_view(programmed, unreachable)
 
 
 def add_routes(server: HttpServer, controller: ControllerView, readiness: Readiness) -> JsonApi:
@@ -154,5 +180,10 @@ def add_routes(server: HttpServer, controller: ControllerView, readiness: Readin
         ("dashboard", api.dashboard),
     ):
         server.add_json_route("GET", f"/api/v1/{path}", serve(document))
-    server.add_route("POST", "/api/v1/trace", api.trace)
+    server.add_route("POST", TRACE_PATH, api.trace)
+
+    async def services(request: web.Request) -> Json:
+        return await api.services()
+
+    server.add_json_route("GET", SERVICES_PATH, services)
     return api

@@ -27,6 +27,8 @@ import yaml
 
 from pyantctl.client import Client, ServerFinder, controller_target
 from pyantctl.credentials import agent_token
+from pyantctl.errors import CliError
+from pyantrea_api.services import SERVICES_PATH, ServicesError, services_from_json
 from pyantrea_kube.printing import format_table, human_duration
 
 Row = list[str]
@@ -229,21 +231,23 @@ def _flows(args: argparse.Namespace) -> int:
 def _services(args: argparse.Namespace) -> int:
     client = _client(args)
     nodes = [args.node] if args.node else sorted(a["node"] for a in client.get("/api/v1/agents"))
-    document = {node: client.agent_get(node, "/api/v1/services") for node in nodes}
+    document = {node: client.agent_get(node, SERVICES_PATH) for node in nodes}
+    try:
+        programmed = {node: services_from_json(body, f"node {node}") for node, body in document.items()}
+    except ServicesError as error:
+        raise CliError(f"an agent answered Services pyantctl cannot read: {error}") from None
 
     def rows() -> list[Row]:
         table = [["NODE", "NAMESPACE", "NAME", "CLUSTER-IP", "PORT", "ENDPOINTS", "LOCAL", "GROUPS"]]
-        for node, services in document.items():
+        for node, services in programmed.items():
             for s in services:
-                for p in s["ports"]:
-                    port = f"{p['port']}/{p['protocol']}" + (f":{p['node_port']}" if p["node_port"] else "")
-                    groups = "/".join(str(g) for g in (p["cluster_group"], p["local_group"]) if g is not None)
-                    cluster = ",".join(p["cluster_endpoints"]) or "<none>"
-                    local = ",".join(p["local_endpoints"]) or "-"
-                    addresses = ",".join(s["clusterIPs"]) or "<none>"
-                    table.append(
-                        [node, s["namespace"], s["name"], addresses, port, cluster, local, groups or "-"]
-                    )
+                for p in s.ports:
+                    port = f"{p.port}/{p.protocol}" + (f":{p.node_port}" if p.node_port else "")
+                    groups = "/".join(str(g) for g in (p.cluster_group, p.local_group) if g is not None)
+                    cluster = ",".join(p.cluster_endpoints) or "<none>"
+                    local = ",".join(p.local_endpoints) or "-"
+                    addresses = ",".join(s.cluster_ips) or "<none>"
+                    table.append([node, s.namespace, s.name, addresses, port, cluster, local, groups or "-"])
         return table
 
     return _print(args, document, rows, "No Services programmed.")

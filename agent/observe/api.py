@@ -6,11 +6,16 @@
   `T` is a pipeline table by name (`IngressRule`) or number (`90`);
 * `POST /api/v1/trace`: run a packet through br-int (`agent.observe.tracer`) and explain it.
   The body is a `pyantrea_api.trace.TraceRequest`: a packet from a local pod or from the
-  tunnel. The answer: `node`, `flow` (as handed to ofproto/trace), `ovsTrace` (its text),
-  `steps` (table, tableName, priority, match, actions, notes), `policies` (direction, allowed,
-  rules as namespace/name/rule), `verdict`, `reason`, `output`, `tunnelDestination` and `packet`
-  (dl_src, dl_dst, nw_ttl, tun_id as the packet leaves). Bad requests answer 400 with
-  `{"error": "..."}` naming the field; an Open vSwitch that cannot trace answers 503.
+  tunnel, and the Service endpoint to follow, if pinned. The answer is a
+  `pyantrea_api.trace.HopTrace`: `node`, `flow` (as handed to ofproto/trace), `ovsTrace` (its
+  text), `steps` (table, tableName, priority, match, actions, notes), `policies` (direction,
+  allowed, rules as namespace/name/rule), `verdict`, `reason`, `output`, `tunnelDestination`,
+  `packet` (dl_src, dl_dst, nw_ttl, tun_id as the packet leaves) and `service` (the Service
+  port the packet went to, its endpoints, the one followed and how it was chosen). Bad
+  requests answer 400 with `{"error": "..."}` naming the field; an Open vSwitch that cannot
+  trace answers 503.
+* `GET /api/v1/services`: what AntreaProxy programmed (each Service, per port its endpoints
+  and group ids; empty with the proxy off).
 
 The controller's trace (`controlplane.dashboard.trace`) asks the agent of each node the packet
 crosses: the source pod's, then, with a tunnel source, the one at the far end of the tunnel.
@@ -21,22 +26,23 @@ and allows the path (`agent.observe.access`): 401 without one, 403 for a user no
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from agent.observe.appctl import AppctlError
-from agent.observe.explain import Explanation, PolicyDecision, table_name
+from agent.observe.explain import table_name
 from agent.observe.tracer import Tracer, TraceResult
 from agent.observe.tracetext import TraceFormatError
 from agent.openflow.pipeline import PIPELINE
 from agent.pods.api import PodInterfaces
 from agent.policy.stats import RuleStats
+from agent.proxy.model import Service
 from fastpath.decode import FlowStats
 from fastpath.text import render_actions, render_match
-from pyantrea_api.objects import Direction
-from pyantrea_api.trace import TRACE_PATH, TraceRequest
+from pyantrea_api.services import SERVICES_PATH, ProgrammedPort, ProgrammedService
+from pyantrea_api.trace import TRACE_PATH, HopTrace, TraceRequest
 from pyantrea_daemon.http import HttpServer
 
 Json = dict[str, Any]
@@ -53,51 +59,22 @@ def table_id(text: str) -> int:
     raise ValueError(f"table {text!r} is not in the pipeline: {choices}")
 
 
-def explanation_json(explanation: Explanation) -> Json:
-    return {
-        "steps": [
-            {
-                "table": step.table,
-                "tableName": step.table_name,
-                "priority": step.priority,
-                "match": step.match,
-                "actions": list(step.actions),
-                "notes": list(step.notes),
-            }
-            for step in explanation.steps
-        ],
-        "policies": [_decision_json(decision) for decision in explanation.policies],
-        "verdict": explanation.verdict.value,
-        "reason": explanation.reason,
-        "output": None if explanation.output is None else asdict(explanation.output),
-        "tunnelDestination": explanation.tunnel_destination,
-        "packet": {key: explanation.packet[key] for key in _WIRE_FIELDS if key in explanation.packet},
-    }
-
-
-def _decision_json(decision: PolicyDecision) -> Json:
-    """A NetworkPolicy decision as before ClusterNetworkPolicy; a tier's with its `tier` and
-    `action`, and its rules with theirs."""
-    answer: Json = {
-        "direction": "Ingress" if decision.direction is Direction.IN else "Egress",
-        "allowed": decision.allowed,
-    }
-    if decision.tier:
-        answer |= {"tier": decision.tier, "action": decision.action}
-    answer["rules"] = [
-        {key: value for key, value in asdict(rule).items() if value or key not in ("tier", "action")}
-        for rule in decision.rules
-    ]
-    return answer
-
-
-def result_json(result: TraceResult) -> Json:
-    return {
-        "node": result.node,
-        "flow": result.flow,
-        "ovsTrace": result.output,
-        **explanation_json(result.explanation),
-    }
+def hop_trace(result: TraceResult) -> HopTrace:
+    """The agent's answer to a trace, in the contract's terms."""
+    explanation = result.explanation
+    return HopTrace(
+        node=result.node,
+        flow=result.flow,
+        ovs_trace=result.output,
+        steps=explanation.steps,
+        policies=explanation.policies,
+        verdict=explanation.verdict,
+        reason=explanation.reason,
+        output=explanation.output,
+        tunnel_destination=explanation.tunnel_destination,
+        packet={key: explanation.packet[key] for key in _WIRE_FIELDS if key in explanation.packet},
+        service=result.service,
+    )
 
 
 class FlowDumps(Protocol):
@@ -112,13 +89,23 @@ class RuleStatsSource(Protocol):
     async def rule_stats(self) -> list[RuleStats]: ...
 
 
-SERVICES_PATH = "/api/v1/services"
-
-
 class ServicesSource(Protocol):
     """What AntreaProxy programmed: each Service and, per port, its endpoints and groups."""
 
-    def programmed(self) -> list[tuple[Any, tuple[Any, ...]]]: ...
+    def programmed(self) -> list[tuple[Service, tuple[ProgrammedPort, ...]]]: ...
+
+
+def programmed_service(service: Service, ports: tuple[ProgrammedPort, ...]) -> ProgrammedService:
+    return ProgrammedService(
+        namespace=service.namespace,
+        name=service.name,
+        cluster_ips=tuple(str(ip) for ip in service.cluster_ips),
+        external_ips=tuple(str(ip) for ip in (*service.external_ips, *service.load_balancer_ips)),
+        affinity_timeout=service.affinity_timeout,
+        external_local=service.external_local,
+        internal_local=service.internal_local,
+        ports=ports,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,21 +134,8 @@ class AgentApi:
     async def _service_list(self, request: web.Request) -> web.Response:
         if not self._services_served:
             return _starting()
-        result = []
-        for service, ports in self._services.programmed() if self._services is not None else []:
-            result.append(
-                {
-                    "namespace": service.namespace,
-                    "name": service.name,
-                    "clusterIPs": [str(ip) for ip in service.cluster_ips],
-                    "externalIPs": [str(ip) for ip in (*service.external_ips, *service.load_balancer_ips)],
-                    "sessionAffinityTimeout": service.affinity_timeout,
-                    "externalTrafficPolicyLocal": service.external_local,
-                    "internalTrafficPolicyLocal": service.internal_local,
-                    "ports": [asdict(port) for port in ports],
-                }
-            )
-        return web.json_response(result)
+        programmed = self._services.programmed() if self._services is not None else []
+        return web.json_response([programmed_service(s, ports).to_json() for s, ports in programmed])
 
     def serve(self, *, flows: FlowDumps, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource) -> None:
         self._parts = _Parts(flows, tracer, pods, stats)
@@ -204,12 +178,12 @@ class AgentApi:
             return _starting()
         try:
             asked = TraceRequest.from_json(await request.json())
-            result = await self._parts.tracer.trace(asked.source, asked.packet)
+            result = await self._parts.tracer.trace(asked.source, asked.packet, asked.endpoint)
         except (AppctlError, TraceFormatError) as error:
             return web.json_response({"error": str(error)}, status=503)
         except ValueError as error:  # TraceError, and a body that is not JSON
             return web.json_response({"error": str(error)}, status=400)
-        return web.json_response(result_json(result))
+        return web.json_response(hop_trace(result).to_json())
 
     async def _pod_interfaces(self, request: web.Request) -> web.Response:
         if self._parts is None:

@@ -67,6 +67,10 @@ class Appctl:
         """`ofproto/trace BRIDGE FLOW`: the flows a packet like `flow` meets, as OVS prints them."""
         return await self.run("ofproto/trace", bridge, flow)
 
+    async def dump_conntrack(self, zone: int) -> str:
+        """`dpctl/dump-conntrack zone=N`: the datapath's connections in conntrack zone N."""
+        return await self.run("dpctl/dump-conntrack", f"zone={zone}")
+
     async def set_tunnel_neighbour(self, bridge: str, address: IPv4Address, mac: str) -> None:
         """`tnl/neigh/set`: native tunnels on `bridge` reach `address` at `mac` (15 min idle aging)."""
         await self.run("tnl/neigh/set", bridge, str(address), mac)

@@ -20,13 +20,16 @@ gateway, or the tunnel with its destination node). The output port is what the f
 packet was given in an earlier pass for the address it arrived with, and refuses the tunnel
 ("Not tunneling to our own address", datapath actions `drop`), which the datapath does not.
 
+A packet to a Service without endpoints goes from ServiceLB (34) to the controller: the verdict
+is Rejected (the agent answers a TCP reset or an ICMP port unreachable at once).
+
 Nothing here does I/O; the rule names come from a `PolicyRules` the agent implements over its
-policy state.
+policy state. The values of the answer (`RuleRef`, `Port`, `PolicyDecision`, `TraceStep`,
+`Verdict`) are the trace contract's (`pyantrea_api.trace`).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -41,36 +44,14 @@ from agent.openflow.pipeline import (
     INGRESS_RULE,
     PIPELINE,
     PRIORITY_MISS,
+    SERVICE_LB,
 )
 from pyantrea_api.objects import Direction
+from pyantrea_api.trace import PolicyDecision, Port, PortRole, RuleRef, TraceStep, Verdict
 
 _RULE_TABLES = {EGRESS_RULE.id: Direction.OUT, INGRESS_RULE.id: Direction.IN}
 _DEFAULT_TABLES = {EGRESS_DEFAULT.id: Direction.OUT, INGRESS_DEFAULT.id: Direction.IN}
 _OUTPUT_NOTE = "output port is "
-
-
-@dataclass(frozen=True, slots=True)
-class RuleRef:
-    """A rule of a Kubernetes NetworkPolicy or ClusterNetworkPolicy, as users name it."""
-
-    namespace: str
-    """Empty for a ClusterNetworkPolicy."""
-    name: str
-    rule: str
-    """`ingress[0]` for the first ingress rule of the spec; `ingress (isolation only)` for the
-    isolation a policyType without rules adds; a ClusterNetworkPolicy rule's own name follows
-    its position (`ingress[0]:deny-all`)."""
-    tier: str = ""
-    """Admin or Baseline for a ClusterNetworkPolicy rule."""
-    action: str = ""
-    """Accept, Deny or Pass for a ClusterNetworkPolicy rule."""
-
-    @property
-    def text(self) -> str:
-        """`NetworkPolicy ns/name ingress[0]`, `ClusterNetworkPolicy name ingress[0] (Admin tier, Deny)`."""
-        if self.namespace:
-            return f"NetworkPolicy {self.namespace}/{self.name} {self.rule}"
-        return f"ClusterNetworkPolicy {self.name} {self.rule} ({self.tier} tier, {self.action})"
 
 
 class PolicyRules(Protocol):
@@ -84,62 +65,11 @@ class PolicyRules(Protocol):
         egress: by its IPv4 address as an integer)."""
 
 
-class PortRole(enum.StrEnum):
-    POD = "pod"
-    GATEWAY = "gateway"
-    TUNNEL = "tunnel"
-
-
-@dataclass(frozen=True, slots=True)
-class Port:
-    """What an OpenFlow port of br-int is."""
-
-    ofport: int
-    role: PortRole
-    name: str
-    """The interface name; for a pod, `namespace/name` of the pod."""
-
-
-class Verdict(enum.StrEnum):
-    DELIVERED = "Delivered"
-    """Output to a local pod's port."""
-    TUNNELED = "Tunneled"
-    """Output to the tunnel, towards another node."""
-    TO_GATEWAY = "ToGateway"
-    """Output to the gateway: to the node's host network."""
-    DROPPED = "Dropped"
-    FORWARDED = "Forwarded"
-    """Output to a port that is none of the above."""
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyDecision:
-    direction: Direction
-    allowed: bool
-    rules: tuple[RuleRef, ...]
-    """Allowed: the rule that allowed it. Dropped: the rules whose isolation dropped it, or the
-    ClusterNetworkPolicy rule that denied it. Passed: the rule that passed it on."""
-    tier: str = ""
-    """The ClusterNetworkPolicy tier that decided (Admin, Baseline); empty: NetworkPolicy."""
-    action: str = ""
-    """Accept, Deny or Pass in a tier; empty for NetworkPolicy."""
-
-
-@dataclass(frozen=True, slots=True)
-class ExplainedStep:
-    table: int
-    table_name: str
-    priority: int | None
-    match: str
-    actions: tuple[str, ...]
-    notes: tuple[str, ...]
-
-
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """One node's part of a packet's way."""
 
-    steps: tuple[ExplainedStep, ...]
+    steps: tuple[TraceStep, ...]
     policies: tuple[PolicyDecision, ...]
     verdict: Verdict
     reason: str
@@ -162,7 +92,7 @@ def explain(trace: Trace, ports: Mapping[int, Port], rules: PolicyRules) -> Expl
     steps = trace.steps
     policies = tuple(decision for step in steps if (decision := _decision(step, rules)) is not None)
     explained = tuple(
-        ExplainedStep(s.table, table_name(s.table), s.priority, s.match, s.actions, s.notes) for s in steps
+        TraceStep(s.table, table_name(s.table), s.priority, s.match, s.actions, s.notes) for s in steps
     )
     packet = fields(trace.last.final_flow)
     dropped = next((step for step in steps if step.drops), None)
@@ -170,6 +100,10 @@ def explain(trace: Trace, ports: Mapping[int, Port], rules: PolicyRules) -> Expl
         return Explanation(
             explained, policies, Verdict.DROPPED, _drop_reason(dropped, policies), None, None, packet
         )
+    if any(s.table == SERVICE_LB.id and _to_controller(s) for s in steps):
+        answer = "a TCP reset" if "tcp" in packet else "an ICMP port unreachable"
+        reason = f"the Service has no endpoint: ServiceLB sends it to the agent, which answers {answer}"
+        return Explanation(explained, policies, Verdict.REJECTED, reason, None, None, packet)
     ofport = _output_port(steps)
     if ofport is None:
         last = steps[-1] if steps else None
@@ -189,6 +123,10 @@ def explain(trace: Trace, ports: Mapping[int, Port], rules: PolicyRules) -> Expl
         return Explanation(explained, policies, Verdict.TO_GATEWAY, reason, port, None, packet)
     reason = f"delivered to pod {port.name} (port {ofport})"
     return Explanation(explained, policies, Verdict.DELIVERED, reason, port, None, packet)
+
+
+def _to_controller(step: Step) -> bool:
+    return any(action.upper().startswith("CONTROLLER") for action in step.actions)
 
 
 def _decision(step: Step, rules: PolicyRules) -> PolicyDecision | None:

@@ -18,7 +18,6 @@ from ipaddress import IPv4Address, IPv6Address
 from agent.observe.appctl import Appctl, AppctlError
 from agent.observe.explain import table_name
 from agent.observe.node import NodeDatapath, TableCounts
-from agent.pods.api import PodInterfaces
 from pyantrea_api.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.version import version
@@ -42,7 +41,6 @@ class AgentHeartbeat:
         node: NodeDatapath,
         *,
         flows: TableCounts,
-        pods: PodInterfaces,
         readiness: Readiness,
         appctl: Appctl,
         api_address: str,
@@ -51,7 +49,6 @@ class AgentHeartbeat:
     ) -> None:
         self._node = node
         self._flows = flows
-        self._pods = pods
         self._readiness = readiness
         self._appctl = appctl
         self._api_address = api_address
@@ -60,7 +57,7 @@ class AgentHeartbeat:
         self._ovs_version = ""
 
     async def agent_info(self) -> AgentInfo:
-        local = self._node.node
+        local = self._node.local
         flows = tuple(
             TableFlows(table, table_name(table), n) for table, n in self._flows.table_counts().items()
         )
@@ -72,7 +69,7 @@ class AgentHeartbeat:
             node_ip=str(local.node_ip),
             pod_cidr=str(local.subnet),
             tunnel_type=self._node.tunnel_type,
-            pods=len(self._pods.interfaces()),
+            pods=len(self._node.interfaces()),
             flows=flows,
             checks=checks,
             rules=await self._rule_traffic(),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agent.observe.explain import RuleRef
 from agent.policy.reconciler import Reconciler
 from agent.policy.rules import CachedRule, RuleId, rule_id
 from agent.policy.stats import RuleStats
@@ -18,6 +17,7 @@ from agent.policy.store import PolicyStore
 from pyantrea_api.objects import Direction, InternalNetworkPolicy
 from pyantrea_api.reports import RuleTraffic
 from pyantrea_api.rulenames import rule_names
+from pyantrea_api.trace import RuleRef
 
 
 def rule_index(policy: InternalNetworkPolicy, wanted: RuleId) -> int | None:

@@ -19,22 +19,9 @@ from agent.proxy.endpoints import PortEndpoint, categorize, port_endpoints
 from agent.proxy.groupids import GroupIds
 from agent.proxy.model import EndpointSlice, Service, ServicePort
 from fastpath import Flow, Group, Match
+from pyantrea_api.services import ProgrammedPort
 
 FlowKey = tuple[int, int, Match]
-
-
-@dataclass(frozen=True, slots=True)
-class ProgrammedPort:
-    """What the datapath does with one Service port on this node (for `pyantctl get services`)."""
-
-    name: str
-    protocol: str
-    port: int
-    node_port: int | None
-    cluster_endpoints: tuple[str, ...]
-    local_endpoints: tuple[str, ...]
-    cluster_group: int | None
-    local_group: int | None
 
 
 @dataclass(slots=True)

@@ -6,33 +6,41 @@ agent, at the API address of its heartbeat, to trace the packet through its brid
 /api/v1/trace` of the agent, a `pyantrea_api.trace.TraceRequest`). When that node sends it through the tunnel,
 the agent of the node at the tunnel's destination traces it as it arrives (the sending node's
 MACs, TTL and tunnel key). The answer lists each hop as its agent explained it (tables crossed,
-policy decisions, verdict) and ends with the verdict of the last hop.
+policy decisions, verdict) and ends with the verdict of the last hop. The query and the answers,
+the agents' and the cluster's, are the trace contract's (`pyantrea_api.trace`).
 
-The agents' APIs speak HTTPS with a certificate whose CA each agent sends in its heartbeats; the
-controller trusts that CA alone for that agent, and shows its ServiceAccount's token, which the
-agent reviews and authorizes (`agent.observe.access`).
+A packet to a Service address: the source pod's agent follows it to one endpoint (pinned by the
+query, or its own choice) and traces it after the DNAT; the next hop gets the packet as DNATed
+(the endpoint's address and port), and the answer names the endpoint's pod and node.
+
+The agents' APIs are reached through `controlplane.dashboard.agentapi` (HTTPS, each agent's CA
+pinned, the controller's token).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from ipaddress import IPv4Address, ip_address
-from typing import Any
-
-import aiohttp
 
 from controlplane.compute.inputs import Pod
+from controlplane.dashboard.agentapi import AgentApiClient, AgentCallFailed
 from controlplane.status.agents import Heartbeat
-from pyantrea_api.trace import TRACE_PATH, FromPod, Packet, TraceProtocol, TraceRequest, from_tunnel
-from pyantrea_daemon.certificates import pinned_client_context
+from pyantrea_api.trace import (
+    TRACE_PATH,
+    ClusterTrace,
+    FromPod,
+    HopTrace,
+    Packet,
+    TraceError,
+    TraceQuery,
+    TraceRequest,
+    Verdict,
+    from_tunnel,
+)
 
-DEFAULT_SOURCE_PORT = 40000
-_AGENT_TIMEOUT = aiohttp.ClientTimeout(total=20)
 _MAX_HOPS = 2
 """A packet crosses at most the source node and, through the tunnel, the destination node."""
-
-Json = dict[str, Any]
 
 
 class TraceFailed(Exception):
@@ -41,49 +49,6 @@ class TraceFailed(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class TraceQuery:
-    source: tuple[str, str]
-    """(namespace, name) of the source pod."""
-    destination: str
-    """A pod as `namespace/name`, or an IPv4 address."""
-    protocol: TraceProtocol
-    port: int
-    """The destination port (ignored for ICMP)."""
-    source_port: int = DEFAULT_SOURCE_PORT
-
-    @classmethod
-    def from_json(cls, body: Any) -> TraceQuery:
-        """The query of a request body; raises TraceFailed naming the bad field."""
-        if not isinstance(body, dict):
-            raise TraceFailed("the body must be a JSON object")
-        source = body.get("source")
-        if not isinstance(source, str) or source.count("/") != 1 or "" in source.split("/"):
-            raise TraceFailed(f"source must be a pod as NAMESPACE/NAME, got {source!r}")
-        destination = body.get("destination")
-        if not isinstance(destination, str) or not destination:
-            raise TraceFailed(
-                f"destination must be a pod as NAMESPACE/NAME or an IPv4 address, got {destination!r}"
-            )
-        try:
-            protocol = TraceProtocol(str(body.get("protocol", "TCP")).upper())
-        except ValueError:
-            raise TraceFailed(
-                f"protocol must be one of {', '.join(TraceProtocol)}, got {body.get('protocol')!r}"
-            ) from None
-        if protocol is TraceProtocol.ICMP:
-            port, source_port = 0, 0
-        else:
-            if "port" not in body:
-                raise TraceFailed(f"port is required for {protocol}")
-            port, source_port = body["port"], body.get("sourcePort", DEFAULT_SOURCE_PORT)
-            for name, value in (("port", port), ("sourcePort", source_port)):
-                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-                    raise TraceFailed(f"{name} must be a port number 1..65535, got {value!r}")
-        namespace, name = source.split("/")
-        return cls((namespace, name), destination, protocol, port, source_port)
 
 
 def _ipv4(pod: Pod) -> IPv4Address | None:
@@ -106,6 +71,11 @@ def _find_pod(pods: Sequence[Pod], namespace: str, name: str, role: str) -> Pod:
     return pod
 
 
+def _pod_at(pods: Sequence[Pod], address: IPv4Address) -> Pod | None:
+    """The pod (not of the host network) with this address."""
+    return next((p for p in pods if _ipv4(p) == address and p.node_name and not p.host_network), None)
+
+
 def _agent(heartbeats: Sequence[Heartbeat], node: str) -> Heartbeat:
     beat = next((b for b in heartbeats if b.node == node), None)
     if beat is None or not beat.info.api_address:
@@ -116,11 +86,12 @@ def _agent(heartbeats: Sequence[Heartbeat], node: str) -> Heartbeat:
 class ClusterTracer:
     """Runs traces with the agents' APIs; `pods` and `heartbeats` are read at each trace."""
 
-    def __init__(self, session: aiohttp.ClientSession, token: str | None) -> None:
-        self._session = session
-        self._headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    def __init__(self, agents: AgentApiClient) -> None:
+        self._agents = agents
 
-    async def trace(self, query: TraceQuery, pods: Sequence[Pod], heartbeats: Sequence[Heartbeat]) -> Json:
+    async def trace(
+        self, query: TraceQuery, pods: Sequence[Pod], heartbeats: Sequence[Heartbeat]
+    ) -> ClusterTrace:
         source = _find_pod(pods, *query.source, "source")
         destination_pod: Pod | None = None
         if "/" in query.destination:
@@ -136,58 +107,61 @@ class ClusterTracer:
                 ) from None
             if not isinstance(destination_ip, IPv4Address):
                 raise TraceFailed(f"destination {destination_ip} is IPv6; pyantrea traces IPv4")
-            destination_pod = next((p for p in pods if _ipv4(p) == destination_ip and p.node_name), None)
+            destination_pod = _pod_at(pods, destination_ip)
+        assert destination_ip is not None
         packet = Packet(query.protocol, None, destination_ip, query.source_port, query.port)
         beat = _agent(heartbeats, source.node_name)
-        hops = [await self._ask(beat, TraceRequest(FromPod(source.namespace, source.name), packet))]
-        while hops[-1]["verdict"] == "Tunneled" and len(hops) < _MAX_HOPS:
+        first = TraceRequest(FromPod(source.namespace, source.name), packet, query.endpoint)
+        hops = [await self._ask(beat, first)]
+        service = hops[0].service
+        if service is not None and service.endpoint is not None:
+            endpoint_pod = _pod_at(pods, service.endpoint.ip)
+            if endpoint_pod is not None:
+                hops[0] = replace(hops[0], service=replace(
+                    service, endpoint_pod=f"{endpoint_pod.namespace}/{endpoint_pod.name}",
+                    endpoint_node=endpoint_pod.node_name,
+                ))  # fmt: skip
+            destination_pod = endpoint_pod
+            # What leaves the source node is DNATed: the next node sees the endpoint.
+            packet = replace(
+                packet, dst_ip=service.endpoint.ip, dst_port=service.endpoint.port or packet.dst_port
+            )
+        while hops[-1].verdict is Verdict.TUNNELED and len(hops) < _MAX_HOPS:
             last = hops[-1]
-            peer = next((b for b in heartbeats if b.info.node_ip == last["tunnelDestination"]), None)
+            peer = next((b for b in heartbeats if b.info.node_ip == last.tunnel_destination), None)
             if peer is None:
-                address = last["tunnelDestination"]
                 raise TraceFailed(
-                    f"{last['node']} tunnels the packet to {address}, a node no agent reports", 503
+                    f"{last.node} tunnels the packet to {last.tunnel_destination}, a node no agent reports",
+                    503,
                 )
-            arriving = from_tunnel(IPv4Address(beat.info.node_ip), last["packet"])
+            arriving = from_tunnel(IPv4Address(beat.info.node_ip), last.packet)
             request = TraceRequest(arriving, replace(packet, src_ip=_ipv4(source)))
             beat = peer
             hops.append(await self._ask(peer, request))
         final = hops[-1]
-        return {
-            "source": f"{source.namespace}/{source.name}",
-            "sourceIP": str(_ipv4(source)),
-            "destination": query.destination,
-            "destinationIP": str(destination_ip),
-            "destinationPod": f"{destination_pod.namespace}/{destination_pod.name}"
+        return ClusterTrace(
+            source=f"{source.namespace}/{source.name}",
+            source_ip=str(_ipv4(source)),
+            destination=query.destination,
+            destination_ip=str(destination_ip),
+            destination_pod=f"{destination_pod.namespace}/{destination_pod.name}"
             if destination_pod
             else None,
-            "protocol": query.protocol.value,
-            "port": query.port,
-            "verdict": final["verdict"],
-            "reason": final["reason"],
-            "hops": hops,
-        }
+            protocol=query.protocol,
+            port=query.port,
+            verdict=final.verdict,
+            reason=final.reason,
+            hops=tuple(hops),
+        )
 
-    async def _ask(self, beat: Heartbeat, request: TraceRequest) -> Json:
-        if not beat.info.api_ca:
-            raise TraceFailed(f"the agent of node {beat.node} reports no certificate for its API", 503)
-        url = f"https://{beat.info.api_address}{TRACE_PATH}"
+    async def _ask(self, beat: Heartbeat, request: TraceRequest) -> HopTrace:
         try:
-            async with self._session.post(
-                url,
-                json=request.to_json(),
-                timeout=_AGENT_TIMEOUT,
-                headers=self._headers,
-                ssl=pinned_client_context(beat.info.api_ca),
-            ) as response:
-                body = await response.json(content_type=None)
-                if response.status != 200:
-                    message = body.get("error") if isinstance(body, dict) else body
-                    # The agent's 400s are about the packet asked for; anything else is the agent's.
-                    status = 400 if response.status == 400 else 502
-                    raise TraceFailed(f"node {beat.node}: {message}", status)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            body = await self._agents.post(beat, TRACE_PATH, request.to_json())
+        except AgentCallFailed as failed:
+            raise TraceFailed(str(failed), failed.status) from None
+        try:
+            return HopTrace.from_json(body, f"node {beat.node}'s answer")
+        except TraceError as error:
             raise TraceFailed(
-                f"the agent of node {beat.node} at {beat.info.api_address} does not answer: {error!r}", 502
-            ) from error
-        return body
+                f"the agent of node {beat.node} answered a trace it should not: {error}", 502
+            ) from None

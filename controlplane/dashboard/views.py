@@ -8,7 +8,9 @@ document per kind, served at `/api/v1/<kind>` and all together in the dashboard'
 * `nodes`: every Node with its pod subnet and tunnel endpoint (from its agent's heartbeat);
 * `networkpolicies`: realization (phase, nodes realized of desired) and the rules with their
   traffic summed over the nodes (and per node);
-* `addressgroups`, `appliedtogroups`: members and span, with the policies that use them.
+* `addressgroups`, `appliedtogroups`: members and span, with the policies that use them;
+* `services`: every Service the agents programmed (AntreaProxy), per port its endpoints and
+  each node's (made from the agents' answers, which the API fetches when asked).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from controlplane.status.board import PolicyStatus
 from pyantrea_api.ipnet import format_ip
 from pyantrea_api.objects import Direction, GroupMember, InternalNetworkPolicy, Service
 from pyantrea_api.rulenames import rule_names
+from pyantrea_api.services import ProgrammedService
 
 Json = dict[str, Any]
 Span = frozenset[str]
@@ -213,3 +216,47 @@ def group_users(
         for group in policy.applied_to_groups:
             applied.setdefault(group, []).append(ref)
     return address, applied
+
+
+def services_view(
+    programmed: Mapping[str, Sequence[ProgrammedService]], unreachable: Mapping[str, str]
+) -> Json:
+    """Every Service an agent programmed, with, per port, the endpoints (all nodes' together,
+    and each node's own: `cluster` for the cluster-wide group, `local` for a Local traffic
+    policy's), and the nodes whose agent did not answer, with why."""
+    merged: dict[str, Json] = {}
+    ports: dict[str, dict[tuple[str, str, int], Json]] = {}
+    for node in sorted(programmed):
+        for service in programmed[node]:
+            entry = merged.setdefault(
+                service.key,
+                {
+                    "namespace": service.namespace,
+                    "name": service.name,
+                    "clusterIPs": list(service.cluster_ips),
+                    "externalIPs": list(service.external_ips),
+                    "sessionAffinityTimeout": service.affinity_timeout,
+                    "nodes": [],
+                },
+            )
+            entry["nodes"].append(node)
+            for port in service.ports:
+                merged_port = ports.setdefault(service.key, {}).setdefault(
+                    (port.name, port.protocol, port.port),
+                    {"name": port.name, "protocol": port.protocol, "port": port.port,
+                     "nodePort": port.node_port, "endpoints": [], "byNode": {}},
+                )  # fmt: skip
+                merged_port["byNode"][node] = {
+                    "cluster": list(port.cluster_endpoints),
+                    "local": list(port.local_endpoints),
+                }
+                known = (
+                    set(merged_port["endpoints"]) | set(port.cluster_endpoints) | set(port.local_endpoints)
+                )
+                merged_port["endpoints"] = sorted(known)
+    services = []
+    for key in sorted(merged):
+        entry = merged[key]
+        entry["ports"] = list(ports.get(key, {}).values())
+        services.append(entry)
+    return {"services": services, "unreachable": dict(sorted(unreachable.items()))}

@@ -12,7 +12,7 @@ and digest are ignored) and the program's command line, a list whose items may h
     {bin:NAME}      the path of a program the lab's setup built (`coredns`)
     {python}        the lab's Python interpreter
     {repo}          this repository (examples/guestbook/frontend is a program of it)
-    {dir}           a writable directory of the pod's own
+    {dir}           a writable directory of the container's own
     {pod} {namespace} {name}
 
 Paths in `args` and `command` under a volumeMount's mountPath are translated to the kubelet's

@@ -1,5 +1,6 @@
-"""What runs in a pod: the program the image map names for its first container, with the pod's
-ConfigMap volumes and ServiceAccount token projected as a kubelet does, or the lab's pod server.
+"""What runs in a pod: for each of its containers, the program the image map names for the
+container's image, with the pod's ConfigMap volumes and ServiceAccount token projected as a kubelet
+does, or the lab's pod server answering on that container's ports.
 
 ConfigMap volumes are written under the pod's directory (`volumes/<name>/<key>`); a token is
 requested with the TokenRequest API bound to the pod (the node's identity may do that for pods
@@ -18,7 +19,7 @@ from kubernetes.client import ApiException
 
 from lab.identities import SERVICE_ACCOUNT_MOUNT, TOKEN_SECONDS, write_service_account_dir
 from lab.kubelet.images import ImageMapError, ImageProgram, RenderContext, find, render
-from lab.kubelet.pods import PodView
+from lab.kubelet.pods import ContainerView, PodView
 from lab.kubelet.server import Launch, pod_server_launch
 from lab.kubernetes.binaries import BinariesMissing, built_program
 from pyantrea_kube.resources import CONFIG_MAPS, SERVICE_ACCOUNTS
@@ -44,27 +45,42 @@ class PodPrograms:
         self._programs = programs
         self._access = access
 
-    def mapped(self, pod: PodView) -> ImageProgram | None:
-        return find(self._programs, pod.containers[0].image) if pod.containers else None
+    def mapped(self, container: ContainerView) -> ImageProgram | None:
+        return find(self._programs, container.image)
 
-    async def launch(self, pod: PodView, directory: Path) -> Launch:
-        program = self.mapped(pod)
-        if program is None:
-            return pod_server_launch(pod.key, pod.listens)
-        container = pod.containers[0]
-        volumes = await asyncio.to_thread(self._project_config_maps, pod, directory / "volumes")
-        workdir = directory / "work"
-        workdir.mkdir(parents=True, exist_ok=True)
-        context = RenderContext(pod=pod.key, directory=workdir, python=sys.executable, programs=_program_path,
-                                volumes=volumes)  # fmt: skip
+    async def launches(self, pod: PodView, directory: Path) -> dict[str, Launch]:
+        """How to run each of the pod's containers, by container name. Volumes and the token are
+        projected once for the pod, as a kubelet does, and shared by its containers."""
+        mapped = {container.name: self.mapped(container) for container in pod.containers}
+        volumes: dict[str, Path] = {}
+        if any(mapped.values()):
+            volumes = await asyncio.to_thread(self._project_config_maps, pod, directory / "volumes")
+        account: Path | None = None
+        if any(program and program.service_account_token for program in mapped.values()):
+            account = await asyncio.to_thread(self._project_token, pod, directory / "serviceaccount")
+        launches = {}
+        for container in pod.containers:
+            program = mapped[container.name]
+            if program is None:
+                launches[container.name] = pod_server_launch(pod.key, container.listens)
+                continue
+            workdir = directory / "work" / container.name
+            workdir.mkdir(parents=True, exist_ok=True)
+            context = RenderContext(pod=pod.key, directory=workdir, python=sys.executable,
+                                    programs=_program_path, volumes=volumes)  # fmt: skip
+            launches[container.name] = self._launch(program, container, context, account)
+        return launches
+
+    def _launch(
+        self, program: ImageProgram, container: ContainerView, context: RenderContext, account: Path | None
+    ) -> Launch:
         try:
             argv = render(program, container, context)
         except ImageMapError as exc:
-            raise ProgramFailure(str(exc)) from exc
+            raise ProgramFailure(f"container {container.name}: {exc}") from exc
         env = dict(container.env)
         mounts: tuple[tuple[str, str], ...] = ()
-        if program.service_account_token:
-            account = await asyncio.to_thread(self._project_token, pod, directory / "serviceaccount")
+        if program.service_account_token and account is not None:
             mounts = ((str(account), str(SERVICE_ACCOUNT_MOUNT)),)
             env |= {
                 "KUBERNETES_SERVICE_HOST": self._access.host,

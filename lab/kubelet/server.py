@@ -1,11 +1,11 @@
-"""One pod's program: started in the pod's namespace, watched, stopped.
+"""One container's program: started in the pod's namespace, watched, stopped.
 
-The kubelet starts the pod's program inside the sandbox with `ip netns exec` (which also gives it
+The kubelet starts each container's program inside the sandbox with `ip netns exec` (which also gives it
 the pod's /etc/resolv.conf, from /etc/netns/<sandbox>/), as a runtime starts a pod's containers:
 the lab's pod server (`python -m lab.podserver`), which says `ready` once it listens, or the
-program the image map names for the pod's image, which is started once every declared TCP port
-accepts connections. The process is the kubelet's child; its output goes to the pod's log
-file, whose last lines explain a failure.
+program the image map names for the container's image, which is started once every declared TCP
+port accepts connections. The process is the kubelet's child; its output goes to the container's
+log file, whose last lines explain a failure.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ServerFailure(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Launch:
-    """How to run a pod's program; a pod whose launch changes gets its program restarted."""
+    """How to run a container's program."""
 
     argv: tuple[str, ...]
     """Run inside the pod's namespace (`ip netns exec` is added)."""
@@ -73,11 +73,12 @@ def _listening(netns_name: str, port: int) -> bool:
 
 
 class PodServer:
-    """The program of pod `pod` (namespace/name) run as `launch` says."""
+    """The program of container `container` of pod `pod` (namespace/name) run as `launch` says."""
 
-    def __init__(self, *, netns: str, pod: str, launch: Launch, log: Path) -> None:
+    def __init__(self, *, netns: str, pod: str, container: str, launch: Launch, log: Path) -> None:
         self.netns = netns
         self.pod = pod
+        self.container = container
         self.launch = launch
         self.log = log
         self._process: asyncio.subprocess.Process | None = None
@@ -102,7 +103,8 @@ class PodServer:
         except TimeoutError:
             await self.stop()
             raise ServerFailure(
-                f"the pod's program did not listen within {_START_TIMEOUT_SECONDS:.0f}s"
+                f"the program of container {self.container} did not listen within "
+                f"{_START_TIMEOUT_SECONDS:.0f}s"
             ) from None
         except ServerFailure:
             status = await process.wait()
@@ -128,7 +130,7 @@ class PodServer:
         """Wait until the program ends by itself; returns why it ended."""
         process = self._process
         if process is None:
-            raise RuntimeError(f"the program of {self.pod} is not running")
+            raise RuntimeError(f"the program of {self.pod} container {self.container} is not running")
         status = await process.wait()
         return self._why(status)
 
@@ -150,7 +152,7 @@ class PodServer:
         except OSError:
             lines = []
         last = lines[-1] if lines else "no output"
-        return f"the pod's program exited with status {status}: {last}"
+        return f"the program of container {self.container} exited with status {status}: {last}"
 
 
 def _base_env() -> Mapping[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,16 @@ def _condition(kind: str, ok: bool, at: str, reason: str = "", message: str = ""
 
 
 def running(
-    pod: PodView, *, pod_ip: str, host_ip: str, container_id: str, started_at: str, restarts: int
+    pod: PodView,
+    *,
+    pod_ip: str,
+    host_ip: str,
+    container_id: str,
+    started_at: str,
+    containers_started: Mapping[str, str],
+    restarts: Mapping[str, int],
 ) -> dict[str, Any]:
-    """Every container ready and running."""
+    """Every container ready and running; `restarts` and `containers_started` by container name."""
     at = now()
     return {
         "phase": "Running",
@@ -75,15 +83,17 @@ def running(
                 "containerID": f"pyantrea-lab://{container_id}",
                 "ready": True,
                 "started": True,
-                "restartCount": restarts,
-                "state": {"running": {"startedAt": started_at}},
+                "restartCount": restarts.get(container.name, 0),
+                "state": {"running": {"startedAt": containers_started.get(container.name, started_at)}},
             }
             for container in pod.containers
         ],
     }
 
 
-def waiting(pod: PodView, *, host_ip: str, reason: str, message: str, restarts: int = 0) -> dict[str, Any]:
+def waiting(
+    pod: PodView, *, host_ip: str, reason: str, message: str, restarts: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     """Not running: the sandbox or the server is not (yet) there, for `reason`."""
     at = now()
     sandbox_ready = reason == SERVER_FAILED
@@ -112,7 +122,7 @@ def waiting(pod: PodView, *, host_ip: str, reason: str, message: str, restarts: 
                 "imageID": "",
                 "ready": False,
                 "started": False,
-                "restartCount": restarts,
+                "restartCount": (restarts or {}).get(container.name, 0),
                 "state": {"waiting": {"reason": container_reason, "message": f"{reason}: {message}"}},
             }
             for container in pod.containers

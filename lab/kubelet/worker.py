@@ -2,8 +2,9 @@
 
 The kubelet runs one worker per pod key (`namespace/name`) it has seen; changes only wake the
 worker, which then looks at the pod as the informer has it now. It makes the sandbox, starts
-the pod's program (lab.kubelet.programs) and reports `Running`; restarts a program that ended
-(counting restarts); restarts it when the containers or volumes change; tears everything down
+one program per container (lab.kubelet.programs) and reports `Running`; restarts a container's
+program that ended (counting that container's restarts); restarts them all when the containers or
+volumes change; tears everything down
 when the pod is deleted or replaced by one with another uid. A failed step is reported in the
 pod's status and retried with backoff (every second while the network plugin says "try again
 later").
@@ -72,12 +73,15 @@ class PodWorker:
         self._changed.set()
         self._sandbox: SandboxRecord | None = None
         self._pod_ip = ""
-        self._server: PodServer | None = None
+        self._servers: dict[str, PodServer] = {}
+        """The running program of each container, by container name."""
         self._running_spec: object = None
-        """What of the pod the running program was made from (containers, volumes, account)."""
-        self._server_ended: asyncio.Task[str] | None = None
+        """What of the pod the running programs were made from (containers, volumes, account)."""
+        self._ended: dict[str, asyncio.Task[str]] = {}
+        """Per running container: done when its program ended by itself."""
         self._started_at = ""
-        self._restarts = 0
+        self._container_started: dict[str, str] = {}
+        self._restarts: dict[str, int] = {}
         self._reported: tuple[str, ...] = ()
         self._backoff = _BACKOFF_INITIAL
 
@@ -102,9 +106,9 @@ class PodWorker:
                     continue
                 retry = await self._step(pod)
         finally:
-            # Cancelled (the kubelet stops): the pod's server keeps running, as containers do.
-            if self._server_ended is not None:
-                self._server_ended.cancel()
+            # Cancelled (the kubelet stops): the pod's programs keep running, as containers do.
+            for watch in self._ended.values():
+                watch.cancel()
 
     async def _terminate(self, pod: PodView) -> float | None:
         """A pod being deleted: its server stops and its sandbox goes (CNI DEL), then the kubelet
@@ -126,12 +130,14 @@ class PodWorker:
             reported = await self._report(pod, pod_status, (failure.reason, failure.message))
             return failure.retry if reported else _TRY_AGAIN_SECONDS
         self._backoff = _BACKOFF_INITIAL
-        what = ("Running", self._pod_ip, str(self._restarts), self._started_at)
+        what = ("Running", self._pod_ip, repr(sorted(self._restarts.items())), self._started_at,
+                repr(sorted(self._container_started.items())))  # fmt: skip
         if self._reported == what:
             return None
         pod_status = status.running(pod, pod_ip=self._pod_ip, host_ip=self._context.host_ip,
                                     container_id=self._sandbox.container_id if self._sandbox else "",
-                                    started_at=self._started_at, restarts=self._restarts)  # fmt: skip
+                                    started_at=self._started_at, containers_started=self._container_started,
+                                    restarts=self._restarts)  # fmt: skip
         return None if await self._report(pod, pod_status, what) else _TRY_AGAIN_SECONDS
 
     async def _converge(self, pod: PodView) -> None:
@@ -149,31 +155,37 @@ class PodWorker:
                 raise _Failed(status.SANDBOX_FAILED, str(failure), retry=self._next_backoff()) from failure
             self._pod_ip = str(address.ip)
             log.info("pod %s: sandbox %s, address %s", self.key, self._sandbox.netns, address)
-        ended = self._server_ended is not None and self._server_ended.done()
-        if self._server is None or ended or self._running_spec != _spec(pod):
-            if ended:
-                self._restarts += 1
-            await self._stop_server()
-            await self._start_server(pod)
+        if self._running_spec != _spec(pod):
+            await self._stop_servers()
+            self._running_spec = _spec(pod)
+        for name, watch in list(self._ended.items()):
+            if watch.done():
+                self._restarts[name] = self._restarts.get(name, 0) + 1
+                await self._stop_server(name)
+        if len(self._servers) < len(pod.containers):
+            await self._start_servers(pod)
 
-    async def _start_server(self, pod: PodView) -> None:
+    async def _start_servers(self, pod: PodView) -> None:
+        """Start the program of every container that has none running."""
         assert self._sandbox is not None
         directory = self._context.sandboxes.directory(pod.uid)
         try:
-            launch = await self._context.programs.launch(pod, directory)
+            launches = await self._context.programs.launches(pod, directory)
         except ProgramFailure as failure:
             raise _Failed(status.SERVER_FAILED, str(failure), retry=self._next_backoff()) from failure
-        server = PodServer(
-            netns=self._sandbox.netns, pod=pod.key, launch=launch, log=directory / "server.log"
-        )
-        try:
-            await server.start()
-        except ServerFailure as failure:
-            raise _Failed(status.SERVER_FAILED, str(failure), retry=self._next_backoff()) from failure
-        self._server = server
-        self._running_spec = _spec(pod)
-        self._started_at = status.now()
-        self._server_ended = asyncio.create_task(self._watch(server), name=f"pod-server-{self.key}")
+        for name, launch in launches.items():
+            if name in self._servers:
+                continue
+            server = PodServer(netns=self._sandbox.netns, pod=pod.key, container=name, launch=launch,
+                               log=directory / "logs" / f"{name or 'container'}.log")  # fmt: skip
+            try:
+                await server.start()
+            except ServerFailure as failure:
+                raise _Failed(status.SERVER_FAILED, str(failure), retry=self._next_backoff()) from failure
+            self._servers[name] = server
+            self._container_started[name] = status.now()
+            self._started_at = self._started_at or self._container_started[name]
+            self._ended[name] = asyncio.create_task(self._watch(server), name=f"pod-server-{self.key}-{name}")
 
     async def _watch(self, server: PodServer) -> str:
         why = await server.wait()
@@ -181,24 +193,31 @@ class PodWorker:
         self.wake()
         return why
 
-    async def _stop_server(self) -> None:
-        watch, self._server_ended = self._server_ended, None
+    async def _stop_server(self, name: str) -> None:
+        watch = self._ended.pop(name, None)
         if watch is not None:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch
-        server, self._server = self._server, None
+        server = self._servers.pop(name, None)
         if server is not None:
             await server.stop()
 
+    async def _stop_servers(self) -> None:
+        for name in list(self._servers.keys() | self._ended.keys()):
+            await self._stop_server(name)
+        self._started_at = ""
+        self._container_started.clear()
+
     async def _teardown(self) -> None:
         assert self._sandbox is not None
-        await self._stop_server()
+        await self._stop_servers()
         await self._context.sandboxes.destroy(self._sandbox)
         log.info("pod %s: sandbox %s removed", self.key, self._sandbox.netns)
         self._sandbox = None
         self._pod_ip = ""
-        self._restarts = 0
+        self._restarts.clear()
+        self._running_spec = None
         self._reported = ()
 
     async def _report(self, pod: PodView, pod_status: dict[str, Any], what: tuple[str, ...]) -> bool:

@@ -175,6 +175,40 @@ def test_label_sets_and_removes_labels(lab3: Lab):
     assert lab3.pods("labels")["p"]["metadata"]["labels"] == {"pod": "p", "tier": "db"}
 
 
+def test_every_container_of_a_pod_runs_its_own_program_and_restarts_alone(lab3: Lab):
+    """A pod of two containers: the pod server for an image the lab does not map, and Debian's
+    redis-server for the redis image; both serve, each has its status, and the one that exits is
+    started again without the other."""
+    pod = textwrap.dedent("""\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: duo, namespace: duo}
+        spec:
+          nodeName: node2
+          containers:
+          - {name: web, image: lab, ports: [{containerPort: 80}]}
+          - {name: cache, image: redis, ports: [{containerPort: 6379}]}
+        """)
+    lab3.apply(namespace_manifest("duo") + pod, "--wait")
+    ip = lab3.pods("duo")["duo"]["status"]["podIP"]
+    assert lab3.run("exec", "duo/duo", "--", "nc", "-w", "3", ip, "80").stdout.startswith("duo/duo")
+    assert lab3.run("exec", "duo/duo", "--", "redis-cli", "-h", ip, "ping").stdout.strip() == "PONG"
+
+    def statuses() -> dict[str, dict[str, object]]:
+        return {c["name"]: c for c in lab3.pods("duo")["duo"]["status"]["containerStatuses"]}
+
+    assert {name: (s["ready"], s["restartCount"]) for name, s in statuses().items()} == {
+        "web": (True, 0),
+        "cache": (True, 0),
+    }
+    lab3.run("exec", "duo/duo", "--", "redis-cli", "-h", ip, "shutdown", "nosave", check=False)
+    deadline = time.monotonic() + 30
+    while statuses()["cache"]["restartCount"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert {name: s["restartCount"] for name, s in statuses().items()} == {"web": 0, "cache": 1}
+    assert lab3.run("exec", "duo/duo", "--", "redis-cli", "-h", ip, "ping").stdout.strip() == "PONG"
+
+
 def test_delete_stops_the_pod_and_removes_its_namespace(lab3: Lab):
     path = lab3.write(
         namespace_manifest("gone") + pod_manifest("gone", "x", node="node2") + pod_manifest("gone", "y")

@@ -140,6 +140,14 @@ def test_api_stream_and_metrics_show_agents_nodes_policies_groups(cluster: Clust
                         "networkpolicy": "installing the initial NetworkPolicies",
                     }
                     assert one["apiAddress"] == "192.0.2.1:10350" and one["ovsVersion"] == "3.1.0"
+                    # These agents serve no API: the Services view says so, node by node.
+                    assert await get("/api/v1/services") == {
+                        "services": [],
+                        "unreachable": {
+                            node: f"the agent of node {node} reports no certificate for its API"
+                            for node in ("n1", "n2")
+                        },
+                    }
                     assert (one["flows"], one["pods"], one["version"]) == (7, 1, "9.9.9")
                     assert one["flowsByTable"][1] == {"table": 90, "name": "IngressRule", "flows": 3}
                     assert one["eventsSent"] > 0 and one["peer"].startswith("ipv4:127.0.0.1")

@@ -1,7 +1,7 @@
 """The dashboard in a real headless browser (Debian's chromium driven by Playwright) against the
 lab's controller: components connected and healthy, a policy turning Realized after `lab
-apply`, and a trace from the page showing the rule whose isolation drops the packet.
-Screenshots go to artifacts/observe/.
+apply`, a trace from the page showing the rule whose isolation drops the packet, and the
+Services the agents programmed with a trace through one. Screenshots go to artifacts/observe/.
 
 The lab's addresses exist only in its namespaces, so the browser runs from a thread that first
 enters the lab's underlay namespace (the browser inherits it).
@@ -159,3 +159,50 @@ def test_dashboard_shows_components_realization_and_a_trace(lab: Lab, artifacts:
         lab.run("delete", "clusternetworkpolicy", "dash-guard", check=False)
     for name in ("dashboard-components.png", "dashboard-realized.png", "dashboard-trace.png"):
         assert (artifacts / name).stat().st_size > 10_000
+
+
+SERVICE = f"""\
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {NS}}}
+spec:
+  selector: {{pod: server}}
+  ports: [{{name: http, port: 8080, targetPort: 80, protocol: TCP}}]
+"""
+
+
+def test_dashboard_lists_services_and_traces_a_packet_through_one(lab: Lab, artifacts: Path):
+    manifest = namespace_manifest(NS)
+    manifest += pod_manifest(NS, "client", node="node1", labels="role: client")
+    manifest += pod_manifest(NS, "server", node="node2")
+    lab.apply(manifest + SERVICE, "--wait")
+    server = lab.pods(NS)["server"]["status"]["podIP"]
+    found = lab.json("get", "service", "web", "-n", NS, "-o", "json")
+    cluster_ip = (found["items"][0] if "items" in found else found)["spec"]["clusterIP"]
+    controller = lab.status()["controller"]["address"].split(":")[0]
+
+    def test(page: Page) -> None:
+        page.goto(f"http://{controller}:{CONTROLLER_HTTP_PORT}/")
+        row = page.locator(f'#services tr[data-service="{NS}/web"]')
+        expect(row).to_contain_text(cluster_ip)
+        expect(row).to_contain_text("http 8080/TCP")
+        expect(row.locator(".endpoints")).to_have_text(f"{server}:80")
+        for node in ("node1", "node2"):  # every agent programmed the endpoint
+            expect(row.locator(f'li[data-node="{node}"]')).to_have_text(f"{node}: {server}:80")
+        page.screenshot(path=artifacts / "dashboard-services.png", full_page=True)
+
+        page.fill("input[name=source]", f"{NS}/client")
+        page.fill("input[name=destination]", cluster_ip)
+        page.select_option("select[name=protocol]", "TCP")
+        page.fill("input[name=port]", "8080")
+        page.click("#trace-form button")
+        result = page.locator("#trace-result")
+        expect(result.locator(".verdict")).to_contain_text("Delivered")
+        expect(result.locator('.hop[data-node="node1"] .service')).to_have_text(
+            f"Service {NS}/web http/8080 ({cluster_ip}:8080) → endpoint {server}:80 "
+            f"(pod {NS}/server on node2), chosen by datapath-hash"
+        )
+        expect(result.locator('.hop[data-node="node2"]')).to_contain_text("Delivered")
+
+    in_lab(lab, test)
+    assert (artifacts / "dashboard-services.png").stat().st_size > 10_000

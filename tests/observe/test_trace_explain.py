@@ -16,7 +16,7 @@ import pytest
 
 from agent.node.local import gateway_mac
 from agent.observe.appctl import Appctl, AppctlError
-from agent.observe.explain import Port, PortRole, RuleRef, Verdict, explain
+from agent.observe.explain import explain
 from agent.observe.tracer import flow_text
 from agent.observe.tracetext import TraceFormatError, parse
 from agent.openflow.builders import metrics, policy
@@ -35,7 +35,7 @@ from agent.openflow.features import (
 from fastpath import actions as A
 from lab.ovs import OvsInstance
 from pyantrea_api.objects import Direction
-from pyantrea_api.trace import Packet, TraceProtocol
+from pyantrea_api.trace import Packet, Port, PortRole, RuleRef, TraceProtocol, Verdict
 
 pytestmark = pytest.mark.ovs
 

@@ -27,14 +27,14 @@ from hypothesis import strategies as st
 
 from agent.node.local import gateway_mac
 from agent.observe.appctl import Appctl
-from agent.observe.explain import Port, PortRole, RuleRef, Verdict, explain
+from agent.observe.explain import explain
 from agent.observe.tracer import flow_text
 from agent.observe.tracetext import parse
 from agent.openflow.client import FlowClient
 from agent.openflow.features import GatewayPort, PodPort, gateway_flows, pipeline_flows, pod_flows
 from lab.ovs import OvsInstance
 from pyantrea_api.objects import Direction
-from pyantrea_api.trace import Packet, TraceProtocol
+from pyantrea_api.trace import Packet, Port, PortRole, RuleRef, TraceProtocol, Verdict
 from tests.controlplane import k8s
 from tests.policy.node import COOKIES, PolicyNode
 

@@ -1,5 +1,6 @@
 // The pyantrea dashboard: renders each `state` document of the controller's event stream
-// (/api/v1/events, the /api/v1/dashboard document) whole, and runs traces (POST /api/v1/trace).
+// (/api/v1/events, the /api/v1/dashboard document) whole, the Services the agents programmed
+// (GET /api/v1/services, every SERVICES_REFRESH ms), and runs traces (POST /api/v1/trace).
 // Every value from the cluster goes into the page as text, never as HTML.
 "use strict";
 
@@ -144,13 +145,58 @@ function decisionWords(d) {
   return d.allowed ? "allowed by" : "dropped by the isolation of";
 }
 
+const SERVICES_REFRESH = 5000;
+
+function byNode(port) {
+  const nodes = Object.entries(port.byNode);
+  return h("td", {class: "detail"}, h("ul", {}, nodes.map(([node, e]) => h("li", {"data-node": node},
+    `${node}: ${e.cluster.length ? e.cluster.join(", ") : "none (rejects)"}`,
+    e.local.length ? ` (local: ${e.local.join(", ")})` : null))));
+}
+
+function renderServices(doc) {
+  const rows = [];
+  for (const s of doc.services) {
+    const addresses = [...s.clusterIPs, ...s.externalIPs].join(", ") || "-";
+    for (const p of s.ports) {
+      const port = `${p.name ? p.name + " " : ""}${p.port}/${p.protocol}${p.nodePort ? ` (NodePort ${p.nodePort})` : ""}`;
+      rows.push(h("tr", {"data-service": `${s.namespace}/${s.name}`, "data-port": p.port},
+        h("td", {}, `${s.namespace}/${s.name}`), h("td", {class: "mono"}, addresses), h("td", {}, port),
+        h("td", {class: "endpoints mono"}, p.endpoints.length ? p.endpoints.join(", ") : badge("no endpoints", false)),
+        byNode(p)));
+    }
+  }
+  fill("services", rows);
+  const unreachable = Object.entries(doc.unreachable).map(([node, why]) => `${node}: ${why}`);
+  document.getElementById("services-unreachable").textContent =
+    unreachable.length ? `not answering: ${unreachable.join("; ")}` : "";
+  document.getElementById("services-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+async function refreshServices() {
+  try {
+    const response = await fetch("/api/v1/services");
+    if (response.ok) renderServices(await response.json());
+  } finally {
+    setTimeout(refreshServices, SERVICES_REFRESH);
+  }
+}
+
+function serviceLine(s) {
+  const head = `Service ${s.service} ${s.portName || s.protocol.toLowerCase()}/${s.frontend.split(":").pop()} (${s.frontend})`;
+  if (!s.endpoint) return `${head}: no endpoint`;
+  const where = [s.endpointPod ? `pod ${s.endpointPod}` : null, s.endpointNode].filter(Boolean).join(" on ");
+  return `${head} → endpoint ${s.endpoint}${where ? ` (${where})` : ""}, chosen by ${s.chosenBy}`;
+}
+
 function renderHop(hop) {
   const decisions = hop.policies.map((d) => h("li", {class: d.allowed ? "allowed" : "dropped"},
     `${d.direction}: ${decisionWords(d)} `,
     h("span", {class: "rule"}, d.rules.length ? d.rules.map(ruleText).join(", ") : "(no rule found)")));
   return h("div", {class: "hop", "data-node": hop.node},
-    h("h3", {}, `${hop.node}: `, badge(hop.verdict, hop.verdict !== "Dropped")),
+    h("h3", {}, `${hop.node}: `, badge(hop.verdict, !["Dropped", "Rejected"].includes(hop.verdict))),
     h("p", {}, hop.reason),
+    hop.service ? h("p", {class: "service"}, serviceLine(hop.service)) : null,
     decisions.length ? h("ul", {class: "decisions"}, decisions) : h("p", {class: "detail"}, "no NetworkPolicy decided"),
     h("ol", {class: "tables"}, hop.steps.map((s) => h("li", {},
       h("span", {class: "table"}, `${s.table} ${s.tableName}`), " ", h("span", {class: "detail mono"}, s.match || "(any)")))));
@@ -163,6 +209,7 @@ async function trace(event) {
   result.replaceChildren(h("p", {}, "tracing..."));
   const body = {source: form.get("source"), destination: form.get("destination"), protocol: form.get("protocol")};
   if (body.protocol !== "ICMP") body.port = Number(form.get("port"));
+  if (form.get("endpoint")) body.endpoint = form.get("endpoint");
   const response = await fetch("/api/v1/trace", {method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify(body)});
   const answer = await response.json();
@@ -171,7 +218,7 @@ async function trace(event) {
     return;
   }
   result.replaceChildren(
-    h("p", {class: "verdict"}, badge(answer.verdict, answer.verdict !== "Dropped"), " ",
+    h("p", {class: "verdict"}, badge(answer.verdict, !["Dropped", "Rejected"].includes(answer.verdict)), " ",
       `${answer.source} → ${answer.destinationPod || answer.destinationIP} (${answer.protocol}${answer.protocol === "ICMP" ? "" : "/" + answer.port}): ${answer.reason}`),
     ...answer.hops.map(renderHop));
 }
@@ -181,3 +228,4 @@ setInterval(() => {
   for (const cell of document.querySelectorAll("td.heartbeat")) cell.textContent = ago(cell.dataset.time);
 }, 1000);
 connect();
+refreshServices();
