@@ -37,6 +37,7 @@ from agent.cniserver.nodepods import ApiNodePods
 from agent.cniserver.server import CniServer
 from agent.controller.client import ControllerClient
 from agent.controller.reporter import RealizationMetrics, RealizationReporter
+from agent.fqdn.interceptor import DnsInterceptor
 from agent.observe.access import ApiAccess
 from agent.observe.api import AgentApi
 from agent.observe.appctl import Appctl
@@ -121,7 +122,14 @@ async def agent_main(config: AgentConfig) -> None:
             await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
             gate = StartupGate()
             api.serve_services(proxier)
+            # domainNames peers: DNS answers to their pods come here before the pods get them
+            dns = DnsInterceptor(
+                mgmt_socket=datapath.flows.mgmt_socket,
+                realizer=realizer,
+                revalidate=lambda: appctl.run("revalidator/wait"),
+            )
             async with (
+                dns,
                 proxier if proxier is not None else contextlib.nullcontext(),
                 cni_server(config, datapath, gate, CniMetrics.declare(metrics)),
                 policies,

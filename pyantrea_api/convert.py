@@ -128,6 +128,7 @@ def _rule_to_proto(rule: Rule) -> pb.Rule:
             pb.IPBlock(cidr=_ipnet_to_proto(b.cidr), excepts=[_ipnet_to_proto(e) for e in b.excepts])
             for b in rule.peer.ip_blocks
         ],
+        fqdns=rule.peer.fqdns,
     )
     return pb.Rule(
         direction=_DIRECTIONS[rule.direction],
@@ -268,7 +269,7 @@ def _rule_from_proto(message: pb.Rule) -> Rule:
     )
     return Rule(
         _enum(_DIRECTIONS_BACK, message.direction, "Rule.direction"),
-        Peer(tuple(message.peer.address_groups), blocks),
+        Peer(tuple(message.peer.address_groups), blocks, tuple(message.peer.fqdns)),
         tuple(_service_from_proto(s) for s in message.services),
         _enum(_ACTIONS_BACK, message.action, "Rule.action"),
         message.name,

@@ -124,13 +124,16 @@ class Service:
 
 @value
 class Peer:
-    """A rule's other side: the pods of the named AddressGroups plus the ipBlocks.
+    """A rule's other side: the pods of the named AddressGroups, the ipBlocks, and the addresses
+    that DNS answers seen by the agent give the domain names `fqdns` (lower case, no final dot;
+    a leading `*.` matches one or more whole labels).
 
-    A peer with neither matches nothing: a rule with it only isolates its direction.
+    A peer with none matches nothing: a rule with it only isolates its direction.
     """
 
     address_groups: tuple[str, ...]
     ip_blocks: tuple[IPBlock, ...]
+    fqdns: tuple[str, ...] = ()
 
 
 @value

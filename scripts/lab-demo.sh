@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The introduction article's walk-through, on this machine: on a fresh Debian 12 machine, as root,
-# it sets everything up (./scripts/setup.sh), starts a 3-node pyantrea lab with kube-proxy in each
-# node (the article's design: table 40 sends Service traffic to gw0) and CoreDNS, deploys the
+# it sets everything up (./scripts/setup.sh), starts a 3-node pyantrea lab with AntreaProxy (the
+# agents load-balance Services in OVS; `lab up --proxy kube-proxy` runs the article's design
+# instead: table 40 sends Service traffic to gw0 and kube-proxy) and CoreDNS, deploys the
 # guestbook in the development namespace (real redis-server master and replicas, the frontend web
 # app), and shows what the article shows by hand: pods with addresses from each node's subnet,
-# `ovs-vsctl show` and the table-90 flows of a node, pings within and across nodes, the Services;
+# `ovs-vsctl show` and the table-90 flows of a node, pings within and across nodes, the Services
+# and their load-balancing flows;
 # then adds a guestbook entry through the frontend's NodePort, reads it back through a Redis
 # replica, applies the NetworkPolicy that isolates Redis to the frontend, and shows the app still
 # working and every other pod shut out. The lab keeps running afterwards; `.venv/bin/pyantctl lab
@@ -26,8 +28,8 @@ if [ -e "$LAB_DIR/lab.json" ]; then
     exit 1
 fi
 
-step "A 3-node cluster: each node a network namespace with Open vSwitch, pyantrea-agent, a kubelet and kube-proxy"
-show "$PYANTCTL" lab up --nodes 3 --tunnel vxlan --proxy kube-proxy
+step "A 3-node cluster: each node a network namespace with Open vSwitch, pyantrea-agent (Services too) and a kubelet"
+show "$PYANTCTL" lab up --nodes 3 --tunnel vxlan
 
 step "The guestbook in namespace development (Redis master, two Redis replicas, three frontends, their Services)"
 show "$PYANTCTL" lab apply -f examples/guestbook/guestbook.yaml --wait
@@ -46,6 +48,10 @@ step "Open vSwitch on $MASTER_NODE (the node of the Redis master): br-int with t
 export OVS_RUNDIR="$LAB_DIR/nodes/$MASTER_NODE/ovs"
 show ovs-vsctl show
 show ovs-ofctl dump-flows br-int table=90
+
+step "The Services in Open vSwitch on $MASTER_NODE: table 34 ServiceLB sends each Service port to a select group"
+show "$PYANTCTL" get services --node "$MASTER_NODE"
+show ovs-ofctl dump-flows br-int table=34
 
 step "Pods reach each other on the same node and across nodes"
 if [ -n "$SAME_NODE_IP" ]; then
@@ -108,7 +114,7 @@ cat <<EOF
   /var/cache/pyantrea/kubernetes/v1.37.2/bin/kubectl get pods -A -o wide
   $PYANTCTL lab get pods -A -o wide                     every pod with its IP and node
   $PYANTCTL lab exec development/$FRONTEND -- ip addr   a shell command in a pod
-  $PYANTCTL lab exec --node node1 -- nft list ruleset  kube-proxy's rules on a node
+  $PYANTCTL lab exec --node node1 -- nft list ruleset  a node's NodePort redirect into OVS
   OVS_RUNDIR=$LAB_DIR/nodes/node2/ovs ovs-ofctl dump-flows br-int
   $PYANTCTL lab down                                    stop it and remove everything it made
 EOF

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from agent.policy.reconciler import Reconciler
-from agent.policy.rules import CachedRule, RuleId, rule_id
+from agent.policy.rules import CachedRule, RuleId, rule_ids
 from agent.policy.stats import RuleStats
 from agent.policy.store import PolicyStore
 from pyantrea_api.objects import Direction, InternalNetworkPolicy
@@ -22,8 +22,8 @@ from pyantrea_api.trace import RuleRef
 
 def rule_index(policy: InternalNetworkPolicy, wanted: RuleId) -> int | None:
     """The position in the policy of the (first) rule with this id."""
-    for index, rule in enumerate(policy.rules):
-        if rule_id(policy, rule) == wanted:
+    for index, rid in enumerate(rule_ids(policy)):
+        if rid == wanted:
             return index
     return None
 

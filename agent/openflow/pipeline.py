@@ -174,3 +174,5 @@ PRIORITY_LOW = 190
 PRIORITY_MISS = 0
 PRIORITY_TIER_BYPASS = 64990
 """Tier tables: replies, related packets, and (Baseline) pods a NetworkPolicy isolates."""
+PRIORITY_DNS_INTERCEPT = 64995
+"""AdminIngressRule: DNS answers to pods with domain-name rules go to the agent first."""

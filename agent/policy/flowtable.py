@@ -8,7 +8,8 @@ conjunction's own flows (its action flow and, for rules that accept, its three m
 and the default isolation drops (a pod is isolated while any NetworkPolicy rule isolates it,
 counted), each with the flow that sends the pod past the Baseline tier while some Baseline rule
 of that direction is realized (without one, a node's flows are exactly what they were before
-ClusterNetworkPolicy).
+ClusterNetworkPolicy), and the DNS interception of the pods that an egress rule with domain names
+applies to (counted as isolation is).
 
 `flush()` turns what is marked into the change to send: the flows to put (new or with other
 actions) and the identities to remove. Matches are built once per flow and kept while it lives.
@@ -56,7 +57,7 @@ def slot_of(rule: CachedRule) -> RuleSlot:
     if not rule.tiered:
         return RuleSlot(rule.direction, builders.RULE_TABLE[rule.direction], PRIORITY_NORMAL)
     table = tiers.TIER_TABLE[(rule.tier, rule.direction)]
-    return RuleSlot(rule.direction, table, tiers.rule_priority(rule.priority, rule.position))
+    return RuleSlot(rule.direction, table, tiers.rule_priority(rule.priority, rule.level))
 
 
 def kind_of(rule: CachedRule) -> ConjunctionKind:
@@ -94,6 +95,9 @@ class PolicyFlows:
         """Baseline conjunctions per direction: while there are any, isolated pods skip them."""
         self._skips: dict[Direction, set[int]] = {d: set() for d in Direction}
         """The pods whose Baseline skip flow is wanted (after a flush)."""
+        self._intercepted: dict[int, int] = {}
+        """Pod IPv4 address: how many rules with domain names want its DNS answers."""
+        self._intercept_dirty: set[int] = set()
 
     # -- the shared clause flows of a slot -----------------------------------------------------
 
@@ -182,6 +186,23 @@ class PolicyFlows:
                 del counts[pod]
                 self._isolation_dirty.add((direction, pod))
 
+    # -- DNS interception ----------------------------------------------------------------------
+
+    def intercept(self, pods: Iterable[int]) -> None:
+        counts = self._intercepted
+        for pod in pods:
+            counts[pod] = counts.get(pod, 0) + 1
+            if counts[pod] == 1:
+                self._intercept_dirty.add(pod)
+
+    def release_intercept(self, pods: Iterable[int]) -> None:
+        counts = self._intercepted
+        for pod in pods:
+            counts[pod] -= 1
+            if not counts[pod]:
+                del counts[pod]
+                self._intercept_dirty.add(pod)
+
     # -- output --------------------------------------------------------------------------------
 
     def flush(self) -> FlowChange:
@@ -216,6 +237,13 @@ class PolicyFlows:
                 skips.discard(pod)
                 change.remove.append(skip.key)
         self._isolation_dirty = set()
+        for pod in self._intercept_dirty:
+            flows = tiers.dns_intercept_flows(pod, cookie=cookie)
+            if pod in self._intercepted:
+                change.put.extend(flows)
+            else:
+                change.remove.extend(flow.key for flow in flows)
+        self._intercept_dirty = set()
         return change
 
     def flows(self) -> list[Flow]:
@@ -232,6 +260,8 @@ class PolicyFlows:
             result.extend(builders.isolation_flow(direction, pod, cookie=cookie) for pod in counts)
         for direction, skips in self._skips.items():
             result.extend(tiers.isolation_skip_flow(direction, pod, cookie=cookie) for pod in skips)
+        for pod in self._intercepted:
+            result.extend(tiers.dns_intercept_flows(pod, cookie=cookie))
         return result
 
     def counts(self) -> dict[str, int]:
@@ -244,6 +274,7 @@ class PolicyFlows:
             "metrics": sum(len(flows) - 1 for flows in self._conjunctions.values()),
             "isolation": sum(len(c) for c in self._isolated.values()),
             "baseline skips": sum(len(s) for s in self._skips.values()),
+            "dns intercepts": 2 * len(self._intercepted),
         }
 
 

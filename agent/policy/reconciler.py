@@ -8,7 +8,10 @@ taking the peers that resolve alike and every local pod; ipBlock peers match onl
 ports). A conjunction has two clauses (peers, pods) or three (and ports), and an id from the
 one allocator. A pod a NetworkPolicy rule applies to is isolated in the rule's direction,
 whatever the rule allows; a ClusterNetworkPolicy rule isolates nothing, and its flows go to its
-tier's table at its own priority (`flowtable.slot_of`).
+tier's table at its own priority (`flowtable.slot_of`). A rule's domain-name peers add the
+addresses learned for them (`RuleCache.domain_addresses_of`) to its ipBlocks' (numbered ports
+only, as ipBlocks), and an egress rule with domain names has its local pods' DNS answers sent to
+the agent (`PolicyFlows.intercept`).
 
 `reconcile(dirty)` recomputes only the dirty rules: a rule's new conjunctions are diffed
 against its realized ones (peer and pod sets diff in C) and only the difference reaches the
@@ -60,6 +63,15 @@ class RealizedRule:
     """The peer addresses of its ipBlocks (fixed for the rule's life)."""
     conjunctions: dict[PortKey, Conjunction] = field(default_factory=dict)
     isolated: set[int] = field(default_factory=set)
+    learned: frozenset[PeerAddress] = frozenset()
+    """The addresses learned for its domain names, when it was last computed."""
+    intercepted: set[int] = field(default_factory=set)
+    """The local pods (IPv4 addresses) whose DNS answers it has sent to the agent."""
+
+    @property
+    def fixed(self) -> frozenset[PeerAddress]:
+        """Its peer addresses that are not a group's: ipBlocks and learned addresses."""
+        return self.blocks | self.learned if self.learned else self.blocks
 
 
 Classes = dict[PortKey, tuple[set[PeerAddress], set[int]]]
@@ -117,8 +129,19 @@ class Reconciler:
             realized = self._realized[rule_id] = RealizedRule(rule, blocks)
         else:
             realized.rule = rule  # the same content (the id is its hash), maybe another object
+        realized.learned = self._cache.domain_addresses_of(rule)
         classes, isolated = self._classes(realized)
         self._apply(realized, classes, isolated)
+        intercepted = self._intercepted(realized)
+        if intercepted != realized.intercepted:
+            self.flows.release_intercept(realized.intercepted - intercepted)
+            self.flows.intercept(intercepted - realized.intercepted)
+            realized.intercepted = intercepted
+
+    def _intercepted(self, realized: RealizedRule) -> set[int]:
+        if not realized.rule.intercepts_dns:
+            return set()
+        return {pod.ip for _, pod in self._cache.local_pods_of(realized.rule)}
 
     def _classes(self, realized: RealizedRule) -> tuple[Classes, set[int]]:
         """The conjunctions the rule wants now (port set: peers, pods), and the pods it isolates."""
@@ -154,15 +177,16 @@ class Reconciler:
                 if ports:
                     by_ports.setdefault(ports, set()).update(host_addresses(member.ips))
         numbered = static_ports(s for s in services if not isinstance(s.port, str))
-        if numbered and realized.blocks:
-            by_ports.setdefault(numbered, set()).update(realized.blocks)
+        if numbered and realized.fixed:
+            by_ports.setdefault(numbered, set()).update(realized.fixed)
         return {ports: (peers, set(applied)) for ports, peers in by_ports.items() if peers}, isolated
 
     def _peers(self, realized: RealizedRule) -> set[PeerAddress]:
         groups = self._store.address_groups_of(realized.rule)
-        if len(groups) == 1 and not realized.blocks:
+        fixed = realized.fixed
+        if len(groups) == 1 and not fixed:
             return set(groups[0].addresses)
-        peers = set(realized.blocks)
+        peers = set(fixed)
         for group in groups:
             peers.update(group.addresses)
         return peers
@@ -194,7 +218,7 @@ class Reconciler:
             self._recompute(rule_id)  # the peers' ports decide their conjunction
             return
         groups = [group.addresses for group in self._store.address_groups_of(rule)]
-        blocks = realized.blocks
+        blocks = realized.fixed
         wanted = {a for a in addresses if a in blocks or any(a in group for group in groups)}
         unwanted = addresses - wanted
         peer_flows = self.flows.peers_of(slot_of(rule))
@@ -274,6 +298,7 @@ class Reconciler:
         for conjunction in realized.conjunctions.values():
             self._drop(conjunction)
         self.flows.release(direction, realized.isolated)
+        self.flows.release_intercept(realized.intercepted)
         del self._realized[realized.rule.id]
 
 

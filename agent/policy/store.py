@@ -14,9 +14,10 @@ diverged, and the client resyncs. This is the only place that checks events.
 
 The store owns what is derived from its objects too: each policy split into content-hashed
 rules (`agent.policy.rules`), each AddressGroup's peer addresses (`agent.policy.groups`), the
-rules using each group and the AppliedToGroups each pod is in. With every replace and change it
-tells its listeners what that means for the rules (a `Dirty`: the rules to recompute, the peer
-addresses a patch touched, the policies set and deleted), so a reader keeps no copy of them.
+rules using each group, the AppliedToGroups each pod is in, and the rules with domain names.
+With every replace and change it tells its listeners what that means for the rules (a `Dirty`:
+the rules to recompute, the peer addresses a patch touched, the policies set and deleted), so a
+reader keeps no copy of them.
 """
 
 from __future__ import annotations
@@ -186,6 +187,8 @@ class PolicyStore:
         self._rules_by_applied_to: dict[str, set[RuleId]] = {}
         self._pod_groups: dict[PodKey, set[str]] = {}
         """The AppliedToGroups each member is in."""
+        self._fqdn_rules: set[RuleId] = set()
+        """Rules with domain-name peers."""
 
     def add_listener(self, listener: PolicyListener) -> None:
         """`listener` is told every replace and change from now on."""
@@ -227,6 +230,10 @@ class PolicyStore:
         """The members (this node's) of an AppliedToGroup the store holds."""
         return self._applied_to[name]
 
+    def fqdn_rules(self) -> frozenset[RuleId]:
+        """The rules with domain-name peers."""
+        return frozenset(self._fqdn_rules)
+
     def rules_applied_to(self, pod: PodKey) -> set[RuleId]:
         """The rules whose AppliedToGroups hold the pod."""
         found: set[RuleId] = set()
@@ -262,6 +269,7 @@ class PolicyStore:
         self._policies = {}
         self._policy_rules = {}
         self._rules = {}
+        self._fqdn_rules = set()
         self._rules_by_address_group = {}
         self._rules_by_applied_to = {}
         self._address_groups = {
@@ -377,6 +385,8 @@ class PolicyStore:
 
     def _add_rule(self, rule: CachedRule, dirty: Dirty) -> None:
         self._rules[rule.id] = rule
+        if rule.peer.fqdns:
+            self._fqdn_rules.add(rule.id)
         for name in rule.peer.address_groups:
             self._rules_by_address_group.setdefault(name, set()).add(rule.id)
         for name in rule.applied_to_groups:
@@ -385,6 +395,7 @@ class PolicyStore:
 
     def _drop_rule(self, rule: CachedRule, dirty: Dirty) -> None:
         del self._rules[rule.id]
+        self._fqdn_rules.discard(rule.id)
         for index, names in (
             (self._rules_by_address_group, rule.peer.address_groups),
             (self._rules_by_applied_to, rule.applied_to_groups),

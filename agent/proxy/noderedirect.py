@@ -1,4 +1,4 @@
-"""The node's redirect of NodePort traffic into OVS (nftables).
+"""The node's redirects into OVS of Service traffic that reaches the node's own stack.
 
 Connections to a NodePort on one of the node's NodePort addresses arrive at the node's own
 stack, not at OVS. One nftables table of pyantrea's own DNATs them, for the whole NodePort
@@ -6,13 +6,21 @@ range, to the virtual address 169.254.0.252, which the node routes through gw0 (
 169.254.0.253, answered by OVS): OVS marks them as NodePort traffic (table 32) and balances them
 like any other (its conntrack undoes the DNAT's effect on the replies; the node's undoes its own).
 Both external clients (prerouting) and the node's own processes (output) are redirected.
+
+externalIPs and LoadBalancer ingress IPs are not the node's: traffic for them that another
+machine routes to the node, or that the node itself sends, only needs a route into OVS, one /32
+per address through gw0 to 169.254.0.253 (`external_addresses` says which), where ServiceLB
+matches them like a pod's packets to them; replies leave OVS through gw0, un-DNATed, and the
+node routes them back to the client.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address
+
+from agent.proxy.model import Service
 
 NODE_PORT_VIRTUAL_IP = IPv4Address("169.254.0.252")
 NODE_PORT_RANGE = (30000, 32767)
@@ -55,3 +63,9 @@ async def install(addresses: Sequence[IPv4Address]) -> None:
     _, err = await process.communicate(ruleset(addresses).encode())
     if process.returncode != 0:
         raise RedirectError(f"nft -f failed ({process.returncode}): {err.decode().strip()}")
+
+
+def external_addresses(services: Iterable[Service]) -> frozenset[IPv4Address]:
+    """The externalIPs and LoadBalancer ingress IPs of `services` (pure): the addresses the node
+    routes into OVS."""
+    return frozenset(ip for s in services for ip in (*s.external_ips, *s.load_balancer_ips))

@@ -50,6 +50,7 @@ from pyantrea_daemon.metrics import Metrics
 from pyantrea_daemon.service import Service as DaemonService
 from pyantrea_kube.informer import Informer
 from pyantrea_kube.resources import SERVICES, Resource
+from pyantrea_netlink.errors import NetworkConfigError
 from pyantrea_netlink.values import Route
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,11 @@ MAC, so the node's own connections to ClusterIPs enter OVS from the gateway and 
 
 
 class ServiceRoutes(Protocol):
-    """The node's route for Services (a NetlinkClient)."""
+    """The node's routes for Services (a NetlinkClient)."""
 
     async def replace_route(self, route: Route) -> None: ...
+
+    async def delete_route(self, route: Route) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,8 @@ class Proxier(DaemonService):
         self.installed = synced if synced is not None else asyncio.Event()
         """Set once the first sync (every Service and EndpointSlice listed) is installed."""
         self.syncs = 0
+        self._external: frozenset[IPv4Address] = frozenset()
+        """The external Service addresses the node routes into OVS now."""
 
     # -- input -----------------------------------------------------------------------------------
 
@@ -208,12 +213,36 @@ class Proxier(DaemonService):
         self._tasks.spawn(self._sync_loop(), name="proxy-sync")
         self._tasks.spawn(self._reject_loop(), name="proxy-rejects")
 
+    def _into_ovs(self, dst: IPv4Network | IPv4Address) -> Route:
+        return Route(IPv4Network(dst), self._gateway, gateway=SERVICE_NEXT_HOP, onlink=True)
+
     async def _route_services(self) -> None:
-        """The node's route to the Service CIDR through gw0 (again after gw0 was recreated)."""
+        """The node's routes to the Service CIDR, the NodePort address and the external Service
+        addresses through gw0 (again after gw0 was recreated)."""
         assert self._routes is not None and self._service_cidr is not None
-        for dst in (self._service_cidr, IPv4Network(f"{noderedirect.NODE_PORT_VIRTUAL_IP}/32")):
-            route = Route(dst, self._gateway, gateway=SERVICE_NEXT_HOP, onlink=True)
-            await self._routes.replace_route(route)
+        for dst in (self._service_cidr, noderedirect.NODE_PORT_VIRTUAL_IP, *sorted(self._external)):
+            await self._routes.replace_route(self._into_ovs(dst))
+
+    async def _route_external(self) -> None:
+        """Route the external addresses of the Services installed now into OVS, and no other
+        (an agent that starts again finds none of its own: the peer routes' cleanup removes every
+        route through gw0 but the peers')."""
+        if self._routes is None or self._service_cidr is None:
+            return
+        wanted = noderedirect.external_addresses(self.state.services())
+        routed = set(self._external)
+        for ip in sorted(wanted ^ self._external):
+            route = self._into_ovs(ip)
+            try:  # one route that fails is tried again at the next sync; the others go on
+                if ip in wanted:
+                    await self._routes.replace_route(route)
+                    routed.add(ip)
+                else:
+                    await self._routes.delete_route(route)
+                    routed.discard(ip)
+            except NetworkConfigError as exc:
+                log.error("the route %s of an external Service address failed: %s", route, exc)
+        self._external = frozenset(routed)
 
     async def _sync_loop(self) -> None:
         await self._ready.wait()
@@ -244,6 +273,7 @@ class Proxier(DaemonService):
                 put_groups=change.put_groups,
                 remove_groups=change.remove_groups,
             )
+            await self._route_external()
         self.syncs += 1
         self.installed.set()
         done = time.time()

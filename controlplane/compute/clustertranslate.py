@@ -8,10 +8,12 @@ is translated again when a Node's labels or addresses change. `protocols` become
 services: a `destinationNamedPort` is the name under each protocol (the agent resolves it per
 pod, and only the protocol the pod declares it with matches).
 
-What pyantrea does not enforce, and how it says so: `domainNames` peers (experimental; the API
-allows them only in Accept rules) match nothing, and a peer with no field pyantrea knows fails
-closed as the API says: an Accept rule's matches nothing, a Deny or Pass rule's matches every
-address. `unenforced` lists both, for the policy's status.
+`domainNames` peers (experimental; the API allows them only in Accept rules) become the peer's
+`fqdns`, normalized (`pyantrea_api.domainnames`): each agent learns their addresses from the DNS
+answers its pods receive (`agent.fqdn`). What pyantrea does not enforce, and how it says so: a
+peer with no field pyantrea knows fails closed as the API says: an Accept rule's matches
+nothing, a Deny or Pass rule's matches every address. `unenforced` lists it, for the policy's
+status.
 
 Rules keep their action, their name and their position in the policy (`index`, per direction);
 the internal policy carries the tier and the priority, which agents turn into table and flow
@@ -26,6 +28,7 @@ from controlplane.compute.groupselector import GroupSelector
 from controlplane.compute.inputs import ClusterNetworkPolicy, ClusterPolicyRule, Node
 from controlplane.compute.labels import EVERYTHING
 from controlplane.compute.translate import ALL_ADDRESSES, Translation
+from pyantrea_api.domainnames import normalize
 from pyantrea_api.ipnet import IPNet
 from pyantrea_api.objects import (
     Direction,
@@ -92,6 +95,7 @@ def _rule(
 ) -> tuple[Rule, bool, list[str]]:
     group_names: dict[str, None] = {}
     blocks: dict[IPBlock, None] = {}
+    fqdns: dict[str, None] = {}
     notes: list[str] = []
     reads_nodes = False
     for peer in rule.peers:
@@ -102,7 +106,7 @@ def _rule(
                 notes.append("a peer of an unknown kind matches every address (fail closed)")
                 blocks.update(dict.fromkeys(ALL_ADDRESSES))
         elif peer.domain_names:
-            notes.append(f"domainNames {', '.join(peer.domain_names)} are not resolved: they match nothing")
+            fqdns.update(dict.fromkeys(normalize(name) for name in peer.domain_names))
         elif peer.networks:
             blocks.update(dict.fromkeys(IPBlock(network, ()) for network in peer.networks))
         elif peer.node_selector is not None:
@@ -117,5 +121,5 @@ def _rule(
             selector = address_groups.setdefault(selector.normalized, selector)
             group_names[selector.name] = None
     services = tuple(dict.fromkeys(Service(p.protocol, p.port, p.end_port) for p in rule.ports))
-    peer_value = Peer(tuple(group_names), tuple(sorted(blocks)))
+    peer_value = Peer(tuple(group_names), tuple(sorted(blocks)), tuple(sorted(fqdns)))
     return Rule(direction, peer_value, services, rule.action, rule.name, index), reads_nodes, notes

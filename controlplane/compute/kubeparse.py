@@ -30,6 +30,8 @@ from controlplane.compute.inputs import (
     PolicyRule,
 )
 from controlplane.compute.labels import EVERYTHING, Labels, LabelSelector, Operator, Requirement, make_labels
+from pyantrea_api.domainnames import DomainNameError
+from pyantrea_api.domainnames import normalize as normalize_domain_name
 from pyantrea_api.ipnet import parse_cidr, parse_ip
 from pyantrea_api.objects import Direction, IPBlock, NamedPort, Protocol, RuleAction, Tier
 
@@ -467,6 +469,11 @@ def _cluster_peer(f: _Fields, peer: Mapping[str, Any], path: str, *, egress: boo
         if not isinstance(text, str):
             f.fail(f"{path}.{kind}[{i}]", f"expected str, got {text!r}")
     if kind == "domainNames":
+        for i, text in enumerate(texts):
+            try:
+                normalize_domain_name(text)
+            except DomainNameError as error:
+                f.fail(f"{path}.domainNames[{i}]", str(error))
         return ClusterPolicyPeer(None, None, None, (), tuple(texts))
     networks = []
     for i, text in enumerate(texts):

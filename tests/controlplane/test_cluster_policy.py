@@ -166,11 +166,12 @@ def test_node_peers_are_the_selected_nodes_addresses():
     assert len(every.peer.ip_blocks) == 2
 
 
-def test_what_is_not_enforced_is_said_and_unknown_peers_fail_closed():
+def test_domain_names_reach_the_agent_normalized_and_unknown_peers_fail_closed():
     cnp = parse(
         k8s.cluster_policy(
             "c", "Admin", 1, ALL_NAMESPACES,
-            egress=[{"name": "dns", "action": "Accept", "to": [{"domainNames": ["*.example.com"]}]},
+            egress=[{"name": "dns", "action": "Accept",
+                     "to": [{"domainNames": ["*.Example.com.", "api.example.org"]}]},
                     {"name": "future-accept", "action": "Accept", "to": [{"services": {}}]},
                     {"name": "future-deny", "action": "Deny", "to": [{"services": {}}]}],
         )
@@ -178,10 +179,22 @@ def test_what_is_not_enforced_is_said_and_unknown_peers_fail_closed():
     result = translate_cluster(cnp, ())
     dns, future_accept, future_deny = result.translation.policy.rules
     assert dns.peer.ip_blocks == () and dns.peer.address_groups == ()
+    assert dns.peer.fqdns == ("*.example.com", "api.example.org")
     assert future_accept.peer.ip_blocks == ()
     assert {str(b.cidr) for b in future_deny.peer.ip_blocks} == {"0.0.0.0/0", "::/0"}
-    assert len(result.unenforced) == 3
-    assert "*.example.com" in result.unenforced[0] and "egress[0] (dns)" in result.unenforced[0]
+    assert len(result.unenforced) == 2
+    assert "egress[1] (future-accept)" in result.unenforced[0]
+    assert not any("example" in note for note in result.unenforced)
+
+
+def test_a_domain_name_the_api_would_refuse_is_named():
+    with pytest.raises(InvalidObjectError, match=r"egress\[0\]\.to\[0\]\.domainNames\[1\]"):
+        parse(
+            k8s.cluster_policy(
+                "c", "Admin", 1, ALL_NAMESPACES,
+                egress=[{"action": "Accept", "to": [{"domainNames": ["ok.example.com", "*example.com"]}]}],
+            )
+        )  # fmt: skip
 
 
 def engine_with(*objects):

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from lab import netns
+from lab.kubernetes import binaries
 from lab.processes import kill_all_in_netns, start_time
 from lab.programs import stoppable
 from lab.record import load
@@ -131,6 +132,15 @@ class Lab:
                 kill_all_in_netns(name)
                 netns.delete(name)
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def kubectl(lab: Lab, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The real kubectl of the pinned release, on the host, with `pyantctl lab kubeconfig`."""
+    kubeconfig = lab.run("kubeconfig").stdout.strip()
+    return subprocess.run(
+        [str(binaries.program("kubectl")), "--kubeconfig", kubeconfig, *args],
+        capture_output=True, text=True, timeout=60, check=check,
+    )  # fmt: skip
 
 
 def new_lab(factory: pytest.TempPathFactory) -> Lab:

@@ -22,6 +22,7 @@ from tests.e2e.lab import (
     Lab,
     all_reachable,
     assert_first_packets_arrive,
+    kubectl,
     namespace_manifest,
     pod_manifest,
 )
@@ -365,15 +366,6 @@ def test_a_cluster_policy_gets_its_realization_in_its_status(lab3: Lab):
     (realized,) = [c for c in stored["status"]["conditions"] if c["type"] == "Realized"]
     assert (realized["status"], realized["message"]) == ("True", "Realized on 0/0 nodes (generation 1)")
     lab3.run("delete", "clusternetworkpolicy", "nobody")
-
-
-def kubectl(lab: Lab, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The real kubectl of the pinned release, on the host, with `pyantctl lab kubeconfig`."""
-    kubeconfig = lab.run("kubeconfig").stdout.strip()
-    return subprocess.run(
-        [str(binaries.program("kubectl")), "--kubeconfig", kubeconfig, *args],
-        capture_output=True, text=True, timeout=60, check=check,
-    )  # fmt: skip
 
 
 def test_kubectl_works_against_the_lab(lab3: Lab):

@@ -1,4 +1,5 @@
-"""The introduction article's guestbook, running for real in a lab with kube-proxy: Debian's
+"""The introduction article's guestbook, running for real in a lab, with each proxy (AntreaProxy,
+what `scripts/lab-demo.sh` runs, and kube-proxy, the article's design): Debian's
 redis-server as the master and two replicas (replicating from the redis-master Service by name),
 three frontends of examples/guestbook/frontend; an entry added through the frontend Service's
 NodePort is read back through the replicas; the NetworkPolicy that isolates Redis to the
@@ -21,11 +22,11 @@ NS = "development"
 NODE_PORT = 32120
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+@pytest.fixture(scope="module", params=["antrea", "kube-proxy"])
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     lab = new_lab(tmp_path_factory)
     try:
-        lab.up(3, "vxlan", "--proxy", "kube-proxy")
+        lab.up(3, "vxlan", "--proxy", request.param)
         lab.run("apply", "-f", str(EXAMPLE / "guestbook.yaml"), "--wait")
         lab.apply(namespace_manifest("outsiders") + pod_manifest("outsiders", "intruder"), "--wait")
         yield lab

@@ -1,21 +1,28 @@
 """Services through AntreaProxy, with real packets in a 3-node lab: ClusterIP over TCP and UDP to
 endpoints on both nodes, NodePort, an immediate reject without endpoints, ClientIP affinity,
-hairpin, internalTrafficPolicy Local, and NetworkPolicy applied after the DNAT."""
+hairpin, internalTrafficPolicy Local, NetworkPolicy applied after the DNAT, and externalIPs and
+LoadBalancer ingress IPs reached from a machine outside the nodes."""
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.lab import PYANTCTL, Lab, namespace_manifest, pod_manifest
+from lab import netns
+from lab.underlay import Underlay
+from pyantrea_netlink.offload import disable_tx_checksum
+from tests.e2e.lab import PYANTCTL, Lab, kubectl, namespace_manifest, pod_manifest
 
 pytestmark = [pytest.mark.ovs, pytest.mark.slow]
 
 # Runs inside a pod: N connections (or datagrams) to HOST:PORT, one result line each: the
-# server's answer (it starts with the pod's "ns/name"), "refused", "reset" or "timeout", and
+# server's answer (it starts with the pod's "ns/name"), "refused", "reset", "timeout" or
+# "unreachable" (an ICMP error other than port unreachable), and
 # the seconds it took.
 CLIENT = """\
 import socket, sys, time
@@ -38,6 +45,8 @@ for _ in range(count):
         answer = "reset"
     except (socket.timeout, TimeoutError):
         answer = "timeout"
+    except OSError:
+        answer = "unreachable"
     finally:
         s.close()
     print(f"{answer}|{time.monotonic() - started:.3f}", flush=True)
@@ -294,3 +303,96 @@ def test_node_port_from_other_nodes_and_the_node_itself(lab3: Lab, web: dict[str
         out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
         seen = {(line.rpartition("|")[0].split() or ["?"])[0] for line in out.splitlines()}
         assert seen == {"svc/a", "svc/b"}, (node, out)
+
+
+EXTERNAL_IP = "10.250.0.10"
+LOAD_BALANCER_IP = "10.250.0.20"
+LOCAL_LOAD_BALANCER_IP = "10.250.0.30"
+OUTSIDE_ADDRESS = ipaddress.IPv4Interface("192.168.77.200/24")
+
+
+@pytest.fixture(scope="module")
+def outside(lab3: Lab, web: dict[str, str]) -> Iterator[str]:
+    """A machine on the underlay outside every node (a namespace of the lab's), which routes the
+    external Service addresses to node1 as a router or a load balancer in front of it would, and
+    the Services with those addresses (an externalIP, a LoadBalancer's ingress IP)."""
+    manifest = service_manifest("svc", "external", "app: web", f"  externalIPs: [{EXTERNAL_IP}]\n")
+    manifest += service_manifest("svc", "balanced", "app: web", kind="LoadBalancer")
+    local = "  externalTrafficPolicy: Local\n"
+    manifest += service_manifest("svc", "balanced-local", "app: web", local, kind="LoadBalancer")
+    lab3.apply(manifest)
+    for service, ip in (("balanced", LOAD_BALANCER_IP), ("balanced-local", LOCAL_LOAD_BALANCER_IP)):
+        status = f'{{"status": {{"loadBalancer": {{"ingress": [{{"ip": "{ip}"}}]}}}}}}'
+        kubectl(lab3, "patch", "service", service, "-n", "svc", "--subresource=status", "--type=merge", "-p",
+                status)  # fmt: skip
+    name = f"{lab3.prefix}-out"
+    netns.create(name)
+    try:
+        Underlay(f"{lab3.prefix}-ul").attach(name, port=f"{lab3.prefix}-outp", address=OUTSIDE_ADDRESS)
+        netns.call_in(name, lambda: disable_tx_checksum("eth0"))  # its TCP crosses a userspace datapath
+        for address in (EXTERNAL_IP, LOAD_BALANCER_IP, LOCAL_LOAD_BALANCER_IP):
+            subprocess.run(["ip", "-n", name, "route", "add", address, "via", "192.168.77.1"], check=True)
+        yield name
+    finally:
+        netns.delete(name)
+
+
+def from_outside(lab: Lab, outside: str, proto: str, host: str, port: int, count: int) -> list[str]:
+    """`count` connections (datagrams) from the outside machine: the answers (`ns/name client`)."""
+    script = str(lab.write(CLIENT))
+    argv = ["ip", "netns", "exec", outside, "python3", script, proto, host, str(port), str(count)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
+    return [line.rpartition("|")[0] for line in out.splitlines()]
+
+
+def served_from_outside(lab: Lab, outside: str, host: str, *, timeout: float = 60.0) -> list[str]:
+    """Connections from outside to `host`:8080 once both endpoints answer them (node1's agent
+    routes the address when it has installed the Service)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answers = from_outside(lab, outside, "tcp", host, 8080, 16)
+        if {answer.split()[0] for answer in answers} == {"svc/a", "svc/b"} or time.monotonic() > deadline:
+            return answers
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("address", [EXTERNAL_IP, LOAD_BALANCER_IP])
+def test_an_external_address_is_balanced_for_a_machine_outside_the_nodes(
+    lab3: Lab, outside: str, address: str
+):
+    """Traffic for an externalIP or a LoadBalancer ingress IP that reaches node1 from the underlay
+    goes to the endpoints on both nodes over TCP and UDP; node1's own endpoint sees the client's
+    address (the other one node1's gateway's: externalTrafficPolicy Cluster SNATs to it)."""
+    tcp = served_from_outside(lab3, outside, address)
+    assert {answer.split()[0] for answer in tcp} == {"svc/a", "svc/b"}, tcp
+    local_clients = {answer.split()[1].partition(":")[0] for answer in tcp if answer.startswith("svc/a ")}
+    assert local_clients == {str(OUTSIDE_ADDRESS.ip)}, tcp
+    udp = from_outside(lab3, outside, "udp", address, 8081, 24)
+    assert {answer.split()[0] for answer in udp} == {"svc/a", "svc/b"}, udp
+
+
+def test_external_traffic_policy_local_keeps_outside_clients_on_the_node_with_their_address(
+    lab3: Lab, outside: str
+):
+    deadline = time.monotonic() + 60
+    while True:
+        answers = from_outside(lab3, outside, "tcp", LOCAL_LOAD_BALANCER_IP, 8080, 12)
+        if all(answer.startswith("svc/a ") for answer in answers) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert answers == [f"svc/a {OUTSIDE_ADDRESS.ip}:{answer.rpartition(':')[2]}" for answer in answers], (
+        answers
+    )
+
+
+def test_an_external_address_removed_from_its_service_is_no_longer_served(lab3: Lab, outside: str):
+    before = served_from_outside(lab3, outside, EXTERNAL_IP)
+    assert {answer.split()[0] for answer in before} == {"svc/a", "svc/b"}, before
+    lab3.apply(service_manifest("svc", "external", "app: web"))  # without its externalIP
+    deadline = time.monotonic() + 60
+    while True:
+        answers = from_outside(lab3, outside, "tcp", EXTERNAL_IP, 8080, 4)
+        if not any(answer.startswith("svc/") for answer in answers) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not any(answer.startswith("svc/") for answer in answers), answers

@@ -8,8 +8,11 @@ A rule of priority p at position i sits at flow priority 64000 - 32p - i in its 
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from typing import Any
 
+from agent.fqdn.answers import Answer
+from agent.fqdn.cache import NameCache
 from tests.controlplane import k8s
 from tests.policy.node import PolicyNode
 
@@ -113,3 +116,57 @@ def test_deleting_every_cluster_policy_removes_every_flow():
     node.apply(deleted=(policy,))
     node.sync()
     assert node.lines() == []
+
+
+def test_domain_names_intercept_dns_and_allow_the_addresses_learned_until_they_expire():
+    names = NameCache(grace=0)
+    policy = k8s.cluster_policy(
+        "fqdn", "Admin", 3, ALL,
+        egress=[{"name": "svc", "action": "Accept", "to": [{"domainNames": ["*.svc.cluster.local"]}],
+                 "protocols": TCP_80},
+                {"name": "rest", "action": "Deny", "to": [{"networks": ["0.0.0.0/0"]}]}],
+    )  # fmt: skip
+    node = world()
+    before = node.lines()
+    node.apply(policy)
+    node.sync()
+    node.cache.set_domain_addresses(names)
+    node.sync()
+    p0, p1 = 64000 - 32 * 3, 64000 - 32 * 3 - 1
+    intercept = [
+        "table=85, priority=64995,ct_state=+rpl+trk,tcp,nw_dst=172.16.1.2,tp_src=53 actions=CONTROLLER:65535",
+        "table=85, priority=64995,ct_state=+rpl+trk,udp,nw_dst=172.16.1.2,tp_src=53 actions=CONTROLLER:65535",
+    ]
+    deny = [
+        f"table=45, priority={p1},conj_id=1,ip actions=drop",
+        f"table=45, priority={p1},ip actions=conjunction(1,1/2)",
+        f"table=45, priority={p1},ip,nw_src=172.16.1.2 actions=conjunction(1,2/2)",
+    ]
+    # Nothing learned yet: the Accept matches nothing, the pod's DNS answers go to the agent.
+    assert sorted(set(node.lines()) - set(before)) == sorted(deny + intercept)
+    # An answer for another name changes nothing; one for a matching name adds its address.
+    other = names.learn([Answer("www.example.com", IPv4Address("10.9.9.9"), 30)], now=0)
+    assert not node.cache.domain_names_changed(other)
+    web = names.learn([Answer("web.y.svc.cluster.local", IPv4Address("172.16.2.3"), 5)], now=0)
+    assert node.cache.domain_names_changed(web)
+    node.sync()
+    accept = [
+        f"table=45, priority={p0},conj_id=2,ip actions=set_field:0x2->reg5,resubmit(,61)",
+        f"table=45, priority={p0},ip,nw_dst=172.16.2.3 actions=conjunction(2,1/3)",
+        f"table=45, priority={p0},ip,nw_src=172.16.1.2 actions=conjunction(2,2/3)",
+        f"table=45, priority={p0},tcp,tp_dst=80 actions=conjunction(2,3/3)",
+        "table=61, priority=200,ct_state=+new+trk,ip,reg5=0x2 actions=resubmit(,70)",
+        "table=61, priority=200,ct_state=-new-rpl+trk,ct_label=0x200000000/0xffffffff00000000,ip "
+        "actions=resubmit(,70)",
+        "table=101, priority=200,ct_state=+rpl+trk,ct_label=0x200000000/0xffffffff00000000,ip "
+        "actions=resubmit(,105)",
+    ]
+    assert sorted(set(node.lines()) - set(before)) == sorted(deny + intercept + accept)
+    # The TTL passes: the address goes, and with it the Accept's conjunction.
+    assert node.cache.domain_names_changed(names.expire(now=5))
+    node.sync()
+    assert sorted(set(node.lines()) - set(before)) == sorted(deny + intercept)
+    # The policy goes: so does everything it brought, the interception too.
+    node.apply(deleted=(policy,))
+    node.sync()
+    assert node.lines() == before

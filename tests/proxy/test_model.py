@@ -172,3 +172,31 @@ def test_the_node_port_redirect_covers_every_protocol_in_and_out_of_the_node():
     for proto in ("tcp", "udp", "sctp"):
         line = f"ip daddr {{ 10.0.0.1, 192.168.77.1 }} {proto} dport 30000-32767 dnat to 169.254.0.252"
         assert text.count(line) == 2
+
+
+def test_the_node_routes_every_external_address_of_every_service_once():
+    from agent.proxy.noderedirect import external_addresses
+
+    both = service_from_json(
+        svc(
+            {
+                "type": "LoadBalancer",
+                "clusterIP": "10.96.0.5",
+                "ports": [{"port": 80}],
+                "externalIPs": ["192.0.2.1"],
+            },
+            status={
+                "loadBalancer": {
+                    "ingress": [{"ip": "198.51.100.1"}, {"ip": "198.51.100.2", "ipMode": "Proxy"}]
+                }
+            },
+        )
+    )
+    shared = service_from_json(
+        svc({"clusterIP": "10.96.0.6", "ports": [{"port": 81}], "externalIPs": ["192.0.2.1"]})
+    )
+    plain = service_from_json(svc({"clusterIP": "10.96.0.7", "ports": [{"port": 82}]}))
+    assert both is not None and shared is not None and plain is not None
+    addresses = {IPv4Address("192.0.2.1"), IPv4Address("198.51.100.1")}  # not the Proxy-mode ingress
+    assert external_addresses([both, shared, plain]) == addresses
+    assert external_addresses([plain]) == frozenset()

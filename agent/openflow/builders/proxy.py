@@ -4,7 +4,8 @@ A new connection to a Service address goes::
 
     30 Conntrack     ct(zone=65520,nat): established Service packets are (un)DNATed here;
                      replies to the gateway IP first pass ct(zone=65521,nat) (un-SNAT)
-    31 ConntrackState  an established Service connection (ct_mark 0x10) skips the LB tables
+    31 ConntrackState  a packet of a connection already DNATed (ct_mark 0x10) skips the LB
+                     tables, established or not (see `fixed_flows`)
     32 NodePortMark  dst is one of this node's NodePort addresses: reg4[19]
     33 SessionAffinity  learned flows: client IP -> the endpoint it had (reg3, reg4, reg7)
     34 ServiceLB     (address or NodePort, protocol, port) -> reg7=group, group:N
@@ -54,7 +55,7 @@ PROTOCOLS = {"TCP": IP_PROTO_TCP, "UDP": IP_PROTO_UDP, "SCTP": IP_PROTO_SCTP}
 _PROTO_MATCH = {name: name.lower() for name in PROTOCOLS}
 _PORT_FIELDS = {name: TRANSPORT_PORTS[number] for name, number in PROTOCOLS.items()}
 """A protocol's (source, destination) port fields, as the flow model names them."""
-PRIORITY_SERVICE_ESTABLISHED = 220
+PRIORITY_SERVICE_DNATED = 220
 EGRESS_POLICY = PIPELINE.next(DNAT)
 """Where a DNATed Service packet goes on: the first egress policy table (every tier sees it)."""
 PRIORITY_EXTERNAL_SNAT = 205
@@ -100,9 +101,22 @@ def conntrack_nat_flow(*, cookie: int) -> Flow:
 
 def fixed_flows(gateway_ip: IPv4Address, *, cookie: int, gateway_mac: str | None = None) -> list[Flow]:
     """The proxy's flows that do not depend on any Service (with the gateway's MAC: replies of
-    SNATed external connections, back from another node, go out through the gateway)."""
+    SNATed external connections, back from another node, go out through the gateway).
+
+    ConntrackState sends every packet of a connection EndpointDNAT committed (ct_mark 0x10) past
+    the LB tables, not only the established ones. Before the first reply, conntrack reports a
+    later datagram of a UDP connection as +new (the userspace datapath the second one, the
+    kernel every one), though table 30's ct(nat) has already DNATed it to the chosen endpoint.
+    Sent on to the LB tables, it matched no Service (its destination is the endpoint now) and
+    got no REWRITE_MAC, so a packet for a local endpoint left through gw0 (still addressed to
+    its MAC), came back from the host, and was committed a second time, un-NATed, with the same
+    reply tuple; the endpoint's answers then matched that entry and went back with the
+    endpoint's address instead of the Service's, which the client's socket drops. That lost
+    both answers of a DNS lookup now and then (glibc sends A and AAAA back to back from one
+    socket). Such a packet still goes through the policy tables and ConntrackCommit like any
+    +new packet."""
     un_snat = Match(ip=True, ct_state="-trk", nw_dst=str(gateway_ip))
-    established = Match(ip=True, ct_state="-new+trk", ct_mark=(R.SERVICE_CT_MARK, R.SERVICE_CT_MARK))
+    dnated = Match(ip=True, ct_state="+trk", ct_mark=(R.SERVICE_CT_MARK, R.SERVICE_CT_MARK))
     stale_choice = Match(**R.reg_match(R.EP_SELECTED))
     snat = A.Nat("src", gateway_ip)
     hairpin = (R.HAIRPIN_CT_MARK, R.HAIRPIN_CT_MARK)
@@ -112,7 +126,7 @@ def fixed_flows(gateway_ip: IPv4Address, *, cookie: int, gateway_mac: str | None
         # Replies to the gateway IP of SNATed connections: un-SNAT (zone 65521), then go round again.
         Flow(CONNTRACK.id, PRIORITY_HIGH, un_snat,
              [A.Ct(table=CONNTRACK.id, zone=R.SNAT_CT_ZONE, nat=True)], cookie),
-        Flow(CONNTRACK_STATE.id, PRIORITY_SERVICE_ESTABLISHED, established,
+        Flow(CONNTRACK_STATE.id, PRIORITY_SERVICE_DNATED, dnated,
              [R.REWRITE_MAC.load(), A.Resubmit(EGRESS_POLICY.id)], cookie),
         # An affinity entry whose endpoint is gone: choose again.
         Flow(ENDPOINT_DNAT.id, PRIORITY_LOW, stale_choice,

@@ -2,15 +2,17 @@
 
 A tiered rule is a conjunction as a NetworkPolicy rule is (clause 1 the peer, 2 the local pod,
 3 the port; `agent.openflow.builders.policy`), in the tier's table of its direction, at a flow
-priority made from its policy's priority (0-1000, lower first) and its position among the
-policy's rules of that direction (0-24, first first)::
+priority made from its policy's priority (0-1000, lower first) and its level among the
+policy's rules of that direction (0-24, first first; `agent.policy.rules.levels`: a rule's
+position, less the earlier rules it cannot overlap)::
 
-    priority = 64000 - 32 * policy priority - position
+    priority = 64000 - 32 * policy priority - level
 
 so every rule of a policy comes before every rule of a policy with a higher priority value, and
-a policy's rules keep their written order. Two policies of one tier with the same priority get
-the same flow priorities: the API leaves the choice between them to the implementation, and OVS
-picks one of the matching conjunctions. The action flow of a conjunction records its id and:
+a policy's rules keep their written order wherever they can match the same packet. Two policies
+of one tier with the same priority get the same flow priorities: the API leaves the choice
+between them to the implementation, and OVS picks one of the matching conjunctions. The action
+flow of a conjunction records its id and:
 
     Accept  table=45, priority=P,conj_id=7,ip actions=set_field:0x7->reg5,resubmit(,61)
     Deny    table=45, priority=P,conj_id=8,ip actions=drop
@@ -30,12 +32,21 @@ Accept keeps deciding for the connections it accepted. The Admin ingress table a
 node's own gateway address through, as IngressRule does (kubelet probes). In the Baseline tables,
 a pod that a NetworkPolicy isolates in that direction goes straight to the default table: the
 NetworkPolicy tier has decided for it (`isolation_skip_flow`, beside its isolation drop).
+
+Domain-name peers (ClusterNetworkPolicy `domainNames`): the DNS answers (UDP and TCP from port 53,
+replies of a connection the pod opened) to a local pod that a rule with domain names applies to
+go to the agent before anything else of AdminIngressRule (`dns_intercept_flows`, above the
+bypass of replies); the agent learns the answered addresses, installs them into the rule's
+peers and then sends the answer on to the pod (`agent.fqdn`)::
+
+    table=85, priority=64995,ct_state=+rpl+trk,udp,nw_dst=172.16.1.5,tp_src=53 actions=CONTROLLER:65535
 """
 
 from __future__ import annotations
 
 from ipaddress import IPv4Address
 
+from agent.openflow import _matches
 from agent.openflow.builders.policy import (
     CONJ_ID_FIELD,
     DEFAULT_TABLE,
@@ -49,6 +60,7 @@ from agent.openflow.pipeline import (
     BASELINE_EGRESS_RULE,
     BASELINE_INGRESS_RULE,
     CONNTRACK_COMMIT,
+    PRIORITY_DNS_INTERCEPT,
     PRIORITY_TIER_BYPASS,
 )
 from fastpath import Flow, Match
@@ -71,7 +83,7 @@ MAX_POLICY_PRIORITY = 1000
 
 
 def rule_priority(policy_priority: int, position: int) -> int:
-    """The flow priority of a tiered rule's clause and action flows."""
+    """The flow priority of a tiered rule's clause and action flows (`position`: its level)."""
     if not 0 <= policy_priority <= MAX_POLICY_PRIORITY:
         raise ValueError(f"policy priority {policy_priority} is out of range 0-{MAX_POLICY_PRIORITY}")
     if not 0 <= position < POLICY_PRIORITY_STEP:
@@ -124,3 +136,19 @@ def isolation_skip_flow(direction: Direction, pod: int, *, cookie: int) -> Flow:
     table = TIER_TABLE[(Tier.BASELINE, direction)]
     actions = [A.Resubmit(DEFAULT_TABLE[direction])]
     return Flow(table, PRIORITY_TIER_BYPASS, pod_match(direction, pod), actions, cookie)
+
+
+DNS_PORT = 53
+
+
+def dns_intercept_flows(pod_ip: int, *, cookie: int) -> list[Flow]:
+    """The DNS answers to local pod `pod_ip` (an IPv4 address as an int) go to the agent."""
+    flows = []
+    for protocol in ("udp", "tcp"):
+        fields = _matches.ipv4_match("nw_dst", pod_ip, 0xFFFFFFFF).as_dict()
+        fields.update({protocol: True, "tp_src": DNS_PORT, "ct_state": "+rpl+trk"})
+        actions = [A.Output("CONTROLLER")]
+        flows.append(
+            Flow(ADMIN_INGRESS_RULE.id, PRIORITY_DNS_INTERCEPT, Match.from_fields(fields), actions, cookie)
+        )
+    return flows

@@ -142,12 +142,14 @@ class IPBlock(_message.Message):
     def __init__(self, cidr: _Optional[_Union[IPNet, _Mapping]] = ..., excepts: _Optional[_Iterable[_Union[IPNet, _Mapping]]] = ...) -> None: ...
 
 class Peer(_message.Message):
-    __slots__ = ("address_groups", "ip_blocks")
+    __slots__ = ("address_groups", "ip_blocks", "fqdns")
     ADDRESS_GROUPS_FIELD_NUMBER: _ClassVar[int]
     IP_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    FQDNS_FIELD_NUMBER: _ClassVar[int]
     address_groups: _containers.RepeatedScalarFieldContainer[str]
     ip_blocks: _containers.RepeatedCompositeFieldContainer[IPBlock]
-    def __init__(self, address_groups: _Optional[_Iterable[str]] = ..., ip_blocks: _Optional[_Iterable[_Union[IPBlock, _Mapping]]] = ...) -> None: ...
+    fqdns: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, address_groups: _Optional[_Iterable[str]] = ..., ip_blocks: _Optional[_Iterable[_Union[IPBlock, _Mapping]]] = ..., fqdns: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Service(_message.Message):
     __slots__ = ("protocol", "port_number", "port_name", "end_port")
