@@ -42,11 +42,13 @@ from agent.observe.access import ApiAccess
 from agent.observe.api import AgentApi
 from agent.observe.appctl import Appctl
 from agent.observe.flowexport import configure_flow_export
-from agent.observe.heartbeat import AgentHeartbeat
+from agent.observe.heartbeat import AgentHeartbeat, api_address
+from agent.observe.node import NodeDatapath
 from agent.observe.rules import RealizedRules
-from agent.observe.tracer import AgentNode, Tracer
+from agent.observe.tracer import Tracer
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime, add_readiness_check
+from agent.policy.store import PolicyStore
 from agent.proxy.proxier import Proxier, ProxyMetrics
 from pyantrea_config.agent import AgentConfig
 from pyantrea_daemon.health import Readiness
@@ -90,20 +92,22 @@ async def agent_main(config: AgentConfig) -> None:
     proxy_synced = datapath.add_convergence_gate(PROXY_GATE) if config.antrea_proxy.enable else None
     with closing(api_client):  # Agent closes only a client it made itself
         async with server, datapath:
+            node = node_datapath(config, datapath)
+            # The one policy store: the controller client writes it, the realizer's rule cache reads it.
+            store = PolicyStore()
             reporter = RealizationReporter(config.node_name, metrics=RealizationMetrics.declare(metrics))
-            realizer = PolicyRealizer(datapath.flows, reporter=reporter)
+            realizer = PolicyRealizer(datapath.flows, store, reporter=reporter)
             rules, appctl = RealizedRules(realizer), Appctl(config.ovs_run_dir)
             heartbeat = AgentHeartbeat(
-                datapath,
-                readiness,
-                appctl,
-                api_port=server.port,
+                node,
+                flows=datapath.flows,
+                readiness=readiness,
+                appctl=appctl,
+                api_address=api_address(config.api_bind_address, node.local.node_ip, server.port),
                 api_ca=access.ca,
                 rule_traffic=rules.traffic,
             )
-            client = ControllerClient.from_config(
-                config, listener=realizer.cache, reporter=reporter, heartbeat=heartbeat
-            )
+            client = ControllerClient.from_config(config, store=store, reporter=reporter, heartbeat=heartbeat)
             policies = PolicyRuntime(
                 realizer=realizer,
                 client=client,
@@ -113,7 +117,7 @@ async def agent_main(config: AgentConfig) -> None:
             )
             proxier = antrea_proxy(config, datapath, ProxyMetrics.declare(metrics), proxy_synced)
             services = proxier.programmed if proxier is not None else None
-            tracer = Tracer(AgentNode(datapath), appctl, rules, services=services)
+            tracer = Tracer(node, appctl, rules, services=services)
             api.serve(flows=datapath.flows, tracer=tracer, pods=datapath.pods, stats=realizer)
             await configure_flow_export(datapath.ovsdb, config.ovs_bridge, config.flow_export)
             gate = StartupGate()
@@ -134,6 +138,20 @@ async def agent_main(config: AgentConfig) -> None:
                 gate.open()
                 log.info("agent running", extra={"port": server.port, "round": datapath.flows.cookies.round})
                 await first_of(datapath.wait(), policies.wait())
+
+
+def node_datapath(config: AgentConfig, agent: Agent) -> NodeDatapath:
+    """What the observers know of the started datapath: the node, its bridge and ports, its pods."""
+    bridge = agent.bridge
+    return NodeDatapath(
+        local=agent.local,
+        bridge=config.ovs_bridge,
+        gateway=config.host_gateway,
+        tunnel_type=config.tunnel_type.value,
+        gateway_ofport=bridge.gateway_ofport,
+        tunnel_ofport=bridge.tunnel_ofport,
+        pods=agent.pods,
+    )
 
 
 def antrea_proxy(

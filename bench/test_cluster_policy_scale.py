@@ -42,7 +42,7 @@ from agent.openflow.cookies import Cookies
 from agent.policy.allocator import ConjIdAllocator
 from agent.policy.cache import LocalPod, RuleCache
 from agent.policy.reconciler import Reconciler
-from agent.policy.store import PolicySnapshot, StateSource
+from agent.policy.store import PolicySnapshot, PolicyStore, StateSource
 from bench import isolated
 from bench.targets import at_most
 from controlplane import gcsettings
@@ -190,11 +190,12 @@ def node_state(store: Store, pods: list[Pod]) -> tuple[PolicySnapshot, dict[tupl
 
 
 def install_batch(state: PolicySnapshot, local: dict[tuple[str, str], LocalPod]):
-    cache = RuleCache()
+    store = PolicyStore()
+    cache = RuleCache(store)
     for key, pod in local.items():
         cache.set_local_pod(key, pod)
     cache.take_dirty()
-    cache.on_replace(state, StateSource.CONTROLLER)
+    store.replace(state, StateSource.CONTROLLER)
     return Reconciler(cache, Cookies(1), ConjIdAllocator()).reconcile(cache.take_dirty())
 
 

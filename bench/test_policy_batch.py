@@ -3,12 +3,13 @@
 Antrea's `BenchmarkBatchInstallPolicyRuleFlows` shape (#2479): 100 ingress rules, each with 500
 peers, 250 its own and 250 shared by every rule, here as two AddressGroups per rule (its own and
 the shared one) with one TCP port each, applied to 10 pods of this node. One round is what the
-agent does with its initial state: the rule cache takes the snapshot (`on_replace`), and the
-reconciler computes every flow (25,250 peer flows, the shared 250 carrying 100 conjunction()
-actions each, plus pods, ports, action and metric flows). Antrea's Go agent: 169 ms and 56 MB allocated
-per batch; target here: <= 150 ms and <= 60 MB peak traced memory. Also reported: the
-reconciler alone (the rule cache already built), and the peak RSS of a fresh process that built
-the state and ran the batches (`bench.isolated`).
+agent does with its initial state: the policy store takes the snapshot (`replace`: rules,
+groups, indexes) and tells its rule cache what is dirty, and the reconciler computes every
+flow (25,250 peer flows, the shared 250 carrying 100 conjunction() actions each, plus pods,
+ports, action and metric flows). Antrea's Go agent: 169 ms and 56 MB allocated per batch;
+target here: <= 150 ms and <= 60 MB peak traced memory. Also reported: the reconciler alone
+(the store already built), and the peak RSS of a fresh process that built the state and ran
+the batches (`bench.isolated`).
 
 Run alone: `python -m bench.isolated bench.test_policy_batch:measure '[7]'` prints the figures.
 """
@@ -23,7 +24,7 @@ from agent.policy.allocator import ConjIdAllocator
 from agent.policy.cache import LocalPod, RuleCache
 from agent.policy.flowtable import FlowChange
 from agent.policy.reconciler import Reconciler
-from agent.policy.store import PolicySnapshot, StateSource
+from agent.policy.store import PolicySnapshot, PolicyStore, StateSource
 from bench import isolated
 from bench.targets import at_most
 from pyantrea_api.objects import (
@@ -66,7 +67,7 @@ def scenario() -> tuple[PolicySnapshot, dict[tuple[str, str], LocalPod]]:
 
 
 def cache_of(pods: dict[tuple[str, str], LocalPod]) -> RuleCache:
-    cache = RuleCache()
+    cache = RuleCache(PolicyStore())
     for key, pod in pods.items():
         cache.set_local_pod(key, pod)
     cache.take_dirty()
@@ -76,7 +77,7 @@ def cache_of(pods: dict[tuple[str, str], LocalPod]) -> RuleCache:
 def batch(snapshot: PolicySnapshot, pods: dict[tuple[str, str], LocalPod]) -> FlowChange:
     """The whole batch: the rule cache takes the state, the reconciler computes the flows."""
     cache = cache_of(pods)
-    cache.on_replace(snapshot, StateSource.CONTROLLER)
+    cache.store.replace(snapshot, StateSource.CONTROLLER)
     return Reconciler(cache, Cookies(1), ConjIdAllocator()).reconcile(cache.take_dirty())
 
 
@@ -97,7 +98,7 @@ def measure(rounds: int) -> dict[str, float]:
         batch(snapshot, pods)
         totals.append(time.perf_counter() - start)
         cache = cache_of(pods)
-        cache.on_replace(snapshot, StateSource.CONTROLLER)
+        cache.store.replace(snapshot, StateSource.CONTROLLER)
         dirty = cache.take_dirty()
         start = time.perf_counter()
         Reconciler(cache, Cookies(1), ConjIdAllocator()).reconcile(dirty)

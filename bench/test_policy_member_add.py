@@ -22,7 +22,7 @@ from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
-from agent.policy.store import PolicySnapshot
+from agent.policy.store import PolicySnapshot, PolicyStore, StateSource
 from bench.percentiles import percentile_ms
 from bench.targets import at_most
 from pyantrea_api.events import EventType, NodeEvent, ObjectKind
@@ -39,7 +39,6 @@ from pyantrea_api.objects import (
     Rule,
     Service,
 )
-from pyantrea_testing.policyfeed import StoreFeed
 
 MEMBERS, RULES, LOCAL_PODS, ROUNDS = 10_000, 10, 5, 300
 TARGET_P99_MS = 20.0
@@ -72,8 +71,8 @@ def test_one_member_added_to_a_group_of_10000_used_by_10_rules(benchmark, figure
     loop = uvloop.new_event_loop()
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     loop.run_until_complete(flows.connect())
-    realizer = PolicyRealizer(flows)
-    feed = StoreFeed(realizer.cache)
+    realizer = PolicyRealizer(flows, PolicyStore())
+    feed = realizer.store
     for j in range(LOCAL_PODS):
         realizer.cache.set_local_pod(("bench", f"local{j}"), LocalPod(f"c{j}", 10 + j, 0xAC100102 + j))
     runner = loop.create_task(realizer.run())
@@ -91,7 +90,7 @@ def test_one_member_added_to_a_group_of_10000_used_by_10_rules(benchmark, figure
     async def change(events: list[NodeEvent]) -> tuple[float, int]:
         before = realizer.flow_mods
         start = time.perf_counter()
-        feed.events(events)
+        feed.apply(events)
         await realizer.flushed()
         return time.perf_counter() - start, realizer.flow_mods - before
 
@@ -104,7 +103,7 @@ def test_one_member_added_to_a_group_of_10000_used_by_10_rules(benchmark, figure
         loop.run_until_complete(change(patch((), (extra,))))
 
     try:
-        feed.replace(scenario())
+        feed.replace(scenario(), StateSource.CONTROLLER)
         loop.run_until_complete(realizer.flushed())
         installed = realizer.flow_mods
         benchmark.pedantic(add, setup=remove, rounds=ROUNDS if benchmark.enabled else 30)

@@ -23,7 +23,7 @@ from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Cookies
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
-from agent.policy.store import PolicySnapshot
+from agent.policy.store import PolicySnapshot, PolicyStore, StateSource
 from bench.percentiles import percentile_ms
 from bench.targets import at_most
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
@@ -42,7 +42,6 @@ from pyantrea_api.objects import (
     Rule,
     Service,
 )
-from pyantrea_testing.policyfeed import StoreFeed
 
 PEERS, LOCAL_PODS, ROUNDS = 5_000, 100, 20
 TARGET_MS = 150.0
@@ -75,8 +74,8 @@ def test_a_new_policy_of_5000_cidrs_selecting_100_pods(benchmark, figures, bridg
     loop = uvloop.new_event_loop()
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     loop.run_until_complete(flows.connect())
-    realizer = PolicyRealizer(flows)
-    feed = StoreFeed(realizer.cache)
+    realizer = PolicyRealizer(flows, PolicyStore())
+    feed = realizer.store
     for j in range(LOCAL_PODS):
         realizer.cache.set_local_pod(("bench", f"local{j}"), LocalPod(f"c{j}", 10 + j, 0xAC100102 + j))
     runner = loop.create_task(realizer.run())
@@ -88,13 +87,13 @@ def test_a_new_policy_of_5000_cidrs_selecting_100_pods(benchmark, figures, bridg
         before = realizer.flow_mods
         start = time.perf_counter()
         batch = pb.WatchBatch.FromString(data)
-        feed.events([event_from_proto(event) for event in batch.events])
+        feed.apply([event_from_proto(event) for event in batch.events])
         await realizer.flushed()
         timings.append(time.perf_counter() - start)
         installed.append(realizer.flow_mods - before)
 
     async def forget() -> None:
-        feed.replace(PolicySnapshot({}, {}, {}))
+        feed.replace(PolicySnapshot({}, {}, {}), StateSource.CONTROLLER)
         await realizer.flushed()
 
     try:

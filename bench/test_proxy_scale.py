@@ -23,10 +23,11 @@ import uvloop
 
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Category, Cookies, name_id
-from agent.proxy.model import Endpoint, EndpointSlice, Protocol, Service, ServicePort, SlicePort
+from agent.proxy.model import Endpoint, EndpointSlice, Service, ServicePort, SlicePort
 from agent.proxy.state import ProxyState
 from bench.percentiles import percentile_ms
 from bench.targets import at_most
+from pyantrea_api.objects import Protocol
 
 BRIDGE = "br-bench-px"
 FULL_SERVICES, FULL_ENDPOINTS = 4_000, 7

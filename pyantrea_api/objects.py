@@ -17,8 +17,9 @@ from pyantrea_api.ipnet import IPNet, PackedIP
 from pyantrea_api.values import value
 
 
-class Protocol(enum.Enum):
-    """An L4 protocol a NetworkPolicy port can name."""
+class Protocol(enum.StrEnum):
+    """An L4 protocol a NetworkPolicy port or a Service port can name (a `str`: its name, as
+    Kubernetes writes it)."""
 
     TCP = "TCP"
     UDP = "UDP"

@@ -4,7 +4,6 @@
 - `ovs`: the `namespace`, `ovs` and `module_ovs` fixtures (real Open vSwitch in a namespace).
 - `cninode`: a node wired as the agent wires it for CNI: bridge, pipeline, `CniServer`.
 - `cniruntime`: what a container runtime does with the CNI plugin.
-- `policyfeed`: a rule cache fed through the agent's policy store, as the controller client feeds it.
 
 Product code never imports this package (an import-linter contract in pyproject.toml).
 """

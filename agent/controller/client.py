@@ -2,18 +2,18 @@
 
     client = ControllerClient(node_name="node1", target=controller_target(config),
                               ca_file=config.controller_ca_file, token_file=config.controller_token_file,
-                              listener=rule_cache, reporter=reporter, state_dir=config.policy_state_dir)
+                              store=policy_store, reporter=reporter, state_dir=config.policy_state_dir)
     task = supervisor.spawn(client.run(), name="controller-client")
     await client.wait_synced()                    # first state: from the controller, or the files
     reporter.report_realized(policy.name, policy.generation)   # (the realizer) once installed
 
 Each connection (`_session`) reads the CA and the token afresh, watches with the node's name,
-buffers the initial events until INITIAL_EVENTS_END, then *replaces* the whole state (objects
-deleted while the agent was away disappear) and hands it to `listener.on_replace`; every later
-stream message is applied to the policy store (`agent.policy.store`), whose typed changes become
-one `listener.on_changes` call. Any error (the stream breaking, the
-controller ending a slow watch, a patch of an unknown group, a listener failing) ends the
-connection; the client waits with exponential backoff and watches again, which resyncs.
+gathers the initial events until INITIAL_EVENTS_END, then *replaces* the whole state of the
+agent's policy store (`agent.policy.store`; objects deleted while the agent was away disappear);
+every later stream message is applied to the store as one batch, which tells its listeners (the
+rule cache) the typed changes. Any error (the stream breaking, the controller ending a slow
+watch, a patch of an unknown group, a listener failing) ends the connection; the client waits
+with exponential backoff and watches again, which resyncs.
 
 At start, if the controller has not delivered a state within `fallback_after` seconds, the state
 saved under `state_dir` by an earlier run is handed over instead (source FILES), so a restarted
@@ -44,7 +44,7 @@ import grpc
 from agent.controller.filestore import FileStore
 from agent.controller.reporter import RealizationReporter
 from agent.controller.saver import StateSaver
-from agent.policy.store import PolicyListener, PolicySnapshot, PolicyStore, StateSource
+from agent.policy.store import InitialEvents, PolicySnapshot, PolicyStore, StateSource
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
 from pyantrea_api.convert import event_from_proto, report_to_proto
@@ -107,7 +107,7 @@ class ControllerClient:
         target: str,
         ca_file: Path,
         token_file: Path,
-        listener: PolicyListener,
+        store: PolicyStore,
         state_dir: Path | None,
         settings: ClientSettings | None = None,
         heartbeat: HeartbeatSource | None = None,
@@ -117,12 +117,11 @@ class ControllerClient:
         self._target = target
         self._ca_file = ca_file
         self._token_file = token_file
-        self._listener = listener
         self._settings = settings or ClientSettings()
-        self._state = PolicyStore()
+        self._store = store
         self._files = FileStore(state_dir) if state_dir is not None else None
         self._saver = (
-            StateSaver(self._files, lambda: self._state, delay=self._settings.save_delay)
+            StateSaver(self._files, store, delay=self._settings.save_delay)
             if self._files is not None
             else None
         )
@@ -139,7 +138,7 @@ class ControllerClient:
         cls,
         config: AgentConfig,
         *,
-        listener: PolicyListener,
+        store: PolicyStore,
         reporter: RealizationReporter,
         settings: ClientSettings | None = None,
         heartbeat: HeartbeatSource | None = None,
@@ -150,7 +149,7 @@ class ControllerClient:
             target=controller_target(config),
             ca_file=config.controller_ca_file,
             token_file=config.controller_token_file,
-            listener=listener,
+            store=store,
             reporter=reporter,
             state_dir=config.policy_state_dir,
             settings=settings,
@@ -182,7 +181,7 @@ class ControllerClient:
         return self._connected
 
     def snapshot(self) -> PolicySnapshot:
-        return self._state.snapshot()
+        return self._store.snapshot()
 
     @property
     def reporter(self) -> RealizationReporter:
@@ -241,7 +240,7 @@ class ControllerClient:
         async with grpc.aio.secure_channel(self._target, credentials, options=options) as channel:
             stub = pb_grpc.ControlplaneStub(channel)
             call = stub.Watch(pb.WatchRequest(node_name=self.node_name), metadata=metadata)
-            initial: PolicyStore | None = PolicyStore()
+            initial: InitialEvents | None = InitialEvents()
             reports: asyncio.Task[None] | None = None
             try:
                 async for batch in call:
@@ -249,13 +248,10 @@ class ControllerClient:
                     if initial is not None:
                         end = _initial_end(events)
                         for message in events[:end]:
-                            event = event_from_proto(message)
-                            if event.type is not EventType.ADDED:
-                                raise ValueError(f"{event.type.value} event among the initial events")
-                            initial.apply(event)
+                            initial.add(event_from_proto(message))
                         if end == len(events):
                             continue
-                        self._replace(initial)
+                        self._replace(initial.snapshot())
                         initial, events = None, events[end + 1 :]
                         reports = asyncio.create_task(
                             self._report(stub, metadata), name=f"policy-reports-{self.node_name}"
@@ -268,31 +264,29 @@ class ControllerClient:
                     await asyncio.gather(reports, return_exceptions=True)
         raise SessionEnded("the controller closed the watch")
 
-    def _replace(self, state: PolicyStore) -> None:
-        self._state = state
+    def _replace(self, state: PolicySnapshot) -> None:
         self._source = StateSource.CONTROLLER
         self._connected = True
         self.resyncs += 1
         self._reporter.retain(state.policies)
         self._reporter.resend_all()
         self._reporter.note_received(state.policies.values())
-        log.info("state from the controller: %d objects (watch %d)", len(state), self.resyncs)
         if self._saver is not None:
             self._saver.replaced()
-        self._listener.on_replace(state.snapshot(), StateSource.CONTROLLER)
+        self._store.replace(state, StateSource.CONTROLLER)
+        log.info("state from the controller: %d objects (watch %d)", len(self._store), self.resyncs)
         self._synced.set()
 
     def _apply(self, events: list[NodeEvent]) -> None:
-        state, saver = self._state, self._saver
-        changes = []
-        for event in events:
-            changes.append(state.apply(event))
-            if saver is not None:
-                saver.changed(event.kind, event.name)
-            if event.kind is ObjectKind.NETWORK_POLICY and event.type is EventType.DELETED:
-                self._reporter.deleted(event.name)
+        saver = self._saver
+        with self._store.batch() as apply:
+            for event in events:
+                apply(event)
+                if saver is not None:
+                    saver.changed(event.kind, event.name)
+                if event.kind is ObjectKind.NETWORK_POLICY and event.type is EventType.DELETED:
+                    self._reporter.deleted(event.name)
         self._reporter.note_received(e.obj for e in events if isinstance(e.obj, InternalNetworkPolicy))
-        self._listener.on_changes(changes)
 
     async def _report(self, stub: pb_grpc.ControlplaneStub, metadata: tuple[tuple[str, str], ...]) -> None:
         """Send a full report now, then the changes, at most every `report_interval`; a heartbeat
@@ -344,7 +338,6 @@ class ControllerClient:
                 "the controller is not reachable and no policies were saved in %s", self._files.directory
             )
             return
-        self._state = PolicyStore.of(saved)
         self._source = StateSource.FILES
         self._reporter.retain(saved.policies)
         log.warning(
@@ -352,7 +345,7 @@ class ControllerClient:
             len(saved.policies),
             self._files.directory,
         )
-        self._listener.on_replace(saved, StateSource.FILES)
+        self._store.replace(saved, StateSource.FILES)
         self._synced.set()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from agent.controller.filestore import FileStore
 from agent.policy.store import PolicyStore
@@ -24,7 +23,7 @@ _RETRY_SECONDS = 5.0
 class StateSaver:
     """Keeps a `FileStore` following a `PolicyStore`; `run` until cancelled."""
 
-    def __init__(self, store: FileStore, state: Callable[[], PolicyStore], *, delay: float = 0.2) -> None:
+    def __init__(self, store: FileStore, state: PolicyStore, *, delay: float = 0.2) -> None:
         self._store = store
         self._state = state
         self._delay = delay
@@ -70,7 +69,7 @@ class StateSaver:
         self._wake.set()
 
     async def _save(self) -> None:
-        state = self._state()
+        state = self._state
         if self._all:
             self._all = False
             self._changed = set()

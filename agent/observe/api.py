@@ -35,11 +35,11 @@ from agent.observe.appctl import AppctlError
 from agent.observe.explain import table_name
 from agent.observe.tracer import Tracer, TraceResult
 from agent.observe.tracetext import TraceFormatError
-from agent.openflow.client import FlowClient
 from agent.openflow.pipeline import PIPELINE
-from agent.pods.api import PodInterface
+from agent.pods.api import PodInterfaces
 from agent.policy.stats import RuleStats
 from agent.proxy.model import Service
+from fastpath.decode import FlowStats
 from fastpath.text import render_actions, render_match
 from pyantrea_api.services import SERVICES_PATH, ProgrammedPort, ProgrammedService
 from pyantrea_api.trace import TRACE_PATH, HopTrace, TraceRequest
@@ -77,8 +77,12 @@ def hop_trace(result: TraceResult) -> HopTrace:
     )
 
 
-class PodInterfaces(Protocol):
-    def interfaces(self) -> list[PodInterface]: ...
+class FlowDumps(Protocol):
+    """The flows the switch holds (the `FlowClient`)."""
+
+    async def dump_flows(
+        self, *, table: int | None = None, cookie: int = 0, cookie_mask: int = 0
+    ) -> list[FlowStats]: ...
 
 
 class RuleStatsSource(Protocol):
@@ -106,7 +110,7 @@ def programmed_service(service: Service, ports: tuple[ProgrammedPort, ...]) -> P
 
 @dataclass(frozen=True, slots=True)
 class _Parts:
-    flows: FlowClient
+    flows: FlowDumps
     tracer: Tracer
     pods: PodInterfaces
     stats: RuleStatsSource
@@ -133,9 +137,7 @@ class AgentApi:
         programmed = self._services.programmed() if self._services is not None else []
         return web.json_response([programmed_service(s, ports).to_json() for s, ports in programmed])
 
-    def serve(
-        self, *, flows: FlowClient, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource
-    ) -> None:
+    def serve(self, *, flows: FlowDumps, tracer: Tracer, pods: PodInterfaces, stats: RuleStatsSource) -> None:
         self._parts = _Parts(flows, tracer, pods, stats)
 
     def add_routes(self, server: HttpServer) -> None:

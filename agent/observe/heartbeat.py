@@ -5,18 +5,19 @@ tunnel type), its datapath (the running ovs-vswitchd's version, the flows it ins
 table, the pods attached) and its health (every readiness check), and the traffic each policy
 rule allowed. The API address is the configured bind address, or the node's address when the
 agent listens on every address (the DaemonSet runs in the host network, so the controller
-reaches it there).
+reaches it there): `api_address`. It reads the started datapath through narrow interfaces
+(`agent.observe.node`), not the whole agent.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from ipaddress import ip_address
+from ipaddress import IPv4Address, IPv6Address
 
-from agent.agent import Agent
 from agent.observe.appctl import Appctl, AppctlError
 from agent.observe.explain import table_name
+from agent.observe.node import NodeDatapath, TableCounts
 from pyantrea_api.reports import AgentInfo, HealthCheck, RuleTraffic, TableFlows
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.version import version
@@ -26,48 +27,49 @@ log = logging.getLogger(__name__)
 RuleTrafficSource = Callable[[], Awaitable[tuple[RuleTraffic, ...]]]
 
 
+def api_address(bind: IPv4Address | IPv6Address, node_ip: IPv4Address, port: int) -> str:
+    """host:port where the controller and pyantctl reach this agent's HTTPS API."""
+    host = node_ip if bind.is_unspecified else bind
+    return f"[{host}]:{port}" if host.version == 6 else f"{host}:{port}"
+
+
 class AgentHeartbeat:
-    """The `HeartbeatSource` of the controller client, for a started agent."""
+    """The `HeartbeatSource` of the controller client, for a started datapath."""
 
     def __init__(
         self,
-        agent: Agent,
+        node: NodeDatapath,
+        *,
+        flows: TableCounts,
         readiness: Readiness,
         appctl: Appctl,
-        *,
-        api_port: int,
+        api_address: str,
         api_ca: str,
         rule_traffic: RuleTrafficSource,
     ) -> None:
-        self._agent = agent
+        self._node = node
+        self._flows = flows
         self._readiness = readiness
         self._appctl = appctl
-        self._api_port = api_port
+        self._api_address = api_address
         self._api_ca = api_ca
         self._rule_traffic = rule_traffic
         self._ovs_version = ""
 
-    def api_address(self) -> str:
-        """host:port where the controller and pyantctl reach this agent's HTTPS API."""
-        bind = ip_address(self._agent.config.api_bind_address)
-        host = self._agent.local.node_ip if bind.is_unspecified else bind
-        return f"[{host}]:{self._api_port}" if host.version == 6 else f"{host}:{self._api_port}"
-
     async def agent_info(self) -> AgentInfo:
-        agent = self._agent
-        local = agent.local
+        local = self._node.local
         flows = tuple(
-            TableFlows(table, table_name(table), n) for table, n in agent.flows.table_counts().items()
+            TableFlows(table, table_name(table), n) for table, n in self._flows.table_counts().items()
         )
         checks = tuple(HealthCheck(name, failure) for name, failure in self._readiness.evaluate().items())
         return AgentInfo(
             version=version(),
-            api_address=self.api_address(),
+            api_address=self._api_address,
             ovs_version=await self._vswitchd_version(),
             node_ip=str(local.node_ip),
             pod_cidr=str(local.subnet),
-            tunnel_type=agent.config.tunnel_type.value,
-            pods=len(agent.pods.interfaces()),
+            tunnel_type=self._node.tunnel_type,
+            pods=len(self._node.interfaces()),
             flows=flows,
             checks=checks,
             rules=await self._rule_traffic(),

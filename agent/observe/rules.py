@@ -8,8 +8,12 @@ and each rule's traffic counters by its position in its policy.
 
 from __future__ import annotations
 
-from agent.policy.realizer import PolicyRealizer
+from typing import Protocol
+
+from agent.policy.reconciler import Reconciler
 from agent.policy.rules import CachedRule, RuleId, rule_ids
+from agent.policy.stats import RuleStats
+from agent.policy.store import PolicyStore
 from pyantrea_api.objects import Direction, InternalNetworkPolicy
 from pyantrea_api.reports import RuleTraffic
 from pyantrea_api.rulenames import rule_names
@@ -24,21 +28,34 @@ def rule_index(policy: InternalNetworkPolicy, wanted: RuleId) -> int | None:
     return None
 
 
-class RealizedRules:
-    """`explain.PolicyRules` over the realizer's rule cache and reconciler."""
+class RealizedPolicies(Protocol):
+    """What the policy realizer tells of the rules: their store, what the reconciler made of
+    them, and their counters."""
 
-    def __init__(self, realizer: PolicyRealizer) -> None:
+    @property
+    def store(self) -> PolicyStore: ...
+
+    @property
+    def reconciler(self) -> Reconciler: ...
+
+    async def rule_stats(self) -> list[RuleStats]: ...
+
+
+class RealizedRules:
+    """`explain.PolicyRules` over the realizer's policy store and reconciler."""
+
+    def __init__(self, realizer: RealizedPolicies) -> None:
         self._realizer = realizer
 
     def allowing(self, conj_id: int) -> RuleRef | None:
         owner = self._realizer.reconciler.rule_of(conj_id)
-        rule = self._realizer.cache.rule(owner) if owner is not None else None
+        rule = self._realizer.store.rule(owner) if owner is not None else None
         return None if rule is None else self._ref(rule)
 
     def isolating(self, direction: Direction, pod: int) -> tuple[RuleRef, ...]:
         reconciler = self._realizer.reconciler
         refs = []
-        for rid, rule in self._realizer.cache.rules().items():
+        for rid, rule in self._realizer.store.rules().items():
             if rule.direction is not direction:
                 continue
             realized = reconciler.realized(rid)
@@ -48,17 +65,17 @@ class RealizedRules:
 
     async def traffic(self) -> tuple[RuleTraffic, ...]:
         """Every rule's counters, by its policy's name and its position in it."""
-        cache = self._realizer.cache
+        store = self._realizer.store
         result = []
         for stats in await self._realizer.rule_stats():
-            policy = cache.policy(stats.policy.uid)
+            policy = store.policy(stats.policy.uid)
             index = rule_index(policy, stats.rule) if policy is not None else None
             if index is not None:
                 result.append(RuleTraffic(stats.policy.uid, index, stats.packets, stats.bytes))
         return tuple(result)
 
     def _ref(self, rule: CachedRule) -> RuleRef | None:
-        policy = self._realizer.cache.policy(rule.policy)
+        policy = self._realizer.store.policy(rule.policy)
         if policy is None:
             return None
         index = rule_index(policy, rule.id)

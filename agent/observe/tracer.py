@@ -14,7 +14,7 @@ addresses and ports, else the group's choice; the trace shows the packet after t
 policies at the endpoint and where it goes, and the answer names the Service, its endpoints,
 the endpoint followed and how it was chosen.
 
-    tracer = Tracer(AgentNode(agent), Appctl(config.ovs_run_dir), rules, services=proxier.programmed)
+    tracer = Tracer(node_datapath, Appctl(config.ovs_run_dir), rules, services=proxier.programmed)
     result = await tracer.trace(FromPod("default", "web"), Packet(TraceProtocol.TCP, ...))
 """
 
@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from agent.agent import Agent
 from agent.node.bridge import TUNNEL_PORT
 from agent.node.local import LocalNode
 from agent.observe import servicetrace
@@ -51,7 +50,7 @@ from pyantrea_api.trace import (
 
 
 class TraceNode(Protocol):
-    """What the tracer reads of its node (read at each trace)."""
+    """What the tracer reads of its node (read at each trace): `agent.observe.node.NodeDatapath`."""
 
     @property
     def name(self) -> str: ...
@@ -78,40 +77,6 @@ class TraceNode(Protocol):
     def interfaces(self) -> list[PodInterface]:
         """The pods attached on the node."""
         ...
-
-
-class AgentNode:
-    """The started agent as the tracer reads it."""
-
-    def __init__(self, agent: Agent) -> None:
-        self._agent = agent
-
-    @property
-    def name(self) -> str:
-        return self._agent.config.node_name
-
-    @property
-    def bridge(self) -> str:
-        return self._agent.config.ovs_bridge
-
-    @property
-    def local(self) -> LocalNode:
-        return self._agent.local
-
-    @property
-    def tunnel_ofport(self) -> int:
-        return self._agent.bridge.tunnel_ofport
-
-    @property
-    def gateway_ofport(self) -> int:
-        return self._agent.bridge.gateway_ofport
-
-    @property
-    def gateway(self) -> str:
-        return self._agent.config.host_gateway
-
-    def interfaces(self) -> list[PodInterface]:
-        return self._agent.pods.interfaces()
 
 
 Programmed = Callable[[], Sequence[tuple[Service, tuple[ProgrammedPort, ...]]]]

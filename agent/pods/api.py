@@ -51,6 +51,12 @@ class RecordedPort:
     ips: tuple[IPv4Address | IPv6Address, ...]
 
 
+class PodInterfaces(Protocol):
+    """The pods attached now (the pod datapath), for those that only read them."""
+
+    def interfaces(self) -> list[PodInterface]: ...
+
+
 class PodListener(Protocol):
     """Told of every pod attached or detached (the policy agent: a pod's rules follow it)."""
 

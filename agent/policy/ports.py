@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from fastpath.fields import IP_PROTO_SCTP, IP_PROTO_TCP, IP_PROTO_UDP
 from pyantrea_api.objects import NamedPort, Protocol, Service
 
-PROTOCOL_NUMBERS = {Protocol.TCP: 6, Protocol.UDP: 17, Protocol.SCTP: 132}
+PROTOCOL_NUMBERS = {Protocol.TCP: IP_PROTO_TCP, Protocol.UDP: IP_PROTO_UDP, Protocol.SCTP: IP_PROTO_SCTP}
 FULL_PORT_MASK = 0xFFFF
 
 

@@ -1,4 +1,4 @@
-"""The policy realizer: keeps the switch's policy flows following the rule cache.
+"""The policy realizer: keeps the switch's policy flows following the policy store.
 
 One task (`run`) takes what the cache marked dirty, has the reconciler turn it into a flow
 change, and sends that as ONE atomic bundle through the `FlowClient` (owner `networkpolicy`,
@@ -8,7 +8,7 @@ the failure) to the controller. `flushed()` waits until every change made before
 installed: the start-up gate waits on it, and so does a CNI ADD whose pod some rule selects.
 
 If Open vSwitch refuses a bundle, nothing of it was applied but the reconciler has moved on:
-the realizer starts over with a fresh reconciler computing every flow from the cache and one
+the realizer starts over with a fresh reconciler computing every flow from the store and one
 `sync` of the whole owner, retried with backoff until it goes through.
 """
 
@@ -23,9 +23,11 @@ from agent.openflow.client import FlowClient, FlowsNotInstalledError
 from agent.openflow.cookies import Category, category_filter
 from agent.pods.api import PodInterface
 from agent.policy.allocator import DEFAULT_REUSE_DELAY, ConjIdAllocator
-from agent.policy.cache import Dirty, LocalPod, RuleCache
+from agent.policy.cache import LocalPod, RuleCache
+from agent.policy.dirty import Dirty
 from agent.policy.reconciler import Reconciler
 from agent.policy.stats import RuleStats, rule_stats
+from agent.policy.store import PolicyStore
 from fastpath.connection import BundleError
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,13 @@ class RealizationSink(Protocol):
 
 
 class PolicyRealizer:
-    """The rule cache (`cache`, the policy store's listener) and the task realizing it; what is
-    installed is reported to `reporter`."""
+    """The task realizing the policy store's rules, through its rule cache (`cache`, a listener
+    of `store`); what is installed is reported to `reporter`."""
 
     def __init__(
         self,
         flows: FlowClient,
+        store: PolicyStore,
         *,
         reporter: RealizationSink | None = None,
         reuse_delay: float = DEFAULT_REUSE_DELAY,
@@ -63,7 +66,8 @@ class PolicyRealizer:
     ) -> None:
         self._flows = flows
         self._wake = asyncio.Event()
-        self.cache = RuleCache(on_change=self._wake.set)
+        self.store = store
+        self.cache = RuleCache(store, on_change=self._wake.set)
         self._allocator = ConjIdAllocator(reuse_delay=reuse_delay)
         self._reconciler = Reconciler(self.cache, flows.cookies, self._allocator)
         self._sink = reporter
@@ -139,11 +143,11 @@ class PolicyRealizer:
         return True
 
     async def _resync(self) -> bool:
-        """A fresh reconciler computes every flow from the cache; one sync installs them."""
+        """A fresh reconciler computes every flow from the store; one sync installs them."""
         self._reconciler.release_all()
         self._reconciler = Reconciler(self.cache, self._flows.cookies, self._allocator)
         self.cache.take_dirty()
-        everything = Dirty(rules=set(self.cache.rules()), policies={p.name for p in self.cache.policies()})
+        everything = Dirty(rules=set(self.store.rules()), policies=set(self.store.policies))
         self._reconciled = {}
         policies = self._snapshot(everything.policies)
         self._reconciler.reconcile(everything)
@@ -174,12 +178,12 @@ class PolicyRealizer:
         """Each named policy's generation and whether all its rules are realizable, as the
         batch being computed sees them (later events must not change what it reports); also
         what `_after_replay` reports."""
-        cache, snapshot = self.cache, {}
+        store, snapshot = self.store, {}
         for name in names:
-            policy = cache.policy(name)
+            policy = store.policy(name)
             if policy is None:
                 continue
-            complete = all(cache.realizable(rule) for rule in cache.policy_rules(name))
+            complete = all(store.realizable(rule) for rule in store.policy_rules(name))
             snapshot[name] = self._reconciled[name] = Realization(policy.generation, complete)
         return snapshot
 
@@ -188,7 +192,7 @@ class PolicyRealizer:
             self._reconciled.pop(name, None)
         names = set(dirty.policies)
         for rule_id in dirty.rules | dirty.addresses.keys():
-            rule = self.cache.rule(rule_id)
+            rule = self.store.rule(rule_id)
             if rule is not None:
                 names.add(rule.policy)
         return self._snapshot(names)
@@ -239,4 +243,4 @@ class PolicyRealizer:
         """Every rule's packet and byte counters, from its conjunctions' metric flows."""
         cookie, mask = category_filter(self._flows.cookies, Category.POLICY_METRIC)
         dumped = await self._flows.dump_flows(cookie=cookie, cookie_mask=mask)
-        return rule_stats(dumped, self.cache, self._reconciler)
+        return rule_stats(dumped, self.store, self._reconciler)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from agent.openflow.cookies import Cookies
 from agent.policy.addresses import PeerAddress, block_addresses, host_addresses
 from agent.policy.allocator import ConjIdAllocator
-from agent.policy.cache import Dirty, RuleCache
+from agent.policy.cache import RuleCache
+from agent.policy.dirty import Dirty
 from agent.policy.flowtable import FlowChange, PolicyFlows, RuleSlot, kind_of, slot_of
 from agent.policy.ports import PortSet, has_named_ports, resolve, static_ports
 from agent.policy.rules import CachedRule, RuleId
@@ -77,10 +78,11 @@ Classes = dict[PortKey, tuple[set[PeerAddress], set[int]]]
 
 
 class Reconciler:
-    """Realizes the cache's rules into `PolicyFlows`; every conj_id comes from `allocator`."""
+    """Realizes the rules of the cache's store into `PolicyFlows`; every conj_id comes from `allocator`."""
 
     def __init__(self, cache: RuleCache, cookies: Cookies, allocator: ConjIdAllocator) -> None:
         self._cache = cache
+        self._store = cache.store
         self._allocator = allocator
         self.flows = PolicyFlows(cookies)
         self._realized: dict[RuleId, RealizedRule] = {}
@@ -116,9 +118,9 @@ class Reconciler:
     # -- computing a rule ------------------------------------------------------------------------
 
     def _recompute(self, rule_id: RuleId) -> None:
-        rule = self._cache.rule(rule_id)
+        rule = self._store.rule(rule_id)
         realized = self._realized.get(rule_id)
-        if rule is None or not self._cache.realizable(rule):
+        if rule is None or not self._store.realizable(rule):
             if realized is not None:
                 self._forget(realized)
             return
@@ -169,7 +171,7 @@ class Reconciler:
                     classes[ports][1].add(pod.ofport)
             return classes, isolated
         by_ports: dict[PortSet, set[PeerAddress]] = {}
-        for group in self._cache.address_groups_of(rule):
+        for group in self._store.address_groups_of(rule):
             for member in group.members.values():
                 ports = resolve(services, member.ports)
                 if ports:
@@ -180,7 +182,7 @@ class Reconciler:
         return {ports: (peers, set(applied)) for ports, peers in by_ports.items() if peers}, isolated
 
     def _peers(self, realized: RealizedRule) -> set[PeerAddress]:
-        groups = self._cache.address_groups_of(realized.rule)
+        groups = self._store.address_groups_of(realized.rule)
         fixed = realized.fixed
         if len(groups) == 1 and not fixed:
             return set(groups[0].addresses)
@@ -215,7 +217,7 @@ class Reconciler:
         if rule.direction is Direction.OUT and has_named_ports(rule.services):
             self._recompute(rule_id)  # the peers' ports decide their conjunction
             return
-        groups = [group.addresses for group in self._cache.address_groups_of(rule)]
+        groups = [group.addresses for group in self._store.address_groups_of(rule)]
         blocks = realized.fixed
         wanted = {a for a in addresses if a in blocks or any(a in group for group in groups)}
         unwanted = addresses - wanted

@@ -3,9 +3,9 @@ and the start-up sequence that opens pod networking.
 
 The agent's composition (`agent.main`) makes the parts in order and hands them over:
 
-    reporter = RealizationReporter(node)
-    realizer = PolicyRealizer(datapath.flows, reporter=reporter)
-    client = ControllerClient.from_config(config, listener=realizer.cache, reporter=reporter)
+    store, reporter = PolicyStore(), RealizationReporter(node)
+    realizer = PolicyRealizer(datapath.flows, store, reporter=reporter)
+    client = ControllerClient.from_config(config, store=store, reporter=reporter)
     policies = PolicyRuntime(realizer=realizer, client=client, pods=datapath.pods,
                              converged=gate, state_dir=config.policy_state_dir)
     async with policies:
@@ -29,7 +29,7 @@ from typing import Protocol
 
 from agent.controller.client import ControllerClient
 from agent.controller.filestore import DIRECTORIES
-from agent.pods.api import PodInterface, PodListener
+from agent.pods.api import PodInterfaces, PodListener
 from agent.policy.realizer import PolicyRealizer
 from pyantrea_daemon.health import Readiness
 from pyantrea_daemon.service import Service
@@ -43,10 +43,8 @@ _FALLBACK_GRACE = 1.0
 _SAVE_ON_STOP = 2.0
 
 
-class PodSource(Protocol):
-    """The pod datapath, as the realizer follows it."""
-
-    def interfaces(self) -> list[PodInterface]: ...
+class PodSource(PodInterfaces, Protocol):
+    """The pod datapath, as the realizer follows it: the pods attached now, and those to come."""
 
     def add_listener(self, listener: PodListener) -> None: ...
 

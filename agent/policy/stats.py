@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agent.openflow.cookies import object_id_of
-from agent.policy.cache import RuleCache
 from agent.policy.rules import RuleId
+from agent.policy.store import PolicyStore
 from fastpath.decode import FlowStats
 from pyantrea_api.objects import Direction, PolicyReference
 
@@ -50,8 +50,8 @@ class RuleStats:
         }
 
 
-def rule_stats(dumped: Iterable[FlowStats], cache: RuleCache, owners: ConjunctionOwners) -> list[RuleStats]:
-    """Every rule of the cache with the counters of its conjunctions' metric flows found in
+def rule_stats(dumped: Iterable[FlowStats], store: PolicyStore, owners: ConjunctionOwners) -> list[RuleStats]:
+    """Every rule of the store with the counters of its conjunctions' metric flows found in
     `dumped`."""
     counters: dict[RuleId, dict[int, tuple[int, int]]] = {}
     for stats in dumped:
@@ -62,8 +62,8 @@ def rule_stats(dumped: Iterable[FlowStats], cache: RuleCache, owners: Conjunctio
             packets, byte_count = found.get(conj_id, (0, 0))
             found[conj_id] = (packets + stats.packets, byte_count + stats.bytes)
     result = []
-    for rule_id, rule in cache.rules().items():
-        policy = cache.policy(rule.policy)
+    for rule_id, rule in store.rules().items():
+        policy = store.policy(rule.policy)
         if policy is None:
             continue
         found = counters.get(rule_id, {})

@@ -1,25 +1,36 @@
-"""The agent's one policy store: its node's share of the controlplane, by name, and the typed
-changes it tells the rule cache.
+"""The agent's one policy store: its node's share of the controlplane, the rules of its
+policies, the indexes between them, and the typed changes it tells its listeners.
 
-The controller client writes it (`agent.controller.client`); the rule cache reads what changes
-(`agent.policy.cache`), and the saver saves it (`agent.controller.saver`). It is built from a
-watch's initial events (ADDED only) or the saved files and handed over whole (`replace`, the
-listener's `on_replace`), then kept current with the events that follow (`apply`), each of
-which becomes one typed `Change` for the listener's `on_changes`: ADDED sets an object,
-MODIFIED replaces a policy or patches a group's members (remove, then add, by member
-identity), DELETED removes it. An event that does not fit (a patch or a delete of an object
-the store does not hold, an object of the wrong kind, anything but ADDED before the end of the
-initial events) raises `StateError`: the agent's copy has diverged, and the client resyncs.
-This is the only place that checks events.
+The controller client writes it (`agent.controller.client`); the rule cache reads it
+(`agent.policy.cache`), and the saver saves it (`agent.controller.saver`). A watch's initial
+events (ADDED only, gathered by `InitialEvents`) or the saved files replace its whole state
+(`replace`, the listeners' `on_replace`); the events that follow change it one stream message
+at a time (`batch`, or `apply`), each event becoming one typed `Change` (ADDED sets an object,
+MODIFIED replaces a policy or patches a group's members, remove then add, by member identity;
+DELETED removes it), told to the listeners' `on_changes` once per message. An event that does
+not fit (a patch or a delete of an object the store does not hold, an object of the wrong kind,
+anything but ADDED among the initial events) raises `StateError`: the agent's copy has
+diverged, and the client resyncs. This is the only place that checks events.
+
+The store owns what is derived from its objects too: each policy split into content-hashed
+rules (`agent.policy.rules`), each AddressGroup's peer addresses (`agent.policy.groups`), the
+rules using each group, the AppliedToGroups each pod is in, and the rules with domain names.
+With every replace and change it tells its listeners what that means for the rules (a `Dirty`:
+the rules to recompute, the peer addresses a patch touched, the policies set and deleted), so a
+reader keeps no copy of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
+from agent.policy.dirty import Dirty
+from agent.policy.groups import AddressGroupIndex
+from agent.policy.rules import CachedRule, RuleId, rules_of
 from pyantrea_api.events import EventType, NodeEvent, ObjectKind
 from pyantrea_api.objects import (
     AddressGroup,
@@ -33,6 +44,13 @@ from pyantrea_api.values import value
 
 Members = dict[PodKey, GroupMember]
 StateObject = InternalNetworkPolicy | AddressGroup | AppliedToGroup
+
+_CARRIED: dict[ObjectKind, type[StateObject]] = {
+    ObjectKind.NETWORK_POLICY: InternalNetworkPolicy,
+    ObjectKind.ADDRESS_GROUP: AddressGroup,
+    ObjectKind.APPLIED_TO_GROUP: AppliedToGroup,
+}
+"""What an ADDED event of each kind carries."""
 
 
 class StateError(Exception):
@@ -113,107 +131,290 @@ Change = (
 
 
 class PolicyListener(Protocol):
-    """Told about the store's state on the event loop, in order (the rule cache)."""
+    """Told about the store's state on the event loop, in order (the rule cache). `dirty` is what
+    the replace or the changes mean for the store's rules; a listener reads it, never changes it."""
 
-    def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
-        """The whole state: forget everything before it."""
+    def on_replace(self, snapshot: PolicySnapshot, source: StateSource, dirty: Dirty) -> None:
+        """The whole state anew; `dirty` names every rule before and after, every policy, and
+        the policies gone."""
 
-    def on_changes(self, changes: Sequence[Change]) -> None:
+    def on_changes(self, changes: Sequence[Change], dirty: Dirty) -> None:
         """The changes of one stream message, after the last replace."""
 
 
-class PolicyStore:
-    """Policies, AddressGroups and AppliedToGroups by name, changed by watch events into `Change`s."""
+class InitialEvents:
+    """A watch's initial events (ADDED only, each carrying its kind's object), gathered into the
+    state they describe."""
 
     def __init__(self) -> None:
         self._policies: dict[str, InternalNetworkPolicy] = {}
-        self._groups: dict[ObjectKind, dict[str, Members]] = {
-            ObjectKind.ADDRESS_GROUP: {},
-            ObjectKind.APPLIED_TO_GROUP: {},
-        }
+        self._address_groups: dict[str, AddressGroup] = {}
+        self._applied_to_groups: dict[str, AppliedToGroup] = {}
 
-    @classmethod
-    def of(cls, snapshot: PolicySnapshot) -> PolicyStore:
-        state = cls()
-        state._policies.update(snapshot.policies)
-        for kind, groups in (
-            (ObjectKind.ADDRESS_GROUP, snapshot.address_groups),
-            (ObjectKind.APPLIED_TO_GROUP, snapshot.applied_to_groups),
-        ):
-            state._groups[kind] = {name: _members(group.members) for name, group in groups.items()}
-        return state
+    def add(self, event: NodeEvent) -> None:
+        if event.type is not EventType.ADDED:
+            raise StateError(f"{event.type.value} event among the initial events")
+        obj = event.obj
+        if isinstance(obj, InternalNetworkPolicy) and event.kind is ObjectKind.NETWORK_POLICY:
+            self._policies[event.name] = obj
+        elif isinstance(obj, AddressGroup) and event.kind is ObjectKind.ADDRESS_GROUP:
+            self._address_groups[event.name] = obj
+        elif isinstance(obj, AppliedToGroup) and event.kind is ObjectKind.APPLIED_TO_GROUP:
+            self._applied_to_groups[event.name] = obj
+        else:
+            raise StateError(f"ADDED {event.kind.value} {event.name} carries {type(obj).__name__}")
+
+    def snapshot(self) -> PolicySnapshot:
+        return PolicySnapshot(
+            types.MappingProxyType(self._policies),
+            types.MappingProxyType(self._address_groups),
+            types.MappingProxyType(self._applied_to_groups),
+        )
+
+
+class PolicyStore:
+    """Policies, AddressGroups and AppliedToGroups by name, their rules and indexes; changed by
+    watch events into `Change`s and `Dirty` rules for its listeners."""
+
+    def __init__(self) -> None:
+        self._listeners: list[PolicyListener] = []
+        self._policies: dict[str, InternalNetworkPolicy] = {}
+        self._policy_rules: dict[str, dict[RuleId, CachedRule]] = {}
+        self._rules: dict[RuleId, CachedRule] = {}
+        self._address_groups: dict[str, AddressGroupIndex] = {}
+        self._applied_to: dict[str, Members] = {}
+        self._rules_by_address_group: dict[str, set[RuleId]] = {}
+        self._rules_by_applied_to: dict[str, set[RuleId]] = {}
+        self._pod_groups: dict[PodKey, set[str]] = {}
+        """The AppliedToGroups each member is in."""
+        self._fqdn_rules: set[RuleId] = set()
+        """Rules with domain-name peers."""
+
+    def add_listener(self, listener: PolicyListener) -> None:
+        """`listener` is told every replace and change from now on."""
+        self._listeners.append(listener)
+
+    # -- reading -----------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._policies) + sum(len(groups) for groups in self._groups.values())
+        return len(self._policies) + len(self._address_groups) + len(self._applied_to)
 
     @property
     def policies(self) -> Mapping[str, InternalNetworkPolicy]:
         return types.MappingProxyType(self._policies)
 
+    def policy(self, name: str) -> InternalNetworkPolicy | None:
+        return self._policies.get(name)
+
+    def rule(self, rule_id: RuleId) -> CachedRule | None:
+        return self._rules.get(rule_id)
+
+    def rules(self) -> Mapping[RuleId, CachedRule]:
+        """Every rule of every policy, by id."""
+        return types.MappingProxyType(self._rules)
+
+    def policy_rules(self, name: str) -> list[CachedRule]:
+        return list(self._policy_rules.get(name, {}).values())
+
+    def realizable(self, rule: CachedRule) -> bool:
+        """Whether every group the rule names has arrived."""
+        return all(name in self._address_groups for name in rule.peer.address_groups) and all(
+            name in self._applied_to for name in rule.applied_to_groups
+        )
+
+    def address_groups_of(self, rule: CachedRule) -> list[AddressGroupIndex]:
+        """The rule's AddressGroups (it must be realizable)."""
+        return [self._address_groups[name] for name in rule.peer.address_groups]
+
+    def applied_to_members(self, name: str) -> Mapping[PodKey, GroupMember]:
+        """The members (this node's) of an AppliedToGroup the store holds."""
+        return self._applied_to[name]
+
+    def fqdn_rules(self) -> frozenset[RuleId]:
+        """The rules with domain-name peers."""
+        return frozenset(self._fqdn_rules)
+
+    def rules_applied_to(self, pod: PodKey) -> set[RuleId]:
+        """The rules whose AppliedToGroups hold the pod."""
+        found: set[RuleId] = set()
+        for name in self._pod_groups.get(pod, ()):
+            found.update(self._rules_by_applied_to.get(name, ()))
+        return found
+
     def get(self, kind: ObjectKind, name: str) -> StateObject | None:
         """The current object of that kind and name, or None."""
         if kind is ObjectKind.NETWORK_POLICY:
             return self._policies.get(name)
-        members = self._groups[kind].get(name)
-        if members is None:
-            return None
-        return _group(kind, name, members)
+        if kind is ObjectKind.ADDRESS_GROUP:
+            group = self._address_groups.get(name)
+            return None if group is None else AddressGroup(name, tuple(group.members.values()))
+        members = self._applied_to.get(name)
+        return None if members is None else AppliedToGroup(name, tuple(members.values()))
 
     def snapshot(self) -> PolicySnapshot:
-        address = self._groups[ObjectKind.ADDRESS_GROUP].items()
-        applied = self._groups[ObjectKind.APPLIED_TO_GROUP].items()
+        address = self._address_groups.items()
+        applied = self._applied_to.items()
         return PolicySnapshot(
             types.MappingProxyType(dict(self._policies)),
-            types.MappingProxyType({name: AddressGroup(name, tuple(m.values())) for name, m in address}),
-            types.MappingProxyType({name: AppliedToGroup(name, tuple(m.values())) for name, m in applied}),
+            types.MappingProxyType({n: AddressGroup(n, tuple(g.members.values())) for n, g in address}),
+            types.MappingProxyType({n: AppliedToGroup(n, tuple(m.values())) for n, m in applied}),
         )
 
-    def apply(self, event: NodeEvent) -> Change:
-        """Apply one event and return what it changed; raises `StateError` when it does not fit."""
+    # -- writing -----------------------------------------------------------------------------------
+
+    def replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
+        """Everything anew (objects not in `snapshot` are gone); the listeners' `on_replace`, whose
+        `dirty` holds every rule before and after, the policies set and those gone."""
+        dirty = Dirty(rules=set(self._rules), deleted=self._policies.keys() - snapshot.policies.keys())
+        self._policies = {}
+        self._policy_rules = {}
+        self._rules = {}
+        self._fqdn_rules = set()
+        self._rules_by_address_group = {}
+        self._rules_by_applied_to = {}
+        self._address_groups = {
+            name: AddressGroupIndex(group.members) for name, group in snapshot.address_groups.items()
+        }
+        self._applied_to = {}
+        self._pod_groups = {}
+        for name, group in snapshot.applied_to_groups.items():
+            self._set_applied_to(name, group.members)
+        for policy in snapshot.policies.values():
+            self._set_policy(policy, dirty)
+        for listener in self._listeners:
+            listener.on_replace(snapshot, source, dirty)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[Callable[[NodeEvent], Change]]:
+        """Apply one stream message's events with the function this yields (each returns its
+        change); the listeners are told the changes when the block ends, also when an event does
+        not fit (`StateError`): what was applied before it, so no listener misses a change."""
+        changes: list[Change] = []
+        dirty = Dirty()
+
+        def apply(event: NodeEvent) -> Change:
+            change = self._apply(event, dirty)
+            changes.append(change)
+            return change
+
+        try:
+            yield apply
+        finally:
+            if changes:
+                for listener in self._listeners:
+                    listener.on_changes(changes, dirty)
+
+    def apply(self, events: Iterable[NodeEvent]) -> list[Change]:
+        """Apply one stream message's events (`batch`); their changes, in order."""
+        with self.batch() as apply:
+            return [apply(event) for event in events]
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _apply(self, event: NodeEvent, dirty: Dirty) -> Change:
         kind, name, obj = event.kind, event.name, event.obj
         if kind is ObjectKind.NETWORK_POLICY:
-            policies = self._policies
             if event.type is EventType.DELETED:
-                if policies.pop(name, None) is None:
+                if name not in self._policies:
                     raise StateError(f"DELETED of unknown NetworkPolicy {name}")
+                self._delete_policy(name, dirty)
                 return PolicyDeleted(name)
-            if event.type is EventType.MODIFIED and name not in policies:
+            if event.type is EventType.MODIFIED and name not in self._policies:
                 raise StateError(f"MODIFIED of unknown NetworkPolicy {name}")
             if not isinstance(obj, InternalNetworkPolicy):
                 raise StateError(f"{event.type.value} NetworkPolicy {name} carries {type(obj).__name__}")
-            policies[name] = obj
+            self._set_policy(obj, dirty)
             return PolicySet(obj)
-        groups = self._groups[kind]
         address = kind is ObjectKind.ADDRESS_GROUP
+        groups: Mapping[str, object] = self._address_groups if address else self._applied_to
+        users = self._rules_by_address_group if address else self._rules_by_applied_to
         if event.type is EventType.DELETED:
-            if groups.pop(name, None) is None:
+            if name not in groups:
                 raise StateError(f"DELETED of unknown {kind.value} {name}")
-            return AddressGroupDeleted(name) if address else AppliedToGroupDeleted(name)
+            dirty.rules.update(users.get(name, ()))
+            if address:
+                del self._address_groups[name]
+                return AddressGroupDeleted(name)
+            self._set_applied_to(name, None)
+            return AppliedToGroupDeleted(name)
         if event.type is EventType.ADDED:
-            expected = AddressGroup if address else AppliedToGroup
-            if not isinstance(obj, expected):
+            if not isinstance(obj, _CARRIED[kind]):
                 raise StateError(f"ADDED {kind.value} {name} carries {type(obj).__name__}")
-            groups[name] = _members(obj.members)
-            return AddressGroupSet(obj) if isinstance(obj, AddressGroup) else AppliedToGroupSet(obj)
-        members = groups.get(name)
-        if members is None:
+            dirty.rules.update(users.get(name, ()))
+            if isinstance(obj, AddressGroup):
+                self._address_groups[name] = AddressGroupIndex(obj.members)
+                return AddressGroupSet(obj)
+            assert isinstance(obj, AppliedToGroup)
+            self._set_applied_to(name, obj.members)
+            return AppliedToGroupSet(obj)
+        if name not in groups:
             raise StateError(f"patch of unknown {kind.value} {name}")
         if not isinstance(obj, GroupPatch):
             raise StateError(f"MODIFIED {kind.value} {name} carries {type(obj).__name__}")
+        if address:
+            changed = self._address_groups[name].patch(obj)
+            if changed:
+                for rule_id in users.get(name, ()):
+                    dirty.addresses.setdefault(rule_id, set()).update(changed)
+            return AddressGroupPatched(name, obj)
+        members = dict(self._applied_to[name])
         for member in obj.removed:
             members.pop(member.key, None)
         for member in obj.added:
             members[member.key] = member
-        if address:
-            return AddressGroupPatched(name, obj)
+        self._set_applied_to(name, members.values())
+        dirty.rules.update(users.get(name, ()))
         return AppliedToGroupSet(AppliedToGroup(name, tuple(members.values())))
 
+    def _set_policy(self, policy: InternalNetworkPolicy, dirty: Dirty) -> None:
+        old = self._policy_rules.get(policy.name, {})
+        new = rules_of(policy)
+        for rule_id in old.keys() - new.keys():
+            self._drop_rule(old[rule_id], dirty)
+        for rule_id in new.keys() - old.keys():
+            self._add_rule(new[rule_id], dirty)
+        self._policies[policy.name] = policy
+        self._policy_rules[policy.name] = {rule_id: old.get(rule_id, rule) for rule_id, rule in new.items()}
+        dirty.policy_set(policy.name)
 
-def _members(members: tuple[GroupMember, ...]) -> Members:
-    return {member.key: member for member in members}
+    def _delete_policy(self, name: str, dirty: Dirty) -> None:
+        del self._policies[name]
+        for rule in self._policy_rules.pop(name).values():
+            self._drop_rule(rule, dirty)
+        dirty.policy_deleted(name)
 
+    def _add_rule(self, rule: CachedRule, dirty: Dirty) -> None:
+        self._rules[rule.id] = rule
+        if rule.peer.fqdns:
+            self._fqdn_rules.add(rule.id)
+        for name in rule.peer.address_groups:
+            self._rules_by_address_group.setdefault(name, set()).add(rule.id)
+        for name in rule.applied_to_groups:
+            self._rules_by_applied_to.setdefault(name, set()).add(rule.id)
+        dirty.rules.add(rule.id)
 
-def _group(kind: ObjectKind, name: str, members: Members) -> AddressGroup | AppliedToGroup:
-    if kind is ObjectKind.ADDRESS_GROUP:
-        return AddressGroup(name, tuple(members.values()))
-    return AppliedToGroup(name, tuple(members.values()))
+    def _drop_rule(self, rule: CachedRule, dirty: Dirty) -> None:
+        del self._rules[rule.id]
+        self._fqdn_rules.discard(rule.id)
+        for index, names in (
+            (self._rules_by_address_group, rule.peer.address_groups),
+            (self._rules_by_applied_to, rule.applied_to_groups),
+        ):
+            for name in names:
+                users = index[name]
+                users.discard(rule.id)
+                if not users:
+                    del index[name]
+        dirty.rules.add(rule.id)
+
+    def _set_applied_to(self, name: str, members: Iterable[GroupMember] | None) -> None:
+        for key in self._applied_to.pop(name, {}):
+            groups = self._pod_groups[key]
+            groups.discard(name)
+            if not groups:
+                del self._pod_groups[key]
+        if members is None:
+            return
+        held = self._applied_to[name] = {member.key: member for member in members}
+        for key in held:
+            self._pod_groups.setdefault(key, set()).add(name)

@@ -8,11 +8,12 @@ does an EndpointSlice of another address family or without its Service's name.
 from __future__ import annotations
 
 import datetime
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
 from typing import Any
+
+from pyantrea_api.objects import Protocol
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 PROXY_NAME_LABEL = "service.kubernetes.io/service-proxy-name"
@@ -22,12 +23,6 @@ DEFAULT_AFFINITY_TIMEOUT = 10800
 
 class ModelError(ValueError):
     """A Service or EndpointSlice the proxy cannot read; the message names the object and field."""
-
-
-class Protocol(enum.StrEnum):
-    TCP = "TCP"
-    UDP = "UDP"
-    SCTP = "SCTP"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
+from agent.policy.dirty import Dirty
 from agent.policy.store import Change, StateSource
 from controlplane.app import Controller
 from pyantrea_kube.resources import NETWORK_POLICIES, PODS
@@ -90,11 +91,11 @@ class _FailsOnce(Recorder):
         super().__init__()
         self.failed = False
 
-    def on_changes(self, changes: Sequence[Change]) -> None:
+    def on_changes(self, changes: Sequence[Change], dirty: Dirty) -> None:
         if not self.failed:
             self.failed = True
             raise RuntimeError("cannot apply this patch")
-        super().on_changes(changes)
+        super().on_changes(changes, dirty)
 
 
 def test_a_failing_listener_resyncs(cluster: Cluster) -> None:

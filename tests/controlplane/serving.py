@@ -22,7 +22,8 @@ import pytest
 from kubernetes.client import ApiClient
 
 from agent.controller.client import ClientSettings, ControllerClient
-from agent.policy.store import Change, PolicySet, PolicySnapshot, StateSource
+from agent.policy.dirty import Dirty
+from agent.policy.store import Change, PolicySet, PolicySnapshot, PolicyStore, StateSource
 from controlplane.auth.shared import node_token
 from proto.controlplane.v1beta1 import controlplane_pb2 as pb
 from proto.controlplane.v1beta1 import controlplane_pb2_grpc as pb_grpc
@@ -119,12 +120,14 @@ class Cluster:
         state_dir: Path | None = None,
         settings: ClientSettings = FAST,
     ) -> ControllerClient:
+        store = PolicyStore()
+        store.add_listener(listener or Recorder())
         client = ControllerClient(
             node_name=node,
             target=f"127.0.0.1:{port}",
             ca_file=self.tmp_path / "ca.crt",
             token_file=self.token_file(node, token),
-            listener=listener or Recorder(),
+            store=store,
             state_dir=state_dir,
             settings=settings,
         )
@@ -203,21 +206,21 @@ def raw_watch(channel: grpc.aio.Channel, node: str, token: str | None) -> grpc.a
 
 
 class Recorder:
-    """A PolicyListener that records what the client hands it."""
+    """A listener of the agent's policy store that records what the client writes into it."""
 
     def __init__(self) -> None:
         self.replaces: list[tuple[PolicySnapshot, StateSource]] = []
         self.changes: list[Change] = []
 
-    def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
+    def on_replace(self, snapshot: PolicySnapshot, source: StateSource, dirty: Dirty) -> None:
         self.replaces.append((snapshot, source))
 
-    def on_changes(self, changes: Sequence[Change]) -> None:
+    def on_changes(self, changes: Sequence[Change], dirty: Dirty) -> None:
         self.changes.extend(changes)
 
 
 class Realizer(Recorder):
-    """A PolicyListener that, like the policy agent, reports every policy it gets as realized
+    """A policy store listener that, like the policy agent, reports every policy it gets as realized
     (or, for the Kubernetes policies named in `failing`, as failed)."""
 
     def __init__(self, failing: frozenset[str] = frozenset()) -> None:
@@ -225,13 +228,13 @@ class Realizer(Recorder):
         self.client: ControllerClient | None = None
         self._failing = failing
 
-    def on_replace(self, snapshot: PolicySnapshot, source: StateSource) -> None:
-        super().on_replace(snapshot, source)
+    def on_replace(self, snapshot: PolicySnapshot, source: StateSource, dirty: Dirty) -> None:
+        super().on_replace(snapshot, source, dirty)
         for policy in snapshot.policies.values():
             self._realize(policy)
 
-    def on_changes(self, changes: Sequence[Change]) -> None:
-        super().on_changes(changes)
+    def on_changes(self, changes: Sequence[Change], dirty: Dirty) -> None:
+        super().on_changes(changes, dirty)
         for change in changes:
             if isinstance(change, PolicySet):
                 self._realize(change.policy)

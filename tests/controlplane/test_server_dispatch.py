@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.policy.store import PolicySnapshot, PolicyStore
+from agent.policy.store import InitialEvents, PolicySnapshot, PolicyStore, StateSource
 from controlplane.compute.engine import PolicyEngine
 from controlplane.metrics import ControllerMetrics
 from controlplane.server.framing import messages
@@ -36,11 +36,13 @@ def initial_state(chunks: list[bytes], version: int) -> PolicyStore:
     """What an agent builds from a watch's initial messages (split small to cross message edges)."""
     events = [event for message in messages(chunks, max_bytes=300) for event in decode(message)]
     assert events[-1].type == pb.INITIAL_EVENTS_END and events[-1].resource_version == version
-    state = PolicyStore()
+    initial = InitialEvents()
     for message in events[:-1]:
         event = event_from_proto(message)
         assert event.type is EventType.ADDED and event.resource_version == 0
-        state.apply(event)
+        initial.add(event)
+    state = PolicyStore()
+    state.replace(initial.snapshot(), StateSource.CONTROLLER)
     return state
 
 
@@ -49,8 +51,7 @@ async def drain(watcher: Watcher, state: PolicyStore) -> None:
         message, count = await watcher.next_message(max_bytes=500)
         events = decode(message)
         assert len(events) == count
-        for event in events:
-            state.apply(event_from_proto(event))
+        state.apply([event_from_proto(event) for event in events])
 
 
 def comparable(snapshot: PolicySnapshot | Snapshot) -> tuple[Any, ...]:

@@ -18,6 +18,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.controller.client import ControllerClient
+from agent.policy.store import PolicyStore
 from controlplane.app import Controller
 from controlplane.dashboard.routes import add_dashboard
 from controlplane.httpapi import add_routes
@@ -74,13 +75,14 @@ class Heartbeat:
 
 
 def agent(cluster: Cluster, node: str, port: int, heartbeat: Heartbeat) -> ControllerClient:
-    realizer = Realizer()
+    realizer, store = Realizer(), PolicyStore()
+    store.add_listener(realizer)
     client = ControllerClient(
         node_name=node,
         target=f"127.0.0.1:{port}",
         ca_file=cluster.tmp_path / "ca.crt",
         token_file=cluster.token_file(node),
-        listener=realizer,
+        store=store,
         state_dir=None,
         settings=SETTINGS,
         heartbeat=heartbeat,

@@ -35,6 +35,7 @@ from agent.controller.reporter import RealizationReporter
 from agent.pods.api import PodAttachment
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime
+from agent.policy.store import PolicyStore
 from controlplane.app import Controller
 from controlplane.auth.shared import node_token
 from controlplane.status.board import PolicyStatus
@@ -148,9 +149,10 @@ class PolicyCluster(Cluster):
         self.agents[node.name] = agent
         # As the agent program composes its policy side (agent.main), without a heartbeat.
         reporter = RealizationReporter(node.name)
-        realizer = PolicyRealizer(agent.flows, reporter=reporter)
+        store = PolicyStore()
+        realizer = PolicyRealizer(agent.flows, store, reporter=reporter)
         client = ControllerClient.from_config(
-            agent.config, listener=realizer.cache, reporter=reporter, settings=CLIENT_SETTINGS
+            agent.config, store=store, reporter=reporter, settings=CLIENT_SETTINGS
         )
         runtime = PolicyRuntime(
             realizer=realizer,

@@ -1,9 +1,9 @@
-"""The controller's own computation feeding a node's rule cache, without a server in between.
+"""The controller's own computation feeding a node's policy store, without a server in between.
 
 Kubernetes objects (their JSON form) go through the controller's parser, the incremental
 `PolicyEngine` and the versioned `Store`; each store event is turned into what one node's
-watcher would get (`for_node`), and handed to the listener as one batch through the agent's
-policy store, exactly the values a real `ControllerClient` would hand over.
+watcher would get (`for_node`), and applied to the agent's policy store as one batch, exactly
+as a real `ControllerClient` applies them.
 """
 
 from __future__ import annotations
@@ -11,34 +11,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agent.policy.store import PolicySnapshot
+from agent.policy.store import PolicySnapshot, PolicyStore, StateSource
 from controlplane.compute.engine import PolicyEngine
 from controlplane.store.versioned import Store
 from pyantrea_api.events import NodeEvent
-from pyantrea_testing.policyfeed import StoreFeed
 from tests.controlplane.engine_feed import upsert
 
 
 class NodeFeed:
-    """Feeds `listener` (a `PolicyListener`) as the controller would feed node `node`."""
+    """Feeds the agent's `policies` store as the controller would feed node `node`."""
 
-    def __init__(self, node: str, listener: Any) -> None:
+    def __init__(self, node: str, policies: PolicyStore) -> None:
         self.node = node
-        self.listener = listener
+        self.policies = policies
         self.engine = PolicyEngine()
         self.store = Store()
         self.events: list[NodeEvent] = []
-        self.feed = StoreFeed(listener)
 
     def replace(self) -> None:
         """A new watch: the whole state for the node."""
         snapshot = self.store.snapshot(self.node)
-        self.feed.replace(
+        self.policies.replace(
             PolicySnapshot(
                 {p.name: p for p in snapshot.policies},
                 {g.name: g for g in snapshot.address_groups},
                 {g.name: g for g in snapshot.applied_to_groups},
             ),
+            StateSource.CONTROLLER,
         )
 
     def apply(self, *objects: dict[str, Any], deleted: Iterable[dict[str, Any]] = ()) -> list[NodeEvent]:
@@ -60,6 +59,6 @@ class NodeFeed:
                 engine.delete_policy(meta["namespace"], meta["name"])
         events = [e for e in (event.for_node(self.node) for event in self.store.apply(engine.sync())) if e]
         if events:
-            self.feed.events(events)
+            self.policies.apply(events)
         self.events.extend(events)
         return events

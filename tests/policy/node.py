@@ -1,5 +1,6 @@
-"""A node's policy side without Open vSwitch: the rule cache fed by the controller's own
-computation (`feed.NodeFeed`), the reconciler, and the flows it has asked for so far.
+"""A node's policy side without Open vSwitch: the policy store fed by the controller's own
+computation (`feed.NodeFeed`), the rule cache reading it, the reconciler, and the flows it has
+asked for so far.
 
     node = PolicyNode("n1")
     node.apply(*objects)             # Kubernetes objects, as the API holds them
@@ -20,6 +21,7 @@ from agent.policy.allocator import ConjIdAllocator
 from agent.policy.cache import LocalPod, RuleCache
 from agent.policy.flowtable import FlowChange
 from agent.policy.reconciler import Reconciler
+from agent.policy.store import PolicyStore
 from fastpath import Flow
 from tests.policy.feed import NodeFeed
 
@@ -45,8 +47,9 @@ def sort_lines(lines: list[str]) -> list[str]:
 
 class PolicyNode:
     def __init__(self, name: str = "n1", *, reuse_delay: float = 0.0) -> None:
-        self.cache = RuleCache()
-        self.feed = NodeFeed(name, self.cache)
+        self.store = PolicyStore()
+        self.cache = RuleCache(self.store)
+        self.feed = NodeFeed(name, self.store)
         self.allocator = ConjIdAllocator(reuse_delay=reuse_delay)
         self.reconciler = Reconciler(self.cache, COOKIES, self.allocator)
         self.installed: dict[FlowKey, Flow] = {}
@@ -73,9 +76,9 @@ class PolicyNode:
         """The conjunction ids of the rules of the Kubernetes policy `namespace/name`."""
         namespace, name = policy.split("/")
         ids = []
-        for internal in self.cache.policies():
+        for internal in self.store.policies.values():
             if (internal.source_ref.namespace, internal.source_ref.name) == (namespace, name):
-                for rule in self.cache.policy_rules(internal.name):
+                for rule in self.store.policy_rules(internal.name):
                     realized = self.reconciler.realized(rule.id)
                     if realized is not None:
                         ids += [c.id for c in realized.conjunctions.values()]

@@ -70,7 +70,7 @@ def policies(cluster: PolicyCluster, *objects: dict[str, Any]) -> Iterator[None]
             meta = obj["metadata"]
             cluster.delete_policy(meta.get("namespace", ""), meta["name"])
         deadline = time.monotonic() + 30
-        while any(r.realizer.cache.policies() for r in cluster.runtimes.values()):
+        while any(r.realizer.store.policies for r in cluster.runtimes.values()):
             assert time.monotonic() < deadline, "deleted policies still on some agent"
             time.sleep(0.05)
         cluster.settle()

@@ -23,7 +23,7 @@ from agent.policy.addresses import block_addresses
 from agent.policy.cache import LocalPod
 from agent.policy.ports import static_ports
 from agent.policy.realizer import OWNER, PolicyRealizer
-from agent.policy.store import PolicySnapshot, StateSource
+from agent.policy.store import PolicySnapshot, PolicyStore, StateSource
 from pyantrea_api.ipnet import parse_cidr
 from pyantrea_api.objects import (
     AddressGroup,
@@ -115,17 +115,17 @@ async def install(bridge, specs: list[Spec]) -> tuple[str, list[int]]:
     """Install the specs' rules through a realizer; the dump and each rule's conj_id."""
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     await flows.connect()
-    realizer = PolicyRealizer(flows)
+    realizer = PolicyRealizer(flows, PolicyStore())
     for name, ofport, ip in PODS:
         realizer.cache.set_local_pod(("local", name), LocalPod(name, ofport, int(ipaddress.IPv4Address(ip))))
     runner = asyncio.create_task(realizer.run())
     try:
-        realizer.cache.on_replace(snapshot(specs), StateSource.CONTROLLER)
+        realizer.store.replace(snapshot(specs), StateSource.CONTROLLER)
         await realizer.flushed()
         dump = await asyncio.to_thread(bridge.ofctl, "dump-flows", BRIDGE, options=("--no-stats",))
         conj_ids = []
         for i in range(len(specs)):
-            [rule] = realizer.cache.policy_rules(f"np{i}")
+            [rule] = realizer.store.policy_rules(f"np{i}")
             [conjunction] = realizer.reconciler.realized(rule.id).conjunctions.values()
             conj_ids.append(conjunction.id)
         await flows.sync(OWNER, [])

@@ -18,7 +18,7 @@ from agent.openflow.cookies import Cookies
 from agent.pods.api import PodAttachment, PodInterface
 from agent.policy.cache import LocalPod
 from agent.policy.realizer import PolicyRealizer
-from agent.policy.store import PolicySnapshot
+from agent.policy.store import PolicySnapshot, PolicyStore, StateSource
 from pyantrea_api.events import EventType, NodeEvent, ObjectKind
 from pyantrea_api.objects import (
     AddressGroup,
@@ -33,7 +33,6 @@ from pyantrea_api.objects import (
     Rule,
     Service,
 )
-from pyantrea_testing.policyfeed import StoreFeed
 
 pytestmark = pytest.mark.ovs
 
@@ -83,7 +82,7 @@ async def realizing(
     flows = FlowClient(bridge.paths.mgmt_socket(BRIDGE), Cookies(1))
     await flows.connect()
     reports = reports if reports is not None else Reports()
-    realizer = PolicyRealizer(flows, reporter=reports, **options)
+    realizer = PolicyRealizer(flows, PolicyStore(), reporter=reports, **options)
     web = LocalPod("c-web", 5, int(ipaddress.IPv4Address("172.16.1.5")))
     realizer.cache.set_local_pod(("ns", "web"), web)
     runner = asyncio.create_task(realizer.run())
@@ -109,15 +108,15 @@ def test_policies_are_reported_realized_once_every_group_is_in(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            feed = StoreFeed(realizer.cache)
-            feed.replace(state)
+            feed = realizer.store
+            feed.replace(state, StateSource.CONTROLLER)
             await realizer.flushed()
             first = list(reports.reports)
-            feed.events([event(ObjectKind.ADDRESS_GROUP, "g2", AddressGroup("g2", ()))])
+            feed.apply([event(ObjectKind.ADDRESS_GROUP, "g2", AddressGroup("g2", ()))])
             await realizer.flushed()
             second = reports.reports[len(first) :]
             edited = policy("a", 2, ingress("g1", 443))
-            feed.events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
+            feed.apply([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
             await realizer.flushed()
             third = reports.reports[len(first) + len(second) :]
             return first, second, third, table(bridge, 90)
@@ -144,8 +143,8 @@ def test_a_refused_bundle_is_reported_and_everything_is_installed_anew_once_the_
                 {"g1": AddressGroup("g1", peers)},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            feed = StoreFeed(realizer.cache)
-            feed.replace(state)
+            feed = realizer.store
+            feed.replace(state, StateSource.CONTROLLER)
             await realizer.flushed()
             refused = list(reports.reports)
             in_table = table(bridge, 90)
@@ -194,8 +193,8 @@ def test_rule_counters_count_what_each_rule_let_through(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL,))},
             )
-            feed = StoreFeed(realizer.cache)
-            feed.replace(state)
+            feed = realizer.store
+            feed.replace(state, StateSource.CONTROLLER)
             await realizer.flushed()
             for port, times in ((80, 3), (443, 1), (22, 2)):
                 for _ in range(times):
@@ -230,8 +229,8 @@ def test_a_pod_attached_later_gets_its_rules_before_the_attach_returns(bridge):
                 {"g1": AddressGroup("g1", (member("p1", "10.0.0.1"),))},
                 {"atg": AppliedToGroup("atg", (LOCAL, late))},
             )
-            feed = StoreFeed(realizer.cache)
-            feed.replace(state)
+            feed = realizer.store
+            feed.replace(state, StateSource.CONTROLLER)
             await realizer.flushed()
             before = table(bridge, 100)
             await realizer.pod_attached(interface("late", 9, "172.16.1.9", "c-late"))
@@ -240,7 +239,7 @@ def test_a_pod_attached_later_gets_its_rules_before_the_attach_returns(bridge):
             kept = table(bridge, 100)
             await realizer.pod_detached(interface("late", 9, "172.16.1.9", "c-late"))
             patch = GroupPatch("atg", (), (LOCAL,))
-            feed.events([event(ObjectKind.APPLIED_TO_GROUP, "atg", patch, EventType.MODIFIED)])
+            feed.apply([event(ObjectKind.APPLIED_TO_GROUP, "atg", patch, EventType.MODIFIED)])
             await realizer.flushed()
             return before, attached, kept, table(bridge, 100), table(bridge, 90)
 
@@ -266,13 +265,13 @@ def test_a_generation_is_reported_only_once_its_own_flows_are_in_the_switch(brid
             state = PolicySnapshot(
                 {}, {"g1": AddressGroup("g1", peers)}, {"atg": AppliedToGroup("atg", (LOCAL,))}
             )
-            feed = StoreFeed(realizer.cache)
-            feed.replace(state)
+            feed = realizer.store
+            feed.replace(state, StateSource.CONTROLLER)
             await realizer.flushed()
-            feed.events([event(ObjectKind.NETWORK_POLICY, "a", policy("a", 1, ingress("g1", 80)))])
+            feed.apply([event(ObjectKind.NETWORK_POLICY, "a", policy("a", 1, ingress("g1", 80)))])
             await asyncio.sleep(0.02)  # the realizer is sending generation 1's 20,000 flows
             edited = policy("a", 2, ingress("g1", 443))
-            feed.events([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
+            feed.apply([event(ObjectKind.NETWORK_POLICY, "a", edited, EventType.MODIFIED)])
             await realizer.flushed()
 
     asyncio.run(main())

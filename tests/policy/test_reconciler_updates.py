@@ -110,15 +110,15 @@ def test_a_rule_waits_for_every_group_it_names():
     def added(kind: ObjectKind, name: str, obj: Any) -> list[NodeEvent]:
         return [NodeEvent(EventType.ADDED, kind, 1, name, obj)]
 
-    node.feed.feed.events(added(ObjectKind.NETWORK_POLICY, "uid", policy))
+    node.store.apply(added(ObjectKind.NETWORK_POLICY, "uid", policy))
     node.sync()
-    node.feed.feed.events(added(ObjectKind.APPLIED_TO_GROUP, "atg", AppliedToGroup("atg", (member,))))
+    node.store.apply(added(ObjectKind.APPLIED_TO_GROUP, "atg", AppliedToGroup("atg", (member,))))
     node.sync()
     assert node.lines() == []
-    node.feed.feed.events(added(ObjectKind.ADDRESS_GROUP, "ag", AddressGroup("ag", (peer,))))
+    node.store.apply(added(ObjectKind.ADDRESS_GROUP, "ag", AddressGroup("ag", (peer,))))
     node.sync()
     assert len(node.lines()) == 8  # peer, pod, port, action flow, three metric flows, isolation
-    node.feed.feed.events([NodeEvent(EventType.DELETED, ObjectKind.ADDRESS_GROUP, 2, "ag", None)])
+    node.store.apply([NodeEvent(EventType.DELETED, ObjectKind.ADDRESS_GROUP, 2, "ag", None)])
     node.sync()
     assert node.lines() == []
 
@@ -267,7 +267,7 @@ def _attach(node: PolicyNode, pod: tuple[str, str]) -> None:
 def canonical(node: PolicyNode) -> list[str]:
     """The node's flows with each conjunction id replaced by its rule id and port set."""
     names: dict[int, str] = {}
-    for rule_id in node.cache.rules():
+    for rule_id in node.store.rules():
         realized = node.reconciler.realized(rule_id)
         if realized is not None:
             for ports, conjunction in realized.conjunctions.items():
@@ -348,7 +348,7 @@ def test_a_replace_after_random_changes_is_a_fresh_start():
     node = PolicyNode()
     base(node, k8s.policy("x", "p", k8s.labels(app="a"), ingress=[FROM_B]))
     snapshot = PolicySnapshot({}, {}, {})
-    node.cache.on_replace(snapshot, StateSource.FILES)
+    node.store.replace(snapshot, StateSource.FILES)
     node.sync()
     assert node.lines() == []
     assert len(node.allocator) == 0

@@ -78,8 +78,8 @@ def test_rules_on_distinct_ports_share_a_flow_priority_and_a_rule_on_every_port_
     assert len(peers) == 2 and sum(line.count("conjunction(") for line in peers) == 3
     # The trace and the rule counters name a rule by its id: a rule at another level than its
     # position is still found (tls: position 1, level 0).
-    (policy,) = node.cache.policies()
+    (policy,) = node.store.policies.values()
     ids = rule_ids(policy)
-    assert [node.cache.rule(rid).position for rid in ids] == [0, 1, 2]
-    assert [node.cache.rule(rid).level for rid in ids] == [0, 0, 1]
+    assert [node.store.rule(rid).position for rid in ids] == [0, 1, 2]
+    assert [node.store.rule(rid).level for rid in ids] == [0, 0, 1]
     assert [rule_index(policy, rid) for rid in ids] == [0, 1, 2]

@@ -290,7 +290,8 @@ def base_flows() -> dict[str, list]:
     return flows
 
 
-def policy_flows(objects: list[dict[str, Any]]) -> list:
+def policy_node(objects: list[dict[str, Any]]) -> PolicyNode:
+    """Node n1 with the pods attached and `objects` realized (one batch)."""
     node = PolicyNode("n1")
     node.apply(
         k8s.node("n1"),
@@ -302,7 +303,11 @@ def policy_flows(objects: list[dict[str, Any]]) -> list:
     for pod in PODS:
         node.attach(pod.ns, pod.name, ofport=pod.ofport, ip=pod.ip)
     node.sync()
-    return list(node.installed.values())
+    return node
+
+
+def policy_flows(objects: list[dict[str, Any]]) -> list:
+    return list(policy_node(objects).installed.values())
 
 
 async def verdicts(ovs: OvsInstance, objects: list[dict[str, Any]]) -> dict[tuple[str, str, int], bool]:
@@ -352,7 +357,7 @@ def explained_trace(ovs: OvsInstance, node: PolicyNode, src: LabPod, dst: LabPod
     )
     ports = {p.ofport: Port(p.ofport, PortRole.POD, f"{p.ns}/{p.name}") for p in PODS}
     text = asyncio.run(Appctl(ovs.paths.rundir).trace("br-int", flow))
-    return explain(parse(text), ports, RealizedRules(node))  # the realizer's cache and reconciler
+    return explain(parse(text), ports, RealizedRules(node))  # the node's store and reconciler
 
 
 def test_a_trace_names_the_cluster_policy_rule_its_tier_and_action(switch: OvsInstance):
@@ -369,17 +374,7 @@ def test_a_trace_names_the_cluster_policy_rule_its_tier_and_action(switch: OvsIn
         k8s.policy("x", "only-b", {"matchLabels": {"pod": "a"}}, ingress=[{"from": [{"podSelector": {}}],
                    "ports": [{"protocol": "TCP", "port": 82}]}], policy_types=["Ingress"]),
     ]  # fmt: skip
-    node = PolicyNode("n1")
-    node.apply(
-        k8s.node("n1"),
-        k8s.namespace("x", ns="x"),
-        k8s.namespace("y", ns="y"),
-        *(k8s.pod(p.ns, p.name, p.labels, node="n1", ip=p.ip) for p in PODS),
-        *objects,
-    )
-    for pod in PODS:
-        node.attach(pod.ns, pod.name, ofport=pod.ofport, ip=pod.ip)
-    node.sync()
+    node = policy_node(objects)
 
     async def install() -> None:
         client = FlowClient(switch.paths.mgmt_socket("br-int"), COOKIES)

@@ -48,15 +48,13 @@ from agent.openflow.pipeline import (
 )
 from fastpath import Bucket, Flow, Group, Match
 from fastpath import actions as A
+from fastpath.fields import IP_PROTO_SCTP, IP_PROTO_TCP, IP_PROTO_UDP, TRANSPORT_PORTS
 
-PROTOCOLS = {"TCP": 6, "UDP": 17, "SCTP": 132}
-_PROTO_MATCH = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
-_DST_PORT_FIELD = {"TCP": "tcp_dst", "UDP": "udp_dst", "SCTP": "sctp_dst"}
-_PORT_FIELDS = {
-    "TCP": ("tcp_src", "tcp_dst"),
-    "UDP": ("udp_src", "udp_dst"),
-    "SCTP": ("sctp_src", "sctp_dst"),
-}
+PROTOCOLS = {"TCP": IP_PROTO_TCP, "UDP": IP_PROTO_UDP, "SCTP": IP_PROTO_SCTP}
+"""A Service port's protocol: its IP protocol number."""
+_PROTO_MATCH = {name: name.lower() for name in PROTOCOLS}
+_PORT_FIELDS = {name: TRANSPORT_PORTS[number] for name, number in PROTOCOLS.items()}
+"""A protocol's (source, destination) port fields, as the flow model names them."""
 PRIORITY_SERVICE_DNATED = 220
 EGRESS_POLICY = PIPELINE.next(DNAT)
 """Where a DNATed Service packet goes on: the first egress policy table (every tier sees it)."""
@@ -210,7 +208,7 @@ def learn_flow(protocol: str, group_id: int, timeout: int, *, cookie: int) -> Fl
     specs = [
         A.learn_match("dl_type", value=0x800),
         A.learn_match("nw_proto", value=PROTOCOLS[protocol]),
-        A.learn_match(_DST_PORT_FIELD[protocol]),
+        A.learn_match(_PORT_FIELDS[protocol][1]),
         A.learn_match("nw_dst"),
         A.learn_match("nw_src"),
         A.learn_load(R.ENDPOINT_IP.reg),
