@@ -30,6 +30,7 @@ from fastpath.decode import (
     OpenFlowErrorInfo,
     PacketIn,
     decode_error,
+    decode_flow_desc_cookies,
     decode_flow_desc_reply,
     decode_group_desc_reply,
     decode_group_stats_reply,
@@ -291,6 +292,20 @@ class OpenFlowConnection(asyncio.Protocol):
             msg.encode_flow_desc_request(self._next_xid(), table, cookie, cookie_mask), timeout=timeout
         )
         return decode_flow_desc_reply(body)
+
+    async def flow_cookies(
+        self,
+        *,
+        table: int = msg.OFPTT_ALL,
+        cookie: int = 0,
+        cookie_mask: int = 0,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> set[int]:
+        """The distinct cookies of the flows `dump_flows` would return, none of them decoded."""
+        body = await self.request(
+            msg.encode_flow_desc_request(self._next_xid(), table, cookie, cookie_mask), timeout=timeout
+        )
+        return decode_flow_desc_cookies(body)
 
     async def receive_packet_ins(self, *, maxsize: int = 1024) -> asyncio.Queue[PacketIn]:
         """Ask the switch for packet-ins on this connection (a service connection gets none

@@ -385,6 +385,21 @@ def decode_flow_desc_reply(body: bytes) -> list[FlowStats]:
     return result
 
 
+def decode_flow_desc_cookies(body: bytes) -> set[int]:
+    """The cookies of the flows in a OFPMP_FLOW_DESC reply body, without decoding the flows:
+    what a caller that only tells rounds apart needs, at a few bytes per flow rather than the
+    kilobyte a decoded flow (match, actions) takes when the switch holds 100,000 of them."""
+    cookies = set()
+    offset = 0
+    while offset + 24 <= len(body):
+        (length,) = struct.unpack_from("!H", body, offset)
+        if length < 24:
+            raise ValueError(f"flow entry at offset {offset} is {length} bytes long (at least 24)")
+        cookies.add(struct.unpack_from("!Q", body, offset + 16)[0])
+        offset += length
+    return cookies
+
+
 # -- groups ---------------------------------------------------------------------------------------
 
 

@@ -604,7 +604,7 @@ class FlowClient:
         """Delete every flow of another round than this one; returns the rounds deleted."""
         async with self._lock:
             conn = self._require_connection()
-            stale = sorted({round_of(s.flow.cookie) for s in await conn.dump_flows()} - {self.cookies.round})
+            stale = sorted({round_of(c) for c in await conn.flow_cookies()} - {self.cookies.round})
             for old in stale:
                 await conn.delete_by_cookie(old << ROUND_SHIFT, ROUND_MASK)
             # Groups nobody wants any more (an earlier agent's), once no flow uses them.

@@ -161,6 +161,27 @@ def test_dump_filters_by_table_and_cookie(bridge):
     assert {s.flow for s in by_cookie} == set(peer_flows(4, cookie=0x5))
 
 
+def test_flow_cookies_are_the_cookies_ovs_holds_by_table_and_cookie(bridge):
+    flows = [
+        *peer_flows(300, cookie=0x1_0000_0005),
+        Flow(10, 1, Match(), [], cookie=6),
+        Flow(11, 1, Match(), []),
+    ]
+
+    async def body(conn):
+        await conn.apply_bundle(adds=flows)
+        return (
+            await conn.flow_cookies(),
+            await conn.flow_cookies(table=10),
+            await conn.flow_cookies(cookie=0x5, cookie_mask=0xFF),
+        )
+
+    every, in_table, by_cookie = run_on(bridge, body)
+    assert every == {0x1_0000_0005, 6, 0}
+    assert in_table == {6}
+    assert by_cookie == {0x1_0000_0005}
+
+
 def test_large_bundle_is_atomic_and_complete(bridge):
     flows = peer_flows(20_000)
 
