@@ -36,18 +36,14 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
 
 from bench import apiserver_loader, isolated
+from bench.apiserver import loopback_api_server
 from bench.targets import at_most
 from bench.test_controlplane_scale import SMOKE_SCALE
-from lab.kubernetes.components import ClusterSettings
-from lab.kubernetes.controlplane import ControlPlane
-from lab.processes import ProcessId, stop
-from lab.up import free_loopback_port
 
 TARGETS = {
     "xlarge_small_namespaces": (at_most(6.0), at_most(1200)),
@@ -84,23 +80,11 @@ def api_server(scenario: str, scale: float) -> Iterator[tuple[str | None, dict[s
 def real_api_server(scenario: str, scale: float) -> Iterator[tuple[Path, dict[str, int]]]:
     """(admin kubeconfig, object counts) of etcd and a kube-apiserver on loopback loaded with the
     scenario; both stopped, and their directory removed, on the way out."""
-    settings = ClusterSettings(
-        IPv4Address("127.0.0.1"),
-        api_port=free_loopback_port(),
-        etcd_client_port=free_loopback_port(),
-        etcd_peer_port=free_loopback_port(),
-        serve_health=False,
-    )
-    processes: list[ProcessId] = []
-    with tempfile.TemporaryDirectory(prefix="pyantrea-bench-apiserver-") as directory:
-        plane = ControlPlane(Path(directory), settings)
-        plane.prepare(nodes=())
-        try:
-            plane.start(lambda _role, process, _log: processes.append(process), controllers=False)
-            counts = apiserver_loader.load(str(plane.admin_kubeconfig), scenario, scale)
-            yield plane.admin_kubeconfig, counts
-        finally:
-            stop(processes)
+    with (
+        tempfile.TemporaryDirectory(prefix="pyantrea-bench-apiserver-") as directory,
+        loopback_api_server(Path(directory)) as kubeconfig,
+    ):
+        yield kubeconfig, apiserver_loader.load(str(kubeconfig), scenario, scale)
 
 
 def _best(all_runs: list[dict]) -> dict:

@@ -1,6 +1,6 @@
 """AntreaProxy's memory at 10,000 Services x 10 endpoints, the proxier's own.
 
-A real kube-apiserver (`bench.test_proxy_vs_kube_proxy.api_server`) holds the Services and
+A real kube-apiserver (`bench.apiserver`) holds the Services and
 EndpointSlices (`bench.service_load`: selector-less Services, slices as the EndpointSlice
 controller writes them); the proxier runs in a fresh process (`bench.proxy_memory`, through
 `bench.isolated`) on a real Open vSwitch bridge: informers' first lists, the first sync in one
@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 
 from bench import isolated
+from bench.apiserver import loopback_api_server
 from bench.service_load import ServiceLoader
 from bench.targets import at_most
-from bench.test_proxy_vs_kube_proxy import api_server
 
 pytestmark = [pytest.mark.ovs, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -46,7 +46,7 @@ def kubeconfig() -> Iterator[Path]:
     workdir = Path(tempfile.mkdtemp(prefix="pm-", dir="/tmp"))
     with ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-        yield cleanup.enter_context(api_server(workdir))
+        yield cleanup.enter_context(loopback_api_server(workdir / "kubernetes"))
 
 
 def test_proxier_memory_at_10000_services_x_10_endpoints(benchmark, figures, module_ovs, kubeconfig):

@@ -43,13 +43,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
 
+from bench.apiserver import loopback_api_server
 from bench.proxy_nodes import (
     ENDPOINT_A,
     ENDPOINT_B,
@@ -63,10 +64,6 @@ from bench.proxy_nodes import PY as PYTHON
 from bench.service_load import ServiceLoader
 from bench.targets import Figures, at_most
 from lab.kubernetes import binaries
-from lab.kubernetes.components import ClusterSettings
-from lab.kubernetes.controlplane import ControlPlane
-from lab.processes import ProcessId, stop
-from lab.up import free_loopback_port
 from pyantrea_kube.resources import NODES
 
 pytestmark = [pytest.mark.ovs, pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -159,31 +156,12 @@ class World:
             node.until(self.probe_ip, self.probe_on, 600)
 
 
-@contextmanager
-def api_server(workdir: Path) -> Iterator[Path]:
-    settings = ClusterSettings(
-        IPv4Address("127.0.0.1"),
-        api_port=free_loopback_port(),
-        etcd_client_port=free_loopback_port(),
-        etcd_peer_port=free_loopback_port(),
-        serve_health=False,
-    )
-    processes: list[ProcessId] = []
-    plane = ControlPlane(workdir / "kubernetes", settings)
-    plane.prepare(nodes=())
-    try:
-        plane.start(lambda _role, process, _log: processes.append(process), controllers=False)
-        yield plane.admin_kubeconfig
-    finally:
-        stop(processes)
-
-
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     workdir = Path(tempfile.mkdtemp(prefix="pb-", dir="/tmp"))
     with ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-        kubeconfig = cleanup.enter_context(api_server(workdir))
+        kubeconfig = cleanup.enter_context(loopback_api_server(workdir / "kubernetes"))
         loader = ServiceLoader(str(kubeconfig), namespace=NAMESPACE)
         cleanup.callback(loader.close)
         loader.create_namespace()
