@@ -27,9 +27,10 @@ from typing import Protocol
 from agent.fqdn.answers import answers
 from agent.fqdn.cache import NameCache
 from agent.fqdn.packets import dns_segment
+from agent.openflow.packetins import serve_packet_ins
 from agent.openflow.pipeline import ADMIN_INGRESS_RULE
 from agent.policy.cache import RuleCache
-from fastpath.connection import OpenFlowConnection, OpenFlowError
+from fastpath.connection import OpenFlowConnection
 from fastpath.decode import PacketIn
 from pyantrea_daemon.service import Service
 
@@ -74,7 +75,10 @@ class DnsInterceptor(Service):
 
     async def _start(self) -> None:
         self._realizer.cache.set_domain_addresses(self.names)
-        self._tasks.spawn(self._packet_in_loop(), name="fqdn-dns-answers")
+        self._tasks.spawn(
+            serve_packet_ins(self._mgmt_socket, ADMIN_INGRESS_RULE.id, self.handle, what="DNS answers"),
+            name="fqdn-dns-answers",
+        )
         self._tasks.spawn(self._expiry_loop(), name="fqdn-expiry")
 
     async def handle(self, packet_in: PacketIn, conn: OpenFlowConnection) -> bool:
@@ -105,32 +109,6 @@ class DnsInterceptor(Service):
         await conn.packet_out(packet_in.data, ofport)
         self.released += 1
         return True
-
-    async def _packet_in_loop(self) -> None:
-        while True:
-            try:
-                conn = await OpenFlowConnection.connect(self._mgmt_socket)
-            except (OSError, TimeoutError, OpenFlowError) as exc:
-                log.debug("DNS packet-in connection failed: %s", exc)
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                queue = await conn.receive_packet_ins()
-                while not conn.closed.done():
-                    getter = asyncio.ensure_future(queue.get())
-                    done, _ = await asyncio.wait({getter, conn.closed}, return_when=asyncio.FIRST_COMPLETED)
-                    if getter not in done:
-                        getter.cancel()
-                        break
-                    packet_in = getter.result()
-                    if packet_in.table == ADMIN_INGRESS_RULE.id:
-                        await self.handle(packet_in, conn)
-            except (ConnectionError, OpenFlowError, TimeoutError) as exc:
-                log.debug("DNS packet-in connection lost: %s", exc)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-            await asyncio.sleep(0.2)
 
     async def _expiry_loop(self) -> None:
         while True:

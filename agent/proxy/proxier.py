@@ -23,7 +23,6 @@ they came in on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -40,12 +39,14 @@ from agent.openflow.builders import arp
 from agent.openflow.builders import proxy as P
 from agent.openflow.client import FlowClient
 from agent.openflow.cookies import Category, name_id
+from agent.openflow.packetins import serve_packet_ins
 from agent.openflow.pipeline import SERVICE_LB
 from agent.proxy import noderedirect
 from agent.proxy.model import EndpointSlice, Service, service_from_json, slice_from_json
 from agent.proxy.reject import reject_reply
 from agent.proxy.state import ProgrammedPort, ProxyState
 from fastpath.connection import OpenFlowConnection, OpenFlowError
+from fastpath.decode import PacketIn
 from pyantrea_daemon.metrics import Metrics
 from pyantrea_daemon.service import Service as DaemonService
 from pyantrea_kube.informer import Informer
@@ -211,7 +212,10 @@ class Proxier(DaemonService):
             self._tasks.spawn(services.run(), name="service-informer")
             self._tasks.spawn(slices.run(), name="endpointslice-informer")
         self._tasks.spawn(self._sync_loop(), name="proxy-sync")
-        self._tasks.spawn(self._reject_loop(), name="proxy-rejects")
+        self._tasks.spawn(
+            serve_packet_ins(self._mgmt_socket, SERVICE_LB.id, self._reject, what="rejects"),
+            name="proxy-rejects",
+        )
 
     def _into_ovs(self, dst: IPv4Network | IPv4Address) -> Route:
         return Route(IPv4Network(dst), self._gateway, gateway=SERVICE_NEXT_HOP, onlink=True)
@@ -295,36 +299,14 @@ class Proxier(DaemonService):
 
     # -- rejects -------------------------------------------------------------------------------
 
-    async def _reject_loop(self) -> None:
-        while True:
-            try:
-                conn = await OpenFlowConnection.connect(self._mgmt_socket)
-            except (OSError, TimeoutError, OpenFlowError) as exc:
-                log.debug("packet-in connection failed: %s", exc)
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                queue = await conn.receive_packet_ins()
-                while not conn.closed.done():
-                    getter = asyncio.ensure_future(queue.get())
-                    done, _ = await asyncio.wait({getter, conn.closed}, return_when=asyncio.FIRST_COMPLETED)
-                    if getter not in done:
-                        getter.cancel()
-                        break
-                    packet_in = getter.result()
-                    if packet_in.table != SERVICE_LB.id or packet_in.in_port is None:
-                        continue
-                    reply = reject_reply(packet_in.data)
-                    if reply is not None:
-                        await conn.packet_out(reply, packet_in.in_port)
-                        if self._metrics is not None:
-                            self._metrics.rejects.inc()
-            except (ConnectionError, OpenFlowError, TimeoutError) as exc:
-                log.debug("packet-in connection lost: %s", exc)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-            await asyncio.sleep(0.2)
+    async def _reject(self, packet_in: PacketIn, conn: OpenFlowConnection) -> None:
+        if packet_in.in_port is None:
+            return
+        reply = reject_reply(packet_in.data)
+        if reply is not None:
+            await conn.packet_out(reply, packet_in.in_port)
+            if self._metrics is not None:
+                self._metrics.rejects.inc()
 
 
 def _trim(convert: Any) -> Any:
