@@ -14,13 +14,11 @@ The lab's `lab.apiforward` relays the other way (host to a namespace); this is i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import sys
 
 from lab import netns
-
-_CHUNK = 65536
+from lab.apiforward import splice
 
 
 def _listen_in(namespace: str, port: int) -> socket.socket:
@@ -35,25 +33,13 @@ def _listen_in(namespace: str, port: int) -> socket.socket:
     return netns.call_in(namespace, listen)
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(_CHUNK):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            writer.close()
-
-
 async def _relay(port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError:
         writer.close()
         return
-    await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+    await splice((reader, writer), (up_reader, up_writer))
 
 
 async def serve(port: int, namespaces: list[str]) -> None:

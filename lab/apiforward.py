@@ -44,6 +44,14 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
+async def splice(
+    one: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    other: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+) -> None:
+    """Relay bytes both ways between two connections until both directions ended."""
+    await asyncio.gather(_pipe(one[0], other[1]), _pipe(other[0], one[1]))
+
+
 async def _relay(
     namespace: str, host: str, port: int, client: tuple[asyncio.StreamReader, asyncio.StreamWriter]
 ) -> None:
@@ -55,7 +63,7 @@ async def _relay(
         writer.close()
         return
     upstream_reader, upstream_writer = await asyncio.open_connection(sock=sock)
-    await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+    await splice((reader, writer), (upstream_reader, upstream_writer))
 
 
 async def serve(listen_port: int, namespace: str, host: str, port: int) -> None:
