@@ -21,7 +21,6 @@ benchmark's memory figure for AntreaProxy.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import sys
 import time
@@ -34,44 +33,18 @@ import yaml
 
 from agent.agent import Agent
 from agent.main import PROXY_GATE, antrea_proxy
-from agent.pods.api import PodAttachment
 from agent.proxy.proxier import ProxyMetrics
 from pyantrea_config.agent import AgentConfig
 from pyantrea_config.loader import load_document
 from pyantrea_daemon.metrics import Metrics
 from pyantrea_kube.config import load_api_client
-from pyantrea_netlink import DEFAULT_ROUTE, Route
-
-
-def host_ifname(name: str) -> str:
-    """The pod's OVS port, named as the CNI server names it (name[:8]-hash)."""
-    return f"{name[:8]}-{hashlib.sha1(f'bench/{name}'.encode()).hexdigest()[:6]}"
+from pyantrea_testing.podwiring import wire_pod
 
 
 async def attach(agent: Agent, pod: dict[str, Any]) -> None:
-    path = Path(pod["netns"])
-    ip = IPv4Interface(pod["ip"])
-    gateway = agent.local.gateway.ip
-    netlink = agent.netlink
-    veth = await netlink.create_veth(
-        host_ifname=host_ifname(pod["name"]), netns=path, ifname="eth0", mtu=1450
-    )
-    await agent.pods.attach(
-        PodAttachment(
-            container_id=f"bench-{pod['name']}",
-            pod_namespace="bench",
-            pod_name=pod["name"],
-            host_ifname=veth.host.name,
-            ifname="eth0",
-            netns=str(path),
-            ip=ip,
-            mac=veth.container.mac,
-            gateway=gateway,
-        )
-    )
-    await netlink.configure_interface(
-        netns=path, ifname="eth0", addresses=[ip], routes=[Route(DEFAULT_ROUTE, "eth0", gateway)]
-    )
+    name = pod["name"]
+    await wire_pod(agent, agent.netlink, namespace="bench", name=name, container_id=f"bench-{name}",
+                   netns=Path(pod["netns"]), ip=IPv4Interface(pod["ip"]))  # fmt: skip
 
 
 async def main(config_path: Path, pods: list[dict[str, Any]]) -> None:

@@ -11,7 +11,6 @@ a veth pair made with `pyantrea_netlink`, the host end attached through the agen
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import subprocess
 import threading
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agent.agent import Agent
-from agent.pods.api import PodAttachment, PodInterface
+from agent.pods.api import PodInterface
 from lab import netns
 from lab.nodes import NodeHost, NodeSet
 from pyantrea_config.agent import AgentConfig
@@ -31,7 +30,8 @@ from pyantrea_config.loader import load_document
 from pyantrea_kube.config import load_api_client
 from pyantrea_kube.resources import NODES
 from pyantrea_kube.rest import RestClient
-from pyantrea_netlink import DEFAULT_ROUTE, NetlinkClient, Route
+from pyantrea_netlink import NetlinkClient
+from pyantrea_testing.podwiring import wire_pod
 from tests.kubecluster import LoopbackCluster
 
 T = TypeVar("T")
@@ -63,11 +63,6 @@ class Pod:
 
     def run(self, *argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return netns.run(self.netns, *argv, check=check, timeout=timeout)
-
-
-def host_ifname(namespace: str, name: str) -> str:
-    digest = hashlib.sha1(f"{namespace}/{name}".encode()).hexdigest()[:6]
-    return f"{name[:8]}-{digest}"
 
 
 class Cluster:
@@ -145,28 +140,9 @@ class Cluster:
         return pod
 
     async def _attach(self, node: NodeHost, name: str, pod_netns: str, path: Path, ip: IPv4Interface) -> Pod:
-        agent = self.agent(node)
-        gateway = agent.local.gateway.ip
         async with NetlinkClient(node.netns_path) as netlink:
-            veth = await netlink.create_veth(
-                host_ifname=host_ifname("default", name), netns=path, ifname="eth0", mtu=1450
-            )
-            interface = await agent.pods.attach(
-                PodAttachment(
-                    container_id=f"c-{name}",
-                    pod_namespace="default",
-                    pod_name=name,
-                    host_ifname=veth.host.name,
-                    ifname="eth0",
-                    netns=str(path),
-                    ip=ip,
-                    mac=veth.container.mac,
-                    gateway=gateway,
-                )
-            )
-            await netlink.configure_interface(
-                netns=path, ifname="eth0", addresses=[ip], routes=[Route(DEFAULT_ROUTE, "eth0", gateway)]
-            )
+            interface = await wire_pod(self.agent(node), netlink, namespace="default", name=name,
+                                       container_id=f"c-{name}", netns=path, ip=ip)  # fmt: skip
         return Pod(name, pod_netns, ip, interface, node)
 
     def __enter__(self) -> Cluster:

@@ -32,7 +32,6 @@ from kubernetes.client import ApiException
 from agent.agent import Agent
 from agent.controller.client import ClientSettings, ControllerClient
 from agent.controller.reporter import RealizationReporter
-from agent.pods.api import PodAttachment
 from agent.policy.realizer import PolicyRealizer
 from agent.policy.runtime import CONVERGENCE_GATE, PolicyRuntime
 from agent.policy.store import PolicyStore
@@ -55,8 +54,9 @@ from pyantrea_kube.resources import (
     PODS,
     Resource,
 )
-from pyantrea_netlink import DEFAULT_ROUTE, NetlinkClient, Route
-from tests.agent.cluster import Cluster, host_ifname
+from pyantrea_netlink import NetlinkClient
+from pyantrea_testing.podwiring import wire_pod
+from tests.agent.cluster import Cluster
 from tests.kubecluster import wait_for_default_account
 
 SECRET = b"policy-cluster-secret"
@@ -238,28 +238,9 @@ class PolicyCluster(Cluster):
         self.rest.patch(PODS, target.namespace, target.name, {"metadata": {"labels": labels}})
 
     async def _attach(self, pod: PolicyPod, path: Path) -> None:
-        agent = self.agent(pod.node)
-        gateway = agent.local.gateway.ip
         async with NetlinkClient(pod.node.netns_path) as netlink:
-            veth = await netlink.create_veth(
-                host_ifname=host_ifname(pod.namespace, pod.name), netns=path, ifname="eth0", mtu=1450
-            )
-            await agent.pods.attach(
-                PodAttachment(
-                    container_id=f"c-{pod.namespace}-{pod.name}",
-                    pod_namespace=pod.namespace,
-                    pod_name=pod.name,
-                    host_ifname=veth.host.name,
-                    ifname="eth0",
-                    netns=str(path),
-                    ip=pod.ip,
-                    mac=veth.container.mac,
-                    gateway=gateway,
-                )
-            )
-            await netlink.configure_interface(
-                netns=path, ifname="eth0", addresses=[pod.ip], routes=[Route(DEFAULT_ROUTE, "eth0", gateway)]
-            )
+            await wire_pod(self.agent(pod.node), netlink, namespace=pod.namespace, name=pod.name,
+                           container_id=f"c-{pod.namespace}-{pod.name}", netns=path, ip=pod.ip)  # fmt: skip
 
     def _serve(self, pod: PolicyPod) -> None:
         listens = [arg for port in SERVED_PORTS for arg in ("--listen", port)]
