@@ -134,10 +134,13 @@ async def agent_main(config: AgentConfig) -> None:
                 cni_server(config, datapath, gate, CniMetrics.declare(metrics)),
                 policies,
             ):
-                await first_of(policies.wait_initial(), datapath.wait())
+                # Every part with long-running tasks: the first that fails ends the agent (its
+                # supervisor starts it again) instead of leaving it running without that part.
+                parts = [datapath, policies, dns, *([proxier] if proxier is not None else [])]
+                await first_of(policies.wait_initial(), *(part.wait() for part in parts))
                 gate.open()
                 log.info("agent running", extra={"port": server.port, "round": datapath.flows.cookies.round})
-                await first_of(datapath.wait(), policies.wait())
+                await first_of(*(part.wait() for part in parts))
 
 
 def node_datapath(config: AgentConfig, agent: Agent) -> NodeDatapath:

@@ -37,7 +37,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from agent.openflow import registers as R
 from agent.openflow.builders import arp
 from agent.openflow.builders import proxy as P
-from agent.openflow.client import FlowClient
+from agent.openflow.client import FlowClient, FlowsNotInstalledError
 from agent.openflow.cookies import Category, name_id
 from agent.openflow.packetins import serve_packet_ins
 from agent.openflow.pipeline import SERVICE_LB
@@ -251,17 +251,26 @@ class Proxier(DaemonService):
     async def _sync_loop(self) -> None:
         await self._ready.wait()
         backoff = 0.1
+        resync = False
         while True:
-            await self._wake.wait()
+            if not resync:
+                await self._wake.wait()
             self._wake.clear()
             try:
+                if resync:
+                    await self._resync()
+                    resync = False
                 await self.sync_once()
                 backoff = 0.1
             except OpenFlowError as exc:
                 log.error("installing Service flows failed (%s); resyncing in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
-                await self._resync()
+                resync = True
+            except FlowsNotInstalledError as exc:
+                # The flow client keeps them desired and installs them when ovs-vswitchd is back
+                # (a soak found this loop ended by it, leaving the node's Services as they were).
+                log.warning("Service flows recorded, not yet installed: %s", exc)
 
     async def sync_once(self) -> None:
         """Install what changed since the last sync (one bundle)."""

@@ -5,6 +5,8 @@ applied as they come, deletions clean up, and the programming latency is measure
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,3 +139,44 @@ def test_services_and_slices_become_groups_and_flows(cluster, ovs):
         "pyantrea_agent_proxy_network_programming_duration_seconds_count"
     )
     assert samples and samples >= 2
+
+
+def test_services_keep_being_programmed_after_ovs_vswitchd_stopped_answering_for_a_while(cluster, ovs):
+    """A sync that found ovs-vswitchd unresponsive past the flow client's patience
+    (FlowsNotInstalledError: the flows stay desired and are replayed) must not end the proxier's
+    sync loop: a soak found a node's Services frozen from then on."""
+    ovs.add_bridge("br-int")
+    api = load_api_client(cluster.admin_kubeconfig)
+    rest = RestClient(api)
+    wait_for_default_account(rest, "default")
+    vswitchd = ovs.pid("ovs-vswitchd")
+
+    async def main() -> None:
+        flow_client = FlowClient(ovs.paths.mgmt_socket("br-int"), Cookies(1), sync_timeout=1.0)
+        await flow_client.connect()
+        reconnecting = asyncio.create_task(flow_client.run())  # as the agent runs it
+        proxier = Proxier(node="node1", flows=flow_client, api_client=api, node_port_addresses=[])
+        try:
+            async with proxier:
+                await until(lambda: proxier.syncs >= 1)
+                os.kill(vswitchd, signal.SIGSTOP)
+                try:
+                    stalled = proxier.syncs
+                    await asyncio.to_thread(rest.create, SERVICES, "default", service("first"))
+                    await asyncio.sleep(12)  # the bundle's reply times out, then the replay wait
+                    assert proxier.syncs == stalled, "ovs-vswitchd was stopped: nothing was installed"
+                finally:
+                    os.kill(vswitchd, signal.SIGCONT)
+                second = await asyncio.to_thread(rest.create, SERVICES, "default", service("second"))
+                first = await asyncio.to_thread(rest.get, SERVICES, "default", "first")
+                addresses = (first["spec"]["clusterIP"], second["spec"]["clusterIP"])
+                await until(lambda: all(any(ip in line for line in flows(ovs, 34)) for ip in addresses), 40)
+                assert "proxy-sync" in proxier._tasks.names
+        finally:
+            reconnecting.cancel()
+            await flow_client.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        api.close()
