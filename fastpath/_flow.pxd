@@ -11,7 +11,6 @@ cdef class Flow:
     cdef Py_ssize_t _apply_len
     cdef bytes _instructions
     cdef bytes _key_oxm  # match._oxm, held here so the diff reaches it in one step
-    cdef tuple _key  # (table, priority, match), made at the first `key`
     cdef _finish(self)
     cdef Py_ssize_t instructions_len(self) noexcept
     cdef Py_ssize_t write_instructions(self, unsigned char* p) except -1

@@ -56,15 +56,8 @@ cdef class Flow:
 
     @property
     def key(self):
-        """The flow's identity: (table, priority, match).
-
-        One tuple per flow, made when first asked for: the dicts that index a flow by identity
-        (the proxy's state, the client's desired and installed flows) share it rather than
-        holding a tuple each (64 bytes apiece, at 100,000 flows).
-        """
-        if self._key is None:
-            self._key = (self.table, self.priority, self.match)
-        return self._key
+        """The flow's identity: (table, priority, match)."""
+        return (self.table, self.priority, self.match)
 
     def with_cookie(self, cookie):
         return Flow(self.table, self.priority, self.match, self.actions, cookie)
