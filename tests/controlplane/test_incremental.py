@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from controlplane.compute.changes import AddressGroupChange, AppliedToGroupChange, PolicyChange
 from controlplane.compute.engine import PolicyEngine
-from controlplane.compute.kubeparse import (
-    namespace_from_k8s,
-    network_policy_from_k8s,
-    node_from_k8s,
-    pod_from_k8s,
-)
 from tests.controlplane import k8s
+from tests.controlplane.engine_feed import upsert
 
 POLICY = k8s.policy(
     "a",
@@ -23,21 +18,9 @@ POLICY = k8s.policy(
 def engine_with(*objects: dict) -> PolicyEngine:
     engine = PolicyEngine()
     for obj in objects:
-        feed(engine, obj)
+        upsert(engine, obj)
     engine.sync()
     return engine
-
-
-def feed(engine: PolicyEngine, obj: dict) -> None:
-    kind = obj["kind"]
-    if kind == "Namespace":
-        engine.upsert_namespace(namespace_from_k8s(obj))
-    elif kind == "Node":
-        engine.upsert_node(node_from_k8s(obj))
-    elif kind == "Pod":
-        engine.upsert_pod(pod_from_k8s(obj))
-    else:
-        engine.upsert_policy(network_policy_from_k8s(obj))
 
 
 OBJECTS = (
@@ -55,22 +38,22 @@ OBJECTS = (
 def test_repeating_objects_changes_nothing():
     engine = engine_with(*OBJECTS)
     for obj in OBJECTS:
-        feed(engine, obj)
+        upsert(engine, obj)
     assert engine.sync() == []
 
 
 def test_changes_that_cancel_out_between_syncs_change_nothing():
     engine = engine_with(*OBJECTS)
-    feed(engine, k8s.pod("a", "db", {"app": "other"}, node="n2", ip="10.0.0.2"))
+    upsert(engine, k8s.pod("a", "db", {"app": "other"}, node="n2", ip="10.0.0.2"))
     engine.delete_pod("b", "db")
-    feed(engine, k8s.pod("a", "db", {"app": "db"}, node="n2", ip="10.0.0.2"))
-    feed(engine, k8s.pod("b", "db", {"app": "db"}, node="n2", ip="10.0.0.3"))
+    upsert(engine, k8s.pod("a", "db", {"app": "db"}, node="n2", ip="10.0.0.2"))
+    upsert(engine, k8s.pod("b", "db", {"app": "db"}, node="n2", ip="10.0.0.3"))
     assert engine.sync() == []
 
 
 def test_a_pod_label_change_patches_only_its_groups():
     engine = engine_with(*OBJECTS)
-    feed(engine, k8s.pod("a", "db", {"app": "other"}, node="n2", ip="10.0.0.2"))
+    upsert(engine, k8s.pod("a", "db", {"app": "other"}, node="n2", ip="10.0.0.2"))
     (change,) = engine.sync()
     assert isinstance(change, AddressGroupChange)
     assert [(m.namespace, m.name) for m in change.removed] == [("a", "db")]
@@ -80,7 +63,7 @@ def test_a_pod_label_change_patches_only_its_groups():
 
 def test_a_namespace_label_change_moves_its_pods():
     engine = engine_with(*OBJECTS)
-    feed(engine, k8s.namespace("b", env="x"))
+    upsert(engine, k8s.namespace("b", env="x"))
     (change,) = engine.sync()
     assert isinstance(change, AddressGroupChange)
     assert [(m.namespace, m.name) for m in change.added] == [("b", "db")]
@@ -91,7 +74,7 @@ def test_a_namespace_label_change_moves_its_pods():
 
 def test_a_new_pod_on_a_new_node_moves_every_span():
     engine = engine_with(*OBJECTS)
-    feed(engine, k8s.pod("a", "web2", {"app": "web"}, node="n2", ip="10.0.0.9"))
+    upsert(engine, k8s.pod("a", "web2", {"app": "web"}, node="n2", ip="10.0.0.9"))
     changes = engine.sync()
     by_type = {type(c): c for c in changes}
     assert set(by_type) == {AddressGroupChange, AppliedToGroupChange, PolicyChange}
@@ -110,14 +93,14 @@ def test_a_node_event_moves_only_spans():
     assert {type(c) for c in changes} == {AddressGroupChange, AppliedToGroupChange, PolicyChange}
     assert all(c.span == frozenset() for c in changes)
     assert all(not c.added and not c.removed for c in changes if not isinstance(c, PolicyChange))
-    feed(engine, k8s.node("n1"))
+    upsert(engine, k8s.node("n1"))
     assert all(c.span == {"n1"} for c in engine.sync())
 
 
 def test_a_policy_update_with_the_same_groups_changes_only_the_policy():
     engine = engine_with(*OBJECTS)
     changed = {**POLICY, "spec": {**POLICY["spec"], "policyTypes": ["Ingress", "Egress"]}}
-    feed(engine, changed)
+    upsert(engine, changed)
     (change,) = engine.sync()
     assert isinstance(change, PolicyChange)
     assert change.policy is not None and len(change.policy.rules) == 2
@@ -125,7 +108,7 @@ def test_a_policy_update_with_the_same_groups_changes_only_the_policy():
 
 def test_a_new_uid_for_the_same_name_replaces_the_internal_policy():
     engine = engine_with(*OBJECTS)
-    feed(engine, {**POLICY, "metadata": {**POLICY["metadata"], "uid": "other"}})
+    upsert(engine, {**POLICY, "metadata": {**POLICY["metadata"], "uid": "other"}})
     changes = engine.sync()
     assert [(c.name, c.policy is None) for c in changes if isinstance(c, PolicyChange)] == [
         ("other", False),
