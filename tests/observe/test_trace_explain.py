@@ -36,6 +36,7 @@ from fastpath import actions as A
 from lab.ovs import OvsInstance
 from pyantrea_api.objects import Direction
 from pyantrea_api.trace import Packet, Port, PortRole, RuleRef, TraceProtocol, Verdict
+from tests.observe.tracebridge import add_trace_bridge
 
 pytestmark = pytest.mark.ovs
 
@@ -97,23 +98,7 @@ def _flows() -> dict[str, list]:
 def switch(module_ovs: OvsInstance) -> Iterator[OvsInstance]:
     """br-int with tun0, gw0 and two pod ports, holding the flows of `_flows()`."""
     ovs = module_ovs
-    ovs.add_bridge("br-int")
-    ovs.vsctl(
-        "add-port", "br-int", "tun0", "--", "set", "Interface", "tun0", "type=vxlan",
-        "options:remote_ip=flow", "options:key=flow", "ofport_request=1",
-    )  # fmt: skip
-    for name, ofport in (("gw0", 2), ("p3", 3), ("p4", 4)):
-        ovs.vsctl(
-            "add-port",
-            "br-int",
-            name,
-            "--",
-            "set",
-            "Interface",
-            name,
-            "type=internal",
-            f"ofport_request={ofport}",
-        )
+    add_trace_bridge(ovs)
 
     async def install() -> None:
         client = FlowClient(ovs.paths.mgmt_socket("br-int"), COOKIES)

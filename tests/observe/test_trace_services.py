@@ -57,6 +57,7 @@ from pyantrea_api.trace import (
     TraceProtocol,
     Verdict,
 )
+from tests.observe.tracebridge import add_trace_bridge
 
 pytestmark = pytest.mark.ovs
 
@@ -132,16 +133,8 @@ def programmed(state: ProxyState) -> list[tuple[Service, tuple[ProgrammedPort, .
 @pytest.fixture(scope="module")
 def tracer(module_ovs: OvsInstance) -> Iterator[Tracer]:
     ovs = module_ovs
-    ovs.add_bridge("br-int")
-    ovs.vsctl(
-        "add-port", "br-int", "tun0", "--", "set", "Interface", "tun0", "type=vxlan",
-        "options:remote_ip=flow", "options:key=flow", "ofport_request=1",
-    )  # fmt: skip
-    for name, ofport in (("gw0", 2), ("p3", 3), ("p4", 4)):
-        ovs.vsctl(
-            "add-port", "br-int", name, "--", "set", "Interface", name, "type=internal",
-            f"ofport_request={ofport}",
-        )  # fmt: skip
+    add_trace_bridge(ovs)
+
     state = proxy_state()
     change = state.changes()
     rule = COOKIES(Category.POLICY)
